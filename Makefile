@@ -1,0 +1,39 @@
+# saksflyt — run `make help` for the targets.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -m venv --help >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP) ## create .venv and install saksflyt with its dev tools
+
+demo: install ## simulate a month of applications on the embedded SQLite store and print a summary
+	$(BIN)/saksflyt demo
+
+test: install ## start PostgreSQL on 127.0.0.1, run the whole test suite, stop what was started
+	compose/with-services.sh $(BIN)/pytest
+
+lint: install ## ruff, ruff format --check and mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+bench: install ## event-store benchmarks on SQLite and PostgreSQL (numbers, not pass/fail)
+	compose/with-services.sh $(BIN)/python bench/eventstore.py
+
+clean: ## remove the virtualenv, local databases and caches
+	rm -rf $(VENV) var .services .pytest_cache .mypy_cache .ruff_cache
+
+.PHONY: help install demo test lint bench clean

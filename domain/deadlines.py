@@ -1,0 +1,93 @@
+"""The clocks of a case, as pure functions of dates.
+
+Every clock counts calendar days. A deadline that ends on a Saturday, Sunday or Norwegian public
+holiday moves to the next working day (fvl § 30 and the general rule for time limits). Days while a
+case waits for documents from the applicant do not count toward the decision deadline.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from functools import cache
+
+import holidays
+
+NEIGHBOUR_COMMENT_DAYS = 14  # pbl § 21-3: two weeks to comment on a nabovarsel
+APPEAL_DAYS = 21  # fvl § 29: three weeks to appeal (klagefrist)
+PRELIMINARY_REPLY_MONTHS = 1  # fvl § 11 a: foreløpig svar within a month
+
+
+@dataclass(frozen=True, slots=True)
+class Pause:
+    """A stretch when the decision clock stood still; ``end`` is None while it still stands."""
+
+    start: date
+    end: date | None = None
+
+    @property
+    def days(self) -> int:
+        if self.end is None:
+            raise ValueError("an open pause has no length yet")
+        return (self.end - self.start).days
+
+
+@cache
+def _public_holidays(year: int) -> frozenset[date]:
+    return frozenset(holidays.country_holidays("NO", years=year, include_sundays=False))
+
+
+def is_working_day(day: date) -> bool:
+    return day.weekday() < 5 and day not in _public_holidays(day.year)
+
+
+def next_working_day(day: date) -> date:
+    """The day itself if it is a working day, otherwise the first working day after it."""
+    while not is_working_day(day):
+        day += timedelta(days=1)
+    return day
+
+
+def add_months(day: date, months: int) -> date:
+    """Same day-of-month ``months`` later, clamped to the month's last day (31 Jan + 1 = 28/29 Feb)."""
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def deadline(start: date, days: int, pauses: Iterable[Pause] = ()) -> date | None:
+    """``days`` calendar days after ``start``, lengthened by closed pauses, on a working day.
+
+    None while a pause is still open: the clock stands, so there is no deadline to meet.
+    """
+    pauses = list(pauses)
+    if any(p.end is None for p in pauses):
+        return None
+    paused = sum(p.days for p in pauses)
+    return next_working_day(start + timedelta(days=days + paused))
+
+
+def decision_deadline(
+    complete_since: date, decision_days: int | None, pauses: Iterable[Pause] = ()
+) -> date | None:
+    """When the decision is due; None where the service has no decision clock or it is paused."""
+    if decision_days is None:
+        return None
+    return deadline(complete_since, decision_days, pauses)
+
+
+def preliminary_reply_due(received: date) -> date:
+    """fvl § 11 a: a preliminary reply is due a month after receipt if no decision by then."""
+    return next_working_day(add_months(received, PRELIMINARY_REPLY_MONTHS))
+
+
+def neighbour_comment_deadline(notice_sent: date) -> date:
+    """pbl § 21-3: neighbours have two weeks from the notice to comment."""
+    return next_working_day(notice_sent + timedelta(days=NEIGHBOUR_COMMENT_DAYS))
+
+
+def appeal_deadline(decision_received: date) -> date:
+    """fvl § 29: three weeks from the decision reaching the party."""
+    return next_working_day(decision_received + timedelta(days=APPEAL_DAYS))

@@ -1,0 +1,45 @@
+"""Words of the case lifecycle: statuses, outcomes, receipt channels, and local dates."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+OSLO = ZoneInfo("Europe/Oslo")
+
+
+class Status(enum.StrEnum):
+    DRAFT = "draft"  # mellomlagret
+    SUBMITTED = "submitted"  # innsendt, under behandling
+    AWAITING_DOCUMENTS = "awaiting-documents"  # venter på dokumentasjon; the clock stands
+    DECIDED = "decided"  # vedtak fattet
+    WITHDRAWN = "withdrawn"  # trukket
+    ARCHIVED = "archived"  # arkivert (bevares)
+    SHREDDED = "shredded"  # kassert
+
+    @property
+    def is_open(self) -> bool:
+        """Still waiting for the municipality to decide."""
+        return self in (Status.SUBMITTED, Status.AWAITING_DOCUMENTS)
+
+    @property
+    def is_final(self) -> bool:
+        return self in (Status.ARCHIVED, Status.SHREDDED)
+
+
+class Outcome(enum.StrEnum):
+    GRANTED = "granted"  # innvilget
+    PARTLY_GRANTED = "partly-granted"  # delvis innvilget
+    REFUSED = "refused"  # avslått
+
+
+class ReceiptChannel(enum.StrEnum):
+    EMAIL = "email"
+    SMS = "sms"
+    DIGITAL_MAILBOX = "digital-mailbox"  # e.g. Digipost / e-Boks via the national mailbox service
+
+
+def local_date(moment: datetime) -> date:
+    """The calendar date in Norway at that moment: deadlines are counted in local days."""
+    return moment.astimezone(OSLO).date()

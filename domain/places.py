@@ -1,0 +1,97 @@
+"""Municipalities (kommunenummer) and cadastral units (matrikkelnummer)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Annotated
+
+from pydantic import AfterValidator
+
+from domain.errors import InvalidIdentifier
+
+
+@cache
+def municipalities() -> dict[str, str]:
+    """kommunenummer -> name for the 357 municipalities of the 2024 structure (package data)."""
+    text = resources.files("domain").joinpath("data/kommuner.csv").read_text(encoding="utf-8")
+    return {row["kommunenummer"]: row["navn"] for row in csv.DictReader(io.StringIO(text))}
+
+
+@dataclass(frozen=True, slots=True)
+class Kommunenummer:
+    """A municipality number of the 2024 structure. The first two digits are the county."""
+
+    value: str
+
+    @classmethod
+    def parse(cls, value: str) -> Kommunenummer:
+        if len(value) != 4 or not value.isdigit():
+            raise InvalidIdentifier(
+                f"kommunenummer must be 4 digits with leading zero, got {value!r}"
+            )
+        if value not in municipalities():
+            raise InvalidIdentifier(f"kommunenummer {value} is not a municipality in 2024")
+        return cls(value)
+
+    @property
+    def name(self) -> str:
+        return municipalities()[self.value]
+
+    @property
+    def county(self) -> str:
+        return self.value[:2]
+
+    def __str__(self) -> str:
+        return self.value
+
+
+_MATRIKKEL = re.compile(r"^(\d{4})-(\d{1,5})/(\d{1,4})(?:/(\d{1,4}))?(?:/(\d{1,3}))?$")
+
+
+@dataclass(frozen=True, slots=True)
+class Matrikkelnummer:
+    """kommunenummer-gnr/bnr[/fnr][/snr]: gårds-, bruks-, feste- and seksjonsnummer."""
+
+    kommune: Kommunenummer
+    gnr: int
+    bnr: int
+    fnr: int = 0
+    snr: int = 0
+
+    @classmethod
+    def parse(cls, value: str) -> Matrikkelnummer:
+        match = _MATRIKKEL.match(value.strip())
+        if match is None:
+            raise InvalidIdentifier(
+                f"matrikkelnummer must look like 0301-208/93[/fnr][/snr] "
+                f"(gnr ≤ 5 digits, bnr ≤ 4, fnr ≤ 4, snr ≤ 3), got {value!r}"
+            )
+        knr, gnr, bnr, fnr, snr = match.groups()
+        if int(gnr) == 0 or int(bnr) == 0:
+            raise InvalidIdentifier(f"matrikkelnummer {value!r}: gnr and bnr must be above 0")
+        return cls(Kommunenummer.parse(knr), int(gnr), int(bnr), int(fnr or 0), int(snr or 0))
+
+    def __str__(self) -> str:
+        text = f"{self.kommune}-{self.gnr}/{self.bnr}"
+        if self.fnr or self.snr:
+            text += f"/{self.fnr}"
+        if self.snr:
+            text += f"/{self.snr}"
+        return text
+
+
+def _validate_kommunenummer(value: str) -> str:
+    return Kommunenummer.parse(value).value
+
+
+def _validate_matrikkelnummer(value: str) -> str:
+    return str(Matrikkelnummer.parse(value))
+
+
+KommunenummerField = Annotated[str, AfterValidator(_validate_kommunenummer)]
+MatrikkelnummerField = Annotated[str, AfterValidator(_validate_matrikkelnummer)]

@@ -1,0 +1,140 @@
+"""The service catalogue: what each e-service is, which law governs it, its clocks and its retention.
+
+The catalogue is data (``domain/data/services.toml``); a municipality may override the settings that
+are local practice rather than statute (decision days, retention) without touching code.
+"""
+
+from __future__ import annotations
+
+import enum
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from domain.errors import UnknownService
+
+
+class Sensitivity(enum.Enum):
+    """How sensitive a service's data is. Health and social data are GDPR art. 9 categories."""
+
+    NONE = "none"
+    PERSONAL = "personal"
+    HEALTH = "health"
+    SOCIAL = "social"
+
+
+class RetentionAction(enum.Enum):
+    ARCHIVE = "archive"  # bevares: goes to the archive (Noark 5)
+    SHRED = "shred"  # kasseres: destroyed after the retention period
+
+
+@dataclass(frozen=True, slots=True)
+class Retention:
+    action: RetentionAction
+    after_days: int
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    """One e-service with the settings in force (catalogue defaults plus any municipal override)."""
+
+    code: str
+    name_nb: str
+    name_en: str
+    legal_basis: tuple[str, ...]
+    sensitivity: Sensitivity
+    required_attachments: frozenset[str]
+    optional_attachments: frozenset[str]
+    neighbour_notice: bool
+    third_parties: tuple[str, ...]
+    decision_days: int | None
+    decision_days_statutory: bool
+    retention: Retention
+    objection_decision_days: int | None = None
+    urgent_decision_days: int | None = None
+
+    @property
+    def allowed_attachments(self) -> frozenset[str]:
+        return self.required_attachments | self.optional_attachments
+
+
+def _service_from_table(code: str, table: Mapping[str, Any]) -> Service:
+    retention = table["retention"]
+    return Service(
+        code=code,
+        name_nb=table["name_nb"],
+        name_en=table["name_en"],
+        legal_basis=tuple(table["legal_basis"]),
+        sensitivity=Sensitivity(table["sensitivity"]),
+        required_attachments=frozenset(table["required_attachments"]),
+        optional_attachments=frozenset(table["optional_attachments"]),
+        neighbour_notice=table["neighbour_notice"],
+        third_parties=tuple(table["third_parties"]),
+        decision_days=table.get("decision_days"),
+        decision_days_statutory=table["decision_days_statutory"],
+        retention=Retention(RetentionAction(retention["action"]), retention["after_days"]),
+        objection_decision_days=table.get("objection_decision_days"),
+        urgent_decision_days=table.get("urgent_decision_days"),
+    )
+
+
+@cache
+def default_services() -> dict[str, Service]:
+    text = resources.files("domain").joinpath("data/services.toml").read_text(encoding="utf-8")
+    return {code: _service_from_table(code, table) for code, table in tomllib.loads(text).items()}
+
+
+OVERRIDABLE = frozenset({"decision_days", "objection_decision_days", "retention"})
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """The services, with per-municipality overrides: ``{kommunenummer: {service: {setting: value}}}``.
+
+    An override of ``retention`` is a mapping ``{"action": "archive"|"shred", "after_days": N}``.
+    """
+
+    services: Mapping[str, Service]
+    overrides: Mapping[str, Mapping[str, Mapping[str, Any]]]
+
+    @classmethod
+    def default(
+        cls, overrides: Mapping[str, Mapping[str, Mapping[str, Any]]] | None = None
+    ) -> Catalogue:
+        catalogue = cls(default_services(), overrides or {})
+        catalogue._check_overrides()
+        return catalogue
+
+    def codes(self) -> list[str]:
+        return list(self.services)
+
+    def service(self, code: str, kommunenummer: str | None = None) -> Service:
+        try:
+            service = self.services[code]
+        except KeyError:
+            known = ", ".join(self.services)
+            raise UnknownService(f"unknown service {code!r}; known services: {known}") from None
+        override = self.overrides.get(kommunenummer or "", {}).get(code)
+        return _apply_override(service, override) if override else service
+
+    def _check_overrides(self) -> None:
+        for kommunenummer, per_service in self.overrides.items():
+            for code, settings in per_service.items():
+                self.service(code)
+                unknown = set(settings) - OVERRIDABLE
+                if unknown:
+                    raise ValueError(
+                        f"{kommunenummer}/{code}: cannot override {sorted(unknown)}; "
+                        f"only {sorted(OVERRIDABLE)} are municipal settings"
+                    )
+
+
+def _apply_override(service: Service, override: Mapping[str, Any]) -> Service:
+    changes = dict(override)
+    if "retention" in changes:
+        raw = changes["retention"]
+        changes["retention"] = Retention(RetentionAction(raw["action"]), int(raw["after_days"]))
+    return replace(service, **changes)

@@ -1,0 +1,72 @@
+"""The ``saksflyt`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from saksflyt.bootstrap import bootstrap
+from saksflyt.demo import run_demo
+from saksflyt.report import render, summarise
+from saksflyt.settings import Settings
+
+PROGRESS_FROM = 2000  # show a progress bar for runs at least this long
+
+
+def _demo(args: argparse.Namespace) -> int:
+    console = Console(width=None if sys.stdout.isatty() else 160)
+    settings = Settings.from_env(sqlite_path=args.db) if args.db else Settings.from_env()
+    if settings.event_store == "sqlite" and args.fresh:
+        settings.sqlite_path.unlink(missing_ok=True)
+    app = bootstrap(settings)
+    where = settings.sqlite_path if settings.event_store == "sqlite" else "PostgreSQL"
+    console.print(f"[bold]saksflyt demo[/]: {args.applications} synthetic applications → {where}")
+    with Progress(
+        TextColumn("simulating"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+        disable=args.applications < PROGRESS_FROM,
+    ) as progress:
+        task = progress.add_task("cases", total=args.applications)
+        result = run_demo(
+            app, args.applications, seed=args.seed, on_case=lambda: progress.advance(task)
+        )
+    events = app.recorder.max_notification_id() or 0
+    render(summarise(app.get_case(c) for c in result.case_ids), app.catalogue, console)
+    console.print(
+        f"{len(result.case_ids)} cases, {events} events stored in {result.seconds:.1f} s "
+        f"({events / max(result.seconds, 1e-9):,.0f} events/s); "
+        f"{result.refused_steps} steps refused by the rules (e.g. deciding during the neighbour period)."
+    )
+    app.close()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="saksflyt", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    demo = commands.add_parser("demo", help="simulate a month of applications and print a summary")
+    demo.add_argument("--applications", type=int, default=800, help="how many applications (800)")
+    demo.add_argument("--seed", type=int, default=2026, help="random seed, for repeatable runs")
+    demo.add_argument("--db", type=Path, help="SQLite file (default: SAKSFLYT_SQLITE_PATH)")
+    demo.add_argument(
+        "--keep",
+        dest="fresh",
+        action="store_false",
+        help="add to an existing SQLite file instead of starting afresh",
+    )
+    demo.set_defaults(handler=_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.handler(args))

@@ -1,0 +1,64 @@
+"""The demo's summary: per service, counts by status, median days to decision, late decisions."""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from rich.console import Console
+from rich.table import Table
+
+from domain.application import Application
+from domain.lifecycle import Status
+from domain.services import Catalogue
+
+
+@dataclass
+class ServiceSummary:
+    statuses: Counter[Status] = field(default_factory=Counter)
+    days_to_decision: list[float] = field(default_factory=list)
+    decided_past_deadline: int = 0
+
+    @property
+    def total(self) -> int:
+        return sum(self.statuses.values())
+
+    @property
+    def median_days(self) -> float | None:
+        return statistics.median(self.days_to_decision) if self.days_to_decision else None
+
+
+def summarise(cases: Iterable[Application]) -> dict[str, ServiceSummary]:
+    summary: dict[str, ServiceSummary] = defaultdict(ServiceSummary)
+    for case in cases:
+        row = summary[case.service]
+        row.statuses[case.status] += 1
+        if case.decided_at and case.submitted_at:
+            row.days_to_decision.append(
+                (case.decided_at - case.submitted_at).total_seconds() / 86400
+            )
+            row.decided_past_deadline += case.decided_past_deadline
+    return dict(summary)
+
+
+def render(summary: dict[str, ServiceSummary], catalogue: Catalogue, console: Console) -> None:
+    table = Table(title="Applications per service", title_justify="left")
+    table.add_column("service", no_wrap=True)
+    for status in Status:
+        table.add_column(status.value.replace("-", "\n"), justify="right")
+    table.add_column("total", justify="right", style="bold")
+    table.add_column("median days\nto decision", justify="right")
+    table.add_column("decided past\ndeadline", justify="right")
+    for code in catalogue.codes():
+        row = summary.get(code, ServiceSummary())
+        median = f"{row.median_days:.1f}" if row.median_days is not None else "–"
+        table.add_row(
+            code,
+            *(str(row.statuses[s] or "·") for s in Status),
+            str(row.total),
+            median,
+            str(row.decided_past_deadline),
+        )
+    console.print(table)

@@ -1,0 +1,157 @@
+"""Synthetic applicants and complete forms for every service: for the demo, tests and benchmarks.
+
+Nobody here is a real person: names are random pairs, identity numbers are made up by code with
+valid control digits, e-mail addresses use the reserved ``example.org`` domain.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from datetime import date, timedelta
+from typing import Any
+
+from domain.identifiers import synthetic_fodselsnummer, synthetic_organisasjonsnummer
+
+FIRST_NAMES = ("Kari", "Ola", "Ingrid", "Per", "Sigrid", "Nils", "Astrid", "Lars", "Maja", "Emil")
+LAST_NAMES = ("Nordmann", "Fjellheim", "Strand", "Berg", "Lunde", "Haugen", "Moen", "Dahl")
+STREETS = ("Storgata", "Kirkeveien", "Skolegata", "Fjordveien", "Bakkeli", "Granveien")
+
+
+def person(rng: random.Random) -> dict[str, Any]:
+    birth = date(1940, 1, 1) + timedelta(days=rng.randint(0, 365 * 65))
+    first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+    return {
+        "fodselsnummer": synthetic_fodselsnummer(rng, birth),
+        "navn": f"{first} {last}",
+        "epost": f"{first.lower()}.{last.lower()}{rng.randint(1, 999)}@example.org",
+    }
+
+
+def address(rng: random.Random) -> str:
+    return f"{rng.choice(STREETS)} {rng.randint(1, 120)}"
+
+
+def matrikkel(rng: random.Random, kommunenummer: str) -> str:
+    return f"{kommunenummer}-{rng.randint(1, 400)}/{rng.randint(1, 300)}"
+
+
+def _ledsagerbevis(rng: random.Random, knr: str) -> dict[str, Any]:
+    return {
+        "soker": person(rng),
+        "funksjonsnedsettelse": "Nedsatt syn",
+        "behov_for_ledsager": "Trenger følge på reiser og arrangementer",
+    }
+
+
+def _pleie_omsorg(rng: random.Random, knr: str) -> dict[str, Any]:
+    tjeneste = rng.choice(["hjemmesykepleie", "praktisk-bistand", "trygghetsalarm", "kontakt-meg"])
+    form: dict[str, Any] = {"soker": person(rng), "tjeneste": tjeneste}
+    if tjeneste != "kontakt-meg":
+        form["helseopplysninger"] = "Trenger hjelp med medisiner morgen og kveld"
+    return form
+
+
+def _parkering(rng: random.Random, knr: str) -> dict[str, Any]:
+    return {
+        "soker": person(rng),
+        "funksjonsbeskrivelse": "Kan ikke gå lengre strekninger",
+        "gangavstand_meter": rng.randint(20, 300),
+        "gjelder": rng.choice(["forer", "passasjer"]),
+    }
+
+
+def _sosialhjelp(rng: random.Random, knr: str) -> dict[str, Any]:
+    household = rng.randint(1, 5)
+    return {
+        "soker": person(rng),
+        "husstand_antall": household,
+        "barn_antall": rng.randint(0, household - 1),
+        "manedlig_inntekt_kr": rng.randint(0, 15000),
+        "boutgifter_kr": rng.randint(4000, 14000),
+        "soknad_gjelder": "Livsopphold",
+        "nodhjelp": rng.random() < 0.1,
+    }
+
+
+def _skjenkebevilling(rng: random.Random, knr: str) -> dict[str, Any]:
+    return {
+        "organisasjonsnummer": synthetic_organisasjonsnummer(rng),
+        "skjenkested_navn": f"Kafé {rng.choice(LAST_NAMES)}",
+        "skjenkested_adresse": address(rng),
+        "alkoholgrupper": sorted(rng.sample([1, 2, 3], rng.randint(1, 3))),
+        "skjenketid_fra": "12:00:00",
+        "skjenketid_til": "01:00:00",
+        "styrer": person(rng),
+        "stedfortreder": person(rng),
+    }
+
+
+def _horingssvar(rng: random.Random, knr: str) -> dict[str, Any]:
+    return {
+        "sak_referanse": f"{knr}-2026/{rng.randint(100, 999)}",
+        "avsender_navn": "Velforeningen",
+        "epost": "post@example.org",
+        "merknad": "Vi ber om at gangveien bevares.",
+    }
+
+
+def _avfallsbeholder(rng: random.Random, knr: str) -> dict[str, Any]:
+    return {
+        "soker": person(rng),
+        "adresse": address(rng),
+        "matrikkelnummer": matrikkel(rng, knr),
+        "endring": rng.choice(["ny", "bytte", "avbestille"]),
+        "fraksjon": rng.choice(["restavfall", "papir", "matavfall", "plast"]),
+        "storrelse_liter": rng.choice([140, 240, 360]),
+    }
+
+
+def _gravemelding(rng: random.Random, knr: str) -> dict[str, Any]:
+    start = date(2026, 11, 1) + timedelta(days=rng.randint(0, 60))
+    return {
+        "sted": address(rng),
+        "periode_fra": start.isoformat(),
+        "periode_til": (start + timedelta(days=rng.randint(1, 30))).isoformat(),
+        "entreprenor_organisasjonsnummer": synthetic_organisasjonsnummer(rng),
+        "ansvarlig_navn": f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}",
+        "epost": "graving@example.org",
+    }
+
+
+def _kartforretning(rng: random.Random, knr: str) -> dict[str, Any]:
+    return {
+        "soker": person(rng),
+        "matrikkelnummer": matrikkel(rng, knr),
+        "formal": rng.choice(["fradeling", "grensejustering", "oppmaling"]),
+        "areal_m2": float(rng.randint(300, 3000)),
+    }
+
+
+def _melding_om_tiltak(rng: random.Random, knr: str) -> dict[str, Any]:
+    return {
+        "tiltakshaver": person(rng),
+        "adresse": address(rng),
+        "matrikkelnummer": matrikkel(rng, knr),
+        "tiltakstype": rng.choice(["tilbygg", "garasje", "bod", "terrasse"]),
+        "bruksareal_m2": float(rng.randint(8, 70)),
+    }
+
+
+FORM_FACTORIES: dict[str, Callable[[random.Random, str], dict[str, Any]]] = {
+    "ledsagerbevis": _ledsagerbevis,
+    "pleie-omsorg": _pleie_omsorg,
+    "parkering-forflytningshemmet": _parkering,
+    "sosialhjelp": _sosialhjelp,
+    "skjenkebevilling": _skjenkebevilling,
+    "horingssvar": _horingssvar,
+    "avfallsbeholder": _avfallsbeholder,
+    "gravemelding": _gravemelding,
+    "kartforretning": _kartforretning,
+    "melding-om-tiltak": _melding_om_tiltak,
+}
+
+
+def complete_form(rng: random.Random, service: str, kommunenummer: str) -> dict[str, Any]:
+    """A complete, valid form for the service with made-up people."""
+    return FORM_FACTORIES[service](rng, kommunenummer)

@@ -1,0 +1,50 @@
+"""Drive an Application aggregate (in memory, no I/O) into a given state, for tests."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+from hashlib import sha256
+from uuid import uuid4
+
+from domain.application import Application
+from domain.lifecycle import Outcome
+from domain.services import Catalogue, Service
+from saksflyt import synthetic
+
+CATALOGUE = Catalogue.default()
+KOMMUNE = "0301"
+
+
+def service(code: str) -> Service:
+    return CATALOGUE.service(code, KOMMUNE)
+
+
+def attach(case: Application, kind: str, at: datetime) -> None:
+    digest = sha256(kind.encode()).hexdigest()
+    case.add_attachment(
+        uuid4(), kind, "application/pdf", 1234, digest, f"vedlegg/{kind}", at, service(case.service)
+    )
+
+
+def draft(code: str, at: datetime) -> Application:
+    return Application(service=code, kommunenummer=KOMMUNE, at=at, id=uuid4())
+
+
+def submitted(code: str, at: datetime, rng: random.Random | None = None) -> Application:
+    """Submitted with its required attachments (and, for building cases, no neighbour notice yet)."""
+    case = draft(code, at)
+    for kind in sorted(service(code).required_attachments):
+        attach(case, kind, at)
+    form = synthetic.complete_form(rng or random.Random(1), code, KOMMUNE)
+    case.submit(form, at, service(code))
+    return case
+
+
+def decided(code: str, at: datetime) -> Application:
+    case = submitted(code, at)
+    if service(code).neighbour_notice:
+        case.send_neighbour_notice(["0301-1/2"], at, service(code))
+        case.record_neighbour_consent("0301-1/2", at)
+    case.decide(Outcome.GRANTED, "lov § 1", "saksbehandler", at + timedelta(days=5), service(code))
+    return case

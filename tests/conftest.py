@@ -1,0 +1,91 @@
+"""Shared fixtures: services from the environment, synthetic data, time helpers.
+
+Under CI=true a test that needs PostgreSQL fails when it is missing; elsewhere it is skipped with
+the reason, so a developer without servers can still run the unit tests.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import uuid
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from domain.casework import Casework
+from domain.lifecycle import OSLO
+from saksflyt.bootstrap import bootstrap
+from saksflyt.settings import Settings
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _missing(what: str) -> None:
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{what} is required under CI=true (make test starts it)")
+    pytest.skip(f"{what} not configured; run `make test`")
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    url = os.environ.get("SAKSFLYT_TEST_POSTGRES_URL")
+    if not url:
+        _missing("PostgreSQL (SAKSFLYT_TEST_POSTGRES_URL)")
+    assert url is not None
+    return url
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """The operator's shared material (Noark 5 schemas, the 2024 municipality list)."""
+    path = Path(os.environ.get("SAKSFLYT_SHARED_DIR", REPO.parent / "shared"))
+    if not path.is_dir():
+        _missing(f"shared material at {path}")
+    return path
+
+
+@pytest.fixture
+def rng() -> random.Random:
+    return random.Random(20260317)
+
+
+@pytest.fixture
+def t0() -> datetime:
+    """A Monday morning in Oslo, far from holidays."""
+    return datetime(2026, 3, 2, 9, 0, tzinfo=OSLO)
+
+
+@pytest.fixture
+def postgres_schema(postgres_url: str) -> Iterator[str]:
+    """A fresh schema per test, so tests never see each other's events."""
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    yield schema
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    """The same behaviour tests run against both event stores."""
+    if request.param == "sqlite":
+        return Settings(event_store="sqlite", sqlite_path=tmp_path / "events.db")
+    url = request.getfixturevalue("postgres_url")
+    schema = request.getfixturevalue("postgres_schema")
+    return Settings(event_store="postgres", postgres_url=url, postgres_schema=schema)
+
+
+@pytest.fixture
+def casework(store_settings: Settings) -> Iterator[Casework]:
+    app = bootstrap(store_settings)
+    yield app
+    app.close()
+
+
+def minutes(n: float) -> timedelta:
+    return timedelta(minutes=n)

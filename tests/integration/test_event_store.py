@@ -1,0 +1,160 @@
+"""The Casework application on real event stores: the same behaviour on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import base64
+import os
+import random
+import sqlite3
+from datetime import datetime, timedelta
+from uuid import UUID
+
+import psycopg
+import pytest
+
+from domain.casework import SNAPSHOT_INTERVAL, Casework
+from domain.errors import CaseNotFound, ConcurrentUpdate, InvalidTransition
+from domain.lifecycle import Outcome, ReceiptChannel, Status
+from saksflyt import synthetic
+from saksflyt.bootstrap import bootstrap
+from saksflyt.settings import Settings
+
+DAY = timedelta(days=1)
+
+
+def _submit_building_case(app: Casework, rng: random.Random, t0: datetime) -> tuple[UUID, dict]:
+    form = synthetic.complete_form(rng, "melding-om-tiltak", "0301")
+    case_id = app.start_application(
+        "melding-om-tiltak", "0301", t0, form={"adresse": form["adresse"]}
+    )
+    for i, kind in enumerate(("situasjonsplan", "tegninger")):
+        app.add_attachment(
+            case_id, kind, "application/pdf", 1000, f"{i}" * 64, f"vedlegg/{kind}", t0
+        )
+    app.submit_application(case_id, t0 + timedelta(hours=1), form)
+    return case_id, form
+
+
+def test_a_case_survives_a_restart_with_its_whole_history(
+    store_settings: Settings, rng: random.Random, t0: datetime
+) -> None:
+    app = bootstrap(store_settings)
+    case_id, _ = _submit_building_case(app, rng, t0)
+    app.send_receipt(case_id, ReceiptChannel.EMAIL, "msg-1", t0 + timedelta(hours=2))
+    app.send_neighbour_notice(case_id, ["0301-5/6"], t0 + DAY)
+    app.record_neighbour_comment(case_id, "0301-5/6", True, t0 + 3 * DAY)
+    app.decide(case_id, Outcome.PARTLY_GRANTED, "pbl § 20-4", "saksbehandler", t0 + 20 * DAY)
+    app.close()
+
+    reopened = bootstrap(store_settings)
+    case = reopened.get_case(case_id)
+    assert case.status is Status.DECIDED and case.has_objections
+    assert case.decision and case.decision["outcome"] == "partly-granted"
+    assert [type(e).__name__ for e in reopened.history(case_id)] == [
+        "Created",
+        "DraftSaved",
+        "AttachmentAdded",
+        "AttachmentAdded",
+        "Submitted",
+        "ReceiptSent",
+        "NeighbourNoticeSent",
+        "NeighbourCommentReceived",
+        "DecisionMade",
+    ]
+    reopened.close()
+
+
+def test_a_refused_step_stores_nothing(
+    casework: Casework, rng: random.Random, t0: datetime
+) -> None:
+    case_id, _ = _submit_building_case(casework, rng, t0)
+    before = casework.recorder.max_notification_id()
+    with pytest.raises(InvalidTransition, match="neighbours must be notified first"):
+        casework.decide(case_id, Outcome.GRANTED, "pbl § 20-4", "saksbehandler", t0 + 2 * DAY)
+    assert casework.recorder.max_notification_id() == before
+    assert casework.get_case(case_id).status is Status.SUBMITTED
+
+
+def test_two_writers_racing_on_one_case_one_gets_a_concurrency_error(
+    store_settings: Settings, rng: random.Random, t0: datetime
+) -> None:
+    first, second = bootstrap(store_settings), bootstrap(store_settings)
+    case_id, _ = _submit_building_case(first, rng, t0)
+    mine, theirs = first.get_case(case_id), second.get_case(case_id)
+    mine.send_receipt(ReceiptChannel.EMAIL, "mine", t0 + DAY)
+    theirs.withdraw("trekker søknaden", t0 + DAY)
+    first.save(mine)
+    with pytest.raises(ConcurrentUpdate, match=str(case_id)):
+        second._save(theirs)
+    assert [type(e).__name__ for e in second.history(case_id)][-1] == "ReceiptSent"
+    first.close()
+    second.close()
+
+
+def test_the_case_as_it_was_at_a_moment_and_at_a_version(
+    casework: Casework, rng: random.Random, t0: datetime
+) -> None:
+    case_id, _ = _submit_building_case(casework, rng, t0)
+    casework.send_neighbour_notice(case_id, ["0301-5/6"], t0 + DAY)
+    casework.record_neighbour_consent(case_id, "0301-5/6", t0 + 2 * DAY)
+    decided_at = t0 + 3 * DAY
+    casework.decide(case_id, Outcome.GRANTED, "pbl § 20-4", "saksbehandler", decided_at)
+    casework.archive(case_id, "0301-2026/1", t0 + 40 * DAY)
+
+    as_decided = casework.case_as_of(case_id, decided_at)
+    assert as_decided.status is Status.DECIDED and as_decided.archive_reference is None
+    before_submission = casework.case_as_of(case_id, t0 + timedelta(minutes=30))
+    assert before_submission.status is Status.DRAFT
+    assert casework.get_case(case_id, version=1).status is Status.DRAFT
+    assert casework.get_case(case_id).status is Status.ARCHIVED
+    with pytest.raises(CaseNotFound):
+        casework.case_as_of(case_id, t0 - DAY)
+
+
+def test_snapshots_are_taken_every_50_events(casework: Casework, t0: datetime) -> None:
+    case_id = casework.start_application("horingssvar", "0301", t0)
+    for i in range(SNAPSHOT_INTERVAL + 5):
+        casework.save_draft(case_id, {"merknad": f"utkast {i}"}, t0 + timedelta(minutes=i))
+    assert casework.snapshots is not None
+    snapshots = list(casework.snapshots.get(case_id))
+    assert [s.originator_version for s in snapshots] == [SNAPSHOT_INTERVAL]
+    assert casework.get_case(case_id).form["merknad"] == f"utkast {SNAPSHOT_INTERVAL + 4}"
+
+
+def test_unknown_case_is_not_found(casework: Casework) -> None:
+    with pytest.raises(CaseNotFound):
+        casework.get_case(UUID(int=7))
+
+
+def test_events_are_stored_under_their_pinned_topics(casework: Casework, t0: datetime) -> None:
+    case_id = casework.start_application("horingssvar", "0301", t0)
+    stored = casework.recorder.select_events(case_id)
+    assert [s.topic for s in stored] == ["saksflyt.application.created"]
+
+
+def _raw_stored_state(settings: Settings) -> bytes:
+    if settings.event_store == "sqlite":
+        with sqlite3.connect(settings.sqlite_path) as conn:
+            rows = conn.execute("SELECT state FROM stored_events").fetchall()
+    else:
+        assert settings.postgres_url and settings.postgres_schema
+        with psycopg.connect(settings.postgres_url) as conn:
+            rows = conn.execute(
+                f'SELECT state FROM "{settings.postgres_schema}".saksflyt_events'
+            ).fetchall()
+    return b"".join(bytes(r[0]) for r in rows)
+
+
+@pytest.mark.parametrize("encrypted", [False, True], ids=["plain", "encrypted"])
+def test_whole_events_are_encrypted_at_rest_when_a_key_is_set(
+    store_settings: Settings, rng: random.Random, t0: datetime, encrypted: bool
+) -> None:
+    key = base64.b64encode(os.urandom(32)).decode() if encrypted else None
+    settings = store_settings.model_copy(update={"cipher_key": key})
+    app = bootstrap(settings)
+    case_id, form = _submit_building_case(app, rng, t0)
+    fnr = form["tiltakshaver"]["fodselsnummer"].encode()
+    raw = _raw_stored_state(settings)
+    assert (fnr in raw) is not encrypted
+    assert app.get_case(case_id).form["tiltakshaver"]["fodselsnummer"] == fnr.decode()
+    app.close()

@@ -1,0 +1,160 @@
+from __future__ import annotations
+
+import csv
+import random
+from datetime import date
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from domain.errors import InvalidIdentifier
+from domain.identifiers import (
+    K1_WEIGHTS,
+    K2_WEIGHTS,
+    ControlDigitRule,
+    Fodselsnummer,
+    Organisasjonsnummer,
+    PersonNumberKind,
+    mod11_control_digit,
+    synthetic_fodselsnummer,
+    synthetic_organisasjonsnummer,
+)
+from domain.places import Kommunenummer, Matrikkelnummer, municipalities
+
+birth_dates = st.dates(min_value=date(1900, 1, 1), max_value=date(2039, 12, 31))
+kinds = st.sampled_from(list(PersonNumberKind))
+seeds = st.integers(min_value=0, max_value=2**32)
+
+
+def _change_one_digit(value: str, position: int, delta: int) -> str:
+    digit = (int(value[position]) + delta) % 10
+    return value[:position] + str(digit) + value[position + 1 :]
+
+
+@given(birth_dates, kinds, seeds)
+def test_generated_person_numbers_are_valid_and_keep_their_birth_date(
+    birth: date, kind: PersonNumberKind, seed: int
+) -> None:
+    number = Fodselsnummer.parse(synthetic_fodselsnummer(random.Random(seed), birth, kind))
+    assert number.kind is kind
+    assert number.birth_date == birth
+
+
+@given(birth_dates, seeds, st.integers(0, 10), st.integers(1, 9))
+def test_any_single_digit_change_is_refused(
+    birth: date, seed: int, position: int, delta: int
+) -> None:
+    valid = synthetic_fodselsnummer(random.Random(seed), birth)
+    changed = _change_one_digit(valid, position, delta)
+    for rule in ControlDigitRule:
+        with pytest.raises(InvalidIdentifier):
+            Fodselsnummer.parse(changed, rule)
+
+
+@given(seeds)
+def test_generated_organisation_numbers_are_valid_and_single_digit_changes_are_not(
+    seed: int,
+) -> None:
+    rng = random.Random(seed)
+    valid = synthetic_organisasjonsnummer(rng)
+    assert Organisasjonsnummer.parse(valid).value == valid
+    changed = _change_one_digit(valid, rng.randrange(9), rng.randint(1, 9))
+    with pytest.raises(InvalidIdentifier, match="control digit"):
+        Organisasjonsnummer.parse(changed)
+
+
+def _with_k1_remainder(base9: str, remainder: int) -> str | None:
+    """A number whose first control check leaves ``remainder`` (the 2032 rule allows 0-3)."""
+    weighted = sum(int(d) * w for d, w in zip(base9, K1_WEIGHTS, strict=True))
+    k1 = (remainder - weighted) % 11
+    if k1 == 10:
+        return None
+    k2 = mod11_control_digit(base9 + str(k1), K2_WEIGHTS)
+    return None if k2 is None else f"{base9}{k1}{k2}"
+
+
+@pytest.mark.parametrize("remainder", [1, 2, 3])
+def test_2032_rule_accepts_remainders_that_todays_rule_refuses(remainder: int) -> None:
+    for individnummer in range(100, 200):
+        number = _with_k1_remainder(f"170580{individnummer}", remainder)
+        if number:
+            break
+    assert number is not None
+    assert Fodselsnummer.parse(number, ControlDigitRule.FROM_2032).birth_date == date(1980, 5, 17)
+    with pytest.raises(InvalidIdentifier, match="first control digit"):
+        Fodselsnummer.parse(number, ControlDigitRule.CURRENT)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("1234567890", "11 digits"),
+        ("1234567890a", "11 digits"),
+        ("", "11 digits"),
+    ],
+)
+def test_malformed_person_numbers_say_what_is_wrong(value: str, message: str) -> None:
+    with pytest.raises(InvalidIdentifier, match=message):
+        Fodselsnummer.parse(value)
+
+
+def test_impossible_dates_are_refused_even_with_good_control_digits() -> None:
+    number = _with_k1_remainder("310280123", 0)  # 31 February
+    assert number is not None
+    with pytest.raises(InvalidIdentifier, match="not a date"):
+        Fodselsnummer.parse(number)
+
+
+def test_repr_never_shows_the_whole_number(rng: random.Random) -> None:
+    value = synthetic_fodselsnummer(rng, date(1990, 1, 1))
+    assert value not in repr(Fodselsnummer.parse(value))
+
+
+def test_the_municipality_list_matches_the_2024_structure(shared_dir: Path) -> None:
+    with (shared_dir / "kommuner-2024.csv").open(encoding="utf-8") as f:
+        official = {row["kommunenummer"] for row in csv.DictReader(f)}
+    assert len(municipalities()) == 357
+    assert set(municipalities()) == official
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [("3001", "not a municipality in 2024"), ("301", "4 digits"), ("03O1", "4 digits")],
+)
+def test_kommunenummer_refusals(value: str, message: str) -> None:
+    with pytest.raises(InvalidIdentifier, match=message):
+        Kommunenummer.parse(value)
+
+
+def test_renumbered_municipalities_use_the_2024_number() -> None:
+    assert Kommunenummer.parse("3101").name == "Halden"
+    assert Kommunenummer.parse("0301").county == "03"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("0301-208/93", "0301-208/93"),
+        ("0301-208/93/0/12", "0301-208/93/0/12"),
+        ("4601-12345/1234/1", "4601-12345/1234/1"),
+    ],
+)
+def test_matrikkelnummer_round_trips(value: str, expected: str) -> None:
+    assert str(Matrikkelnummer.parse(value)) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("0301-0/93", "above 0"),
+        ("0301-208/0", "above 0"),
+        ("0301-123456/1", "must look like"),
+        ("0301-1/1/1/1234", "must look like"),
+        ("9999-1/1", "not a municipality"),
+    ],
+)
+def test_matrikkelnummer_refusals(value: str, message: str) -> None:
+    with pytest.raises(InvalidIdentifier, match=message):
+        Matrikkelnummer.parse(value)
