@@ -24,10 +24,10 @@ from saksflyt.settings import Settings
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _missing(what: str) -> None:
+def _missing(what: str, hint: str = "`make test` starts it") -> None:
     if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{what} is required under CI=true (make test starts it)")
-    pytest.skip(f"{what} not configured; run `make test`")
+        pytest.fail(f"{what} is required under CI=true; {hint}")
+    pytest.skip(f"{what} is missing; {hint}")
 
 
 @pytest.fixture(scope="session")
@@ -44,7 +44,7 @@ def shared_dir() -> Path:
     """The operator's shared material (Noark 5 schemas, the 2024 municipality list)."""
     path = Path(os.environ.get("SAKSFLYT_SHARED_DIR", REPO.parent / "shared"))
     if not path.is_dir():
-        _missing(f"shared material at {path}")
+        _missing(f"shared material at {path}", "set SAKSFLYT_SHARED_DIR")
     return path
 
 
