@@ -30,8 +30,9 @@ lint: install ## ruff, ruff format --check and mypy
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-bench: install ## event-store benchmarks on SQLite and PostgreSQL (numbers, not pass/fail)
+bench: install ## benchmarks: event store (SQLite, PostgreSQL) and Avro codec; numbers, not pass/fail
 	compose/with-services.sh $(BIN)/python bench/eventstore.py
+	$(BIN)/python bench/codec.py
 
 clean: ## remove the virtualenv, local databases and caches
 	rm -rf $(VENV) var .services .pytest_cache .mypy_cache .ruff_cache

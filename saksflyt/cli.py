@@ -14,6 +14,9 @@ from saksflyt.bootstrap import bootstrap
 from saksflyt.demo import run_demo
 from saksflyt.report import render, summarise
 from saksflyt.settings import Settings
+from schemas.catalogue import render_catalogue
+from schemas.compatibility import check_registry
+from schemas.registry import SCHEMA_DIR, Registry
 
 PROGRESS_FROM = 2000  # show a progress bar for runs at least this long
 
@@ -50,6 +53,25 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _schemas_check(args: argparse.Namespace) -> int:
+    registry = Registry.from_directory(args.dir)
+    found = check_registry(registry)
+    for problem in found:
+        print(f"INCOMPATIBLE {problem}")
+    count = sum(len(registry.versions(n)) for n in registry.names())
+    print(f"{count} schema files, {len(found)} problems")
+    return 1 if found else 0
+
+
+def _schemas_docs(args: argparse.Namespace) -> int:
+    text = render_catalogue(Registry.from_directory(args.dir))
+    if args.out is None:
+        print(text, end="")
+    else:
+        args.out.write_text(text, encoding="utf-8")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="saksflyt", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -64,6 +86,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="add to an existing SQLite file instead of starting afresh",
     )
     demo.set_defaults(handler=_demo)
+
+    schemas = commands.add_parser("schemas", help="check or document the Avro message contracts")
+    schema_commands = schemas.add_subparsers(dest="schemas_command", required=True)
+    check = schema_commands.add_parser(
+        "check", help="fail if a schema cannot read its previous version"
+    )
+    docs = schema_commands.add_parser("docs", help="write the Markdown message catalogue")
+    docs.add_argument("--out", type=Path, help="file to write (default: standard output)")
+    for sub, handler in ((check, _schemas_check), (docs, _schemas_docs)):
+        sub.add_argument(
+            "--dir", type=Path, default=SCHEMA_DIR, help="folder with events/ and commands/"
+        )
+        sub.set_defaults(handler=handler)
     return parser
 
 

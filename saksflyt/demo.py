@@ -167,12 +167,10 @@ class CaseScript:
         days = self.service.decision_days or 30
         target = submitted + timedelta(days=days * self.rng.triangular(0.2, 1.3, 0.6))
         if target - submitted > timedelta(days=28):
-            self.app.send_preliminary_reply(
-                self.case_id,
-                "Saken krever høring av andre etater",
-                local_date(target) + timedelta(days=7),
-                clock.later(days=self.rng.uniform(14, 25)),
-            )
+            reply_at = clock.later(days=self.rng.uniform(14, 25))
+            expected_by = local_date(max(target, reply_at)) + timedelta(days=7)
+            reason = "Saken krever høring av andre etater"
+            self.app.send_preliminary_reply(self.case_id, reason, expected_by, reply_at)
         if self.rng.random() < 0.04:
             self.app.withdraw(self.case_id, "Søkeren trakk søknaden", clock.later(days=2))
             return

@@ -1,0 +1,3 @@
+from saksflyt.cli import main
+
+raise SystemExit(main())

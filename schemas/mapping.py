@@ -1,0 +1,208 @@
+"""The one place where stored domain events and public messages meet.
+
+Stored events are the domain's own business; public messages are a contract with other systems.
+This module maps domain events to public records and public command records to domain commands, so
+a refactor of the domain never changes the wire (the round-trip tests fail first).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from typing import Any
+from uuid import UUID, uuid5
+
+from domain import commands as cmd
+from domain.deadlines import decision_deadline
+from domain.lifecycle import Outcome, local_date
+
+EVENT_ID_NAMESPACE = UUID("6f1c3c52-3b4e-4a8e-9d52-8a1f8b0c5e11")
+CE_TYPE_PREFIX = "no.saksflyt.application."
+ENVELOPE = ("originator_id", "originator_version", "timestamp", "originator_topic", "at")
+
+
+@dataclass(frozen=True)
+class PublicEvent:
+    name: str  # message type, e.g. "ApplicationSubmitted"
+    ce_type: str  # CloudEvents type, e.g. "no.saksflyt.application.submitted.v2"
+    record: dict[str, Any]
+
+    @property
+    def case_id(self) -> UUID:
+        return UUID(str(self.record["case_id"]))
+
+    @property
+    def event_id(self) -> UUID:
+        return UUID(str(self.record["event_id"]))
+
+
+def event_id(case_id: UUID, version: int) -> UUID:
+    """Stable across relays and redeliveries: consumers drop duplicates by it."""
+    return uuid5(EVENT_ID_NAMESPACE, f"{case_id}/{version}")
+
+
+def _form_out(form: dict[str, Any]) -> str:
+    return json.dumps(form, ensure_ascii=False, sort_keys=True)
+
+
+def _submitted_extra(state: dict[str, Any]) -> dict[str, Any]:
+    due = decision_deadline(local_date(state["at"]), state["decision_days"])
+    return {"decision_due": due}
+
+
+# domain topic -> (public type, {public field: domain attribute}, extra fields computed from state)
+Extra = Callable[[dict[str, Any]], dict[str, Any]]
+EVENT_MAP: dict[str, tuple[str, dict[str, str], Extra | None]] = {
+    "created": ("ApplicationCreated", {}, None),
+    "draft-saved": ("DraftSaved", {"form_json": "form"}, None),
+    "attachment-added": (
+        "AttachmentAdded",
+        {k: k for k in ("attachment_id", "kind", "media_type", "size", "sha256", "storage_ref")},
+        None,
+    ),
+    "submitted": (
+        "ApplicationSubmitted",
+        {
+            "form_json": "form",
+            "decision_days": "decision_days",
+            "objection_decision_days": "objection_decision_days",
+        },
+        _submitted_extra,
+    ),
+    "receipt-sent": ("ReceiptSent", {k: k for k in ("channel", "address", "message_id")}, None),
+    "missing-documents-requested": (
+        "MissingDocumentsRequested",
+        {"kinds": "kinds", "reason": "reason"},
+        None,
+    ),
+    "processing-resumed": ("ProcessingResumed", {}, None),
+    "neighbour-notice-sent": (
+        "NeighbourNoticeSent",
+        {"neighbours": "neighbours", "comment_deadline": "comment_deadline"},
+        None,
+    ),
+    "neighbour-comment-received": (
+        "NeighbourCommentReceived",
+        {"neighbour": "neighbour", "objection": "objection"},
+        None,
+    ),
+    "neighbour-consent-received": ("NeighbourConsentReceived", {"neighbour": "neighbour"}, None),
+    "preliminary-reply-sent": (
+        "PreliminaryReplySent",
+        {"reason": "reason", "expected_by": "expected_by"},
+        None,
+    ),
+    "decision-made": (
+        "DecisionMade",
+        {k: k for k in ("outcome", "legal_basis", "case_officer", "appeal_deadline")},
+        None,
+    ),
+    "withdrawn": ("ApplicationWithdrawn", {"reason": "reason"}, None),
+    "archived": ("ApplicationArchived", {"archive_reference": "archive_reference"}, None),
+    "shredded": ("ApplicationShredded", {}, None),
+}
+PUBLIC_EVENT_NAMES = frozenset(name for name, _, _ in EVENT_MAP.values())
+
+
+def to_public_event(
+    domain_event: object, service: str, kommunenummer: str, schema_version: int
+) -> PublicEvent:
+    """A stored domain event as the public record, in the shape of the given schema version."""
+    topic = type(domain_event).TOPIC  # type: ignore[attr-defined]
+    suffix = topic.removeprefix("saksflyt.application.")
+    name, field_map, extra = EVENT_MAP[suffix]
+    state = vars(domain_event)
+    case_id, version = state["originator_id"], state["originator_version"]
+    record: dict[str, Any] = {
+        "event_id": event_id(case_id, version),
+        "case_id": case_id,
+        "case_version": version,
+        "occurred_at": state["at"],
+        "service": service,
+        "kommunenummer": kommunenummer,
+    }
+    for public, attribute in field_map.items():
+        value = state[attribute]
+        record[public] = _form_out(value) if public == "form_json" else value
+    if extra and schema_version > 1:
+        record.update(extra(state))
+    return PublicEvent(name, f"{CE_TYPE_PREFIX}{suffix}.v{schema_version}", record)
+
+
+# ----- commands ---------------------------------------------------------------------------------
+
+
+class InvalidCommand(ValueError):
+    """A command record that decodes but cannot be a command (bad JSON form, unknown outcome …)."""
+
+
+COMMAND_TYPES: dict[str, type[cmd.Command]] = {
+    "StartApplication": cmd.StartApplication,
+    "SaveDraft": cmd.SaveDraft,
+    "SubmitApplication": cmd.SubmitApplication,
+    "AddAttachment": cmd.AddAttachment,
+    "SendNeighbourNotice": cmd.SendNeighbourNotice,
+    "RecordNeighbourComment": cmd.RecordNeighbourComment,
+    "RecordNeighbourConsent": cmd.RecordNeighbourConsent,
+    "RequestMissingDocuments": cmd.RequestMissingDocuments,
+    "ResumeProcessing": cmd.ResumeProcessing,
+    "SendPreliminaryReply": cmd.SendPreliminaryReply,
+    "Decide": cmd.Decide,
+    "Withdraw": cmd.Withdraw,
+    "Archive": cmd.Archive,
+    "Shred": cmd.Shred,
+}
+COMMAND_NAMES = {cls: name for name, cls in COMMAND_TYPES.items()}
+RENAMED = {"form": "form_json"}
+
+
+def _form_in(text: str | None) -> dict[str, Any]:
+    if text is None:
+        return {}
+    try:
+        form = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise InvalidCommand(f"form_json is not JSON: {error.msg}") from None
+    if not isinstance(form, dict):
+        raise InvalidCommand("form_json must be a JSON object")
+    return form
+
+
+def _convert_in(name: str, value: Any) -> Any:
+    if name == "form":
+        return _form_in(value)
+    if name == "outcome":
+        try:
+            return Outcome(value)
+        except ValueError:
+            raise InvalidCommand(f"outcome must be one of {[o.value for o in Outcome]}") from None
+    if name.endswith("_id") and not isinstance(value, UUID):
+        return UUID(str(value))
+    return value
+
+
+def command_from_record(name: str, record: dict[str, Any]) -> cmd.Command:
+    """A decoded public command record as a domain command."""
+    try:
+        command_type = COMMAND_TYPES[name]
+    except KeyError:
+        raise InvalidCommand(f"{name} is not a command") from None
+    values = {
+        f.name: _convert_in(f.name, record.get(RENAMED.get(f.name, f.name)))
+        for f in fields(command_type)
+    }
+    return command_type(**values)
+
+
+def command_to_record(command: cmd.Command, issued_by: str) -> tuple[str, dict[str, Any]]:
+    """A domain command as the public record, for senders (tests, demo, HTTP API)."""
+    record: dict[str, Any] = {"issued_by": issued_by}
+    for f in fields(command):
+        value = getattr(command, f.name)
+        if f.name == "form":
+            value = _form_out(value)
+        elif isinstance(value, Outcome):
+            value = value.value
+        record[RENAMED.get(f.name, f.name)] = value
+    return COMMAND_NAMES[type(command)], record

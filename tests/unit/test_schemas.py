@@ -1,0 +1,300 @@
+"""The public Avro contract: round trips, the standard wire, evolution and corrupt input."""
+
+from __future__ import annotations
+
+import io
+import json
+import random
+import shutil
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+import avro.io
+import avro.schema
+import pytest
+from fastavro.schema import to_parsing_canonical_form
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from domain import commands as cmd
+from domain.application import Application
+from domain.lifecycle import Outcome, ReceiptChannel
+from saksflyt.cli import main
+from schemas.catalogue import render_catalogue
+from schemas.codec import HEADER_SIZE, AvroCodec, UndecodableMessage
+from schemas.kafka_layout import command_record, event_record, public_event_for
+from schemas.mapping import (
+    COMMAND_TYPES,
+    EVENT_MAP,
+    PUBLIC_EVENT_NAMES,
+    InvalidCommand,
+    command_from_record,
+    command_to_record,
+)
+from schemas.registry import SCHEMA_DIR, default_registry
+from tests.avro_strategies import records
+from tests.builders import attach, decided, service, submitted
+
+REPO = Path(__file__).resolve().parents[2]
+CODEC = AvroCodec()
+REGISTRY = default_registry()
+ALL_SCHEMAS = [s for n in REGISTRY.names() for s in REGISTRY.versions(n)]
+T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
+
+
+def _full_lifecycle_events() -> list[object]:
+    """At least one domain event of every type, from in-memory aggregates."""
+    day = timedelta(days=1)
+    building = submitted("melding-om-tiltak", T0)
+    building.send_receipt(ReceiptChannel.EMAIL, "m-1", T0)
+    building.send_neighbour_notice(
+        ["0301-1/2", "0301-1/3", "0301-1/4"], T0, service("melding-om-tiltak")
+    )
+    building.record_neighbour_consent("0301-1/2", T0 + day)
+    building.record_neighbour_comment("0301-1/3", True, T0 + day)
+    building.request_missing_documents(
+        ["tegninger"], "mangler fasade", T0 + day, service(building.service)
+    )
+    building.resume_processing(T0 + 2 * day)
+    building.send_preliminary_reply("venter på høring", (T0 + 60 * day).date(), T0 + 3 * day)
+    building.decide(Outcome.REFUSED, "pbl § 20-4", "sb-1", T0 + 20 * day, service(building.service))
+    building.archive("0301-2026/9", T0 + 60 * day)
+    withdrawn = submitted("avfallsbeholder", T0)
+    withdrawn.withdraw("flytter", T0 + day)
+    withdrawn.shred(T0 + 2 * day)
+    draft = Application(service="ledsagerbevis", kommunenummer="0301", at=T0, id=uuid4())
+    draft.save_draft({"funksjonsnedsettelse": "nedsatt syn"}, T0)
+    attach(draft, "foto", T0)
+    return [*building.collect_events(), *withdrawn.collect_events(), *draft.collect_events()]
+
+
+def test_every_domain_event_and_command_has_a_schema() -> None:
+    topics = {type(e).TOPIC.removeprefix("saksflyt.application.") for e in _full_lifecycle_events()}  # type: ignore[attr-defined]
+    assert topics == set(EVENT_MAP)
+    assert set(REGISTRY.names("events")) == PUBLIC_EVENT_NAMES
+    assert set(REGISTRY.names("commands")) == {*COMMAND_TYPES, "CommandRejected"}
+
+
+@pytest.mark.parametrize("schema", ALL_SCHEMAS, ids=lambda s: s.path.name)
+@settings(max_examples=30, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_every_message_type_round_trips(schema: Any, data: st.DataObject) -> None:
+    record = data.draw(records(schema.raw))
+    decoded = CODEC.decode(CODEC.encode(schema.name, record, schema.version))
+    assert (decoded.name, decoded.writer_version) == (schema.name, schema.version)
+    latest = REGISTRY.latest(schema.name)
+    expected = {**{f["name"]: f.get("default") for f in latest.raw["fields"]}, **record}
+    assert decoded.record == expected
+
+
+def test_domain_events_reach_the_wire_and_back_unchanged() -> None:
+    for domain_event in _full_lifecycle_events():
+        public = public_event_for(domain_event, "melding-om-tiltak", "0301", CODEC)
+        decoded = CODEC.decode(event_record(public, CODEC).value)
+        assert decoded.record == public.record
+        assert decoded.record["case_version"] == domain_event.originator_version  # type: ignore[attr-defined]
+
+
+def test_submitted_v2_carries_the_decision_due_date() -> None:
+    event = next(
+        e
+        for e in submitted("melding-om-tiltak", T0).collect_events()
+        if type(e).__name__ == "Submitted"
+    )
+    public = public_event_for(event, "melding-om-tiltak", "0301", CODEC)
+    assert public.ce_type == "no.saksflyt.application.submitted.v2"
+    assert public.record["decision_due"] == date(2026, 3, 23)  # three weeks, a Monday
+
+
+@pytest.mark.parametrize("name", sorted(COMMAND_TYPES))
+@settings(max_examples=20)
+@given(data=st.data())
+def test_commands_round_trip_through_the_wire(name: str, data: st.DataObject) -> None:
+    record = data.draw(records(REGISTRY.latest(name).raw))
+    if "form_json" in record:
+        record["form_json"] = json.dumps({"adresse": "Storgata 1"})
+    if "outcome" in record:
+        record["outcome"] = "granted"
+    command = command_from_record(name, CODEC.decode(CODEC.encode(name, record)).record)
+    assert isinstance(command, COMMAND_TYPES[name])
+    again_name, again = command_to_record(command, record["issued_by"])
+    assert again_name == name
+    assert command_from_record(name, CODEC.decode(CODEC.encode(name, again)).record) == command
+
+
+@pytest.mark.parametrize(
+    ("record_update", "reason"),
+    [
+        ({"form_json": "{not json"}, "not JSON"),
+        ({"form_json": "[1]"}, "JSON object"),
+        ({"outcome": "maybe"}, "outcome must be one of"),
+    ],
+)
+@settings(max_examples=10)
+@given(data=st.data())
+def test_commands_that_decode_but_make_no_sense_are_invalid(
+    record_update: dict[str, str], reason: str, data: st.DataObject
+) -> None:
+    name = "Decide" if "outcome" in record_update else "SaveDraft"
+    record = {**data.draw(records(REGISTRY.latest(name).raw)), **record_update}
+    with pytest.raises(InvalidCommand, match=reason):
+        command_from_record(name, record)
+
+
+def test_the_apache_reference_library_reads_our_bytes() -> None:
+    for domain_event in decided("melding-om-tiltak", T0).collect_events():
+        public = public_event_for(domain_event, "melding-om-tiltak", "0301", CODEC)
+        data = CODEC.encode(public.name, public.record)
+        raw = REGISTRY.latest(public.name).raw
+        schema = avro.schema.parse(json.dumps(raw))
+        # The spec (and Java) write a primitive with a logical type as plain "string" in the
+        # parsing canonical form; the Python reference keeps {"type": "string"}. So the reference
+        # fingerprints the spec's canonical form, which it parses back unchanged.
+        canonical = avro.schema.parse(to_parsing_canonical_form(raw))
+        assert canonical.canonical_form == to_parsing_canonical_form(raw)
+        assert data[:2] == b"\xc3\x01"
+        assert data[2:HEADER_SIZE] == canonical.fingerprint("CRC-64-AVRO")
+        datum = avro.io.DatumReader(schema).read(
+            avro.io.BinaryDecoder(io.BytesIO(data[HEADER_SIZE:]))
+        )
+        assert str(datum["case_id"]) == str(public.case_id)
+        assert datum["case_version"] == public.record["case_version"]
+
+
+@given(data=st.data())
+def test_v1_data_reads_as_v2_with_the_default(data: st.DataObject) -> None:
+    record = data.draw(records(REGISTRY.version("ApplicationSubmitted", 1).raw))
+    decoded = CODEC.decode(CODEC.encode("ApplicationSubmitted", record, version=1))
+    assert decoded.writer_version == 1
+    assert decoded.record["decision_due"] is None
+    assert {k: v for k, v in decoded.record.items() if k != "decision_due"} == record
+
+
+def _valid_message() -> bytes:
+    public = public_event_for(
+        decided("avfallsbeholder", T0).collect_events()[-1], "avfallsbeholder", "0301", CODEC
+    )
+    return CODEC.encode(public.name, public.record)
+
+
+@pytest.mark.parametrize(
+    ("mangle", "reason"),
+    [
+        (lambda b: b"", "shorter than the 10-byte header"),
+        (lambda b: b[:7], "shorter than the 10-byte header"),
+        (lambda b: b"\x00\x01" + b[2:], "wrong magic"),
+        (lambda b: b[:2] + b"\xff" * 8 + b[10:], "unknown schema fingerprint"),
+        (lambda b: b[: len(b) - 5], "corrupt body"),
+        (lambda b: b + b"\x00", "trailing bytes"),
+        (lambda b: b[:HEADER_SIZE] + b"\xff" * 12, "corrupt body"),
+    ],
+    ids=["empty", "short", "magic", "fingerprint", "truncated", "trailing", "garbage-body"],
+)
+def test_corrupt_input_is_undecodable_with_a_reason(mangle: Any, reason: str) -> None:
+    with pytest.raises(UndecodableMessage, match=reason) as refused:
+        CODEC.decode(mangle(_valid_message()))
+    assert refused.value.reason
+
+
+@given(st.binary(max_size=200))
+def test_random_bytes_never_crash_the_decoder(data: bytes) -> None:
+    with pytest.raises(UndecodableMessage):
+        CODEC.decode(data)
+
+
+@given(st.binary(max_size=100), st.integers(0, 2**32))
+def test_random_bodies_behind_a_valid_header_decode_or_fail_cleanly(body: bytes, seed: int) -> None:
+    schema = random.Random(seed).choice(ALL_SCHEMAS)
+    try:
+        CODEC.decode(b"\xc3\x01" + schema.fingerprint + body)
+    except UndecodableMessage as refused:
+        assert refused.reason
+
+
+def test_every_prefix_of_a_message_is_undecodable() -> None:
+    data = _valid_message()
+    for end in range(len(data)):
+        with pytest.raises(UndecodableMessage):
+            CODEC.decode(data[:end])
+
+
+def test_kafka_layout_carries_cloudevents_headers() -> None:
+    domain_event = decided("melding-om-tiltak", T0).collect_events()[-1]
+    public = public_event_for(domain_event, "melding-om-tiltak", "0301", CODEC)
+    message = event_record(public, CODEC)
+    assert message.key == str(public.case_id).encode()
+    assert message.header("ce_specversion") == "1.0"
+    assert message.header("ce_type") == "no.saksflyt.application.decision-made.v1"
+    assert message.header("ce_source") == "/kommune/0301/melding-om-tiltak"
+    assert message.header("ce_subject") == str(public.case_id)
+    assert message.header("ce_id") == str(public.event_id)
+    assert message.header("ce_time") == public.record["occurred_at"].isoformat()
+    assert message.header("content-type") == "application/avro"
+
+
+def test_command_layout_is_keyed_by_case() -> None:
+    command = cmd.Withdraw(command_id=uuid4(), case_id=uuid4(), issued_at=T0, reason="flytter")
+    name, record = command_to_record(command, "selvbetjening")
+    message = command_record(name, record, CODEC)
+    assert message.key == str(command.case_id).encode()
+    assert message.header("ce_type") == "no.saksflyt.command.Withdraw.v1"
+    assert message.header("ce_id") == str(command.command_id)
+
+
+def _schema_dir_with(tmp_path: Path, v2_fields: list[dict[str, Any]]) -> Path:
+    root = tmp_path / "schemas"
+    shutil.copytree(SCHEMA_DIR / "events", root / "events")
+    shutil.copytree(SCHEMA_DIR / "commands", root / "commands")
+    v1 = json.loads((root / "events/application_archived.v1.avsc").read_text())
+    v2 = {**v1, "fields": v2_fields or v1["fields"]}
+    (root / "events/application_archived.v2.avsc").write_text(json.dumps(v2))
+    return root
+
+
+def _archived_fields() -> list[dict[str, Any]]:
+    return json.loads((SCHEMA_DIR / "events/application_archived.v1.avsc").read_text())["fields"]
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        (
+            lambda fs: [*fs, {"name": "archive_system", "type": "string", "doc": "x"}],
+            "new field without a default",
+        ),
+        (
+            lambda fs: [
+                {**f, "type": "long"} if f["name"] == "archive_reference" else f for f in fs
+            ],
+            "type changed from string to long",
+        ),
+        (lambda fs: [{**f, "doc": ""} for f in fs], "field has no doc"),
+    ],
+    ids=["field-without-default", "type-change", "missing-doc"],
+)
+def test_schemas_check_fails_on_an_incompatible_change(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], change: Any, problem: str
+) -> None:
+    root = _schema_dir_with(tmp_path, change(_archived_fields()))
+    assert main(["schemas", "check", "--dir", str(root)]) == 1
+    assert problem in capsys.readouterr().out
+
+
+def test_schemas_check_accepts_a_compatible_change_and_passes_on_main(tmp_path: Path) -> None:
+    compatible = [
+        *_archived_fields(),
+        {"name": "archive_system", "type": ["null", "string"], "default": None, "doc": "x"},
+    ]
+    assert main(["schemas", "check", "--dir", str(_schema_dir_with(tmp_path, compatible))]) == 0
+    assert main(["schemas", "check"]) == 0
+
+
+def test_the_message_catalogue_in_docs_is_up_to_date() -> None:
+    committed = (REPO / "docs/messages.md").read_text(encoding="utf-8")
+    assert committed == render_catalogue(REGISTRY), (
+        "run: saksflyt schemas docs --out docs/messages.md"
+    )
+    for name in REGISTRY.names():
+        assert f"### {name}" in committed
