@@ -22,7 +22,7 @@ install: $(STAMP) ## create .venv and install saksflyt with its dev tools
 demo: install ## simulate a month of applications on the embedded SQLite store and print a summary
 	$(BIN)/saksflyt demo
 
-test: install ## start PostgreSQL on 127.0.0.1, run the whole test suite, stop what was started
+test: install ## start PostgreSQL and Kafka on 127.0.0.1, run the whole test suite, stop them
 	compose/with-services.sh $(BIN)/pytest
 
 lint: install ## ruff, ruff format --check and mypy
@@ -30,9 +30,9 @@ lint: install ## ruff, ruff format --check and mypy
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-bench: install ## benchmarks: event store (SQLite, PostgreSQL) and Avro codec; numbers, not pass/fail
-	compose/with-services.sh $(BIN)/python bench/eventstore.py
-	$(BIN)/python bench/codec.py
+bench: install ## benchmarks: event store, Avro codec, Kafka relay and latency; numbers, not pass/fail
+	compose/with-services.sh bash -c '$(BIN)/python bench/eventstore.py && $(BIN)/python bench/codec.py && $(BIN)/python bench/backbone.py'
+
 
 clean: ## remove the virtualenv, local databases and caches
 	rm -rf $(VENV) var .services .pytest_cache .mypy_cache .ruff_cache

@@ -1,12 +1,23 @@
 #!/usr/bin/env bash
 # Start the services the tests need on 127.0.0.1, run the given command, stop what was started.
-# A user with their own server sets SAKSFLYT_TEST_POSTGRES_URL and nothing is started.
+# A user with their own servers sets SAKSFLYT_TEST_POSTGRES_URL and/or SAKSFLYT_TEST_KAFKA and
+# nothing is started for those.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+started=()
+cleanup() {
+  for service in "${started[@]}"; do "$here/$service.sh" stop || true; done
+}
+trap cleanup EXIT
 
 if [ -z "${SAKSFLYT_TEST_POSTGRES_URL:-}" ]; then
-  trap '"$here/postgres.sh" stop' EXIT
+  started+=(postgres)
   SAKSFLYT_TEST_POSTGRES_URL=$("$here/postgres.sh" start)
   export SAKSFLYT_TEST_POSTGRES_URL
+fi
+if [ -z "${SAKSFLYT_TEST_KAFKA:-}" ]; then
+  started+=(kafka)
+  SAKSFLYT_TEST_KAFKA=$("$here/kafka.sh" start)
+  export SAKSFLYT_TEST_KAFKA
 fi
 "$@"

@@ -8,18 +8,25 @@ events when a key is configured, and a snapshot every 50 events.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, suppress
 from datetime import date, datetime
 from typing import Any, ClassVar
 from uuid import UUID, uuid4
 
-from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
 from eventsourcing.application import Application as EventSourcedApp
 from eventsourcing.domain import DomainEventProtocol
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
+from eventsourcing.persistence import (
+    IntegrityError,
+    JSONTranscoder,
+    ProcessRecorder,
+    Tracking,
+    Transcoding,
+)
 from eventsourcing.utils import Environment
 
 from domain.application import Application
-from domain.errors import CaseNotFound, ConcurrentUpdate
+from domain.errors import CaseAlreadyExists, CaseNotFound, ConcurrentUpdate
 from domain.lifecycle import Outcome, ReceiptChannel, local_date
 from domain.places import Kommunenummer
 from domain.services import Catalogue, RetentionAction, Service
@@ -50,7 +57,13 @@ class Casework(EventSourcedApp[UUID]):
         self, env: Mapping[str, str] | None = None, catalogue: Catalogue | None = None
     ) -> None:
         self.catalogue = catalogue or Catalogue.default()
+        self._command: Tracking | None = None
         super().__init__(env=dict(env or {}))
+
+    def construct_recorder(self) -> ProcessRecorder:
+        # A process recorder keeps a tracking table beside the events, written in the same
+        # transaction: that is how a command id is recorded as done together with its events.
+        return self.factory.process_recorder()
 
     def construct_env(self, name: str, env: Mapping[str, str] | None = None) -> Environment:
         # Only the settings we are handed count: the process environment is read in one place
@@ -70,6 +83,9 @@ class Casework(EventSourcedApp[UUID]):
         except AggregateNotFoundError:
             raise CaseNotFound(case_id) from None
         return case
+
+    def _exists(self, case_id: UUID) -> bool:
+        return bool(self.recorder.select_events(case_id, limit=1))
 
     def case_as_of(self, case_id: UUID, moment: datetime) -> Application:
         """The case as it stood at ``moment`` (business time), e.g. "as decided"."""
@@ -94,10 +110,42 @@ class Casework(EventSourcedApp[UUID]):
         return self.catalogue.service(case.service, case.kommunenummer)
 
     def _save(self, case: Application) -> None:
+        processing = ProcessingEvent[UUID](tracking=self._command)
+        processing.collect_events(case)
         try:
-            self.save(case)
+            recordings = self._record(processing)
         except IntegrityError:
             raise ConcurrentUpdate(case.id) from None
+        self._take_snapshots(processing)
+        self._notify(recordings)
+
+    # ----- idempotent commands ------------------------------------------------------------------
+
+    @staticmethod
+    def _command_tracking(command_id: UUID) -> Tracking:
+        return Tracking(application_name=f"command:{command_id}", notification_id=1)
+
+    def has_processed(self, command_id: UUID) -> bool:
+        """True once a command with this id changed a case or was refused."""
+        recorder = self.recorder
+        assert isinstance(recorder, ProcessRecorder)
+        return recorder.has_tracking_id(f"command:{command_id}", 1)
+
+    @contextmanager
+    def command(self, command_id: UUID) -> Iterator[None]:
+        """Within this block, the (one) save also records ``command_id`` as processed, atomically."""
+        self._command = self._command_tracking(command_id)
+        try:
+            yield
+        finally:
+            self._command = None
+
+    def mark_processed(self, command_id: UUID) -> None:
+        """Record a refused command as processed, so a replay is not refused (and announced) twice."""
+        recorder = self.recorder
+        assert isinstance(recorder, ProcessRecorder)
+        with suppress(IntegrityError):  # already recorded
+            recorder.insert_events([], tracking=self._command_tracking(command_id))
 
     # ----- use cases ---------------------------------------------------------------------------
 
@@ -112,6 +160,8 @@ class Casework(EventSourcedApp[UUID]):
         """Open a draft (optionally with a first mellomlagring) and return the new case id."""
         self.catalogue.service(service, kommunenummer)
         Kommunenummer.parse(kommunenummer)
+        if case_id is not None and self._exists(case_id):
+            raise CaseAlreadyExists(case_id)
         case = Application(
             service=service, kommunenummer=kommunenummer, at=at, id=case_id or uuid4()
         )

@@ -45,6 +45,14 @@ class CaseNotFound(DomainError, LookupError):
         super().__init__(f"case {case_id} not found")
 
 
+class CaseAlreadyExists(DomainError):
+    """A case with that id was started before."""
+
+    def __init__(self, case_id: UUID) -> None:
+        self.case_id = case_id
+        super().__init__(f"case {case_id} already exists")
+
+
 class ConcurrentUpdate(DomainError):
     """Someone else saved the case after we read it (optimistic concurrency)."""
 

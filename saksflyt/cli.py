@@ -6,10 +6,12 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from saksflyt import processes
 from saksflyt.bootstrap import bootstrap
 from saksflyt.demo import run_demo
 from saksflyt.report import render, summarise
@@ -23,7 +25,8 @@ PROGRESS_FROM = 2000  # show a progress bar for runs at least this long
 
 def _demo(args: argparse.Namespace) -> int:
     console = Console(width=None if sys.stdout.isatty() else 160)
-    settings = Settings.from_env(sqlite_path=args.db) if args.db else Settings.from_env()
+    overrides: dict[str, Any] = {"sqlite_path": args.db} if args.db else {}
+    settings = _settings(args).model_copy(update=overrides)
     if settings.event_store == "sqlite" and args.fresh:
         settings.sqlite_path.unlink(missing_ok=True)
     app = bootstrap(settings)
@@ -49,6 +52,12 @@ def _demo(args: argparse.Namespace) -> int:
         f"({events / max(result.seconds, 1e-9):,.0f} events/s); "
         f"{result.refused_steps} steps refused by the rules (e.g. deciding during the neighbour period)."
     )
+    how, tally = processes.deliver_demo_events(app, settings, set(result.case_ids))
+    console.print(
+        f"{sum(tally.by_type.values())} events delivered {how} "
+        f"({tally.duplicates} duplicates dropped); most common: "
+        + ", ".join(f"{name} {n}" for name, n in tally.by_type.most_common(3))
+    )
     app.close()
     return 0
 
@@ -72,6 +81,43 @@ def _schemas_docs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides = {"kafka": args.kafka} if getattr(args, "kafka", None) else {}
+    return Settings.from_env(**overrides)
+
+
+def _topics_ensure(args: argparse.Namespace) -> int:
+    created = processes.ensure(_settings(args))
+    print(f"created {len(created)} topics: {', '.join(created) or 'none needed'}")
+    return 0
+
+
+def _relay(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    published = processes.run_relay(settings, processes.stop_on_signals(), once=args.once)
+    print(f"relay published {published} events")
+    return 0
+
+
+def _intake(args: argparse.Namespace) -> int:
+    processes.run_intake(_settings(args), processes.stop_on_signals())
+    return 0
+
+
+def _add_kafka_commands(commands: Any) -> None:
+    topics = commands.add_parser("topics", help="Kafka topics")
+    topics_commands = topics.add_subparsers(dest="topics_command", required=True)
+    ensure = topics_commands.add_parser("ensure", help="create missing topics (see docs/kafka.md)")
+    ensure.set_defaults(handler=_topics_ensure)
+    relay = commands.add_parser("relay", help="publish stored events to Kafka until stopped")
+    relay.add_argument("--once", action="store_true", help="publish what is there, then exit")
+    relay.set_defaults(handler=_relay)
+    intake = commands.add_parser("intake", help="apply commands from Kafka until stopped")
+    intake.set_defaults(handler=_intake)
+    for sub in (ensure, relay, intake):
+        sub.add_argument("--kafka", help="bootstrap servers host:port (default: SAKSFLYT_KAFKA)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="saksflyt", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -85,6 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_false",
         help="add to an existing SQLite file instead of starting afresh",
     )
+    demo.add_argument("--kafka", help="also publish every event to Kafka and read it back")
     demo.set_defaults(handler=_demo)
 
     schemas = commands.add_parser("schemas", help="check or document the Avro message contracts")
@@ -99,6 +146,8 @@ def build_parser() -> argparse.ArgumentParser:
             "--dir", type=Path, default=SCHEMA_DIR, help="folder with events/ and commands/"
         )
         sub.set_defaults(handler=handler)
+
+    _add_kafka_commands(commands)
     return parser
 
 

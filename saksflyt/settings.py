@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     cipher_key: str | None = Field(default=None, repr=False)
     # TOML file with per-municipality overrides: [kommunenummer.service] decision_days = …
     municipality_settings: Path | None = None
+    # Kafka bootstrap servers (host:port,…); without it events are delivered in-process
+    kafka: str | None = None
+    topic_prefix: str = "saksflyt"
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:

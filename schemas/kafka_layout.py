@@ -25,7 +25,7 @@ class KafkaRecord:
         return next((v.decode() for k, v in self.headers if k == name), None)
 
 
-def _headers(
+def cloudevent_headers(
     ce_id: UUID, ce_type: str, source: str, subject: UUID, time: datetime
 ) -> list[tuple[str, bytes]]:
     values = {
@@ -55,7 +55,9 @@ def event_record(event: PublicEvent, codec: AvroCodec) -> KafkaRecord:
     return KafkaRecord(
         key=str(event.case_id).encode(),
         value=codec.encode(event.name, event.record),
-        headers=_headers(event.event_id, event.ce_type, source, event.case_id, r["occurred_at"]),
+        headers=cloudevent_headers(
+            event.event_id, event.ce_type, source, event.case_id, r["occurred_at"]
+        ),
     )
 
 
@@ -66,7 +68,7 @@ def command_record(name: str, record: dict[str, Any], codec: AvroCodec) -> Kafka
     return KafkaRecord(
         key=str(case_id).encode(),
         value=codec.encode(name, record),
-        headers=_headers(
+        headers=cloudevent_headers(
             UUID(str(record["command_id"])),
             f"{COMMAND_CE_PREFIX}{name}.v{version}",
             f"/system/{record['issued_by']}",

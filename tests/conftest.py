@@ -16,6 +16,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from consumers.topics import Topics, ensure_topics
 from domain.casework import Casework
 from domain.lifecycle import OSLO
 from saksflyt.bootstrap import bootstrap
@@ -37,6 +38,23 @@ def postgres_url() -> str:
         _missing("PostgreSQL (SAKSFLYT_TEST_POSTGRES_URL)")
     assert url is not None
     return url
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> str:
+    bootstrap = os.environ.get("SAKSFLYT_TEST_KAFKA")
+    if not bootstrap:
+        _missing("Apache Kafka (SAKSFLYT_TEST_KAFKA)")
+    assert bootstrap is not None
+    return bootstrap
+
+
+@pytest.fixture
+def topics(kafka_bootstrap: str) -> Topics:
+    """Fresh topics for one test, created the way `saksflyt topics ensure` creates them."""
+    names = Topics(prefix=f"t{uuid.uuid4().hex[:10]}")
+    ensure_topics(kafka_bootstrap, names)
+    return names
 
 
 @pytest.fixture(scope="session")

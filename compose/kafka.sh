@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# A throwaway single-node Apache Kafka broker (KRaft, broker+controller) on 127.0.0.1, no Docker.
+#   kafka.sh start   fetches the pinned broker jars from Maven Central once (cached), formats
+#                    storage, starts the broker on free ports, waits until it accepts connections,
+#                    prints host:port on stdout
+#   kafka.sh stop    stops that broker and deletes its files
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+state="${SAKSFLYT_SERVICES_DIR:-$here/../.services}"
+version=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$here/kafka/pom.xml")
+cache="${XDG_CACHE_HOME:-$HOME/.cache}/saksflyt/kafka-$version"
+mkdir -p "$state"
+
+log() { echo "kafka.sh: $*" >&2; }
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+fetch_jars() {
+  [ -f "$cache/libs/kafka_2.13-$version.jar" ] && return 0
+  command -v mvn >/dev/null || { log "Maven is needed to fetch Kafka's jars"; exit 1; }
+  log "fetching Apache Kafka $version jars from Maven Central into $cache"
+  mvn -q -B -f "$here/kafka/pom.xml" dependency:copy-dependencies -DoutputDirectory="$cache/libs.tmp" >&2
+  rm -rf "$cache/libs" && mv "$cache/libs.tmp" "$cache/libs"
+}
+
+write_config() {  # dir port controller_port
+  cat > "$1/server.properties" <<PROPS
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$3
+listeners=PLAINTEXT://127.0.0.1:$2,CONTROLLER://127.0.0.1:$3
+advertised.listeners=PLAINTEXT://127.0.0.1:$2
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+log.dirs=$1/data
+num.partitions=1
+auto.create.topics.enable=false
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=6
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+group.initial.rebalance.delay.ms=0
+PROPS
+  cat > "$1/log4j.properties" <<PROPS
+log4j.rootLogger=WARN, file
+log4j.appender.file=org.apache.log4j.FileAppender
+log4j.appender.file.File=$1/server.log
+log4j.appender.file.layout=org.apache.log4j.PatternLayout
+log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n
+PROPS
+}
+
+wait_until_listening() {  # pid port
+  local deadline=$((SECONDS + 90))
+  until python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', $2), 1).close()" 2>/dev/null; do
+    if ! kill -0 "$1" 2>/dev/null; then
+      log "broker exited during start-up:"; tail -n 30 "$dir/kafka.out" >&2; exit 1
+    fi
+    if [ $SECONDS -ge $deadline ]; then log "broker not listening after 90 s"; exit 1; fi
+    sleep 0.2
+  done
+}
+
+start() {
+  fetch_jars
+  dir=$(mktemp -d /tmp/saksflyt-kafka.XXXXXX)
+  local port cport cluster java_opts
+  port=$(free_port); cport=$(free_port)
+  write_config "$dir" "$port" "$cport"
+  cluster=$(python3 -c 'import base64,uuid; print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')
+  java_opts=(-Xms256m -Xmx768m -Dlog4j.configuration="file:$dir/log4j.properties" -cp "$cache/libs/*")
+  java "${java_opts[@]}" kafka.tools.StorageTool format --cluster-id="$cluster" \
+    -c "$dir/server.properties" --ignore-formatted >/dev/null
+  nohup java "${java_opts[@]}" kafka.Kafka "$dir/server.properties" >"$dir/kafka.out" 2>&1 &
+  echo $! > "$dir/pid"
+  echo "$dir" > "$state/kafka.dir"
+  wait_until_listening "$(cat "$dir/pid")" "$port"
+  log "Apache Kafka $version (KRaft) on 127.0.0.1:$port"
+  echo "127.0.0.1:$port"
+}
+
+stop() {
+  [ -f "$state/kafka.dir" ] || return 0
+  local dir pid
+  dir=$(cat "$state/kafka.dir")
+  if [ -f "$dir/pid" ]; then
+    pid=$(cat "$dir/pid")
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    kill -9 "$pid" 2>/dev/null || true
+  fi
+  rm -rf "$dir" "$state/kafka.dir"
+  log "stopped"
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  *) echo "usage: $0 start|stop" >&2; exit 2 ;;
+esac

@@ -1,0 +1,78 @@
+"""Event handlers get public events either from Kafka or, in the embedded default, in-process.
+
+A handler is any ``Callable[[PublicEvent], None]``. ``InProcessDelivery`` feeds handlers straight
+from the event store's notification log (no servers); ``KafkaEventHandler`` adapts the same
+handlers to the consumer runtime by decoding each record from ``saksflyt.events``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable
+from typing import Any
+from uuid import UUID
+
+from consumers.relay import PublicEvents
+from domain.casework import Casework
+from schemas.codec import AvroCodec
+from schemas.mapping import PublicEvent
+
+EventHandler = Callable[[PublicEvent], None]
+
+
+class InProcessDelivery:
+    def __init__(self, app: Casework, handlers: Iterable[EventHandler], batch_size: int = 500):
+        self.events = PublicEvents(app, AvroCodec())
+        self.handlers = list(handlers)
+        self.batch_size = batch_size
+        self.position = 0
+
+    def deliver(self) -> int:
+        """Hand every event after the last position to every handler; return how many."""
+        count = 0
+        while True:
+            batch = list(self.events.after(self.position, self.batch_size))
+            for notification_id, event in batch:
+                for handler in self.handlers:
+                    handler(event)
+                self.position = notification_id
+            count += len(batch)
+            if len(batch) < self.batch_size:
+                return count
+
+
+class KafkaEventHandler:
+    """Decode a record from the events topic and pass the public event to the handlers."""
+
+    def __init__(self, handlers: Iterable[EventHandler], codec: AvroCodec | None = None) -> None:
+        self.handlers = list(handlers)
+        self.codec = codec or AvroCodec()
+
+    def __call__(self, record: Any) -> None:
+        decoded = self.codec.decode(record.value)
+        headers = {k: v.decode() for k, v in record.headers or []}
+        event = PublicEvent(decoded.name, headers.get("ce_type", ""), decoded.record)
+        for handler in self.handlers:
+            handler(event)
+
+
+class EventTally:
+    """Counts events by type, once per event id: the smallest useful (and deduplicating) handler.
+
+    With ``cases``, only events of those cases count (a topic may hold other runs' events too).
+    """
+
+    def __init__(self, cases: set[UUID] | None = None) -> None:
+        self.cases = cases
+        self.by_type: Counter[str] = Counter()
+        self.seen: set[UUID] = set()
+        self.duplicates = 0
+
+    def __call__(self, event: PublicEvent) -> None:
+        if self.cases is not None and event.case_id not in self.cases:
+            return
+        if event.event_id in self.seen:
+            self.duplicates += 1
+            return
+        self.seen.add(event.event_id)
+        self.by_type[event.name] += 1
