@@ -14,6 +14,7 @@ from uuid import UUID
 
 from consumers.relay import PublicEvents
 from domain.casework import Casework
+from projections.store import ProjectionStore
 from schemas.codec import AvroCodec
 from schemas.mapping import PublicEvent
 
@@ -32,10 +33,12 @@ class InProcessDelivery:
         count = 0
         while True:
             batch = list(self.events.after(self.position, self.batch_size))
-            for notification_id, event in batch:
+            for _, event in batch:
                 for handler in self.handlers:
                     handler(event)
-                self.position = notification_id
+            flush_all(self.handlers)
+            if batch:
+                self.position = batch[-1][0]
             count += len(batch)
             if len(batch) < self.batch_size:
                 return count
@@ -54,6 +57,38 @@ class KafkaEventHandler:
         event = PublicEvent(decoded.name, headers.get("ce_type", ""), decoded.record)
         for handler in self.handlers:
             handler(event)
+
+    def flush(self) -> None:
+        flush_all(self.handlers)
+
+
+def flush_all(handlers: Iterable[EventHandler]) -> None:
+    """Let buffering handlers write what they hold (before offsets or positions move on)."""
+    for handler in handlers:
+        flush = getattr(handler, "flush", None)
+        if flush is not None:
+            flush()
+
+
+class ProjectionWriter:
+    """The read-model handler: buffers events and applies them in one transaction per batch."""
+
+    def __init__(self, store: ProjectionStore, batch_size: int = 500) -> None:
+        self.store, self.batch_size = store, batch_size
+        self.buffer: list[PublicEvent] = []
+        self.applied = self.duplicates = 0
+
+    def __call__(self, event: PublicEvent) -> None:
+        self.buffer.append(event)
+        if len(self.buffer) >= self.batch_size:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.buffer:
+            result = self.store.apply(self.buffer)
+            self.applied += result.applied
+            self.duplicates += result.duplicates
+            self.buffer = []
 
 
 class EventTally:

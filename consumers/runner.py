@@ -105,8 +105,28 @@ class ConsumerRunner:
                     break  # stopped while retrying: leave it uncommitted for the next owner
                 self.offsets.pending[tp] = record.offset + 1
                 count += 1
+        if count and not self._flush(stop):
+            self.offsets.pending.clear()  # not durable: let the next owner redo the batch
+            return 0
         self.offsets.commit()
         return count
+
+    def _flush(self, stop: threading.Event) -> bool:
+        """A buffering handler (``flush()``) makes the batch durable before offsets are committed."""
+        flush = getattr(self.handler, "flush", None)
+        if flush is None:
+            return True
+        backoff = 0.1
+        while True:
+            try:
+                flush()
+                return True
+            except Exception as error:
+                if not self.is_transient(error) or stop.is_set():
+                    raise
+                self.stats.retries += 1
+                stop.wait(backoff)
+                backoff = min(backoff * 2, self.max_backoff_s)
 
     def _process(self, record: Any, stop: threading.Event) -> bool:
         """Handle or dead-letter the record; False only if stopped while retrying it."""

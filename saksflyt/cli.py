@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from saksflyt import processes
-from saksflyt.bootstrap import bootstrap
+from projections import queries
+from saksflyt import processes, rebuild
+from saksflyt.bootstrap import bootstrap, projection_store
 from saksflyt.demo import run_demo
+from saksflyt.output import FORMATS, emit
 from saksflyt.report import render, summarise
 from saksflyt.settings import Settings
 from schemas.catalogue import render_catalogue
@@ -104,6 +108,99 @@ def _intake(args: argparse.Namespace) -> int:
     return 0
 
 
+QUERIES = {
+    "overview": lambda db, f: queries.overview(db, f),
+    "stats": lambda db, f: queries.stats(db, f, group_by_day=f.date_from is not None),
+    "deadlines": lambda db, f: queries.deadlines(db, f),
+    "neighbours": lambda db, f: queries.neighbours(db, f),
+}
+
+
+def _query(args: argparse.Namespace) -> int:
+    store = projection_store(_settings(args))
+    filters = queries.Filters(
+        args.service,
+        args.municipality,
+        args.status,
+        args.date_from,
+        args.date_to,
+        args.limit,
+        args.offset,
+    )
+    rows = QUERIES[args.view](store.db, filters)
+    emit(
+        rows, args.format, args.view, args.out, Console(width=None if sys.stdout.isatty() else 200)
+    )
+    store.db.close()
+    return 0
+
+
+def _project(args: argparse.Namespace) -> int:
+    processes.run_projector(_settings(args), processes.stop_on_signals())
+    return 0
+
+
+def _rebuild(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    app = bootstrap(settings)
+    total, events = (
+        rebuild.kafka_source(settings) if args.source == "kafka" else rebuild.events_from_store(app)
+    )
+    console = Console()
+    with Progress(
+        TextColumn("rebuilding read models"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]} events/s"),
+        TimeRemainingColumn(),
+        console=console,
+    ) as progress:
+        task = progress.add_task("rebuild", total=total, rate="–")
+        started = time.perf_counter()
+
+        def report(done: int, _: int) -> None:
+            rate = done / max(time.perf_counter() - started, 1e-9)
+            progress.update(task, completed=done, rate=f"{rate:,.0f}")
+
+        applied = rebuild.rebuild(settings, total, events, report)
+    seconds = time.perf_counter() - started
+    console.print(
+        f"rebuilt all read models from {applied} events in {seconds:.1f} s "
+        f"({applied / max(seconds, 1e-9):,.0f} events/s) and swapped them in"
+    )
+    app.close()
+    return 0
+
+
+def _add_projection_commands(commands: Any) -> None:
+    query = commands.add_parser("query", help="query the read models")
+    query.add_argument("view", choices=sorted(QUERIES))
+    query.add_argument("--service")
+    query.add_argument("--municipality", help="kommunenummer")
+    query.add_argument("--status")
+    query.add_argument("--from", dest="date_from", type=date.fromisoformat, help="YYYY-MM-DD")
+    query.add_argument("--to", dest="date_to", type=date.fromisoformat, help="YYYY-MM-DD")
+    query.add_argument("--limit", type=int, default=100)
+    query.add_argument("--offset", type=int, default=0)
+    query.add_argument("--format", choices=FORMATS, default="table")
+    query.add_argument("--out", type=Path, help="write to a file (needed for parquet)")
+    query.set_defaults(handler=_query)
+    project = commands.add_parser("project", help="keep the read models up to date until stopped")
+    project.add_argument("--kafka", help="consume saksflyt.events from host:port")
+    project.set_defaults(handler=_project)
+    rebuild_cmd = commands.add_parser("rebuild", help="rebuild the read models and swap them in")
+    rebuild_cmd.add_argument(
+        "projection",
+        nargs="?",
+        default="all",
+        choices=["all", "case_overview", "service_stats", "deadline_watch", "neighbour_notices"],
+        help="the read models are built by one projector: any name rebuilds all",
+    )
+    rebuild_cmd.add_argument("--source", choices=["store", "kafka"], default="store")
+    rebuild_cmd.add_argument("--kafka", help="bootstrap servers for --source kafka")
+    rebuild_cmd.set_defaults(handler=_rebuild)
+
+
 def _add_kafka_commands(commands: Any) -> None:
     topics = commands.add_parser("topics", help="Kafka topics")
     topics_commands = topics.add_subparsers(dest="topics_command", required=True)
@@ -148,6 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(handler=handler)
 
     _add_kafka_commands(commands)
+    _add_projection_commands(commands)
     return parser
 
 

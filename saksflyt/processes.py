@@ -9,18 +9,19 @@ import time
 from uuid import UUID, uuid4
 
 from consumers.dead_letters import DeadLetters
-from consumers.delivery import EventTally, InProcessDelivery, KafkaEventHandler
+from consumers.delivery import EventTally, InProcessDelivery, KafkaEventHandler, ProjectionWriter
 from consumers.intake import CommandIntake
 from consumers.relay import Relay
 from consumers.runner import ConsumerRunner
 from consumers.topics import Topics, ensure_topics
 from domain.casework import Casework
 from saksflyt import kafka_wiring
-from saksflyt.bootstrap import bootstrap
+from saksflyt.bootstrap import bootstrap, projection_store
 from saksflyt.settings import Settings
 
 log = logging.getLogger(__name__)
 INTAKE_GROUP = "saksflyt-intake"
+PROJECTION_GROUP = "saksflyt-projections"
 
 
 def stop_on_signals() -> threading.Event:
@@ -114,3 +115,30 @@ def deliver_demo_events(
     runner.consumer.close()
     producer.close()
     return f"through Kafka ({topics.events} on {settings.kafka})", tally
+
+
+def run_projector(settings: Settings, stop: threading.Event, idle_s: float = 0.5) -> None:
+    """Keep the read models up to date: from Kafka when configured, else from the event store."""
+    store = projection_store(settings)
+    writer = ProjectionWriter(store)
+    try:
+        if settings.kafka:
+            topics = Topics(settings.topic_prefix)
+            producer = kafka_wiring.producer(settings.kafka, "saksflyt-projections")
+            runner = ConsumerRunner(
+                kafka_wiring.consumer(settings.kafka, PROJECTION_GROUP, "saksflyt-projections"),
+                [topics.events],
+                KafkaEventHandler([writer]),
+                DeadLetters(producer, topics.events_dlq, PROJECTION_GROUP),
+            )
+            runner.run(stop)
+            producer.close()
+        else:
+            app = bootstrap(settings)
+            delivery = InProcessDelivery(app, [writer])
+            while not stop.is_set():
+                if delivery.deliver() == 0:
+                    stop.wait(idle_s)
+            app.close()
+    finally:
+        store.db.close()

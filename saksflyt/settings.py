@@ -28,6 +28,12 @@ class Settings(BaseSettings):
     cipher_key: str | None = Field(default=None, repr=False)
     # TOML file with per-municipality overrides: [kommunenummer.service] decision_days = …
     municipality_settings: Path | None = None
+    # Read models: SQLite file by default; "postgres" uses postgres_url and postgres_schema
+    projection_store: Literal["sqlite", "postgres"] | None = None  # default: as event_store
+    projection_sqlite_path: Path = Path("var/projections.db")
+    # HMAC key for pseudonymous applicant references in read models. Set a secret in production;
+    # the default is for the demo only, and changing it changes every reference on rebuild.
+    pseudonym_key: str = Field(default="saksflyt-demo-only-pseudonym-key", repr=False)
     # Kafka bootstrap servers (host:port,…); without it events are delivered in-process
     kafka: str | None = None
     topic_prefix: str = "saksflyt"

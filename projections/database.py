@@ -1,0 +1,106 @@
+"""A thin database handle that speaks to SQLite and PostgreSQL alike for the read models.
+
+SQL is written once with ``?`` placeholders. Values go in as Python dates, datetimes and booleans
+and come out the same from either database, so a row read from SQLite equals one from PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+
+from projections.tables import TABLES
+
+
+class Database:
+    def __init__(self, dialect: str, connection: Any) -> None:
+        self.dialect = dialect
+        self.conn = connection
+
+    @classmethod
+    def sqlite(cls, path: Path) -> Database:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA journal_mode=WAL")
+        return cls("sqlite", conn)
+
+    @classmethod
+    def postgres(cls, url: str, schema: str | None = None) -> Database:
+        options = f"-c search_path={schema}" if schema else ""
+        conn = psycopg.connect(url, row_factory=dict_row, options=options)  # type: ignore[arg-type]
+        return cls("postgres", conn)
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        if self.dialect == "postgres":
+            with self.conn.transaction():
+                yield
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    def _sql(self, sql: str) -> str:
+        return sql.replace("?", "%s") if self.dialect == "postgres" else sql
+
+    def _param(self, value: Any) -> Any:
+        if self.dialect == "sqlite":
+            if isinstance(value, (date, datetime)):
+                return value.isoformat()
+            if isinstance(value, bool):
+                return int(value)
+        return value
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self.conn.execute(self._sql(sql), [self._param(p) for p in params])
+
+    def rows(
+        self, sql: str, params: Sequence[Any] = (), table: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Rows as dicts; with ``table``, SQLite text is turned back into dates, times, booleans."""
+        found = [
+            dict(r) for r in self.conn.execute(self._sql(sql), [self._param(p) for p in params])
+        ]
+        if self.dialect == "sqlite" and table:
+            kinds = TABLES[table].kinds
+            found = [
+                {k: _from_sqlite(kinds.get(k, "text"), v) for k, v in row.items()} for row in found
+            ]
+        return found
+
+    def table_exists(self, name: str) -> bool:
+        if self.dialect == "sqlite":
+            sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
+        else:
+            sql = (
+                "SELECT 1 FROM information_schema.tables "
+                "WHERE table_schema = current_schema() AND table_name = ?"
+            )
+        return bool(self.rows(sql, (name,)))
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def _from_sqlite(kind: str, value: Any) -> Any:
+    if value is None:
+        return None
+    if kind == "date":
+        return date.fromisoformat(value)
+    if kind == "timestamp":
+        return datetime.fromisoformat(value)
+    if kind == "bool":
+        return bool(value)
+    return value

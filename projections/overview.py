@@ -1,0 +1,217 @@
+"""``case_overview``: one row per case, as a pure function of the previous row and the next event.
+
+The row holds what case officers and analysts ask about: service, municipality, status, the times
+that matter, the current decision deadline (counting pauses, lengthened by neighbour objections),
+the neighbour notice and a pseudonymous applicant reference — never an identity number or a name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Callable
+from datetime import date, timedelta
+from typing import Any
+
+from domain import deadlines
+from domain.lifecycle import local_date
+from schemas.mapping import PublicEvent
+
+Row = dict[str, Any]
+OVERVIEW_COLUMNS = (
+    "case_id",
+    "version",
+    "service",
+    "kommunenummer",
+    "status",
+    "applicant_ref",
+    "created_at",
+    "submitted_at",
+    "decided_at",
+    "closed_at",
+    "outcome",
+    "decision_days",
+    "objection_decision_days",
+    "paused_days",
+    "paused_since",
+    "decision_deadline",
+    "decided_past_deadline",
+    "preliminary_reply_due",
+    "preliminary_reply_sent",
+    "appeal_deadline",
+    "neighbours_notified",
+    "neighbour_deadline",
+    "neighbour_consents",
+    "neighbour_objections",
+    "neighbour_comments",
+    "last_event_at",
+)
+APPLICANT_FIELDS = (
+    ("soker", "fodselsnummer"),
+    ("tiltakshaver", "fodselsnummer"),
+    ("organisasjonsnummer",),
+    ("entreprenor_organisasjonsnummer",),
+)
+
+
+UNDECIDED = ("draft", "submitted", "awaiting-documents")
+
+
+def pseudonym(key: bytes, identifier: str) -> str:
+    """A stable reference to the same applicant that cannot be turned back into the number."""
+    return hmac.new(key, identifier.encode(), hashlib.sha256).hexdigest()[:20]
+
+
+def _applicant(form_json: str, key: bytes) -> str | None:
+    form = json.loads(form_json)
+    for path in APPLICANT_FIELDS:
+        value: Any = form
+        for step in path:
+            value = value.get(step) if isinstance(value, dict) else None
+        if isinstance(value, str) and value:
+            return pseudonym(key, value)
+    return None
+
+
+def new_row(event: PublicEvent) -> Row:
+    r = event.record
+    row: Row = dict.fromkeys(OVERVIEW_COLUMNS)
+    row.update(
+        case_id=str(r["case_id"]),
+        service=r["service"],
+        kommunenummer=r["kommunenummer"],
+        status="draft",
+        created_at=r["occurred_at"],
+        paused_days=0,
+        decided_past_deadline=False,
+        preliminary_reply_sent=False,
+        neighbours_notified=0,
+        neighbour_consents=0,
+        neighbour_objections=0,
+        neighbour_comments=0,
+    )
+    return row
+
+
+def _decision_deadline(row: Row) -> date | None:
+    if row["submitted_at"] is None or row["paused_since"] is not None:
+        return None
+    days = row["decision_days"]
+    if row["neighbour_objections"] and row["objection_decision_days"] is not None:
+        days = row["objection_decision_days"]
+    if days is None:
+        return None
+    start = local_date(row["submitted_at"])
+    return deadlines.next_working_day(start + timedelta(days=days + row["paused_days"]))
+
+
+def _on_submitted(row: Row, r: dict[str, Any], key: bytes) -> None:
+    row.update(
+        status="submitted",
+        submitted_at=r["occurred_at"],
+        decision_days=r["decision_days"],
+        objection_decision_days=r["objection_decision_days"],
+        applicant_ref=_applicant(r["form_json"], key),
+        preliminary_reply_due=deadlines.preliminary_reply_due(local_date(r["occurred_at"])),
+    )
+
+
+def _on_missing(row: Row, r: dict[str, Any], key: bytes) -> None:
+    row.update(status="awaiting-documents", paused_since=local_date(r["occurred_at"]))
+
+
+def _on_resumed(row: Row, r: dict[str, Any], key: bytes) -> None:
+    paused = (local_date(r["occurred_at"]) - row["paused_since"]).days
+    row.update(status="submitted", paused_since=None, paused_days=row["paused_days"] + paused)
+
+
+def _on_notice(row: Row, r: dict[str, Any], key: bytes) -> None:
+    row.update(neighbours_notified=len(r["neighbours"]), neighbour_deadline=r["comment_deadline"])
+
+
+def _on_comment(row: Row, r: dict[str, Any], key: bytes) -> None:
+    column = "neighbour_objections" if r["objection"] else "neighbour_comments"
+    row[column] += 1
+
+
+def _on_consent(row: Row, r: dict[str, Any], key: bytes) -> None:
+    row["neighbour_consents"] += 1
+
+
+def _on_reply(row: Row, r: dict[str, Any], key: bytes) -> None:
+    row.update(preliminary_reply_sent=True, preliminary_reply_due=None)
+
+
+def _on_decision(row: Row, r: dict[str, Any], key: bytes) -> None:
+    due = row["decision_deadline"]
+    row.update(
+        status="decided",
+        decided_at=r["occurred_at"],
+        outcome=r["outcome"],
+        appeal_deadline=r["appeal_deadline"],
+        preliminary_reply_due=None,
+        decided_past_deadline=due is not None and local_date(r["occurred_at"]) > due,
+    )
+
+
+def _on_withdrawn(row: Row, r: dict[str, Any], key: bytes) -> None:
+    row.update(status="withdrawn", closed_at=r["occurred_at"], preliminary_reply_due=None)
+
+
+def _on_archived(row: Row, r: dict[str, Any], key: bytes) -> None:
+    row.update(status="archived", closed_at=row["closed_at"] or r["occurred_at"])
+
+
+def _on_shredded(row: Row, r: dict[str, Any], key: bytes) -> None:
+    row.update(status="shredded", closed_at=row["closed_at"] or r["occurred_at"])
+
+
+def _nothing(row: Row, r: dict[str, Any], key: bytes) -> None:
+    return None
+
+
+ON_EVENT: dict[str, Callable[[Row, dict[str, Any], bytes], None]] = {
+    "ApplicationCreated": _nothing,
+    "DraftSaved": _nothing,
+    "AttachmentAdded": _nothing,
+    "ReceiptSent": _nothing,
+    "ApplicationSubmitted": _on_submitted,
+    "MissingDocumentsRequested": _on_missing,
+    "ProcessingResumed": _on_resumed,
+    "NeighbourNoticeSent": _on_notice,
+    "NeighbourCommentReceived": _on_comment,
+    "NeighbourConsentReceived": _on_consent,
+    "PreliminaryReplySent": _on_reply,
+    "DecisionMade": _on_decision,
+    "ApplicationWithdrawn": _on_withdrawn,
+    "ApplicationArchived": _on_archived,
+    "ApplicationShredded": _on_shredded,
+}
+
+
+def next_overview(row: Row | None, event: PublicEvent, key: bytes) -> Row:
+    """The case's row after ``event``. Pure: the same row and event give the same answer."""
+    new = dict(row) if row is not None else new_row(event)
+    ON_EVENT[event.name](new, event.record, key)
+    if new["status"] in UNDECIDED:  # a decision freezes the deadline it was measured against
+        new["decision_deadline"] = _decision_deadline(new)
+    new.update(version=event.record["case_version"], last_event_at=event.record["occurred_at"])
+    return new
+
+
+WATCHED = {  # column -> deadline kind, for the statuses in which it is still to be met
+    "decision_deadline": ("decision", ("submitted", "awaiting-documents")),
+    "preliminary_reply_due": ("preliminary-reply", ("submitted", "awaiting-documents")),
+    "neighbour_deadline": ("neighbour-comments", ("draft", "submitted", "awaiting-documents")),
+    "appeal_deadline": ("appeal", ("decided",)),
+}
+
+
+def open_deadlines(row: Row) -> list[tuple[str, date]]:
+    """The deadlines a case still has to meet, for ``deadline_watch``."""
+    return [
+        (kind, row[column])
+        for column, (kind, statuses) in WATCHED.items()
+        if row["status"] in statuses and row[column] is not None
+    ]

@@ -1,0 +1,164 @@
+"""Analyst and officer queries over the read models, with filters and pagination."""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from projections.database import Database
+
+MAX_LIMIT = 1000
+
+
+@dataclass(frozen=True)
+class Filters:
+    service: str | None = None
+    municipality: str | None = None
+    status: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    limit: int = 100
+    offset: int = 0
+
+    def where(self, date_column: str | None) -> tuple[str, list[Any]]:
+        clauses: list[str] = ["1 = 1"]
+        params: list[Any] = []
+        for column, value in (
+            ("service", self.service),
+            ("kommunenummer", self.municipality),
+            ("status", self.status),
+        ):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        if date_column and self.date_from:
+            clauses.append(f"{date_column} >= ?")
+            params.append(self.date_from)
+        if date_column and self.date_to:
+            clauses.append(f"{date_column} <= ?")
+            params.append(self.date_to)
+        return " AND ".join(clauses), params
+
+    @property
+    def page(self) -> tuple[int, int]:
+        return min(max(self.limit, 1), MAX_LIMIT), max(self.offset, 0)
+
+
+def _page(
+    db: Database, table: str, filters: Filters, date_column: str | None, order: str
+) -> list[dict[str, Any]]:
+    where, params = filters.where(date_column)
+    limit, offset = filters.page
+    return db.rows(
+        f"SELECT * FROM {table} WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",
+        (*params, limit, offset),
+        table=table,
+    )
+
+
+def overview(db: Database, filters: Filters) -> list[dict[str, Any]]:
+    return _page(db, "case_overview", filters, "created_at", "created_at, case_id")
+
+
+def deadlines(db: Database, filters: Filters) -> list[dict[str, Any]]:
+    """Open work by nearest deadline: overdue first."""
+    return _page(db, "deadline_watch", filters, "due", "due, case_id, kind")
+
+
+def neighbours(db: Database, filters: Filters) -> list[dict[str, Any]]:
+    return _page(db, "neighbour_notices", filters, "comment_deadline", "comment_deadline, case_id")
+
+
+def _percentile(values: list[float], q: int) -> float | None:
+    if not values:
+        return None
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
+
+
+def stats(db: Database, filters: Filters, group_by_day: bool = True) -> list[dict[str, Any]]:
+    """Counts per day × service × municipality, with median and p90 days to decision."""
+    where, params = Filters(
+        filters.service, filters.municipality, None, filters.date_from, filters.date_to
+    ).where("day")
+    rows = db.rows(
+        f"SELECT * FROM service_stats WHERE {where} ORDER BY day, service, kommunenummer",
+        params,
+        table="service_stats",
+    )
+    times: dict[tuple[Any, ...], list[float]] = defaultdict(list)
+    for t in db.rows(
+        f"SELECT day, service, kommunenummer, days FROM decision_times WHERE {where}",
+        params,
+        table="decision_times",
+    ):
+        times[(t["day"], t["service"], t["kommunenummer"])].append(t["days"])
+    if not group_by_day:
+        return _totals(rows, times)
+    for row in rows:
+        values = sorted(times[(row["day"], row["service"], row["kommunenummer"])])
+        row["median_days_to_decision"] = _percentile(values, 50)
+        row["p90_days_to_decision"] = _percentile(values, 90)
+    limit, offset = filters.page
+    return rows[offset : offset + limit]
+
+
+def _totals(
+    rows: list[dict[str, Any]], times: dict[tuple[Any, ...], list[float]]
+) -> list[dict[str, Any]]:
+    """The same figures summed over days, per service × municipality."""
+    totals: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in rows:
+        key = (row["service"], row["kommunenummer"])
+        total = totals.setdefault(key, {"service": key[0], "kommunenummer": key[1]})
+        for column, value in row.items():
+            if isinstance(value, int) and not isinstance(value, bool):
+                total[column] = total.get(column, 0) + value
+    for key, total in totals.items():
+        values = sorted(v for (_, s, k), vs in times.items() if (s, k) == key for v in vs)
+        total["median_days_to_decision"] = _percentile(values, 50)
+        total["p90_days_to_decision"] = _percentile(values, 90)
+    return list(totals.values())
+
+
+def status(db: Database) -> dict[str, Any] | None:
+    rows = db.rows(
+        "SELECT * FROM projection_status WHERE name = 'caseflow'", table="projection_status"
+    )
+    return rows[0] if rows else None
+
+
+OPEN_STATUSES = ("submitted", "awaiting-documents")
+
+
+def backlog(db: Database) -> dict[str, int]:
+    """Open cases per service."""
+    rows = db.rows(
+        "SELECT service, COUNT(*) AS n FROM case_overview WHERE status IN (?, ?) "
+        "GROUP BY service ORDER BY service",
+        OPEN_STATUSES,
+    )
+    return {r["service"]: int(r["n"]) for r in rows}
+
+
+def median_days_by_week(db: Database) -> list[tuple[date, float]]:
+    """Median days from submission to decision, per ISO week of the decision (Monday first)."""
+    by_week: dict[date, list[float]] = defaultdict(list)
+    for row in db.rows("SELECT day, days FROM decision_times", table="decision_times"):
+        monday = row["day"].fromordinal(row["day"].toordinal() - row["day"].weekday())
+        by_week[monday].append(row["days"])
+    return [(week, statistics.median(v)) for week, v in sorted(by_week.items())]
+
+
+def open_neighbour_periods(db: Database, today: date) -> list[dict[str, Any]]:
+    """Comment periods still running on ``today`` for undecided cases."""
+    return db.rows(
+        "SELECT * FROM neighbour_notices WHERE comment_deadline >= ? AND status IN (?, ?, ?) "
+        "ORDER BY comment_deadline, case_id",
+        (today, "draft", *OPEN_STATUSES),
+        table="neighbour_notices",
+    )

@@ -1,0 +1,148 @@
+"""The one writer of the read models: applies row changes and the position in one transaction.
+
+Each event is applied at most once per case: the case row remembers the last applied version, so a
+redelivered or replayed event (at-least-once upstream) is dropped as a duplicate. Migrations are
+explicit and numbered (``projection_schema``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from projections.changes import Increment, RowChange, Upsert
+from projections.database import Database
+from projections.overview import Row
+from projections.projector import project
+from projections.tables import (
+    INDEXES,
+    MIGRATIONS,
+    READ_MODELS,
+    TABLES,
+    create_index_sql,
+    create_table_sql,
+)
+from schemas.mapping import PublicEvent
+
+STATUS_NAME = "caseflow"
+
+
+@dataclass
+class Applied:
+    applied: int = 0
+    duplicates: int = 0
+
+
+class ProjectionStore:
+    def __init__(self, db: Database, key: bytes, suffix: str = "") -> None:
+        self.db, self.key, self.suffix = db, key, suffix
+
+    def t(self, name: str) -> str:
+        return name + self.suffix
+
+    # ----- schema -------------------------------------------------------------------------------
+
+    def migrate(self) -> int:
+        """Apply the migrations not yet applied; return the schema version."""
+        with self.db.transaction():
+            self.db.execute(
+                "CREATE TABLE IF NOT EXISTS projection_schema (version INTEGER NOT NULL)"
+            )
+            found = self.db.rows("SELECT MAX(version) AS version FROM projection_schema")
+            current = found[0]["version"] or 0
+            for version, migration in enumerate(MIGRATIONS[current:], start=current + 1):
+                for statement in migration(self.db.dialect):
+                    self.db.execute(statement)
+                self.db.execute("INSERT INTO projection_schema (version) VALUES (?)", (version,))
+        return len(MIGRATIONS)
+
+    def create_fresh(self) -> None:
+        """Empty read-model tables under this store's suffix, for a rebuild (no indexes yet)."""
+        with self.db.transaction():
+            for table in READ_MODELS:
+                self.db.execute(f"DROP TABLE IF EXISTS {self.t(table.name)}")
+                self.db.execute(create_table_sql(table, self.db.dialect, self.t(table.name)))
+
+    def swap_into_place(self) -> None:
+        """In one transaction, the rebuilt tables replace the live ones: no reader sees half."""
+        with self.db.transaction():
+            for table in READ_MODELS:
+                self.db.execute(f"DROP TABLE {table.name}")
+                self.db.execute(f"ALTER TABLE {self.t(table.name)} RENAME TO {table.name}")
+            for table_name, columns in INDEXES:
+                self.db.execute(create_index_sql(table_name, columns))
+
+    # ----- writing ------------------------------------------------------------------------------
+
+    def _load(self, case_id: str) -> Row | None:
+        rows = self.db.rows(
+            f"SELECT * FROM {self.t('case_overview')} WHERE case_id = ?",
+            (case_id,),
+            table="case_overview",
+        )
+        return rows[0] if rows else None
+
+    def apply(self, events: Iterable[PublicEvent]) -> Applied:
+        """Apply a batch in one transaction; drop events already applied to their case."""
+        result, last_event_at = Applied(), None
+        cases: dict[str, Row] = {}
+        with self.db.transaction():
+            for event in events:
+                case_id = str(event.record["case_id"])
+                before = cases[case_id] if case_id in cases else self._load(case_id)
+                if before is not None and before["version"] >= event.record["case_version"]:
+                    result.duplicates += 1
+                    continue
+                cases[case_id], changes = project(before, event, self.key)
+                for change in changes:
+                    self._execute(change)
+                result.applied += 1
+                last_event_at = max(filter(None, (last_event_at, event.record["occurred_at"])))
+            if not self.suffix:
+                self._record_status(result, last_event_at)
+        return result
+
+    def _record_status(self, result: Applied, last_event_at: datetime | None) -> None:
+        self.db.execute(
+            "INSERT INTO projection_status (name, events_applied, duplicates_dropped, last_event_at,"
+            " last_applied_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET"
+            " events_applied = projection_status.events_applied + excluded.events_applied,"
+            " duplicates_dropped = projection_status.duplicates_dropped + excluded.duplicates_dropped,"
+            " last_event_at = COALESCE(excluded.last_event_at, projection_status.last_event_at),"
+            " last_applied_at = excluded.last_applied_at",
+            (STATUS_NAME, result.applied, result.duplicates, last_event_at, datetime.now(UTC)),
+        )
+
+    def _execute(self, change: RowChange) -> None:
+        if isinstance(change, Upsert):
+            self._upsert(change)
+        elif isinstance(change, Increment):
+            self._increment(change)
+        else:
+            where = " AND ".join(f"{c} = ?" for c in change.where)
+            self.db.execute(
+                f"DELETE FROM {self.t(change.table)} WHERE {where}", tuple(change.where.values())
+            )
+
+    def _upsert(self, change: Upsert) -> None:
+        columns = list(change.values)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in change.key)
+        self.db.execute(
+            f"INSERT INTO {self.t(change.table)} ({', '.join(columns)}) "
+            f"VALUES ({', '.join('?' for _ in columns)}) "
+            f"ON CONFLICT ({', '.join(change.key)}) DO UPDATE SET {updates}",
+            tuple(change.values.values()),
+        )
+
+    def _increment(self, change: Increment) -> None:
+        table = TABLES[change.table]
+        counters = [c for c, _ in table.columns if c not in change.key]
+        values = {**change.key, **{c: change.counts.get(c, 0) for c in counters}}
+        name = self.t(change.table)
+        updates = ", ".join(f"{c} = {name}.{c} + excluded.{c}" for c in change.counts)
+        self.db.execute(
+            f"INSERT INTO {name} ({', '.join(values)}) VALUES ({', '.join('?' for _ in values)}) "
+            f"ON CONFLICT ({', '.join(change.key)}) DO UPDATE SET {updates}",
+            tuple(values.values()),
+        )

@@ -1,0 +1,171 @@
+"""The read-model tables, their column types, and the explicit migrations that create them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    columns: tuple[tuple[str, str], ...]  # (name, kind): text, int, real, bool, date, timestamp
+    key: tuple[str, ...]
+
+    @property
+    def kinds(self) -> dict[str, str]:
+        return dict(self.columns)
+
+
+CASE_OVERVIEW = Table(
+    "case_overview",
+    (
+        ("case_id", "text"),
+        ("version", "int"),
+        ("service", "text"),
+        ("kommunenummer", "text"),
+        ("status", "text"),
+        ("applicant_ref", "text"),
+        ("created_at", "timestamp"),
+        ("submitted_at", "timestamp"),
+        ("decided_at", "timestamp"),
+        ("closed_at", "timestamp"),
+        ("outcome", "text"),
+        ("decision_days", "int"),
+        ("objection_decision_days", "int"),
+        ("paused_days", "int"),
+        ("paused_since", "date"),
+        ("decision_deadline", "date"),
+        ("decided_past_deadline", "bool"),
+        ("preliminary_reply_due", "date"),
+        ("preliminary_reply_sent", "bool"),
+        ("appeal_deadline", "date"),
+        ("neighbours_notified", "int"),
+        ("neighbour_deadline", "date"),
+        ("neighbour_consents", "int"),
+        ("neighbour_objections", "int"),
+        ("neighbour_comments", "int"),
+        ("last_event_at", "timestamp"),
+    ),
+    ("case_id",),
+)
+
+SERVICE_STATS = Table(
+    "service_stats",
+    (
+        ("day", "date"),
+        ("service", "text"),
+        ("kommunenummer", "text"),
+        ("submitted", "int"),
+        ("decided_granted", "int"),
+        ("decided_partly_granted", "int"),
+        ("decided_refused", "int"),
+        ("decided_past_deadline", "int"),
+        ("withdrawn", "int"),
+        ("archived", "int"),
+        ("shredded", "int"),
+    ),
+    ("day", "service", "kommunenummer"),
+)
+
+DECISION_TIMES = Table(
+    "decision_times",
+    (
+        ("case_id", "text"),
+        ("day", "date"),
+        ("service", "text"),
+        ("kommunenummer", "text"),
+        ("days", "real"),
+    ),
+    ("case_id",),
+)
+
+DEADLINE_WATCH = Table(
+    "deadline_watch",
+    (
+        ("case_id", "text"),
+        ("kind", "text"),
+        ("due", "date"),
+        ("service", "text"),
+        ("kommunenummer", "text"),
+        ("status", "text"),
+    ),
+    ("case_id", "kind"),
+)
+
+NEIGHBOUR_NOTICES = Table(
+    "neighbour_notices",
+    (
+        ("case_id", "text"),
+        ("service", "text"),
+        ("kommunenummer", "text"),
+        ("status", "text"),
+        ("comment_deadline", "date"),
+        ("neighbours", "int"),
+        ("consents", "int"),
+        ("objections", "int"),
+        ("comments", "int"),
+    ),
+    ("case_id",),
+)
+
+PROJECTION_STATUS = Table(
+    "projection_status",
+    (
+        ("name", "text"),
+        ("events_applied", "int"),
+        ("duplicates_dropped", "int"),
+        ("last_event_at", "timestamp"),
+        ("last_applied_at", "timestamp"),
+    ),
+    ("name",),
+)
+
+READ_MODELS = (CASE_OVERVIEW, SERVICE_STATS, DECISION_TIMES, DEADLINE_WATCH, NEIGHBOUR_NOTICES)
+ALL_TABLES = (*READ_MODELS, PROJECTION_STATUS)
+TABLES = {t.name: t for t in ALL_TABLES}
+INDEXES = (
+    ("case_overview", ("service", "kommunenummer", "status")),
+    ("deadline_watch", ("due",)),
+    ("service_stats", ("service", "kommunenummer")),
+)
+
+SQL_TYPES = {
+    "postgres": {
+        "text": "TEXT",
+        "int": "BIGINT",
+        "real": "DOUBLE PRECISION",
+        "bool": "BOOLEAN",
+        "date": "DATE",
+        "timestamp": "TIMESTAMPTZ",
+    },
+    "sqlite": {
+        "text": "TEXT",
+        "int": "INTEGER",
+        "real": "REAL",
+        "bool": "INTEGER",
+        "date": "TEXT",
+        "timestamp": "TEXT",
+    },
+}
+
+
+def create_table_sql(table: Table, dialect: str, name: str | None = None) -> str:
+    types = SQL_TYPES[dialect]
+    columns = ", ".join(f"{column} {types[kind]}" for column, kind in table.columns)
+    return f"CREATE TABLE {name or table.name} ({columns}, PRIMARY KEY ({', '.join(table.key)}))"
+
+
+def create_index_sql(table_name: str, columns: tuple[str, ...]) -> str:
+    return (
+        f"CREATE INDEX {table_name}_{'_'.join(columns)}_idx ON {table_name} ({', '.join(columns)})"
+    )
+
+
+def migration_1(dialect: str) -> list[str]:
+    """Version 1: the four read models, decision times for medians, and projection status."""
+    return [create_table_sql(t, dialect) for t in ALL_TABLES] + [
+        create_index_sql(t, c) for t, c in INDEXES
+    ]
+
+
+MIGRATIONS = (migration_1,)  # append; never edit a migration that has shipped
