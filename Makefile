@@ -22,8 +22,11 @@ install: $(STAMP) ## create .venv and install saksflyt with its dev tools
 demo: install ## simulate a month of applications on the embedded SQLite store and print a summary
 	$(BIN)/saksflyt demo
 
-test: install ## start PostgreSQL and Kafka on 127.0.0.1, run the whole test suite, stop them
+test: install browser ## start PostgreSQL and Kafka on 127.0.0.1, run the whole test suite, stop them
 	compose/with-services.sh $(BIN)/pytest
+
+browser: ## install Debian's Chromium for the dashboard test, when missing
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
 lint: install ## ruff, ruff format --check and mypy
 	$(BIN)/ruff check .
@@ -35,6 +38,6 @@ bench: install ## benchmarks: event store, Avro codec, Kafka relay and latency; 
 
 
 clean: ## remove the virtualenv, local databases and caches
-	rm -rf $(VENV) var .services .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var .services .pytest_cache .mypy_cache .ruff_cache test-artifacts
 
-.PHONY: help install demo test lint bench clean
+.PHONY: help install demo test browser lint bench clean

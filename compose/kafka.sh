@@ -17,9 +17,19 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
+install_tools() {  # Java runs the broker, Maven fetches it: from Debian's packages when missing
+  local missing=()
+  command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
+  command -v mvn >/dev/null || missing+=(maven)
+  [ ${#missing[@]} -eq 0 ] && return 0
+  log "installing ${missing[*]} from Debian's packages"
+  apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2
+}
+
 fetch_jars() {
+  install_tools
   [ -f "$cache/libs/kafka_2.13-$version.jar" ] && return 0
-  command -v mvn >/dev/null || { log "Maven is needed to fetch Kafka's jars"; exit 1; }
   log "fetching Apache Kafka $version jars from Maven Central into $cache"
   mvn -q -B -f "$here/kafka/pom.xml" dependency:copy-dependencies -DoutputDirectory="$cache/libs.tmp" >&2
   rm -rf "$cache/libs" && mv "$cache/libs.tmp" "$cache/libs"

@@ -16,9 +16,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from projections import queries
 from saksflyt import processes, rebuild
 from saksflyt.bootstrap import bootstrap, projection_store
-from saksflyt.demo import run_demo
+from saksflyt.demo import HORIZON, run_demo
 from saksflyt.output import FORMATS, emit
-from saksflyt.report import render, summarise
+from saksflyt.report import print_projection_summary, render, summarise
 from saksflyt.settings import Settings
 from schemas.catalogue import render_catalogue
 from schemas.compatibility import check_registry
@@ -31,8 +31,9 @@ def _demo(args: argparse.Namespace) -> int:
     console = Console(width=None if sys.stdout.isatty() else 160)
     overrides: dict[str, Any] = {"sqlite_path": args.db} if args.db else {}
     settings = _settings(args).model_copy(update=overrides)
-    if settings.event_store == "sqlite" and args.fresh:
-        settings.sqlite_path.unlink(missing_ok=True)
+    if args.fresh:
+        for path in (settings.sqlite_path, settings.projection_sqlite_path):
+            path.unlink(missing_ok=True)
     app = bootstrap(settings)
     where = settings.sqlite_path if settings.event_store == "sqlite" else "PostgreSQL"
     console.print(f"[bold]saksflyt demo[/]: {args.applications} synthetic applications → {where}")
@@ -61,6 +62,13 @@ def _demo(args: argparse.Namespace) -> int:
         f"{sum(tally.by_type.values())} events delivered {how} "
         f"({tally.duplicates} duplicates dropped); most common: "
         + ", ".join(f"{name} {n}" for name, n in tally.by_type.most_common(3))
+    )
+    store = projection_store(settings)
+    print_projection_summary(store.db, HORIZON.date(), console)
+    store.db.close()
+    console.print(
+        "See the dashboard: [bold]saksflyt serve[/] (same settings), then open "
+        "http://127.0.0.1:8000/dashboard — or query: saksflyt query stats|overview|deadlines|neighbours"
     )
     app.close()
     return 0
@@ -172,7 +180,21 @@ def _rebuild(args: argparse.Namespace) -> int:
     return 0
 
 
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from saksflyt.api import create_app
+
+    uvicorn.run(create_app(_settings(args)), host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
 def _add_projection_commands(commands: Any) -> None:
+    serve = commands.add_parser("serve", help="HTTP API, read models and /dashboard")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--kafka", help="read models are fed from Kafka by `saksflyt project`")
+    serve.set_defaults(handler=_serve)
     query = commands.add_parser("query", help="query the read models")
     query.add_argument("view", choices=sorted(QUERIES))
     query.add_argument("--service")

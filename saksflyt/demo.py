@@ -1,7 +1,8 @@
 """``saksflyt demo``: a synthetic month of applications driven through their whole lifecycle.
 
-Applications arrive through October 2026 in a few municipalities with a realistic mix (many waste
-bins and building notices, few liquor licences). Each case runs a short script: drafts, attachments,
+Applications arrive in the month up to 20 November 2026 (the simulation's "today") in a few
+municipalities with a realistic mix (many waste bins and building notices, few liquor licences).
+Each case runs a short script: drafts, attachments,
 neighbour notices and objections, missing documents, preliminary replies, decisions, withdrawals,
 and finally archiving or shredding when its service's retention says so. Times are business times,
 so a "month" runs in seconds.
@@ -15,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from hashlib import sha256
+from typing import Any
 from uuid import UUID
 
 from domain.casework import Casework
@@ -37,7 +39,7 @@ SERVICE_MIX = {
     "kartforretning": 3,
     "skjenkebevilling": 2,
 }
-MONTH_START = datetime(2026, 10, 1, 8, 0, tzinfo=OSLO)
+MONTH_START = datetime(2026, 10, 21, 8, 0, tzinfo=OSLO)
 HORIZON = datetime(2026, 11, 20, 16, 0, tzinfo=OSLO)  # "today" in the simulation
 
 
@@ -48,22 +50,30 @@ class DemoResult:
     seconds: float = 0.0
 
 
+class PastHorizon(Exception):
+    """The case's next step would happen after the simulation's "today": it waits there."""
+
+
 class Clock:
-    """Business time for one case: only ever moves forward."""
+    """Business time for one case: only ever moves forward, and never past the horizon."""
 
     def __init__(self, start: datetime) -> None:
         self.now = start
 
+    def _move(self, moment: datetime) -> datetime:
+        if moment > HORIZON:
+            raise PastHorizon
+        self.now = moment
+        return moment
+
     def later(self, **delta: float) -> datetime:
-        self.now += timedelta(**delta)
-        return self.now
+        return self._move(self.now + timedelta(**delta))
 
     def working_day_at_or_after(self, moment: datetime) -> datetime:
         """A working day's office hours, no earlier than ``moment`` nor the clock."""
         moment = max(moment, self.now)
         day = next_working_day(local_date(moment))
-        self.now = max(moment, datetime(day.year, day.month, day.day, 10, tzinfo=OSLO))
-        return self.now
+        return self._move(max(moment, datetime(day.year, day.month, day.day, 10, tzinfo=OSLO)))
 
 
 def run_demo(
@@ -102,22 +112,24 @@ class CaseScript:
         self.case_id = self.app.start_application(
             self.service.code, self.kommunenummer, clock.now, form=first_half
         )
+        try:
+            self._lifecycle(clock, form)
+            self._retention(clock)
+        except PastHorizon:
+            pass  # the rest of this case lies in the simulation's future
+        return self.case_id
+
+    def _lifecycle(self, clock: Clock, form: dict[str, Any]) -> None:
         if self.rng.random() < 0.05:
             self.app.withdraw(self.case_id, "Søknaden ble ikke sendt inn", clock.later(days=3))
-        else:
-            self._prepare(clock)
-            self.app.submit_application(
-                self.case_id, clock.later(hours=self.rng.uniform(0.2, 6)), form
-            )
-            self.app.send_receipt(
-                self.case_id,
-                ReceiptChannel.EMAIL,
-                f"kvittering-{self.case_id}",
-                clock.later(minutes=1),
-            )
-            self._process(clock)
-        self._retention(clock)
-        return self.case_id
+            return
+        self._prepare(clock)
+        self.app.submit_application(self.case_id, clock.later(hours=self.rng.uniform(0.2, 6)), form)
+        receipt_id = f"kvittering-{self.case_id}"
+        self.app.send_receipt(
+            self.case_id, ReceiptChannel.EMAIL, receipt_id, clock.later(minutes=1)
+        )
+        self._process(clock)
 
     def _attach(self, kind: str, at: datetime) -> None:
         digest = sha256(f"{self.case_id}/{kind}".encode()).hexdigest()
@@ -187,9 +199,6 @@ class CaseScript:
                 target, datetime(earliest.year, earliest.month, earliest.day, 9, tzinfo=OSLO)
             )
         at = clock.working_day_at_or_after(target)
-        if at > HORIZON:
-            clock.now = HORIZON
-            return
         outcome = self.rng.choices(list(Outcome), weights=(80, 8, 12))[0]
         self.app.decide(self.case_id, outcome, self.service.legal_basis[0], "saksbehandler-1", at)
 
@@ -214,6 +223,5 @@ class CaseScript:
         if due is None:
             return
         at = clock.working_day_at_or_after(datetime(due.year, due.month, due.day, 12, tzinfo=OSLO))
-        if at <= HORIZON:
-            reference = f"{self.kommunenummer}-{at.year}/{str(self.case_id)[:8]}"
-            self.app.apply_retention(self.case_id, at, reference)
+        reference = f"{self.kommunenummer}-{at.year}/{str(self.case_id)[:8]}"
+        self.app.apply_retention(self.case_id, at, reference)

@@ -6,6 +6,7 @@ import logging
 import signal
 import threading
 import time
+from typing import Any
 from uuid import UUID, uuid4
 
 from consumers.dead_letters import DeadLetters
@@ -86,10 +87,13 @@ def run_intake(settings: Settings, stop: threading.Event) -> None:
 def deliver_demo_events(
     app: Casework, settings: Settings, cases: set[UUID], timeout_s: float = 120
 ) -> tuple[str, EventTally]:
-    """Hand the demo's events to a tally: in-process, or through Kafka and back when configured."""
+    """Hand the demo's events to a tally and the read models: in-process, or through Kafka."""
     tally = EventTally(cases)
+    store = projection_store(settings)
+    handlers: list[Any] = [tally, ProjectionWriter(store)]
     if not settings.kafka:
-        InProcessDelivery(app, [tally]).deliver()
+        InProcessDelivery(app, handlers).deliver()
+        store.db.close()
         return "in-process from the notification log", tally
     topics = Topics(settings.topic_prefix)
     ensure_topics(settings.kafka, topics)

@@ -6,6 +6,8 @@ import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -13,6 +15,7 @@ from rich.table import Table
 from domain.application import Application
 from domain.lifecycle import Status
 from domain.services import Catalogue
+from projections import queries
 
 
 @dataclass
@@ -62,3 +65,24 @@ def render(summary: dict[str, ServiceSummary], catalogue: Catalogue, console: Co
             str(row.decided_past_deadline),
         )
     console.print(table)
+
+
+def print_projection_summary(db: Any, today: date, console: Console) -> None:
+    """What the read models say, as an analyst would ask it."""
+    backlog = queries.backlog(db)
+    overdue = [
+        r
+        for r in queries.deadlines(db, queries.Filters(limit=queries.MAX_LIMIT, date_to=today))
+        if r["kind"] == "decision" and r["due"] < today
+    ]
+    neighbours = queries.open_neighbour_periods(db, today)
+    totals = queries.stats(db, queries.Filters(limit=queries.MAX_LIMIT), group_by_day=False)
+    decided = sum(
+        r["decided_granted"] + r["decided_partly_granted"] + r["decided_refused"] for r in totals
+    )
+    late = sum(r["decided_past_deadline"] for r in totals)
+    console.print(
+        f"Read models as of {today}: {sum(backlog.values())} open cases, {len(overdue)} past their "
+        f"decision deadline, {len(neighbours)} neighbour comment periods running; "
+        f"{decided} decisions, {late} of them late."
+    )

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     # HMAC key for pseudonymous applicant references in read models. Set a secret in production;
     # the default is for the demo only, and changing it changes every reference on rebuild.
     pseudonym_key: str = Field(default="saksflyt-demo-only-pseudonym-key", repr=False)
+    # Attachment bytes (content-addressed by SHA-256) and the largest upload accepted
+    document_dir: Path = Path("var/documents")
+    max_attachment_bytes: int = 10 * 1024 * 1024
     # Kafka bootstrap servers (host:port,…); without it events are delivered in-process
     kafka: str | None = None
     topic_prefix: str = "saksflyt"

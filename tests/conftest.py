@@ -92,10 +92,20 @@ def postgres_schema(postgres_url: str) -> Iterator[str]:
 def store_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
     """The same behaviour tests run against both event stores."""
     if request.param == "sqlite":
-        return Settings(event_store="sqlite", sqlite_path=tmp_path / "events.db")
+        return Settings(
+            event_store="sqlite",
+            sqlite_path=tmp_path / "events.db",
+            projection_sqlite_path=tmp_path / "projections.db",
+            document_dir=tmp_path / "documents",
+        )
     url = request.getfixturevalue("postgres_url")
     schema = request.getfixturevalue("postgres_schema")
-    return Settings(event_store="postgres", postgres_url=url, postgres_schema=schema)
+    return Settings(
+        event_store="postgres",
+        postgres_url=url,
+        postgres_schema=schema,
+        document_dir=tmp_path / "documents",
+    )
 
 
 @pytest.fixture

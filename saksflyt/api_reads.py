@@ -1,0 +1,132 @@
+"""Read endpoints: the read models with filters and pagination, a case's history, health."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from projections import queries
+from saksflyt.api_core import services
+from schemas.codec import AvroCodec
+from schemas.kafka_layout import public_event_for
+from schemas.registry import default_registry
+
+router = APIRouter()
+REDACTED = "[personal data]"
+CODEC = AvroCodec()
+
+
+def filter_params(
+    service: str | None = None,
+    municipality: Annotated[
+        str | None, Query(pattern=r"^\d{4}$", description="kommunenummer")
+    ] = None,
+    status: str | None = None,
+    date_from: Annotated[date | None, Query(alias="from")] = None,
+    date_to: Annotated[date | None, Query(alias="to")] = None,
+    limit: Annotated[int, Query(ge=1, le=queries.MAX_LIMIT)] = 100,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> queries.Filters:
+    return queries.Filters(service, municipality, status, date_from, date_to, limit, offset)
+
+
+Filters = Annotated[queries.Filters, Depends(filter_params)]
+
+
+@router.get("/overview", tags=["read models"], summary="One row per case")
+def overview(request: Request, filters: Filters) -> list[dict[str, Any]]:
+    return queries.overview(services(request).store.db, filters)
+
+
+@router.get("/stats", tags=["read models"], summary="Counts and days to decision")
+def stats(request: Request, filters: Filters, per_day: bool = False) -> list[dict[str, Any]]:
+    """Per service and municipality (``per_day``: also per day), with median and p90 days."""
+    return queries.stats(services(request).store.db, filters, group_by_day=per_day)
+
+
+@router.get("/deadlines", tags=["read models"], summary="Open work by nearest deadline")
+def deadlines(request: Request, filters: Filters) -> list[dict[str, Any]]:
+    return queries.deadlines(services(request).store.db, filters)
+
+
+@router.get("/neighbours", tags=["read models"], summary="Neighbour notices and their answers")
+def neighbours(request: Request, filters: Filters) -> list[dict[str, Any]]:
+    return queries.neighbours(services(request).store.db, filters)
+
+
+@router.get("/applications/{case_id}", tags=["cases"], summary="A case now, or as it stood")
+def get_case(request: Request, case_id: UUID, as_of: datetime | None = None) -> dict[str, Any]:
+    app = services(request).app
+    case = app.case_as_of(case_id, as_of) if as_of else app.get_case(case_id)
+    return {
+        "case_id": str(case.id),
+        "version": case.version,
+        "service": case.service,
+        "kommunenummer": case.kommunenummer,
+        "status": case.status.value,
+        "created_at": case.created_at,
+        "submitted_at": case.submitted_at,
+        "decision_deadline": case.decision_deadline,
+        "decision": case.decision,
+        "preliminary_reply_due": case.preliminary_reply_due,
+        "attachments": [
+            {k: v for k, v in a.items() if k != "storage_ref"} for a in case.attachments
+        ],
+        "neighbours_notified": len(case.neighbours),
+        "neighbour_deadline": case.neighbour_deadline,
+        "archive_reference": case.archive_reference,
+    }
+
+
+@router.get("/applications/{case_id}/events", tags=["cases"], summary="The case's history")
+def case_events(
+    request: Request, case_id: UUID, include_personal_data: bool = False
+) -> list[dict[str, Any]]:
+    """Every event as its public record. Fields marked as personal data in the schema are
+    redacted unless ``include_personal_data`` is set (for the case officer handling the case)."""
+    s = services(request)
+    registry = default_registry()
+    history = list(s.app.history(case_id))
+    created = history[0]
+    out = []
+    for event in history:
+        public = public_event_for(event, created.service, created.kommunenummer, CODEC)  # type: ignore[attr-defined]
+        personal = {f["name"] for f in registry.latest(public.name).raw["fields"] if "pii" in f}
+        record = {
+            k: (REDACTED if k in personal and not include_personal_data else v)
+            for k, v in public.record.items()
+        }
+        out.append({"type": public.name, "ce_type": public.ce_type, **record})
+    return out
+
+
+@router.get("/healthz", tags=["operations"], summary="The process is alive")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", tags=["operations"], summary="Dependencies are reachable")
+def readyz(request: Request) -> JSONResponse:
+    s = services(request)
+    checks: dict[str, str] = {}
+    for name, probe in (
+        ("event_store", lambda: s.app.recorder.max_notification_id()),
+        ("projections", lambda: queries.status(s.store.db)),
+    ):
+        try:
+            probe()
+            checks[name] = "ok"
+        except Exception as error:  # any failure means "not ready", with why
+            checks[name] = f"failed: {type(error).__name__}"
+    ready = all(v == "ok" for v in checks.values())
+    return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+
+
+@router.get("/metrics", tags=["operations"], summary="Prometheus metrics")
+def metrics() -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

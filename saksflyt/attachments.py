@@ -1,0 +1,81 @@
+"""Attachment upload: the bytes go to the document store, the event records only their metadata."""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+from uuid import UUID, uuid4
+
+from fastapi import APIRouter, File, Form, Header, HTTPException, Request, UploadFile
+from pydantic import AwareDatetime
+
+from domain import commands as cmd
+from saksflyt import api_models as m
+from saksflyt.api_core import run, services
+
+router = APIRouter(tags=["commands"])
+ALLOWED_TYPES = frozenset({"application/pdf", "image/jpeg", "image/png"})
+CHUNK = 1 << 16
+
+
+def _store(upload: UploadFile, directory: Path, limit: int) -> tuple[str, int]:
+    """Stream to a temporary file while hashing; refuse past the limit; keep by content hash."""
+    directory.mkdir(parents=True, exist_ok=True)
+    digest, size = hashlib.sha256(), 0
+    with tempfile.NamedTemporaryFile(dir=directory, delete=False) as tmp:
+        while chunk := upload.file.read(CHUNK):
+            size += len(chunk)
+            if size > limit:
+                Path(tmp.name).unlink()
+                raise HTTPException(413, f"attachment is larger than {limit} bytes")
+            digest.update(chunk)
+            tmp.write(chunk)
+    if size == 0:
+        Path(tmp.name).unlink()
+        raise HTTPException(422, "attachment is empty")
+    target = directory / digest.hexdigest()
+    Path(tmp.name).replace(target)
+    return digest.hexdigest(), size
+
+
+@router.post(
+    "/applications/{case_id}/attachments",
+    status_code=201,
+    response_model=m.AttachmentResult,
+    summary="Upload an attachment (vedlegg)",
+)
+def upload_attachment(
+    case_id: UUID,
+    request: Request,
+    kind: Annotated[str, Form(min_length=1, max_length=60, pattern=r"^[a-z0-9-]+$")],
+    file: Annotated[UploadFile, File(description="PDF, JPEG or PNG")],
+    key: Annotated[UUID | None, Header(alias="Idempotency-Key")] = None,
+    at: Annotated[AwareDatetime | None, Form(description="business time; default now")] = None,
+) -> dict[str, Any]:
+    s = services(request)
+    if file.content_type not in ALLOWED_TYPES:
+        raise HTTPException(
+            415,
+            f"media type {file.content_type!r} not accepted; use one of {sorted(ALLOWED_TYPES)}",
+        )
+    s.app.get_case(case_id)  # 404 before storing anything for an unknown case
+    sha256, size = _store(file, s.settings.document_dir, s.settings.max_attachment_bytes)
+    attachment_id = uuid4()
+    result = run(
+        request,
+        cmd.AddAttachment(
+            command_id=key or uuid4(),
+            case_id=case_id,
+            issued_at=at or datetime.now(UTC),
+            attachment_id=attachment_id,
+            kind=kind,
+            media_type=file.content_type,
+            size=size,
+            sha256=sha256,
+            storage_ref=f"sha256:{sha256}",
+        ),
+    )
+    return {**result, "attachment_id": attachment_id, "sha256": sha256, "size": size}

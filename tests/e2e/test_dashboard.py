@@ -1,0 +1,147 @@
+"""The dashboard in a real headless Chromium: it loads, and the charts show the read models' numbers."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+
+from consumers.delivery import InProcessDelivery, ProjectionWriter
+from projections import queries
+from saksflyt.api import create_app
+from saksflyt.bootstrap import bootstrap, projection_store
+from saksflyt.demo import HORIZON, run_demo
+from saksflyt.settings import Settings
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+    "--window-size=1300,1000",
+]
+
+
+def _chromium() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not found:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("Chromium is required under CI=true; `make test` installs it")
+        pytest.skip("Chromium not installed; `make test` installs it")
+    return found
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Settings]]:
+    tmp = tmp_path_factory.mktemp("dashboard")
+    settings = Settings(
+        event_store="sqlite",
+        sqlite_path=tmp / "events.db",
+        projection_sqlite_path=tmp / "projections.db",
+        document_dir=tmp / "docs",
+    )
+    app = bootstrap(settings)
+    run_demo(app, 600, seed=5)
+    store = projection_store(settings)
+    InProcessDelivery(app, [ProjectionWriter(store)]).deliver()
+    store.db.close()
+    app.close()
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", settings
+    server.should_exit = True
+    thread.join(10)
+
+
+def _browser(*args: str, profile: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [_chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+
+
+def _values(dom: str, chart: str) -> dict[str, float]:
+    svg = re.search(rf'<svg id="{chart}".*?</svg>', dom, re.S)
+    assert svg, f"chart {chart} not rendered"
+    return {
+        label: float(value)
+        for label, value in re.findall(r'data-label="([^"]+)" data-value="([^"]+)"', svg[0])
+    }
+
+
+def _expected(settings: Settings) -> dict[str, Any]:
+    store = projection_store(settings)
+    totals = queries.stats(store.db, queries.Filters(limit=1000), group_by_day=False)
+    late: dict[str, float] = {}
+    for row in totals:
+        late[row["service"]] = late.get(row["service"], 0) + row["decided_past_deadline"]
+    expected = {
+        "backlog": {k: float(v) for k, v in queries.backlog(store.db).items()},
+        "late": {k: v for k, v in late.items() if v},
+        "weeks": len(queries.median_days_by_week(store.db)),
+        "neighbours": len(queries.open_neighbour_periods(store.db, HORIZON.date())),
+    }
+    store.db.close()
+    return expected
+
+
+def test_the_dashboard_renders_the_read_models_numbers(
+    served: tuple[str, Settings], tmp_path: Path
+) -> None:
+    url, settings = served
+    dom = _browser("--dump-dom", f"{url}/dashboard", profile=tmp_path / "profile").stdout
+    expected = _expected(settings)
+    assert f"As of {HORIZON.date()}" in dom
+    assert _values(dom, "backlog") == expected["backlog"] and expected["backlog"]
+    assert _values(dom, "late-decisions") == expected["late"]
+    assert len(re.findall(r'class="point"', dom)) == expected["weeks"] > 1
+    shown = re.search(r'id="open-neighbour-periods" data-value="(\d+)"', dom)
+    assert shown and int(shown[1]) == expected["neighbours"] > 0
+
+
+def test_a_screenshot_is_saved_as_an_artifact(served: tuple[str, Settings], tmp_path: Path) -> None:
+    url, _ = served
+    ARTIFACTS.mkdir(exist_ok=True)
+    target = ARTIFACTS / "dashboard.png"
+    target.unlink(missing_ok=True)
+    _browser(
+        f"--screenshot={target}",
+        f"{url}/dashboard?as_of={date(2026, 11, 20)}",
+        profile=tmp_path / "profile",
+    )
+    assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert target.stat().st_size > 20_000  # a page with charts, not a blank one

@@ -1,0 +1,206 @@
+"""The HTTP API on a real SQLite store: commands, errors, reads, idempotency, history."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+import pytest
+from fastapi.testclient import TestClient
+
+from saksflyt import synthetic
+from saksflyt.api import create_app
+from saksflyt.settings import Settings
+
+T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
+PDF = b"%PDF-1.4 synthetic test document\n"
+
+
+def at(days: float) -> str:
+    return (T0 + timedelta(days=days)).isoformat()
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    settings = Settings(
+        event_store="sqlite",
+        sqlite_path=tmp_path / "events.db",
+        projection_sqlite_path=tmp_path / "projections.db",
+        document_dir=tmp_path / "documents",
+        max_attachment_bytes=1024,
+    )
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+def _draft(client: TestClient, service: str, form: dict[str, Any] | None = None) -> str:
+    response = client.post(
+        "/drafts",
+        json={"service": service, "kommunenummer": "0301", "form": form or {}, "at": at(0)},
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["case_id"])
+
+
+def _upload(
+    client: TestClient,
+    case_id: str,
+    kind: str,
+    content: bytes = PDF,
+    media_type: str = "application/pdf",
+) -> Any:
+    return client.post(
+        f"/applications/{case_id}/attachments",
+        data={"kind": kind, "at": at(0.05)},
+        files={"file": (f"{kind}.pdf", content, media_type)},
+    )
+
+
+def test_a_building_case_through_the_api(client: TestClient) -> None:
+    form = synthetic.complete_form(random.Random(1), "melding-om-tiltak", "0301")
+    case_id = _draft(client, "melding-om-tiltak", {"adresse": form["adresse"]})
+    for kind in ("situasjonsplan", "tegninger"):
+        uploaded = _upload(client, case_id, kind)
+        assert uploaded.status_code == 201, uploaded.text
+        assert uploaded.json()["size"] == len(PDF)
+    steps = [
+        ("submit", {"form": form, "at": at(0.1)}),
+        ("neighbour-notice", {"neighbours": ["0301-1/2"], "at": at(1)}),
+        ("neighbour-consents", {"neighbour": "0301-1/2", "at": at(2)}),
+        (
+            "decision",
+            {
+                "outcome": "granted",
+                "legal_basis": "pbl § 20-4",
+                "case_officer": "sb-1",
+                "at": at(3),
+            },
+        ),
+    ]
+    for path, body in steps:
+        response = client.post(f"/applications/{case_id}/{path}", json=body)
+        assert response.status_code == 200, (path, response.text)
+    assert response.json()["status"] == "decided"
+    overview = client.get("/overview", params={"service": "melding-om-tiltak"}).json()
+    assert [row["status"] for row in overview] == ["decided"]
+    assert client.get(f"/applications/{case_id}", params={"as_of": at(1.5)}).json()["status"] == (
+        "submitted"
+    )
+    history = client.get(f"/applications/{case_id}/events").json()
+    submitted = next(e for e in history if e["type"] == "ApplicationSubmitted")
+    assert submitted["form_json"] == "[personal data]"
+    assert form["tiltakshaver"]["fodselsnummer"] not in str(history)
+    full = client.get(f"/applications/{case_id}/events", params={"include_personal_data": True})
+    assert form["tiltakshaver"]["fodselsnummer"] in full.text
+
+
+def test_submit_in_one_go_and_resend_with_the_same_idempotency_key(client: TestClient) -> None:
+    form = synthetic.complete_form(random.Random(2), "avfallsbeholder", "0301")
+    body = {"service": "avfallsbeholder", "kommunenummer": "0301", "form": form, "at": at(0)}
+    key = str(uuid4())
+    first = client.post("/applications", json=body, headers={"Idempotency-Key": key})
+    again = client.post("/applications", json=body, headers={"Idempotency-Key": key})
+    assert first.status_code == again.status_code == 201
+    assert first.json()["case_id"] == again.json()["case_id"]
+    assert again.json()["duplicate"] is True
+    assert len(client.get("/overview").json()) == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"service": "avfallsbeholder"}, "kommunenummer"),
+        ({"service": "avfallsbeholder", "kommunenummer": "301"}, "kommunenummer"),
+        ({"service": "avfallsbeholder", "kommunenummer": "0301", "at": "yesterday"}, "at"),
+        ({"service": "avfallsbeholder", "kommunenummer": "0301", "surprise": 1}, "surprise"),
+    ],
+)
+def test_invalid_input_is_422_with_the_field_named(
+    client: TestClient, body: dict[str, Any], field: str
+) -> None:
+    response = client.post("/drafts", json=body)
+    assert response.status_code == 422
+    assert field in str(response.json()["detail"])
+
+
+def test_an_incomplete_form_is_422_with_its_problems(client: TestClient) -> None:
+    response = client.post(
+        "/applications", json={"service": "avfallsbeholder", "kommunenummer": "0301", "form": {}}
+    )
+    assert response.status_code == 422
+    assert "adresse: Field required" in response.json()["problems"]
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"service": "hundeskatt", "kommunenummer": "0301"}, "unknown service"),
+        ({"service": "avfallsbeholder", "kommunenummer": "9999"}, "not a municipality"),
+    ],
+)
+def test_unknown_service_or_municipality_is_422(
+    client: TestClient, body: dict[str, Any], message: str
+) -> None:
+    response = client.post("/drafts", json=body)
+    assert response.status_code == 422 and message in response.json()["detail"]
+
+
+def test_a_refused_step_is_409_naming_the_rule(client: TestClient) -> None:
+    case_id = _draft(client, "avfallsbeholder")
+    response = client.post(
+        f"/applications/{case_id}/decision",
+        json={"outcome": "granted", "legal_basis": "x", "case_officer": "y", "at": at(1)},
+    )
+    assert response.status_code == 409
+    assert response.json()["rule"] == "only allowed while the case is submitted"
+    assert case_id in response.json()["detail"]
+
+
+def test_a_refused_submission_without_attachments_is_409(client: TestClient) -> None:
+    case_id = _draft(client, "ledsagerbevis")
+    form = synthetic.complete_form(random.Random(3), "ledsagerbevis", "0301")
+    response = client.post(f"/applications/{case_id}/submit", json={"form": form, "at": at(1)})
+    assert response.status_code == 409
+    assert "requires attachments ['foto', 'legeerklaering']" in response.json()["detail"]
+
+
+def test_unknown_case_is_404(client: TestClient) -> None:
+    assert client.get(f"/applications/{uuid4()}").status_code == 404
+    assert client.get(f"/applications/{uuid4()}/events").status_code == 404
+    response = client.post(f"/applications/{uuid4()}/withdrawal", json={"reason": "x"})
+    assert response.status_code == 404
+    assert _upload(client, str(uuid4()), "foto").status_code == 404
+
+
+def test_attachment_limits(client: TestClient) -> None:
+    case_id = _draft(client, "ledsagerbevis")
+    assert _upload(client, case_id, "foto", b"x" * 2048).status_code == 413
+    assert _upload(client, case_id, "foto", media_type="text/plain").status_code == 415
+    assert _upload(client, case_id, "foto", b"").status_code == 422
+    refused = _upload(client, case_id, "tegninger")
+    assert refused.status_code == 409 and "takes no attachment of kind" in refused.json()["detail"]
+
+
+def test_read_endpoints_filter_and_paginate(client: TestClient) -> None:
+    for i in range(5):
+        _draft(client, "avfallsbeholder" if i % 2 else "horingssvar")
+    first = client.get("/overview", params={"limit": 2}).json()
+    second = client.get("/overview", params={"limit": 2, "offset": 2}).json()
+    assert len(first) == len(second) == 2 and first != second
+    assert len(client.get("/overview", params={"service": "horingssvar"}).json()) == 3
+    assert client.get("/overview", params={"limit": 0}).status_code == 422
+    assert client.get("/overview", params={"municipality": "oslo"}).status_code == 422
+    for path in ("/stats", "/deadlines", "/neighbours"):
+        assert client.get(path).status_code == 200
+
+
+def test_health_readiness_metrics_and_openapi(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz").json()
+    assert ready == {"ready": True, "checks": {"event_store": "ok", "projections": "ok"}}
+    assert client.get("/metrics").headers["content-type"].startswith("text/plain")
+    assert "/applications/{case_id}/decision" in client.get("/openapi.json").json()["paths"]

@@ -1,0 +1,177 @@
+"""Read models as pure decisions: (row before, event) -> (row after, row changes). No I/O."""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import date, datetime, timedelta
+from typing import Any
+from uuid import uuid4
+
+import pytest
+
+from domain.identifiers import synthetic_fodselsnummer
+from domain.lifecycle import OSLO
+from projections.changes import DeleteWhere, Increment, Upsert
+from projections.overview import Row, next_overview, open_deadlines, pseudonym
+from projections.projector import project
+from schemas.mapping import PublicEvent
+
+KEY = b"test-key"
+T0 = datetime(2026, 3, 2, 9, tzinfo=OSLO)
+DAY = timedelta(days=1)
+CASE = uuid4()
+
+
+def event(name: str, version: int, at: datetime, **fields: Any) -> PublicEvent:
+    record = {
+        "event_id": uuid4(),
+        "case_id": CASE,
+        "case_version": version,
+        "occurred_at": at,
+        "service": "melding-om-tiltak",
+        "kommunenummer": "0301",
+        **fields,
+    }
+    return PublicEvent(name, f"no.saksflyt.application.{name}.v1", record)
+
+
+def submitted(fnr: str = "01010112345") -> list[PublicEvent]:
+    form = json.dumps({"tiltakshaver": {"fodselsnummer": fnr, "navn": "X"}})
+    return [
+        event("ApplicationCreated", 1, T0),
+        event(
+            "ApplicationSubmitted",
+            2,
+            T0,
+            form_json=form,
+            decision_days=21,
+            objection_decision_days=84,
+        ),
+    ]
+
+
+def replay(events: list[PublicEvent]) -> Row:
+    row: Row | None = None
+    for e in events:
+        row = next_overview(row, e, KEY)
+    assert row is not None
+    return row
+
+
+def test_submission_starts_the_three_week_clock_and_the_preliminary_reply_clock() -> None:
+    row = replay(submitted())
+    assert (row["status"], row["decision_deadline"]) == ("submitted", date(2026, 3, 23))
+    assert row["preliminary_reply_due"] == date(2026, 4, 7)  # 2 April is Skjærtorsdag
+    assert row["version"] == 2
+
+
+def test_missing_documents_stop_the_clock_and_resuming_lengthens_it() -> None:
+    waiting = replay(
+        [*submitted(), event("MissingDocumentsRequested", 3, T0 + DAY, kinds=["x"], reason="r")]
+    )
+    assert (waiting["status"], waiting["decision_deadline"]) == ("awaiting-documents", None)
+    resumed = next_overview(waiting, event("ProcessingResumed", 4, T0 + 6 * DAY), KEY)
+    assert resumed["paused_days"] == 5
+    assert resumed["decision_deadline"] == date(2026, 3, 30)  # 23 March + 5 days, a Saturday
+
+
+def test_an_objection_makes_it_a_twelve_week_case() -> None:
+    row = replay(
+        [
+            *submitted(),
+            event(
+                "NeighbourNoticeSent",
+                3,
+                T0,
+                neighbours=["a", "b"],
+                comment_deadline=date(2026, 3, 16),
+            ),
+            event("NeighbourCommentReceived", 4, T0 + DAY, neighbour="a", objection=True),
+        ]
+    )
+    assert row["decision_deadline"] == date(2026, 5, 26)
+    assert (row["neighbours_notified"], row["neighbour_objections"]) == (2, 1)
+
+
+@pytest.mark.parametrize(("decided_after", "late"), [(20, False), (22, True)])
+def test_a_decision_after_the_deadline_is_late(decided_after: int, late: bool) -> None:
+    row = replay(
+        [
+            *submitted(),
+            event(
+                "DecisionMade",
+                3,
+                T0 + decided_after * DAY,
+                outcome="granted",
+                legal_basis="pbl",
+                case_officer="sb",
+                appeal_deadline=date(2026, 4, 20),
+            ),
+        ]
+    )
+    assert row["decided_past_deadline"] is late
+    assert row["decision_deadline"] == date(2026, 3, 23)  # frozen at the decision
+
+
+def test_the_applicant_reference_is_a_pseudonym_not_the_number() -> None:
+    fnr = synthetic_fodselsnummer(random.Random(1), date(1980, 5, 17))
+    row = replay(submitted(fnr))
+    assert row["applicant_ref"] == pseudonym(KEY, fnr)
+    assert fnr not in json.dumps(row, default=str)
+    assert pseudonym(b"other-key", fnr) != row["applicant_ref"]
+
+
+@pytest.mark.parametrize(
+    ("status", "expected_kinds"),
+    [
+        ("submitted", {"decision", "preliminary-reply", "neighbour-comments"}),
+        ("decided", {"appeal"}),
+        ("withdrawn", set()),
+        ("draft", {"neighbour-comments"}),
+    ],
+)
+def test_open_deadlines_depend_on_the_status(status: str, expected_kinds: set[str]) -> None:
+    row = {
+        "status": status,
+        "decision_deadline": date(2026, 3, 23),
+        "preliminary_reply_due": date(2026, 4, 7),
+        "neighbour_deadline": date(2026, 3, 16),
+        "appeal_deadline": date(2026, 4, 20),
+    }
+    assert {kind for kind, _ in open_deadlines(row)} == expected_kinds
+
+
+def test_a_decision_changes_every_read_model_it_touches() -> None:
+    before = replay(submitted())
+    decision = event(
+        "DecisionMade",
+        3,
+        T0 + 5 * DAY,
+        outcome="partly-granted",
+        legal_basis="pbl",
+        case_officer="sb",
+        appeal_deadline=date(2026, 3, 30),
+    )
+    after, changes = project(before, decision, KEY)
+    assert after["status"] == "decided"
+    by_table = {(type(c).__name__, c.table): c for c in changes}
+    stats = by_table[("Increment", "service_stats")]
+    assert isinstance(stats, Increment)
+    assert stats.counts == {"decided_partly_granted": 1, "decided_past_deadline": 0}
+    assert stats.key == {
+        "day": date(2026, 3, 7),
+        "service": "melding-om-tiltak",
+        "kommunenummer": "0301",
+    }
+    times = by_table[("Upsert", "decision_times")]
+    assert isinstance(times, Upsert) and times.values["days"] == 5.0
+    watch = [c for c in changes if c.table == "deadline_watch"]
+    assert isinstance(watch[0], DeleteWhere)
+    assert [c.values["kind"] for c in watch[1:] if isinstance(c, Upsert)] == ["appeal"]
+
+
+def test_the_same_row_and_event_give_the_same_changes() -> None:
+    before = replay(submitted())
+    withdrawn = event("ApplicationWithdrawn", 3, T0 + DAY, reason="r")
+    assert project(before, withdrawn, KEY) == project(before, withdrawn, KEY)
