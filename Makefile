@@ -33,8 +33,8 @@ lint: install ## ruff, ruff format --check and mypy
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-bench: install ## benchmarks: event store, Avro codec, Kafka relay and latency; numbers, not pass/fail
-	compose/with-services.sh bash -c '$(BIN)/python bench/eventstore.py && $(BIN)/python bench/codec.py && $(BIN)/python bench/backbone.py'
+bench: install ## benchmarks: event store, codec, Kafka relay and latency, read models; numbers, not pass/fail
+	compose/with-services.sh bash -c '$(BIN)/python bench/eventstore.py && $(BIN)/python bench/codec.py && $(BIN)/python bench/backbone.py && $(BIN)/python bench/readmodels.py'
 
 
 clean: ## remove the virtualenv, local databases and caches

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from projections.batch import FoldedChanges
 from projections.changes import Increment, RowChange, Upsert
 from projections.database import Database
 from projections.overview import Row
@@ -26,6 +27,7 @@ from projections.tables import (
 from schemas.mapping import PublicEvent
 
 STATUS_NAME = "caseflow"
+LOAD_CHUNK = 500
 
 
 @dataclass
@@ -75,30 +77,41 @@ class ProjectionStore:
 
     # ----- writing ------------------------------------------------------------------------------
 
-    def _load(self, case_id: str) -> Row | None:
-        rows = self.db.rows(
-            f"SELECT * FROM {self.t('case_overview')} WHERE case_id = ?",
-            (case_id,),
-            table="case_overview",
-        )
-        return rows[0] if rows else None
+    def _load(self, case_ids: set[str]) -> dict[str, Row]:
+        """The current rows of these cases, in as few queries as the batch allows."""
+        found: dict[str, Row] = {}
+        ids = sorted(case_ids)
+        for start in range(0, len(ids), LOAD_CHUNK):
+            chunk = ids[start : start + LOAD_CHUNK]
+            marks = ", ".join("?" for _ in chunk)
+            for row in self.db.rows(
+                f"SELECT * FROM {self.t('case_overview')} WHERE case_id IN ({marks})",
+                chunk,
+                table="case_overview",
+            ):
+                found[row["case_id"]] = row
+        return found
 
     def apply(self, events: Iterable[PublicEvent]) -> Applied:
         """Apply a batch in one transaction; drop events already applied to their case."""
+        events = list(events)
         result, last_event_at = Applied(), None
-        cases: dict[str, Row] = {}
+        folded = FoldedChanges()
         with self.db.transaction():
+            cases = self._load({str(e.record["case_id"]) for e in events})
             for event in events:
                 case_id = str(event.record["case_id"])
-                before = cases[case_id] if case_id in cases else self._load(case_id)
+                before = cases.get(case_id)
                 if before is not None and before["version"] >= event.record["case_version"]:
                     result.duplicates += 1
                     continue
                 cases[case_id], changes = project(before, event, self.key)
                 for change in changes:
-                    self._execute(change)
+                    folded.add(change)
                 result.applied += 1
                 last_event_at = max(filter(None, (last_event_at, event.record["occurred_at"])))
+            for change in folded.in_order():
+                self._execute(change)
             if not self.suffix:
                 self._record_status(result, last_event_at)
         return result

@@ -12,6 +12,7 @@ import pytest
 
 from domain.identifiers import synthetic_fodselsnummer
 from domain.lifecycle import OSLO
+from projections.batch import FoldedChanges
 from projections.changes import DeleteWhere, Increment, Upsert
 from projections.overview import Row, next_overview, open_deadlines, pseudonym
 from projections.projector import project
@@ -175,3 +176,19 @@ def test_the_same_row_and_event_give_the_same_changes() -> None:
     before = replay(submitted())
     withdrawn = event("ApplicationWithdrawn", 3, T0 + DAY, reason="r")
     assert project(before, withdrawn, KEY) == project(before, withdrawn, KEY)
+
+
+def test_a_batch_writes_each_row_once_and_forgets_rows_a_later_delete_wipes() -> None:
+    folded = FoldedChanges()
+    watch = ("case_id", "kind")
+    folded.add(DeleteWhere("deadline_watch", {"case_id": "c"}))
+    folded.add(Upsert("deadline_watch", watch, {"case_id": "c", "kind": "decision"}))
+    folded.add(Increment("service_stats", {"day": 1}, {"submitted": 1}))
+    folded.add(DeleteWhere("deadline_watch", {"case_id": "c"}))
+    folded.add(Upsert("deadline_watch", watch, {"case_id": "c", "kind": "appeal"}))
+    folded.add(Increment("service_stats", {"day": 1}, {"submitted": 2, "withdrawn": 1}))
+    assert folded.in_order() == [
+        DeleteWhere("deadline_watch", {"case_id": "c"}),
+        Upsert("deadline_watch", watch, {"case_id": "c", "kind": "appeal"}),
+        Increment("service_stats", {"day": 1}, {"submitted": 3, "withdrawn": 1}),
+    ]

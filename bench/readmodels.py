@@ -1,0 +1,133 @@
+"""Read models on PostgreSQL: live apply rate and rebuild rate, next to a consumer that only decodes.
+
+A synthetic month goes into a SQLite event store and through the relay onto a fresh events topic.
+Then, from that topic: (1) a plain consumer decodes every message and does nothing else; (2) the
+projection consumer (runtime + writer, batched transactions) applies them to PostgreSQL; (3) a
+rebuild reads the topic from the start into fresh tables and swaps them in.
+
+    SAKSFLYT_TEST_KAFKA=host:port SAKSFLYT_TEST_POSTGRES_URL=postgresql://… python bench/projections.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import threading
+import time
+from pathlib import Path
+from uuid import uuid4
+
+import psycopg
+from kafka import KafkaConsumer, TopicPartition
+
+from consumers.dead_letters import DeadLetters
+from consumers.delivery import KafkaEventHandler, ProjectionWriter
+from consumers.relay import Relay
+from consumers.runner import ConsumerRunner
+from consumers.topics import Topics, ensure_topics
+from saksflyt import kafka_wiring, rebuild
+from saksflyt.bootstrap import bootstrap, projection_store
+from saksflyt.demo import run_demo
+from saksflyt.settings import Settings
+from schemas.codec import AvroCodec
+
+
+def publish(bootstrap_servers: str, topics: Topics, tmp: Path, applications: int) -> int:
+    settings = Settings(event_store="sqlite", sqlite_path=tmp / "events.db")
+    app = bootstrap(settings)
+    run_demo(app, applications)
+    relay = Relay(
+        app,
+        kafka_wiring.producer(bootstrap_servers),
+        topics.events,
+        kafka_wiring.relay_position(settings, topics.events),
+    )
+    relay.position.acquire(threading.Event())
+    return relay.catch_up()
+
+
+def decode_only(bootstrap_servers: str, topic: str, total: int) -> float:
+    consumer = KafkaConsumer(
+        bootstrap_servers=bootstrap_servers, group_id=None, enable_auto_commit=False
+    )
+    partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []]
+    consumer.assign(partitions)
+    consumer.seek_to_beginning(*partitions)
+    codec, seen = AvroCodec(), 0
+    started = time.perf_counter()
+    while seen < total:
+        for records in consumer.poll(timeout_ms=500).values():
+            for record in records:
+                codec.decode(record.value)
+                seen += 1
+    elapsed = time.perf_counter() - started
+    consumer.close()
+    return total / elapsed
+
+
+def live_apply(bootstrap_servers: str, topics: Topics, settings: Settings, total: int) -> float:
+    store = projection_store(settings)
+    writer = ProjectionWriter(store)
+    group = f"bench-projections-{uuid4().hex[:6]}"
+    runner = ConsumerRunner(
+        kafka_wiring.consumer(bootstrap_servers, group),
+        [topics.events],
+        KafkaEventHandler([writer]),
+        DeadLetters(kafka_wiring.producer(bootstrap_servers), topics.events_dlq, group),
+    )
+    stop = threading.Event()
+    started = None
+    while writer.applied < total:
+        runner.poll_once(stop)
+        if started is None and writer.applied:
+            started = time.perf_counter()  # from the first batch: leave the group join out
+    elapsed = time.perf_counter() - (started or time.perf_counter())
+    runner.consumer.close()
+    store.db.close()
+    return total / elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--applications", type=int, default=3000)
+    args = parser.parse_args()
+    bootstrap_servers, url = (
+        os.environ["SAKSFLYT_TEST_KAFKA"],
+        os.environ["SAKSFLYT_TEST_POSTGRES_URL"],
+    )
+    topics = Topics(prefix=f"bench{uuid4().hex[:8]}")
+    ensure_topics(bootstrap_servers, topics)
+    schema = f"bench_{uuid4().hex[:8]}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    settings = Settings(
+        event_store="postgres",
+        postgres_url=url,
+        postgres_schema=schema,
+        kafka=bootstrap_servers,
+        topic_prefix=topics.prefix,
+    )
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            total = publish(bootstrap_servers, topics, Path(tmp), args.applications)
+        decoded = decode_only(bootstrap_servers, topics.events, total)
+        live = live_apply(bootstrap_servers, topics, settings, total)
+        count, events = rebuild.kafka_source(settings)
+        started = time.perf_counter()
+        rebuild.rebuild(settings, count, events)
+        rebuilt = count / (time.perf_counter() - started)
+    finally:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    print(
+        f"{os.cpu_count()} cores; {total} events from {args.applications} applications; "
+        "Kafka and PostgreSQL on 127.0.0.1"
+    )
+    print(f"plain consumer, decode only   {decoded:>9,.0f} events/s")
+    print(f"projection, live apply (PG)   {live:>9,.0f} events/s")
+    print(f"rebuild from the topic (PG)   {rebuilt:>9,.0f} events/s")
+
+
+if __name__ == "__main__":
+    main()
