@@ -22,22 +22,26 @@ install: $(STAMP) ## create .venv and install saksflyt with its dev tools
 demo: install ## simulate a month of applications on the embedded SQLite store and print a summary
 	$(BIN)/saksflyt demo
 
-test: install browser ## start PostgreSQL and Kafka on 127.0.0.1, run the whole test suite, stop them
+test: install test-tools ## start PostgreSQL and Kafka on 127.0.0.1, run the whole test suite, stop them
 	compose/with-services.sh $(BIN)/pytest
 
-browser: ## install Debian's Chromium for the dashboard test, when missing
-	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+test-tools: ## install Debian's Chromium and Prometheus (promtool and a real server) when missing
+	@command -v chromium >/dev/null || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+	@command -v promtool >/dev/null || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus; }
 
 lint: install ## ruff, ruff format --check and mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-bench: install ## benchmarks: event store, codec, Kafka relay and latency, read models; numbers, not pass/fail
+bench: install ## benchmarks: event store, codec, Kafka, read models, metrics scrape; numbers, not pass/fail
 	compose/with-services.sh bash -c '$(BIN)/python bench/eventstore.py && $(BIN)/python bench/codec.py && $(BIN)/python bench/backbone.py && $(BIN)/python bench/readmodels.py'
+	$(BIN)/python bench/scrape.py
 
 
 clean: ## remove the virtualenv, local databases and caches
 	rm -rf $(VENV) var .services .pytest_cache .mypy_cache .ruff_cache test-artifacts
 
-.PHONY: help install demo test browser lint bench clean
+.PHONY: help install demo test test-tools lint bench clean

@@ -13,6 +13,7 @@ from typing import Any
 from uuid import UUID
 
 from consumers.relay import PublicEvents
+from consumers.telemetry import NO_TELEMETRY, Telemetry
 from domain.casework import Casework
 from projections.store import ProjectionStore
 from schemas.codec import AvroCodec
@@ -73,8 +74,10 @@ def flush_all(handlers: Iterable[EventHandler]) -> None:
 class ProjectionWriter:
     """The read-model handler: buffers events and applies them in one transaction per batch."""
 
-    def __init__(self, store: ProjectionStore, batch_size: int = 500) -> None:
-        self.store, self.batch_size = store, batch_size
+    def __init__(
+        self, store: ProjectionStore, batch_size: int = 500, telemetry: Telemetry = NO_TELEMETRY
+    ) -> None:
+        self.store, self.batch_size, self.telemetry = store, batch_size, telemetry
         self.buffer: list[PublicEvent] = []
         self.applied = self.duplicates = 0
 
@@ -86,9 +89,11 @@ class ProjectionWriter:
     def flush(self) -> None:
         if self.buffer:
             result = self.store.apply(self.buffer)
+            newest = max(e.record["occurred_at"] for e in self.buffer)
             self.applied += result.applied
             self.duplicates += result.duplicates
             self.buffer = []
+            self.telemetry.projected(result.applied, result.duplicates, newest)
 
 
 class EventTally:

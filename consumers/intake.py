@@ -19,6 +19,8 @@ from uuid import UUID
 
 from kafka import KafkaProducer
 
+from consumers.logcontext import correlation
+from consumers.telemetry import NO_TELEMETRY, Telemetry
 from domain.casework import Casework
 from domain.commands import Command, execute
 from domain.errors import ConcurrentUpdate, DomainError, InvalidTransition
@@ -38,7 +40,7 @@ class NotACommand(UndecodableMessage):
 class IntakeStats:
     accepted: int = 0
     rejected: int = 0
-    duplicates: int = 0
+    duplicate: int = 0
 
 
 def _rule_name(error: Exception) -> str:
@@ -53,8 +55,10 @@ class CommandIntake:
         producer: KafkaProducer,
         rejected_topic: str,
         codec: AvroCodec | None = None,
+        telemetry: Telemetry = NO_TELEMETRY,
     ) -> None:
         self.app, self.producer, self.rejected_topic = app, producer, rejected_topic
+        self.telemetry = telemetry
         self.codec = codec or AvroCodec()
         self.stats = IntakeStats()
 
@@ -63,38 +67,42 @@ class CommandIntake:
         decoded = self.codec.decode(record.value)
         if decoded.name not in COMMAND_TYPES:
             raise NotACommand(f"{decoded.name} is not a command")
-        if self._seen(decoded.record["command_id"]):
-            return
-        try:
-            command = command_from_record(decoded.name, decoded.record)
-        except InvalidCommand as error:
-            self._reject(decoded.record, decoded.name, error)
-            self.app.mark_processed(decoded.record["command_id"])
-            return
-        self._apply(command)
+        fields = decoded.record
+        with correlation(command_id=fields["command_id"], case_id=fields.get("case_id")):
+            if self.app.has_processed(fields["command_id"]):
+                self._count(decoded.name, "duplicate")
+                return
+            try:
+                command = command_from_record(decoded.name, fields)
+            except InvalidCommand as error:
+                self._reject(fields, decoded.name, error)
+                self.app.mark_processed(fields["command_id"])
+                return
+            self._apply(command)
 
-    def _seen(self, command_id: UUID) -> bool:
-        if self.app.has_processed(command_id):
-            self.stats.duplicates += 1
-            return True
-        return False
+    def _count(self, command_type: str, outcome: str, rule: str | None = None) -> None:
+        setattr(self.stats, outcome, getattr(self.stats, outcome) + 1)
+        self.telemetry.command(command_type, outcome)
+        log.info("command %s", outcome, extra={"command": command_type, "rule": rule})
 
     def _apply(self, command: Command) -> None:
+        command_type = type(command).__name__
         try:
             with self.app.command(command.command_id):
                 execute(command, self.app)
         except ConcurrentUpdate:
             if self.app.has_processed(command.command_id):
-                self.stats.duplicates += 1  # a twin of this command won the race
+                self._count(command_type, "duplicate")  # a twin of this command won the race
                 return
             raise  # someone else changed the case: transient, the runtime retries
         except DomainError as error:
-            self._reject(vars(command), type(command).__name__, error)
+            self._reject(vars(command), command_type, error)
             self.app.mark_processed(command.command_id)
             return
-        self.stats.accepted += 1
+        self._count(command_type, "accepted")
 
     def _reject(self, fields: dict[str, Any], command_type: str, error: Exception) -> None:
+        """Announce the refusal. The reason goes on the topic, not in the log: it may quote input."""
         rule = error.rule if isinstance(error, InvalidTransition) else _rule_name(error)
         record = {
             "command_id": UUID(str(fields["command_id"])),
@@ -108,8 +116,7 @@ class CommandIntake:
         self.producer.send(
             self.rejected_topic, key=message.key, value=message.value, headers=message.headers
         ).get(timeout=ACK_TIMEOUT_S)
-        self.stats.rejected += 1
-        log.info("command rejected", extra={"command_id": str(record["command_id"]), "rule": rule})
+        self._count(command_type, "rejected", rule)
 
     def _rejection_record(self, record: dict[str, Any]) -> KafkaRecord:
         subject = record["case_id"] or record["command_id"]

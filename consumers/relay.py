@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 from uuid import UUID
@@ -18,6 +19,7 @@ from eventsourcing.persistence import Notification
 from kafka import KafkaProducer
 
 from consumers.positions import RelayPosition
+from consumers.telemetry import NO_TELEMETRY, Telemetry
 from domain.casework import Casework
 from schemas.codec import AvroCodec
 from schemas.kafka_layout import event_record, public_event_for
@@ -66,7 +68,9 @@ class Relay:
         codec: AvroCodec | None = None,
         batch_size: int = 500,
         before_save: Callable[[int], None] | None = None,
+        telemetry: Telemetry = NO_TELEMETRY,
     ) -> None:
+        self.telemetry = telemetry
         self.codec = codec or AvroCodec()
         self.events = PublicEvents(app, self.codec)
         self.producer, self.topic, self.position = producer, topic, position
@@ -76,9 +80,12 @@ class Relay:
 
     def publish_batch(self) -> int:
         """Publish the next batch; return how many events went out (0: caught up)."""
-        batch = list(self.events.after(self.position.load(), self.batch_size))
+        position = self.position.load()
+        batch = list(self.events.after(position, self.batch_size))
         if not batch:
+            self.telemetry.published(0, 0.0, self._backlog(position))
             return 0
+        started = time.perf_counter()
         futures = []
         for _, event in batch:
             record = event_record(event, self.codec)
@@ -94,7 +101,12 @@ class Relay:
             self.before_save(last)
         self.position.save(last)
         self.published += len(futures)
+        self.telemetry.published(len(futures), time.perf_counter() - started, self._backlog(last))
+        log.info("published", extra={"events": len(futures), "position": last})
         return len(futures)
+
+    def _backlog(self, position: int) -> int:
+        return max((self.events.app.recorder.max_notification_id() or 0) - position, 0)
 
     def run(self, stop: threading.Event, idle_s: float = 0.2) -> None:
         """Wait to be the only relay, then publish until stopped; poll the log when idle."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +23,8 @@ from kafka.structs import OffsetAndMetadata
 
 from consumers.dead_letters import DeadLetters
 from consumers.errors import is_transient
+from consumers.logcontext import correlation
+from consumers.telemetry import NO_TELEMETRY, Telemetry
 
 log = logging.getLogger(__name__)
 
@@ -75,8 +78,11 @@ class ConsumerRunner:
         classify_transient: Callable[[BaseException], bool] = is_transient,
         poll_timeout_ms: int = 500,
         max_backoff_s: float = 30.0,
+        telemetry: Telemetry = NO_TELEMETRY,
     ) -> None:
         self.consumer = consumer
+        self.group = dead_letters.group
+        self.telemetry = telemetry
         self.handler = handler
         self.dead_letters = dead_letters
         self.is_transient = classify_transient
@@ -109,7 +115,15 @@ class ConsumerRunner:
             self.offsets.pending.clear()  # not durable: let the next owner redo the batch
             return 0
         self.offsets.commit()
+        self._report_lag(batch)
         return count
+
+    def _report_lag(self, batch: dict[TopicPartition, list[Any]]) -> None:
+        for tp in batch:
+            highwater = self.consumer.highwater(tp)
+            if highwater is not None and tp in self.consumer.assignment():
+                lag = max(highwater - self.consumer.position(tp), 0)
+                self.telemetry.lag(self.group, tp.topic, tp.partition, lag)
 
     def _flush(self, stop: threading.Event) -> bool:
         """A buffering handler (``flush()``) makes the batch durable before offsets are committed."""
@@ -132,20 +146,46 @@ class ConsumerRunner:
         """Handle or dead-letter the record; False only if stopped while retrying it."""
         backoff = 0.1
         while True:
+            started = time.perf_counter()
             try:
-                self.handler(record)
+                with correlation(
+                    topic=record.topic,
+                    partition=record.partition,
+                    offset=record.offset,
+                    ce_id=_header(record, "ce_id"),
+                ):
+                    self.handler(record)
                 self.stats.handled += 1
+                self.telemetry.handled(self.group, time.perf_counter() - started)
                 return True
             except Exception as error:
                 if not self.is_transient(error):
                     self.dead_letters.send(record, error)
                     self.stats.dead_lettered += 1
+                    self.telemetry.dead_letter(self.dead_letters.topic, type(error).__name__)
+                    log.warning(
+                        "dead-lettered",
+                        extra={
+                            "reason": type(error).__name__,
+                            "topic": record.topic,
+                            "partition": record.partition,
+                            "offset": record.offset,
+                        },
+                    )
                     return True
                 if stop.is_set():
                     return False
                 self.stats.retries += 1
+                self.telemetry.retry(self.group)
                 log.warning(
                     "transient failure, retrying in %.1f s: %s", backoff, type(error).__name__
                 )
                 stop.wait(backoff)
                 backoff = min(backoff * 2, self.max_backoff_s)
+
+
+def _header(record: Any, name: str) -> str | None:
+    for key, value in record.headers or []:
+        if key == name:
+            return bytes(value).decode(errors="replace")
+    return None

@@ -7,7 +7,7 @@ events when a key is configured, and a snapshot every 50 events.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from datetime import date, datetime
 from typing import Any, ClassVar
@@ -58,6 +58,8 @@ class Casework(EventSourcedApp[UUID]):
     ) -> None:
         self.catalogue = catalogue or Catalogue.default()
         self._command: Tracking | None = None
+        # Called after every save with the case's service and the new events (e.g. for metrics).
+        self.observers: list[Callable[[str, Sequence[object]], None]] = []
         super().__init__(env=dict(env or {}))
 
     def construct_recorder(self) -> ProcessRecorder:
@@ -118,6 +120,8 @@ class Casework(EventSourcedApp[UUID]):
             raise ConcurrentUpdate(case.id) from None
         self._take_snapshots(processing)
         self._notify(recordings)
+        for observe in self.observers:
+            observe(case.service, processing.events)
 
     # ----- idempotent commands ------------------------------------------------------------------
 

@@ -12,8 +12,11 @@ from fastapi import Request
 from consumers.delivery import InProcessDelivery, ProjectionWriter
 from domain import commands as cmd
 from domain.casework import Casework
-from saksflyt.bootstrap import bootstrap, projection_store
+from saksflyt.bootstrap import bootstrap, projection_database, projection_store
+from saksflyt.metrics import GaugeRefresher, PrometheusTelemetry
 from saksflyt.settings import Settings
+
+TELEMETRY = PrometheusTelemetry()
 
 
 class Services:
@@ -24,8 +27,12 @@ class Services:
         self.app: Casework = bootstrap(settings)
         self.store = projection_store(settings)
         self.lock = threading.Lock()
-        self.delivery = InProcessDelivery(self.app, [ProjectionWriter(self.store)])
+        writer = ProjectionWriter(self.store, telemetry=TELEMETRY)
+        self.delivery = InProcessDelivery(self.app, [writer])
         self.deliver()
+        self.refresher = GaugeRefresher(
+            lambda: projection_database(settings), settings.gauge_refresh_seconds
+        ).start()
 
     def deliver(self) -> None:
         """Embedded mode: bring the read models up to date (read-your-writes for the caller)."""
@@ -34,6 +41,7 @@ class Services:
                 self.delivery.deliver()
 
     def close(self) -> None:
+        self.refresher.close()
         self.store.db.close()
         self.app.close()
 

@@ -8,10 +8,12 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from projections import queries
 from saksflyt.api_core import services
+from saksflyt.metrics import metrics_payload
+from saksflyt.ops_server import run_checks
 from schemas.codec import AvroCodec
 from schemas.kafka_layout import public_event_for
 from schemas.registry import default_registry
@@ -113,20 +115,16 @@ def healthz() -> dict[str, str]:
 @router.get("/readyz", tags=["operations"], summary="Dependencies are reachable")
 def readyz(request: Request) -> JSONResponse:
     s = services(request)
-    checks: dict[str, str] = {}
-    for name, probe in (
-        ("event_store", lambda: s.app.recorder.max_notification_id()),
-        ("projections", lambda: queries.status(s.store.db)),
-    ):
-        try:
-            probe()
-            checks[name] = "ok"
-        except Exception as error:  # any failure means "not ready", with why
-            checks[name] = f"failed: {type(error).__name__}"
-    ready = all(v == "ok" for v in checks.values())
+    ready, checks = run_checks(
+        {
+            "event_store": s.app.recorder.max_notification_id,
+            "projections": lambda: queries.status(s.store.db),
+        }
+    )
     return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
 
 
 @router.get("/metrics", tags=["operations"], summary="Prometheus metrics")
-def metrics() -> Response:
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+def metrics(request: Request) -> Response:
+    payload = metrics_payload(services(request).settings.prometheus_multiproc_dir)
+    return Response(payload, media_type=CONTENT_TYPE_LATEST)

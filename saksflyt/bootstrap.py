@@ -5,12 +5,15 @@ from __future__ import annotations
 from domain.casework import Casework
 from projections.database import Database
 from projections.store import ProjectionStore
+from saksflyt.metrics import observe_events
 from saksflyt.settings import Settings
 
 
 def bootstrap(settings: Settings | None = None) -> Casework:
     settings = settings or Settings.from_env()
-    return Casework(env=settings.eventsourcing_env(), catalogue=settings.catalogue())
+    app = Casework(env=settings.eventsourcing_env(), catalogue=settings.catalogue())
+    app.observers.append(observe_events)
+    return app
 
 
 def projection_database(settings: Settings) -> Database:

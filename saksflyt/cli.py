@@ -14,9 +14,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from projections import queries
-from saksflyt import processes, rebuild
+from saksflyt import logs, processes, rebuild
 from saksflyt.bootstrap import bootstrap, projection_store
 from saksflyt.demo import HORIZON, run_demo
+from saksflyt.metrics import REBUILD_PROGRESS
 from saksflyt.output import FORMATS, emit
 from saksflyt.report import print_projection_summary, render, summarise
 from saksflyt.settings import Settings
@@ -94,7 +95,11 @@ def _schemas_docs(args: argparse.Namespace) -> int:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    overrides = {"kafka": args.kafka} if getattr(args, "kafka", None) else {}
+    overrides: dict[str, Any] = {}
+    if getattr(args, "kafka", None):
+        overrides["kafka"] = args.kafka
+    if getattr(args, "metrics_port", None) is not None:
+        overrides["metrics_port"] = args.metrics_port
     return Settings.from_env(**overrides)
 
 
@@ -105,6 +110,7 @@ def _topics_ensure(args: argparse.Namespace) -> int:
 
 
 def _relay(args: argparse.Namespace) -> int:
+    logs.configure()
     settings = _settings(args)
     published = processes.run_relay(settings, processes.stop_on_signals(), once=args.once)
     print(f"relay published {published} events")
@@ -112,6 +118,7 @@ def _relay(args: argparse.Namespace) -> int:
 
 
 def _intake(args: argparse.Namespace) -> int:
+    logs.configure()
     processes.run_intake(_settings(args), processes.stop_on_signals())
     return 0
 
@@ -144,6 +151,7 @@ def _query(args: argparse.Namespace) -> int:
 
 
 def _project(args: argparse.Namespace) -> int:
+    logs.configure()
     processes.run_projector(_settings(args), processes.stop_on_signals())
     return 0
 
@@ -169,6 +177,7 @@ def _rebuild(args: argparse.Namespace) -> int:
         def report(done: int, _: int) -> None:
             rate = done / max(time.perf_counter() - started, 1e-9)
             progress.update(task, completed=done, rate=f"{rate:,.0f}")
+            REBUILD_PROGRESS.set(done / max(total, 1))
 
         applied = rebuild.rebuild(settings, total, events, report)
     seconds = time.perf_counter() - started
@@ -182,6 +191,8 @@ def _rebuild(args: argparse.Namespace) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
+
+    logs.configure()
 
     from saksflyt.api import create_app
 
@@ -209,6 +220,7 @@ def _add_projection_commands(commands: Any) -> None:
     query.set_defaults(handler=_query)
     project = commands.add_parser("project", help="keep the read models up to date until stopped")
     project.add_argument("--kafka", help="consume saksflyt.events from host:port")
+    project.add_argument("--metrics-port", type=int, help="serve /metrics, /healthz, /readyz here")
     project.set_defaults(handler=_project)
     rebuild_cmd = commands.add_parser("rebuild", help="rebuild the read models and swap them in")
     rebuild_cmd.add_argument(
@@ -235,6 +247,12 @@ def _add_kafka_commands(commands: Any) -> None:
     intake.set_defaults(handler=_intake)
     for sub in (ensure, relay, intake):
         sub.add_argument("--kafka", help="bootstrap servers host:port (default: SAKSFLYT_KAFKA)")
+    for sub in (relay, intake):
+        sub.add_argument(
+            "--metrics-port",
+            type=int,
+            help="serve /metrics, /healthz, /readyz here (default: SAKSFLYT_METRICS_PORT)",
+        )
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import logging
 import signal
+import socket
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -16,11 +19,15 @@ from consumers.relay import Relay
 from consumers.runner import ConsumerRunner
 from consumers.topics import Topics, ensure_topics
 from domain.casework import Casework
+from projections import queries
 from saksflyt import kafka_wiring
-from saksflyt.bootstrap import bootstrap, projection_store
+from saksflyt.bootstrap import bootstrap, projection_database, projection_store
+from saksflyt.metrics import GaugeRefresher, PrometheusTelemetry
+from saksflyt.ops_server import Check, OpsServer
 from saksflyt.settings import Settings
 
 log = logging.getLogger(__name__)
+TELEMETRY = PrometheusTelemetry()
 INTAKE_GROUP = "saksflyt-intake"
 PROJECTION_GROUP = "saksflyt-projections"
 
@@ -43,21 +50,54 @@ def ensure(settings: Settings) -> list[str]:
     return ensure_topics(require_kafka(settings), Topics(settings.topic_prefix))
 
 
+@contextmanager
+def ops_server(settings: Settings, checks: dict[str, Check]) -> Iterator[None]:
+    """/metrics, /healthz and /readyz on ``metrics_port`` while the process runs (if set)."""
+    if settings.metrics_port is None:
+        yield
+        return
+    server = OpsServer(settings.metrics_port, checks, settings.prometheus_multiproc_dir).start()
+    log.info("metrics on 127.0.0.1:%d", server.port)
+    try:
+        yield
+    finally:
+        server.close()
+
+
+def _kafka_check(bootstrap_servers: str) -> Check:
+    """Reachable means a broker of the bootstrap list accepts a connection within 2 s."""
+
+    def check() -> None:
+        for server in bootstrap_servers.split(","):
+            host, _, port = server.strip().rpartition(":")
+            try:
+                socket.create_connection((host, int(port)), timeout=2).close()
+                return
+            except OSError:
+                continue
+        raise ConnectionError("no broker of the bootstrap list answers")
+
+    return check
+
+
 def run_relay(settings: Settings, stop: threading.Event, once: bool = False) -> int:
     bootstrap_servers = require_kafka(settings)
     topics = Topics(settings.topic_prefix)
     app = bootstrap(settings)
     producer = kafka_wiring.producer(bootstrap_servers, "saksflyt-relay")
-    relay = Relay(
-        app, producer, topics.events, kafka_wiring.relay_position(settings, topics.events)
-    )
+    position = kafka_wiring.relay_position(settings, topics.events)
+    relay = Relay(app, producer, topics.events, position, telemetry=TELEMETRY)
+    checks = {
+        "event_store": app.recorder.max_notification_id,
+        "kafka": _kafka_check(bootstrap_servers),
+    }
     try:
-        if once:
-            if relay.position.acquire(stop):
+        with ops_server(settings, checks):
+            if not once:
+                relay.run(stop)
+            elif relay.position.acquire(stop):
                 relay.catch_up()
                 relay.position.release()
-        else:
-            relay.run(stop)
     finally:
         producer.close()
         app.close()
@@ -69,15 +109,21 @@ def run_intake(settings: Settings, stop: threading.Event) -> None:
     topics = Topics(settings.topic_prefix)
     app = bootstrap(settings)
     producer = kafka_wiring.producer(bootstrap_servers, "saksflyt-intake")
-    intake = CommandIntake(app, producer, topics.rejected)
+    intake = CommandIntake(app, producer, topics.rejected, telemetry=TELEMETRY)
     runner = ConsumerRunner(
         kafka_wiring.consumer(bootstrap_servers, INTAKE_GROUP, "saksflyt-intake"),
         [topics.commands],
         intake,
         DeadLetters(producer, topics.commands_dlq, INTAKE_GROUP),
+        telemetry=TELEMETRY,
     )
+    checks = {
+        "event_store": app.recorder.max_notification_id,
+        "kafka": _kafka_check(bootstrap_servers),
+    }
     try:
-        runner.run(stop)
+        with ops_server(settings, checks):
+            runner.run(stop)
     finally:
         producer.close()
         app.close()
@@ -124,25 +170,38 @@ def deliver_demo_events(
 def run_projector(settings: Settings, stop: threading.Event, idle_s: float = 0.5) -> None:
     """Keep the read models up to date: from Kafka when configured, else from the event store."""
     store = projection_store(settings)
-    writer = ProjectionWriter(store)
+    writer = ProjectionWriter(store, telemetry=TELEMETRY)
+    checks: dict[str, Check] = {"projections": lambda: queries.status(store.db)}
+    refresher = GaugeRefresher(
+        lambda: projection_database(settings), settings.gauge_refresh_seconds
+    ).start()
     try:
-        if settings.kafka:
-            topics = Topics(settings.topic_prefix)
-            producer = kafka_wiring.producer(settings.kafka, "saksflyt-projections")
-            runner = ConsumerRunner(
-                kafka_wiring.consumer(settings.kafka, PROJECTION_GROUP, "saksflyt-projections"),
-                [topics.events],
-                KafkaEventHandler([writer]),
-                DeadLetters(producer, topics.events_dlq, PROJECTION_GROUP),
-            )
-            runner.run(stop)
-            producer.close()
-        else:
-            app = bootstrap(settings)
-            delivery = InProcessDelivery(app, [writer])
-            while not stop.is_set():
-                if delivery.deliver() == 0:
-                    stop.wait(idle_s)
-            app.close()
+        with ops_server(settings, checks):
+            _feed_projections(settings, writer, stop, idle_s)
     finally:
+        refresher.close()
         store.db.close()
+
+
+def _feed_projections(
+    settings: Settings, writer: ProjectionWriter, stop: threading.Event, idle_s: float
+) -> None:
+    if settings.kafka:
+        topics = Topics(settings.topic_prefix)
+        producer = kafka_wiring.producer(settings.kafka, "saksflyt-projections")
+        runner = ConsumerRunner(
+            kafka_wiring.consumer(settings.kafka, PROJECTION_GROUP, "saksflyt-projections"),
+            [topics.events],
+            KafkaEventHandler([writer]),
+            DeadLetters(producer, topics.events_dlq, PROJECTION_GROUP),
+            telemetry=TELEMETRY,
+        )
+        runner.run(stop)
+        producer.close()
+        return
+    app = bootstrap(settings)
+    delivery = InProcessDelivery(app, [writer])
+    while not stop.is_set():
+        if delivery.deliver() == 0:
+            stop.wait(idle_s)
+    app.close()

@@ -40,6 +40,15 @@ class Settings(BaseSettings):
     # Kafka bootstrap servers (host:port,…); without it events are delivered in-process
     kafka: str | None = None
     topic_prefix: str = "saksflyt"
+    # relay, intake and projector serve /metrics, /healthz and /readyz on this port when set
+    metrics_port: int | None = None
+    # how often open-case and deadline gauges are recounted from the read models
+    gauge_refresh_seconds: float = 30.0
+    # several worker processes: prometheus_client keeps its numbers in files here (and reads the
+    # same variable itself), /metrics sums them
+    prometheus_multiproc_dir: Path | None = Field(
+        default=None, validation_alias="PROMETHEUS_MULTIPROC_DIR"
+    )
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:

@@ -174,7 +174,7 @@ def test_replaying_the_command_topic_from_offset_zero_adds_nothing(
     loop.stop()
     assert app.recorder.max_notification_id() == before
     assert (intake.stats.accepted, intake.stats.rejected) == (0, 0)
-    assert intake.stats.duplicates == pipeline["sent"]
+    assert intake.stats.duplicate == pipeline["sent"]
 
 
 def _sqlite_settings(tmp_path: Path) -> Settings:

@@ -1,0 +1,213 @@
+"""Every Prometheus metric saksflyt exposes, in one place.
+
+Labels are bounded, and never hold a case id, a person or free text:
+
+| label | values |
+|---|---|
+| `command` | the 14 command types (and `unknown`) |
+| `outcome` | accepted, rejected, duplicate, failed (commands); sent, failed (receipts) |
+| `event` | the 15 public event types |
+| `service` | the 10 service codes |
+| `kommunenummer` | municipalities with cases: at most 357 |
+| `group`, `topic`, `partition` | the consumer groups and topics of a deployment, partitions per topic |
+| `projection` | `caseflow` |
+| `reason` | error class names (a few dozen at most) |
+
+The largest family is `saksflyt_open_cases` / `saksflyt_cases_past_deadline`: services × municipalities
+with cases, at most 3,570 series each.
+"""
+
+from __future__ import annotations
+
+import logging
+import statistics
+import threading
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from prometheus_client import (
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+from consumers.telemetry import Telemetry
+from projections.database import Database
+
+log = logging.getLogger(__name__)
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+
+COMMANDS = Counter(
+    "saksflyt_commands_total", "Commands handled, by type and outcome", ["command", "outcome"]
+)
+EVENTS_RECORDED = Counter(
+    "saksflyt_events_recorded_total", "Events stored in the event store", ["event", "service"]
+)
+RECEIPTS = Counter(
+    "saksflyt_receipts_total", "Receipts (kvitteringer) to applicants", ["channel", "outcome"]
+)
+RELAY_PUBLISHED = Counter("saksflyt_relay_published_total", "Events the relay published to Kafka")
+RELAY_BACKLOG = Gauge(
+    "saksflyt_relay_backlog_events",
+    "Events stored but not yet published (log head - position)",
+    multiprocess_mode="max",
+)
+RELAY_PUBLISH_SECONDS = Histogram(
+    "saksflyt_relay_publish_seconds", "From producing a batch to every ack", buckets=LATENCY_BUCKETS
+)
+CONSUMER_LAG = Gauge(
+    "saksflyt_consumer_lag_messages",
+    "Messages not yet consumed",
+    ["group", "topic", "partition"],
+    multiprocess_mode="max",
+)
+HANDLER_SECONDS = Histogram(
+    "saksflyt_handler_seconds", "Time to handle one message", ["group"], buckets=LATENCY_BUCKETS
+)
+MESSAGES_HANDLED = Counter(
+    "saksflyt_messages_handled_total", "Messages handled by a consumer group", ["group"]
+)
+DEAD_LETTERS = Counter(
+    "saksflyt_dead_letters_total", "Messages sent to a dead-letter topic", ["topic", "reason"]
+)
+TRANSIENT_RETRIES = Counter(
+    "saksflyt_transient_retries_total", "Retries after a transient failure", ["group"]
+)
+PROJECTION_APPLIED = Counter(
+    "saksflyt_events_projected_total",
+    "Events offered to the read models",
+    ["projection", "outcome"],
+)
+PROJECTION_STALENESS = Gauge(
+    "saksflyt_projection_staleness_seconds",
+    "Age of the newest event applied to the read models (now - its occurred_at)",
+    ["projection"],
+)
+REBUILD_PROGRESS = Gauge(
+    "saksflyt_rebuild_progress_ratio", "Share of a running rebuild done", multiprocess_mode="max"
+)
+OPEN_CASES = Gauge(
+    "saksflyt_open_cases", "Cases waiting for a decision", ["service", "kommunenummer"]
+)
+PAST_DEADLINE = Gauge(
+    "saksflyt_cases_past_deadline",
+    "Open cases past their decision deadline",
+    ["service", "kommunenummer"],
+)
+MEDIAN_DAYS = Gauge(
+    "saksflyt_median_days_to_decision",
+    "Median days from submission to decision, last 30 days",
+    ["service"],
+    multiprocess_mode="max",
+)
+
+
+class PrometheusTelemetry(Telemetry):
+    """The consume loops' reports, as the metrics above."""
+
+    def command(self, command_type: str, outcome: str) -> None:
+        COMMANDS.labels(command_type, outcome).inc()
+
+    def handled(self, group: str, seconds: float) -> None:
+        MESSAGES_HANDLED.labels(group).inc()
+        HANDLER_SECONDS.labels(group).observe(seconds)
+
+    def dead_letter(self, topic: str, reason: str) -> None:
+        DEAD_LETTERS.labels(topic, reason).inc()
+
+    def retry(self, group: str) -> None:
+        TRANSIENT_RETRIES.labels(group).inc()
+
+    def lag(self, group: str, topic: str, partition: int, messages: int) -> None:
+        CONSUMER_LAG.labels(group, topic, str(partition)).set(messages)
+
+    def published(self, count: int, seconds: float, backlog: int) -> None:
+        if count:
+            RELAY_PUBLISHED.inc(count)
+            RELAY_PUBLISH_SECONDS.observe(seconds)
+        RELAY_BACKLOG.set(backlog)
+
+    def projected(self, applied: int, duplicates: int, newest: datetime | None) -> None:
+        PROJECTION_APPLIED.labels("caseflow", "applied").inc(applied)
+        PROJECTION_APPLIED.labels("caseflow", "duplicate").inc(duplicates)
+        if newest is not None:
+            age = (datetime.now(UTC) - newest).total_seconds()
+            PROJECTION_STALENESS.labels("caseflow").set(max(age, 0.0))
+
+
+def observe_events(service: str, events: Sequence[object]) -> None:
+    """Casework observer: count stored events, and receipts among them."""
+    for event in events:
+        EVENTS_RECORDED.labels(type(event).__name__, service).inc()
+        if type(event).__name__ == "ReceiptSent":
+            RECEIPTS.labels(getattr(event, "channel", "unknown"), "sent").inc()
+
+
+def refresh_case_gauges(db: Database, today: date) -> None:
+    """Open cases and cases past their decision deadline, per service and municipality."""
+    open_rows = db.rows(
+        "SELECT service, kommunenummer, COUNT(*) AS n FROM case_overview "
+        "WHERE status IN (?, ?) GROUP BY service, kommunenummer",
+        ("submitted", "awaiting-documents"),
+    )
+    late_rows = db.rows(
+        "SELECT service, kommunenummer, COUNT(*) AS n FROM deadline_watch "
+        "WHERE kind = 'decision' AND due < ? GROUP BY service, kommunenummer",
+        (today,),
+    )
+    for gauge, rows in ((OPEN_CASES, open_rows), (PAST_DEADLINE, late_rows)):
+        gauge.clear()
+        for row in rows:
+            gauge.labels(row["service"], row["kommunenummer"]).set(int(row["n"]))
+    days: dict[str, list[float]] = {}
+    for row in db.rows(
+        "SELECT service, days FROM decision_times WHERE day >= ?", (today - timedelta(days=30),)
+    ):
+        days.setdefault(row["service"], []).append(float(row["days"]))
+    MEDIAN_DAYS.clear()
+    for service, values in days.items():
+        MEDIAN_DAYS.labels(service).set(statistics.median(values))
+
+
+class GaugeRefresher:
+    """Refreshes the case gauges from the read models on a timer, not on every scrape."""
+
+    def __init__(self, open_db: Callable[[], Database], interval_s: float = 30.0) -> None:
+        self.open_db, self.interval_s = open_db, interval_s
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="gauge-refresher", daemon=True)
+
+    def start(self) -> GaugeRefresher:
+        self.thread.start()
+        return self
+
+    def _run(self) -> None:
+        db = self.open_db()  # its own connection: the refresher runs in its own thread
+        try:
+            while not self.stop.is_set():
+                try:
+                    refresh_case_gauges(db, date.today())
+                except Exception:  # a missed refresh is not worth a dead process
+                    log.warning("could not refresh case gauges", exc_info=True)
+                self.stop.wait(self.interval_s)
+        finally:
+            db.close()
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(5)
+
+
+def metrics_payload(multiprocess_dir: Path | None) -> bytes:
+    """The exposition text; with several worker processes, the sum of all their files."""
+    if multiprocess_dir is None:
+        return generate_latest(REGISTRY)
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, path=str(multiprocess_dir))  # type: ignore[no-untyped-call]
+    return generate_latest(registry)
