@@ -25,6 +25,7 @@ from typing import Any
 from uuid import uuid4
 
 from kafka import KafkaConsumer
+from published import demo_relay
 
 from consumers.dead_letters import DeadLetters
 from consumers.intake import CommandIntake
@@ -35,7 +36,7 @@ from domain import commands as cmd
 from domain.lifecycle import OSLO
 from saksflyt import kafka_wiring, synthetic
 from saksflyt.bootstrap import bootstrap
-from saksflyt.demo import MONTH_START, run_demo
+from saksflyt.demo import MONTH_START
 from saksflyt.settings import Settings
 from schemas.codec import AvroCodec
 from schemas.kafka_layout import command_record, event_record
@@ -47,16 +48,7 @@ CODEC = AvroCodec()
 def relay_rate(
     bootstrap_servers: str, topics: Topics, tmp: Path, applications: int
 ) -> tuple[int, float, float]:
-    settings = Settings(event_store="sqlite", sqlite_path=tmp / "relay.db")
-    app = bootstrap(settings)
-    run_demo(app, applications)
-    relay = Relay(
-        app,
-        kafka_wiring.producer(bootstrap_servers),
-        topics.events,
-        kafka_wiring.relay_position(settings, topics.events),
-    )
-    relay.position.acquire(threading.Event())
+    relay = demo_relay(bootstrap_servers, topics, tmp / "relay.db", applications)
     started = time.perf_counter()
     count = relay.catch_up()
     relay_s = time.perf_counter() - started

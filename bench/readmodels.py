@@ -20,31 +20,16 @@ from uuid import uuid4
 
 import psycopg
 from kafka import KafkaConsumer, TopicPartition
+from published import demo_relay
 
 from consumers.dead_letters import DeadLetters
 from consumers.delivery import KafkaEventHandler, ProjectionWriter
-from consumers.relay import Relay
 from consumers.runner import ConsumerRunner
 from consumers.topics import Topics, ensure_topics
 from saksflyt import kafka_wiring, rebuild
-from saksflyt.bootstrap import bootstrap, projection_store
-from saksflyt.demo import run_demo
+from saksflyt.bootstrap import projection_store
 from saksflyt.settings import Settings
 from schemas.codec import AvroCodec
-
-
-def publish(bootstrap_servers: str, topics: Topics, tmp: Path, applications: int) -> int:
-    settings = Settings(event_store="sqlite", sqlite_path=tmp / "events.db")
-    app = bootstrap(settings)
-    run_demo(app, applications)
-    relay = Relay(
-        app,
-        kafka_wiring.producer(bootstrap_servers),
-        topics.events,
-        kafka_wiring.relay_position(settings, topics.events),
-    )
-    relay.position.acquire(threading.Event())
-    return relay.catch_up()
 
 
 def decode_only(bootstrap_servers: str, topic: str, total: int) -> float:
@@ -110,7 +95,10 @@ def main() -> None:
     )
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            total = publish(bootstrap_servers, topics, Path(tmp), args.applications)
+            relay = demo_relay(
+                bootstrap_servers, topics, Path(tmp) / "events.db", args.applications
+            )
+            total = relay.catch_up()
         decoded = decode_only(bootstrap_servers, topics.events, total)
         live = live_apply(bootstrap_servers, topics, settings, total)
         count, events = rebuild.kafka_source(settings)

@@ -21,32 +21,19 @@ from domain.casework import Casework
 from domain.lifecycle import OSLO
 from saksflyt.bootstrap import bootstrap
 from saksflyt.settings import Settings
+from tests import needs
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _missing(what: str, hint: str = "`make test` starts it") -> None:
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{what} is required under CI=true; {hint}")
-    pytest.skip(f"{what} is missing; {hint}")
-
-
 @pytest.fixture(scope="session")
 def postgres_url() -> str:
-    url = os.environ.get("SAKSFLYT_TEST_POSTGRES_URL")
-    if not url:
-        _missing("PostgreSQL (SAKSFLYT_TEST_POSTGRES_URL)")
-    assert url is not None
-    return url
+    return needs.env("SAKSFLYT_TEST_POSTGRES_URL", "PostgreSQL")
 
 
 @pytest.fixture(scope="session")
 def kafka_bootstrap() -> str:
-    bootstrap = os.environ.get("SAKSFLYT_TEST_KAFKA")
-    if not bootstrap:
-        _missing("Apache Kafka (SAKSFLYT_TEST_KAFKA)")
-    assert bootstrap is not None
-    return bootstrap
+    return needs.env("SAKSFLYT_TEST_KAFKA", "Apache Kafka")
 
 
 @pytest.fixture
@@ -62,7 +49,7 @@ def shared_dir() -> Path:
     """The operator's shared material (Noark 5 schemas, the 2024 municipality list)."""
     path = Path(os.environ.get("SAKSFLYT_SHARED_DIR", REPO.parent / "shared"))
     if not path.is_dir():
-        _missing(f"shared material at {path}", "set SAKSFLYT_SHARED_DIR")
+        needs.missing(f"shared material at {path}", "set SAKSFLYT_SHARED_DIR")
     return path
 
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import socket
 import subprocess
 import threading
@@ -23,6 +21,7 @@ from saksflyt.api import create_app
 from saksflyt.bootstrap import bootstrap, projection_store
 from saksflyt.demo import HORIZON, run_demo
 from saksflyt.settings import Settings
+from tests import needs
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CHROMIUM_FLAGS = [
@@ -37,15 +36,6 @@ CHROMIUM_FLAGS = [
     "--hide-scrollbars",
     "--window-size=1300,1000",
 ]
-
-
-def _chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if not found:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("Chromium is required under CI=true; `make test` installs it")
-        pytest.skip("Chromium not installed; `make test` installs it")
-    return found
 
 
 def _free_port() -> int:
@@ -86,7 +76,12 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Sett
 
 def _browser(*args: str, profile: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [_chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args],
+        [
+            needs.tool("chromium", "chromium-browser"),
+            *CHROMIUM_FLAGS,
+            f"--user-data-dir={profile}",
+            *args,
+        ],
         capture_output=True,
         text=True,
         timeout=120,

@@ -7,7 +7,6 @@ import json
 import os
 import random
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -26,6 +25,7 @@ from domain import commands as cmd
 from domain.identifiers import synthetic_fodselsnummer
 from domain.lifecycle import OSLO
 from saksflyt import kafka_wiring, synthetic
+from tests import needs
 from tests.kafka_helpers import send_commands, wait_for
 
 CASES = 40
@@ -221,11 +221,7 @@ def test_health_and_readiness(pipeline: dict[str, Any]) -> None:
 
 
 def test_a_real_prometheus_scrapes_them(pipeline: dict[str, Any], tmp_path: Path) -> None:
-    binary = shutil.which("prometheus")
-    if binary is None:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("Prometheus is required under CI=true; `make test` installs it")
-        pytest.skip("Prometheus not installed; `make test` installs it")
+    binary = needs.tool("prometheus")
     targets = ", ".join(f'"127.0.0.1:{p}"' for p in pipeline["ports"].values())
     config = tmp_path / "prometheus.yml"
     config.write_text(

@@ -319,3 +319,40 @@ def test_events_carry_pinned_topics() -> None:
     topics = {type(e).TOPIC for e in case.collect_events()}  # type: ignore[attr-defined]
     assert all(t.startswith("saksflyt.application.") for t in topics)
     assert "saksflyt.application.decision-made" in topics
+
+
+SHREDDED_STEPS: list[tuple[str, When]] = [
+    ("save draft", lambda c: c.save_draft({}, T0 + 9 * DAY)),
+    ("add attachment", lambda c: attach(c, "foto", T0 + 9 * DAY)),
+    ("submit", lambda c: c.submit({}, T0 + 9 * DAY, service(c.service))),
+    ("send receipt", lambda c: c.send_receipt(ReceiptChannel.EMAIL, "m", T0 + 9 * DAY)),
+    (
+        "request missing documents",
+        lambda c: c.request_missing_documents(["x"], "r", T0 + 9 * DAY, service(c.service)),
+    ),
+    ("resume processing", lambda c: c.resume_processing(T0 + 9 * DAY)),
+    (
+        "send neighbour notice",
+        lambda c: c.send_neighbour_notice(["n"], T0 + 9 * DAY, service(c.service)),
+    ),
+    ("record neighbour comment", lambda c: c.record_neighbour_comment("n", True, T0 + 9 * DAY)),
+    ("record neighbour consent", lambda c: c.record_neighbour_consent("n", T0 + 9 * DAY)),
+    (
+        "send preliminary reply",
+        lambda c: c.send_preliminary_reply("r", date(2027, 1, 1), T0 + 9 * DAY),
+    ),
+    ("decide", lambda c: _decide(c, T0 + 9 * DAY)),
+    ("withdraw", lambda c: c.withdraw("r", T0 + 9 * DAY)),
+    ("archive", lambda c: c.archive("A-1", T0 + 9 * DAY)),
+    ("shred", lambda c: c.shred(T0 + 9 * DAY)),
+]
+
+
+@pytest.mark.parametrize(("step", "when"), SHREDDED_STEPS, ids=[s for s, _ in SHREDDED_STEPS])
+def test_nothing_follows_shredding(step: str, when: When) -> None:
+    case = _shredded(T0)
+    before = copy.deepcopy(vars(case))
+    with pytest.raises(InvalidTransition, match="shredded") as refused:
+        when(case)
+    assert refused.value.step == step
+    assert vars(case) == before

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -13,6 +11,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 import saksflyt.metrics  # noqa: F401 - registers every metric
+from tests import needs
 
 COMPOSE = Path(__file__).resolve().parents[2] / "compose"
 DASHBOARDS = sorted((COMPOSE / "grafana/provisioning/dashboards").glob("*.json"))
@@ -32,21 +31,12 @@ ALLOWED_LABELS = {
 }
 
 
-def _promtool() -> str:
-    found = shutil.which("promtool")
-    if not found:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("promtool is required under CI=true; `make test` installs Prometheus")
-        pytest.skip("promtool not installed; `make test` installs it")
-    return found
-
-
 @pytest.mark.parametrize(
     ("what", "path"), [("rules", "prometheus/alerts.yml"), ("config", "prometheus/prometheus.yml")]
 )
 def test_promtool_accepts_the_config_and_rules(what: str, path: str) -> None:
     result = subprocess.run(
-        [_promtool(), "check", what, str(COMPOSE / path)],
+        [needs.tool("promtool"), "check", what, str(COMPOSE / path)],
         capture_output=True,
         text=True,
         check=False,

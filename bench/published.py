@@ -1,0 +1,24 @@
+"""A synthetic month in a SQLite event store, and a relay ready to publish it (for the benches)."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from consumers.relay import Relay
+from consumers.topics import Topics
+from saksflyt import kafka_wiring
+from saksflyt.bootstrap import bootstrap
+from saksflyt.demo import run_demo
+from saksflyt.settings import Settings
+
+
+def demo_relay(bootstrap_servers: str, topics: Topics, db_path: Path, applications: int) -> Relay:
+    """The relay holds its lock and has published nothing yet."""
+    settings = Settings(event_store="sqlite", sqlite_path=db_path)
+    app = bootstrap(settings)
+    run_demo(app, applications)
+    position = kafka_wiring.relay_position(settings, topics.events)
+    relay = Relay(app, kafka_wiring.producer(bootstrap_servers), topics.events, position)
+    relay.position.acquire(threading.Event())
+    return relay
