@@ -9,24 +9,23 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Iterable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
 from domain import deadlines
+from domain.case_view import CaseView
 from domain.errors import InvalidTransition
 from domain.forms import check_draft, complete_form, contact_email, is_urgent
-from domain.lifecycle import Outcome, ReceiptChannel, Status, local_date
+from domain.lifecycle import UNDECIDED, Outcome, ReceiptChannel, Status, local_date
 from domain.services import Service
 
 SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
-EDITABLE = (Status.DRAFT, Status.SUBMITTED, Status.AWAITING_DOCUMENTS)
-UNDECIDED = (Status.DRAFT, Status.SUBMITTED, Status.AWAITING_DOCUMENTS)
 
 
-class Application(Aggregate):
+class Application(CaseView, Aggregate):
     """One application from one applicant to one municipality for one service."""
 
     TOPIC = "saksflyt.application"
@@ -53,71 +52,6 @@ class Application(Aggregate):
         self.decision: dict[str, Any] | None = None
         self.closed_at: datetime | None = None
         self.archive_reference: str | None = None
-
-    # ----- reading the state -----------------------------------------------------------------
-
-    @property
-    def status(self) -> Status:
-        return Status(self.status_value)
-
-    @property
-    def attachment_kinds(self) -> set[str]:
-        return {a["kind"] for a in self.attachments}
-
-    @property
-    def has_objections(self) -> bool:
-        return "objection" in self.neighbour_responses.values()
-
-    @property
-    def all_neighbours_consented(self) -> bool:
-        return bool(self.neighbours) and all(
-            self.neighbour_responses.get(n) == "consent" for n in self.neighbours
-        )
-
-    @property
-    def decided_at(self) -> datetime | None:
-        return self.decision["at"] if self.decision else None
-
-    @property
-    def appeal_deadline(self) -> date | None:
-        return self.decision["appeal_deadline"] if self.decision else None
-
-    def clock_pauses(self) -> list[deadlines.Pause]:
-        return [deadlines.Pause(p["start"], p["end"]) for p in self.pauses]  # type: ignore[arg-type]
-
-    @property
-    def decision_deadline(self) -> date | None:
-        """When the decision is due, counting pauses; objections lengthen a building case's clock."""
-        if self.submitted_at is None:
-            return None
-        days = self.decision_days
-        if self.has_objections and self.objection_decision_days is not None:
-            days = self.objection_decision_days
-        return deadlines.decision_deadline(local_date(self.submitted_at), days, self.clock_pauses())
-
-    @property
-    def preliminary_reply_due(self) -> date | None:
-        """fvl § 11 a: due a month after receipt while undecided and no preliminary reply sent."""
-        if self.submitted_at is None or self.decision or self.preliminary_reply_at:
-            return None
-        if self.status not in UNDECIDED:
-            return None
-        return deadlines.preliminary_reply_due(local_date(self.submitted_at))
-
-    def retention_due(self, after_days: int) -> date | None:
-        """First day archiving or shredding may happen: after the appeal period (or withdrawal)."""
-        if self.status is Status.WITHDRAWN and self.closed_at is not None:
-            start = local_date(self.closed_at)
-        elif self.status is Status.DECIDED and self.appeal_deadline is not None:
-            start = self.appeal_deadline + timedelta(days=1)
-        else:
-            return None
-        return start + timedelta(days=after_days)
-
-    @property
-    def decided_past_deadline(self) -> bool:
-        due, decided = self.decision_deadline, self.decided_at
-        return due is not None and decided is not None and local_date(decided) > due
 
     # ----- guards -------------------------------------------------------------------------------
 
@@ -167,7 +101,7 @@ class Application(Aggregate):
         service: Service,
     ) -> None:
         """A vedlegg: its metadata and where the bytes are stored, never the bytes themselves."""
-        self._guard("add attachment", at, EDITABLE)
+        self._guard("add attachment", at, UNDECIDED)
         self._guard_attachment_kinds("add attachment", [kind], service)
         if size <= 0:
             raise self._refuse("add attachment", "an attachment must have a size above 0 bytes")
@@ -239,7 +173,7 @@ class Application(Aggregate):
 
     def send_neighbour_notice(self, neighbours: list[str], at: datetime, service: Service) -> None:
         """Nabovarsel: neighbours get 14 days to comment (pbl § 21-3)."""
-        self._guard("send neighbour notice", at, EDITABLE)
+        self._guard("send neighbour notice", at, UNDECIDED)
         if not service.neighbour_notice:
             raise self._refuse("send neighbour notice", f"{service.code} has no neighbour notice")
         if self.neighbours:
@@ -260,7 +194,7 @@ class Application(Aggregate):
         self._neighbour_consent_received(neighbour=neighbour, at=at)
 
     def _guard_neighbour(self, step: str, neighbour: str, at: datetime) -> None:
-        self._guard(step, at, EDITABLE)
+        self._guard(step, at, UNDECIDED)
         if neighbour not in self.neighbours:
             raise self._refuse(step, f"neighbour {neighbour!r} was not notified in this case")
         if neighbour in self.neighbour_responses:

@@ -18,14 +18,9 @@ class Status(enum.StrEnum):
     ARCHIVED = "archived"  # arkivert (bevares)
     SHREDDED = "shredded"  # kassert
 
-    @property
-    def is_open(self) -> bool:
-        """Still waiting for the municipality to decide."""
-        return self in (Status.SUBMITTED, Status.AWAITING_DOCUMENTS)
 
-    @property
-    def is_final(self) -> bool:
-        return self in (Status.ARCHIVED, Status.SHREDDED)
+# Still open to change: the applicant may edit or withdraw, the municipality has not decided.
+UNDECIDED = (Status.DRAFT, Status.SUBMITTED, Status.AWAITING_DOCUMENTS)
 
 
 class Outcome(enum.StrEnum):

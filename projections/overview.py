@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from domain import deadlines
-from domain.lifecycle import local_date
+from domain.lifecycle import UNDECIDED, local_date
 from schemas.mapping import PublicEvent
 
 Row = dict[str, Any]
@@ -53,9 +53,6 @@ APPLICANT_FIELDS = (
     ("organisasjonsnummer",),
     ("entreprenor_organisasjonsnummer",),
 )
-
-
-UNDECIDED = ("draft", "submitted", "awaiting-documents")
 
 
 def pseudonym(key: bytes, identifier: str) -> str:
