@@ -22,6 +22,7 @@ from domain.lifecycle import OSLO
 from saksflyt.bootstrap import bootstrap
 from saksflyt.settings import Settings
 from tests import needs
+from tests.stores import sqlite_settings
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -79,12 +80,7 @@ def postgres_schema(postgres_url: str) -> Iterator[str]:
 def store_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
     """The same behaviour tests run against both event stores."""
     if request.param == "sqlite":
-        return Settings(
-            event_store="sqlite",
-            sqlite_path=tmp_path / "events.db",
-            projection_sqlite_path=tmp_path / "projections.db",
-            document_dir=tmp_path / "documents",
-        )
+        return sqlite_settings(tmp_path)
     url = request.getfixturevalue("postgres_url")
     schema = request.getfixturevalue("postgres_schema")
     return Settings(

@@ -22,6 +22,7 @@ from saksflyt.bootstrap import bootstrap, projection_store
 from saksflyt.demo import HORIZON, run_demo
 from saksflyt.settings import Settings
 from tests import needs
+from tests.stores import sqlite_settings
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CHROMIUM_FLAGS = [
@@ -47,12 +48,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Settings]]:
     tmp = tmp_path_factory.mktemp("dashboard")
-    settings = Settings(
-        event_store="sqlite",
-        sqlite_path=tmp / "events.db",
-        projection_sqlite_path=tmp / "projections.db",
-        document_dir=tmp / "docs",
-    )
+    settings = sqlite_settings(tmp)
     app = bootstrap(settings)
     run_demo(app, 600, seed=5)
     store = projection_store(settings)

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from saksflyt import synthetic
 from saksflyt.api import create_app
-from saksflyt.settings import Settings
+from tests.stores import sqlite_settings
 
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
 PDF = b"%PDF-1.4 synthetic test document\n"
@@ -26,13 +26,7 @@ def at(days: float) -> str:
 
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[TestClient]:
-    settings = Settings(
-        event_store="sqlite",
-        sqlite_path=tmp_path / "events.db",
-        projection_sqlite_path=tmp_path / "projections.db",
-        document_dir=tmp_path / "documents",
-        max_attachment_bytes=1024,
-    )
+    settings = sqlite_settings(tmp_path, max_attachment_bytes=1024)
     with TestClient(create_app(settings)) as test_client:
         yield test_client
 

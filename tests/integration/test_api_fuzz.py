@@ -10,16 +10,11 @@ from hypothesis import HealthCheck, settings
 
 from saksflyt.api import create_app
 from saksflyt.api_core import Services
-from saksflyt.settings import Settings
+from tests.stores import sqlite_settings
 
 # schemathesis builds its tests at collection time, so the app (on a throwaway store) is built here.
 _tmp = Path(tempfile.mkdtemp(prefix="saksflyt-fuzz-"))
-_settings = Settings(
-    event_store="sqlite",
-    sqlite_path=_tmp / "events.db",
-    projection_sqlite_path=_tmp / "projections.db",
-    document_dir=_tmp / "docs",
-)
+_settings = sqlite_settings(_tmp)
 app = create_app(_settings)
 app.state.services = Services(_settings)  # ready even if the test client skips the lifespan
 schema = schemathesis.openapi.from_asgi("/openapi.json", app)

@@ -32,6 +32,7 @@ from saksflyt.bootstrap import bootstrap
 from saksflyt.settings import Settings
 from schemas.codec import AvroCodec
 from tests.kafka_helpers import Background, read_topic, send_commands, wait_for
+from tests.stores import sqlite_settings
 
 CODEC = AvroCodec()
 T0 = datetime(2026, 3, 2, 9, tzinfo=OSLO)
@@ -178,7 +179,7 @@ def test_replaying_the_command_topic_from_offset_zero_adds_nothing(
 
 
 def _sqlite_settings(tmp_path: Path) -> Settings:
-    return Settings(event_store="sqlite", sqlite_path=tmp_path / "events.db")
+    return sqlite_settings(tmp_path)
 
 
 def test_a_poison_message_goes_to_the_dlq_and_the_next_one_is_processed(
