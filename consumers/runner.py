@@ -44,6 +44,7 @@ class _Offsets(ConsumerRebalanceListener):  # type: ignore[misc]
 
     consumer: KafkaConsumer
     pending: dict[TopicPartition, int] = field(default_factory=dict)
+    owned: frozenset[TopicPartition] = frozenset()  # as the last rebalance left it
 
     def commit(self, partitions: set[TopicPartition] | None = None) -> None:
         owned = self.consumer.assignment() if partitions is None else partitions
@@ -59,13 +60,16 @@ class _Offsets(ConsumerRebalanceListener):  # type: ignore[misc]
         self.commit(set(revoked))
         for tp in revoked:
             self.pending.pop(tp, None)
+        self.owned = self.owned - set(revoked)
 
     def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        self.owned = self.owned | set(assigned)
         log.info("assigned %d partitions", len(assigned))
 
     def on_partitions_lost(self, lost: set[TopicPartition]) -> None:
         for tp in lost:  # someone else owns them already: never commit for them
             self.pending.pop(tp, None)
+        self.owned = self.owned - set(lost)
 
 
 class ConsumerRunner:

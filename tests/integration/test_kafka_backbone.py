@@ -374,3 +374,47 @@ def test_read_models_rebuilt_from_the_topic_equal_those_from_the_event_store(
     assert rebuild.rebuild(settings, count, events) == CASES * EVENTS_PER_CASE
     assert snapshot() == from_store
     assert len(from_store["case_overview"]) == CASES
+
+
+def test_a_second_intake_joining_the_group_neither_loses_nor_doubles_work(
+    postgres_url: str, postgres_schema: str, kafka_bootstrap: str, topics: Topics
+) -> None:
+    settings = Settings(
+        event_store="postgres", postgres_url=postgres_url, postgres_schema=postgres_schema
+    )
+    rng = random.Random(6)
+    waves = [[_case_commands(rng, uuid4())[0] for _ in range(n)] for n in (100, 200)]
+    producer = kafka_wiring.producer(kafka_bootstrap)
+    first_app, second_app = bootstrap(settings), bootstrap(settings)
+    _, first = _intake(first_app, kafka_bootstrap, topics, "intake")
+    _, second = _intake(second_app, kafka_bootstrap, topics, "intake")
+    send_commands(producer, topics.commands, waves[0])
+    first_loop = Background(first.run)
+    wait_for(lambda: first.stats.handled >= len(waves[0]), what="the first wave")
+    assert len(first.offsets.owned) == 6
+    second_loop = Background(second.run)
+    wait_for(
+        lambda: (
+            len(first.offsets.owned) + len(second.offsets.owned) == 6
+            and len(second.offsets.owned) > 0
+        ),
+        what="a cooperative rebalance",
+    )
+    send_commands(producer, topics.commands, waves[1])
+    total = len(waves[0]) + len(waves[1])
+    wait_for(
+        lambda: first_app.recorder.max_notification_id() == 2 * total, what="every command applied"
+    )
+    first_loop.stop()
+    second_loop.stop()
+    assert second.stats.handled > 0 and first.stats.handled >= len(waves[0])
+    assert first_app.recorder.max_notification_id() == 2 * total  # nothing lost, nothing doubled
+    consumer = KafkaConsumer(
+        bootstrap_servers=kafka_bootstrap, group_id="intake", enable_auto_commit=False
+    )
+    partitions = [
+        TopicPartition(topics.commands, p)
+        for p in consumer.partitions_for_topic(topics.commands) or []
+    ]
+    assert sum(consumer.committed(tp) or 0 for tp in partitions) == total
+    consumer.close()
