@@ -101,10 +101,10 @@ def main() -> None:
             total = relay.catch_up()
         decoded = decode_only(bootstrap_servers, topics.events, total)
         live = live_apply(bootstrap_servers, topics, settings, total)
-        count, events = rebuild.kafka_source(settings)
+        source = rebuild.kafka_source(settings)
         started = time.perf_counter()
-        rebuild.rebuild(settings, count, events)
-        rebuilt = count / (time.perf_counter() - started)
+        rebuild.rebuild(settings, source)
+        rebuilt = source.total / (time.perf_counter() - started)
     finally:
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')

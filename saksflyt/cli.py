@@ -159,9 +159,7 @@ def _project(args: argparse.Namespace) -> int:
 def _rebuild(args: argparse.Namespace) -> int:
     settings = _settings(args)
     app = bootstrap(settings)
-    total, events = (
-        rebuild.kafka_source(settings) if args.source == "kafka" else rebuild.events_from_store(app)
-    )
+    source = rebuild.kafka_source(settings) if args.source == "kafka" else rebuild.StoreSource(app)
     console = Console()
     with Progress(
         TextColumn("rebuilding read models"),
@@ -171,15 +169,15 @@ def _rebuild(args: argparse.Namespace) -> int:
         TimeRemainingColumn(),
         console=console,
     ) as progress:
-        task = progress.add_task("rebuild", total=total, rate="–")
+        task = progress.add_task("rebuild", total=source.total, rate="–")
         started = time.perf_counter()
 
         def report(done: int, _: int) -> None:
             rate = done / max(time.perf_counter() - started, 1e-9)
             progress.update(task, completed=done, rate=f"{rate:,.0f}")
-            REBUILD_PROGRESS.set(done / max(total, 1))
+            REBUILD_PROGRESS.set(done / max(source.total, 1))
 
-        applied = rebuild.rebuild(settings, total, events, report)
+        applied = rebuild.rebuild(settings, source, report)
     seconds = time.perf_counter() - started
     console.print(
         f"rebuilt all read models from {applied} events in {seconds:.1f} s "

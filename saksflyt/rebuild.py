@@ -2,13 +2,16 @@
 
 Events come from the event store's notification log or from the start of ``saksflyt.events``. The
 live tables stay as they are (and readable) until the fresh ones have caught up; then one
-transaction swaps them. Only the projection writer runs: no side effect (receipt, message) is
-repeated by a rebuild.
+transaction swaps them. Events that arrived while the rebuild ran (and went to the old tables) are
+read once more from where the rebuild stopped and applied after the swap; the per-case version
+check drops whatever is already there. Only the projection writer runs: no side effect (receipt,
+message) is repeated by a rebuild.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Protocol
 
 from kafka import KafkaConsumer, TopicPartition
 
@@ -25,69 +28,90 @@ BATCH = 1000
 Progress = Callable[[int, int], None]  # (done, total)
 
 
-def events_from_store(app: Casework) -> tuple[int, Iterator[PublicEvent]]:
-    total = app.recorder.max_notification_id() or 0
-    source = PublicEvents(app, AvroCodec())
+class EventSource(Protocol):
+    total: int  # events there were when the rebuild began (for progress)
 
-    def generate() -> Iterator[PublicEvent]:
-        position = 0
-        while batch := list(source.after(position, BATCH)):
-            position = batch[-1][0]
+    def read(self) -> Iterator[PublicEvent]:
+        """Events from where the last read stopped up to the end as it is now."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class StoreSource:
+    """The event store's notification log, from the first notification."""
+
+    def __init__(self, app: Casework) -> None:
+        self.events = PublicEvents(app, AvroCodec())
+        self.total = app.recorder.max_notification_id() or 0
+        self.position = 0
+
+    def read(self) -> Iterator[PublicEvent]:
+        while batch := list(self.events.after(self.position, BATCH)):
+            self.position = batch[-1][0]
             yield from (event for _, event in batch)
 
-    return total, generate()
+    def close(self) -> None:
+        return None
 
 
-def events_from_kafka(bootstrap: str, topic: str) -> tuple[int, Iterator[PublicEvent]]:
-    """Every event from the start of the topic up to its end as it is now."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
-    partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []]
-    consumer.assign(partitions)
-    consumer.seek_to_beginning(*partitions)
-    ends = consumer.end_offsets(partitions)
-    starts = consumer.beginning_offsets(partitions)
-    total = sum(ends[tp] - starts[tp] for tp in partitions)
-    codec = AvroCodec()
+class KafkaSource:
+    """The events topic, from the start of every partition."""
 
-    def generate() -> Iterator[PublicEvent]:
-        try:
-            while any(consumer.position(tp) < ends[tp] for tp in partitions):
-                for records in consumer.poll(timeout_ms=500).values():
-                    for record in records:
-                        if record.offset < ends[TopicPartition(record.topic, record.partition)]:
-                            decoded = codec.decode(record.value)
-                            headers = {k: v.decode() for k, v in record.headers or []}
-                            yield PublicEvent(
-                                decoded.name, headers.get("ce_type", ""), decoded.record
-                            )
-        finally:
-            consumer.close()
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        self.consumer = KafkaConsumer(
+            bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False
+        )
+        self.partitions = [
+            TopicPartition(topic, p) for p in self.consumer.partitions_for_topic(topic) or []
+        ]
+        self.consumer.assign(self.partitions)
+        self.consumer.seek_to_beginning(*self.partitions)
+        starts = self.consumer.beginning_offsets(self.partitions)
+        ends = self.consumer.end_offsets(self.partitions)
+        self.total = sum(ends[tp] - starts[tp] for tp in self.partitions)
+        self.codec = AvroCodec()
 
-    return total, generate()
+    def read(self) -> Iterator[PublicEvent]:
+        ends = self.consumer.end_offsets(self.partitions)
+        while any(self.consumer.position(tp) < ends[tp] for tp in self.partitions):
+            for records in self.consumer.poll(timeout_ms=500).values():
+                for record in records:
+                    decoded = self.codec.decode(record.value)
+                    headers = {k: v.decode() for k, v in record.headers or []}
+                    yield PublicEvent(decoded.name, headers.get("ce_type", ""), decoded.record)
+
+    def close(self) -> None:
+        self.consumer.close()
 
 
-def rebuild(
-    settings: Settings, total: int, events: Iterator[PublicEvent], progress: Progress | None = None
-) -> int:
-    """Apply every event to fresh tables, swap them in; return how many events were applied."""
-    projection_store(settings).db.close()  # the live schema exists and is migrated
+def kafka_source(settings: Settings) -> KafkaSource:
+    assert settings.kafka is not None
+    return KafkaSource(settings.kafka, Topics(settings.topic_prefix).events)
+
+
+def rebuild(settings: Settings, source: EventSource, progress: Progress | None = None) -> int:
+    """Apply every event to fresh tables, swap them in, then apply what arrived meanwhile.
+
+    Returns how many events the fresh tables took.
+    """
+    live = projection_store(settings)  # the live schema exists and is migrated
     fresh = projection_store(settings, suffix="__rebuild")
     fresh.create_fresh()
     writer = ProjectionWriter(fresh, batch_size=BATCH)
-    done = 0
-    for event in events:
+    for done, event in enumerate(source.read(), start=1):
         writer(event)
-        done += 1
         if progress and done % BATCH == 0:
-            progress(done, total)
+            progress(done, source.total)
     writer.flush()
     fresh.swap_into_place()
     fresh.db.close()
+    late = ProjectionWriter(live, batch_size=BATCH)
+    for event in source.read():
+        late(event)
+    late.flush()
+    live.db.close()
+    source.close()
     if progress:
-        progress(done, total)
-    return writer.applied
-
-
-def kafka_source(settings: Settings) -> tuple[int, Iterator[PublicEvent]]:
-    assert settings.kafka is not None
-    return events_from_kafka(settings.kafka, Topics(settings.topic_prefix).events)
+        progress(writer.applied + late.applied, source.total)
+    return writer.applied + late.applied

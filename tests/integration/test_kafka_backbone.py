@@ -366,12 +366,13 @@ def test_read_models_rebuilt_from_the_topic_equal_those_from_the_event_store(
         store.db.close()
         return rows
 
-    count, events = rebuild.events_from_store(pipeline["app"])
-    assert rebuild.rebuild(settings, count, events) == CASES * EVENTS_PER_CASE
+    assert (
+        rebuild.rebuild(settings, rebuild.StoreSource(pipeline["app"])) == CASES * EVENTS_PER_CASE
+    )
     from_store = snapshot()
-    count, events = rebuild.kafka_source(settings)
-    assert count >= CASES * EVENTS_PER_CASE  # the topic may hold duplicates: they are dropped
-    assert rebuild.rebuild(settings, count, events) == CASES * EVENTS_PER_CASE
+    source = rebuild.kafka_source(settings)
+    assert source.total >= CASES * EVENTS_PER_CASE  # the topic may hold duplicates: dropped
+    assert rebuild.rebuild(settings, source) == CASES * EVENTS_PER_CASE
     assert snapshot() == from_store
     assert len(from_store["case_overview"]) == CASES
 
