@@ -162,3 +162,13 @@ def open_neighbour_periods(db: Database, today: date) -> list[dict[str, Any]]:
         (today, "draft", *OPEN_STATUSES),
         table="neighbour_notices",
     )
+
+
+def past_decision_deadline(db: Database, today: date) -> dict[tuple[str, str], int]:
+    """Open cases whose decision deadline has passed, per service and municipality."""
+    rows = db.rows(
+        "SELECT service, kommunenummer, COUNT(*) AS n FROM deadline_watch "
+        "WHERE kind = 'decision' AND due < ? GROUP BY service, kommunenummer",
+        (today,),
+    )
+    return {(r["service"], r["kommunenummer"]): int(r["n"]) for r in rows}

@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 from uuid import UUID, uuid4, uuid5
 
-from fastapi import FastAPI, Header, Request
+from fastapi import APIRouter, FastAPI, Header, Request
 from fastapi.responses import JSONResponse
 
 from domain import commands as cmd
@@ -49,7 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     for error, status in ERROR_STATUS.items():
         app.add_exception_handler(error, _error_handler(status))
-    app.include_router(command_router(settings))
+    app.include_router(command_router())
     app.include_router(attachment_router)
     app.include_router(read_router)
     app.include_router(dashboard_router)
@@ -79,9 +79,8 @@ def _error_handler(status: int) -> Callable[[Request, Exception], Any]:
     return handle
 
 
-def command_router(settings: Settings) -> Any:
-    from fastapi import APIRouter
-
+def command_router() -> APIRouter:
+    """Every command endpoint; each maps its body to one domain command."""
     router = APIRouter(tags=["commands"])
     Key = Header(
         default=None,

@@ -37,6 +37,7 @@ from prometheus_client import (
 )
 
 from consumers.telemetry import Telemetry
+from projections import queries
 from projections.database import Database
 
 log = logging.getLogger(__name__)
@@ -156,15 +157,12 @@ def refresh_case_gauges(db: Database, today: date) -> None:
         "WHERE status IN (?, ?) GROUP BY service, kommunenummer",
         ("submitted", "awaiting-documents"),
     )
-    late_rows = db.rows(
-        "SELECT service, kommunenummer, COUNT(*) AS n FROM deadline_watch "
-        "WHERE kind = 'decision' AND due < ? GROUP BY service, kommunenummer",
-        (today,),
-    )
-    for gauge, rows in ((OPEN_CASES, open_rows), (PAST_DEADLINE, late_rows)):
-        gauge.clear()
-        for row in rows:
-            gauge.labels(row["service"], row["kommunenummer"]).set(int(row["n"]))
+    OPEN_CASES.clear()
+    for row in open_rows:
+        OPEN_CASES.labels(row["service"], row["kommunenummer"]).set(int(row["n"]))
+    PAST_DEADLINE.clear()
+    for (service, kommunenummer), count in queries.past_decision_deadline(db, today).items():
+        PAST_DEADLINE.labels(service, kommunenummer).set(count)
     days: dict[str, list[float]] = {}
     for row in db.rows(
         "SELECT service, days FROM decision_times WHERE day >= ?", (today - timedelta(days=30),)

@@ -70,11 +70,7 @@ def render(summary: dict[str, ServiceSummary], catalogue: Catalogue, console: Co
 def print_projection_summary(db: Any, today: date, console: Console) -> None:
     """What the read models say, as an analyst would ask it."""
     backlog = queries.backlog(db)
-    overdue = [
-        r
-        for r in queries.deadlines(db, queries.Filters(limit=queries.MAX_LIMIT, date_to=today))
-        if r["kind"] == "decision" and r["due"] < today
-    ]
+    overdue = sum(queries.past_decision_deadline(db, today).values())
     neighbours = queries.open_neighbour_periods(db, today)
     totals = queries.stats(db, queries.Filters(limit=queries.MAX_LIMIT), group_by_day=False)
     decided = sum(
@@ -82,7 +78,7 @@ def print_projection_summary(db: Any, today: date, console: Console) -> None:
     )
     late = sum(r["decided_past_deadline"] for r in totals)
     console.print(
-        f"Read models as of {today}: {sum(backlog.values())} open cases, {len(overdue)} past their "
+        f"Read models as of {today}: {sum(backlog.values())} open cases, {overdue} past their "
         f"decision deadline, {len(neighbours)} neighbour comment periods running; "
         f"{decided} decisions, {late} of them late."
     )
