@@ -73,11 +73,13 @@ class PostgresRelayPosition:
         self._lock_name = f"saksflyt-relay/{schema}/{name}"  # one relay per event store and topic
         self._conn = psycopg.connect(url, autocommit=True)
         self._table = sql.Identifier(schema, "saksflyt_relay_position")
-        self._conn.execute(
-            sql.SQL(
-                "CREATE TABLE IF NOT EXISTS {} (name TEXT PRIMARY KEY, position BIGINT NOT NULL)"
-            ).format(self._table)
-        )
+        with self._conn.transaction():  # processes starting together must not race to create it
+            self._conn.execute("SELECT pg_advisory_xact_lock(hashtext('saksflyt-relay-table'))")
+            self._conn.execute(
+                sql.SQL(
+                    "CREATE TABLE IF NOT EXISTS {} (name TEXT PRIMARY KEY, position BIGINT NOT NULL)"
+                ).format(self._table)
+            )
 
     def acquire(self, stop: threading.Event) -> bool:
         while not stop.is_set():

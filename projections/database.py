@@ -52,6 +52,12 @@ class Database:
             raise
         self.conn.execute("COMMIT")
 
+    def lock(self, name: str) -> None:
+        """Inside a transaction: wait for the named lock until it ends (SQLite's write lock is
+        already exclusive; PostgreSQL takes a transaction-level advisory lock)."""
+        if self.dialect == "postgres":
+            self.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (name,))
+
     def _sql(self, sql: str) -> str:
         return sql.replace("?", "%s") if self.dialect == "postgres" else sql
 

@@ -48,6 +48,7 @@ class ProjectionStore:
     def migrate(self) -> int:
         """Apply the migrations not yet applied; return the schema version."""
         with self.db.transaction():
+            self.db.lock("saksflyt-projection-migrations")  # one migrating process at a time
             self.db.execute(
                 "CREATE TABLE IF NOT EXISTS projection_schema (version INTEGER NOT NULL)"
             )

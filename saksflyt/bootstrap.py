@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg
+
 from domain.casework import Casework
 from projections.database import Database
 from projections.store import ProjectionStore
@@ -9,9 +14,29 @@ from saksflyt.metrics import observe_events
 from saksflyt.settings import Settings
 
 
+@contextmanager
+def schema_lock(settings: Settings) -> Iterator[None]:
+    """While held, no other process creates the event store's tables in the same schema.
+
+    Processes starting together on an empty PostgreSQL database would otherwise race in
+    ``CREATE TABLE IF NOT EXISTS`` (and lose with a duplicate-key error). SQLite needs nothing.
+    """
+    if settings.event_store != "postgres" or not settings.postgres_url:
+        yield
+        return
+    name = f"saksflyt-schema/{settings.postgres_schema or 'public'}"
+    with psycopg.connect(settings.postgres_url, autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (name,))
+        try:
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (name,))
+
+
 def bootstrap(settings: Settings | None = None) -> Casework:
     settings = settings or Settings.from_env()
-    app = Casework(env=settings.eventsourcing_env(), catalogue=settings.catalogue())
+    with schema_lock(settings):
+        app = Casework(env=settings.eventsourcing_env(), catalogue=settings.catalogue())
     app.observers.append(observe_events)
     return app
 

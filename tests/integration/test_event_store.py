@@ -6,8 +6,10 @@ import base64
 import os
 import random
 import sqlite3
+import subprocess
+import sys
 from datetime import datetime, timedelta
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import psycopg
 import pytest
@@ -158,3 +160,39 @@ def test_whole_events_are_encrypted_at_rest_when_a_key_is_set(
     assert (fnr in raw) is not encrypted
     assert app.get_case(case_id).form["tiltakshaver"]["fodselsnummer"] == fnr.decode()
     app.close()
+
+
+STARTUP = """
+from saksflyt import kafka_wiring
+from saksflyt.bootstrap import bootstrap, projection_store
+from saksflyt.settings import Settings
+
+settings = Settings()
+bootstrap(settings).close()
+projection_store(settings).db.close()
+kafka_wiring.relay_position(settings, "saksflyt.events").release()
+"""
+
+
+def test_processes_starting_together_on_an_empty_database_all_come_up(postgres_url: str) -> None:
+    for _ in range(3):  # a race: give it a few chances to show
+        schema = f"start_{uuid4().hex[:10]}"
+        with psycopg.connect(postgres_url, autocommit=True) as conn:
+            conn.execute(f'CREATE SCHEMA "{schema}"')
+        env = {
+            **os.environ,
+            "SAKSFLYT_EVENT_STORE": "postgres",
+            "SAKSFLYT_POSTGRES_URL": postgres_url,
+            "SAKSFLYT_POSTGRES_SCHEMA": schema,
+        }
+        started = [
+            subprocess.Popen(
+                [sys.executable, "-c", STARTUP], env=env, stderr=subprocess.PIPE, text=True
+            )
+            for _ in range(6)
+        ]
+        for process in started:
+            _, errors = process.communicate(timeout=60)
+            assert process.returncode == 0, errors.strip().splitlines()[-1:]
+        with psycopg.connect(postgres_url, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
