@@ -12,11 +12,10 @@ from fastapi import Request
 from consumers.delivery import InProcessDelivery, ProjectionWriter
 from domain import commands as cmd
 from domain.casework import Casework
+from domain.errors import DomainError
 from saksflyt.bootstrap import bootstrap, projection_database, projection_store
-from saksflyt.metrics import GaugeRefresher, PrometheusTelemetry
+from saksflyt.metrics import TELEMETRY, GaugeRefresher
 from saksflyt.settings import Settings
-
-TELEMETRY = PrometheusTelemetry()
 
 
 class Services:
@@ -53,14 +52,21 @@ def services(request: Request) -> Services:
 def run(request: Request, command: cmd.Command) -> dict[str, Any]:
     """Execute once per command id; report what the case looks like afterwards."""
     s = services(request)
+    command_type = type(command).__name__
     if s.app.has_processed(command.command_id):
+        TELEMETRY.command(command_type, "duplicate")
         return {
             "case_id": str(command.case_id),
             "command_id": str(command.command_id),
             "duplicate": True,
         }
-    with s.app.command(command.command_id):
-        cmd.execute(command, s.app)
+    try:
+        with s.app.command(command.command_id):
+            cmd.execute(command, s.app)
+    except DomainError:
+        TELEMETRY.command(command_type, "rejected")
+        raise  # the app's error handlers answer 404/409/422
+    TELEMETRY.command(command_type, "accepted")
     s.deliver()
     case = s.app.get_case(command.case_id)
     return {

@@ -142,6 +142,9 @@ class PrometheusTelemetry(Telemetry):
             PROJECTION_STALENESS.labels("caseflow").set(max(age, 0.0))
 
 
+TELEMETRY = PrometheusTelemetry()  # stateless: every loop and the API share this one
+
+
 def observe_events(service: str, events: Sequence[object]) -> None:
     """Casework observer: count stored events, and receipts among them."""
     for event in events:

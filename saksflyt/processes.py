@@ -22,12 +22,11 @@ from domain.casework import Casework
 from projections import queries
 from saksflyt import kafka_wiring
 from saksflyt.bootstrap import bootstrap, projection_database, projection_store
-from saksflyt.metrics import GaugeRefresher, PrometheusTelemetry
+from saksflyt.metrics import TELEMETRY, GaugeRefresher
 from saksflyt.ops_server import Check, OpsServer
 from saksflyt.settings import Settings
 
 log = logging.getLogger(__name__)
-TELEMETRY = PrometheusTelemetry()
 INTAKE_GROUP = "saksflyt-intake"
 PROJECTION_GROUP = "saksflyt-projections"
 

@@ -198,3 +198,23 @@ def test_health_readiness_metrics_and_openapi(client: TestClient) -> None:
     assert ready == {"ready": True, "checks": {"event_store": "ok", "projections": "ok"}}
     assert client.get("/metrics").headers["content-type"].startswith("text/plain")
     assert "/applications/{case_id}/decision" in client.get("/openapi.json").json()["paths"]
+
+
+def _commands_counted(client: TestClient, outcome: str) -> float:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(client.get("/metrics").text)
+        for sample in family.samples
+        if sample.name == "saksflyt_commands_total"
+        and sample.labels == {"command": "Decide", "outcome": outcome}
+    )
+
+
+def test_api_commands_are_counted_by_outcome(client: TestClient) -> None:
+    case_id = _draft(client, "avfallsbeholder")
+    before = _commands_counted(client, "rejected")
+    body = {"outcome": "granted", "legal_basis": "x", "case_officer": "y", "at": at(1)}
+    assert client.post(f"/applications/{case_id}/decision", json=body).status_code == 409
+    assert _commands_counted(client, "rejected") == before + 1
