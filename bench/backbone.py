@@ -29,17 +29,19 @@ from published import demo_relay
 
 from consumers.dead_letters import DeadLetters
 from consumers.intake import CommandIntake
+from consumers.public_events import to_kafka_record
 from consumers.relay import Relay
 from consumers.runner import ConsumerRunner
 from consumers.topics import Topics, ensure_topics
 from domain import commands as cmd
 from domain.lifecycle import OSLO
-from saksflyt import kafka_wiring, synthetic
+from saksflyt import kafka_wiring
 from saksflyt.bootstrap import bootstrap
-from saksflyt.demo import MONTH_START
+from saksflyt.demo import synthetic
+from saksflyt.demo.simulation import MONTH_START
 from saksflyt.settings import Settings
 from schemas.codec import AvroCodec
-from schemas.kafka_layout import command_record, event_record
+from schemas.kafka_layout import command_record
 from schemas.mapping import command_to_record
 
 CODEC = AvroCodec()
@@ -52,7 +54,7 @@ def relay_rate(
     started = time.perf_counter()
     count = relay.catch_up()
     relay_s = time.perf_counter() - started
-    messages = [event_record(e, CODEC) for _, e in relay.events.after(0, 1_000_000)]
+    messages = [to_kafka_record(e, CODEC) for _, e in relay.events.after(0, 1_000_000)]
     raw = kafka_wiring.producer(bootstrap_servers)
     started = time.perf_counter()
     futures = [

@@ -21,10 +21,10 @@ from typing import Any
 from fastavro import schemaless_reader, schemaless_writer
 
 from saksflyt.bootstrap import bootstrap
-from saksflyt.demo import run_demo
+from saksflyt.demo.simulation import run_demo
 from saksflyt.settings import Settings
 from schemas.codec import AvroCodec
-from schemas.kafka_layout import public_event_for
+from schemas.mapping import to_latest_public_event
 
 
 def sample_records(count: int) -> list[tuple[str, dict[str, Any]]]:
@@ -36,7 +36,9 @@ def sample_records(count: int) -> list[tuple[str, dict[str, Any]]]:
         for case_id in {n.originator_id for n in app.recorder.select_notifications(1, 100_000)}:
             case = app.get_case(case_id)  # type: ignore[arg-type]
             for event in app.events.get(case.id):
-                public = public_event_for(event, case.service, case.kommunenummer, codec)
+                public = to_latest_public_event(
+                    event, case.service, case.kommunenummer, codec.registry
+                )
                 out.append((public.name, public.record))
         app.close()
     return (out * (count // len(out) + 1))[:count]

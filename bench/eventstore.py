@@ -28,13 +28,17 @@ import psycopg
 from eventsourcing.application import Application as BareApplication
 from eventsourcing.domain import Aggregate, event
 
+from domain import commands as cmd
 from domain.casework import Casework
 from domain.lifecycle import OSLO, Outcome
-from saksflyt import synthetic
+from domain.values import Decision
 from saksflyt.bootstrap import bootstrap
+from saksflyt.demo import synthetic
 from saksflyt.settings import Settings
 
 EVENTS_PER_CASE = 4
+OPEN = {"service": "avfallsbeholder", "kommunenummer": "0301"}
+DECISION = Decision(Outcome.GRANTED, "forurensningsloven § 30", "bench")
 
 
 class Blob(Aggregate):
@@ -55,11 +59,14 @@ def run_casework(app: Casework, cases: int) -> float:
     t0 = datetime(2026, 3, 2, 9, tzinfo=OSLO)
     started = time.perf_counter()
     for form in forms:
-        case_id = app.start_application("avfallsbeholder", "0301", t0, form=form)
-        app.submit_application(case_id, t0 + timedelta(hours=1))
-        app.decide(
-            case_id, Outcome.GRANTED, "forurensningsloven § 30", "bench", t0 + timedelta(days=3)
-        )
+        case_id = uuid.uuid4()
+        for at, command_type, fields in (
+            (t0, cmd.StartApplication, {**OPEN, "form": form}),
+            (t0 + timedelta(hours=1), cmd.SubmitApplication, {}),
+            (t0 + timedelta(days=3), cmd.Decide, {"decision": DECISION}),
+        ):
+            command = command_type(command_id=uuid.uuid4(), case_id=case_id, issued_at=at, **fields)
+            app.handle(command)
     return time.perf_counter() - started
 
 

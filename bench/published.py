@@ -9,7 +9,7 @@ from consumers.relay import Relay
 from consumers.topics import Topics
 from saksflyt import kafka_wiring
 from saksflyt.bootstrap import bootstrap
-from saksflyt.demo import run_demo
+from saksflyt.demo.simulation import run_demo
 from saksflyt.settings import Settings
 
 

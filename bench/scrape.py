@@ -17,8 +17,8 @@ import urllib.request
 from collections.abc import Callable
 
 from domain.services import Catalogue
-from saksflyt import metrics as m
-from saksflyt.ops_server import OpsServer
+from saksflyt.ops import metrics as m
+from saksflyt.ops.health import OpsServer
 from schemas.mapping import COMMAND_TYPES, EVENT_MAP
 
 MUNICIPALITIES = ("0301", "4601", "5001", "5501", "1103", "3301", "4204", "1508", "3907", "1804")

@@ -1,8 +1,10 @@
 """Event handlers get public events either from Kafka or, in the embedded default, in-process.
 
-A handler is any ``Callable[[PublicEvent], None]``. ``InProcessDelivery`` feeds handlers straight
-from the event store's notification log (no servers); ``KafkaEventHandler`` adapts the same
-handlers to the consumer runtime by decoding each record from ``saksflyt.events``.
+A handler is any ``Callable[[PublicEvent], None]``; one that buffers has ``flush(position=None)``.
+``InProcessDelivery`` feeds handlers straight from the event store's notification log (no
+servers), starting at a position it is given and handing each batch's last notification id to
+``flush``, so a handler can keep the position durably with its own writes. ``KafkaEventHandler``
+adapts the same handlers to the consumer runtime (which keeps the position as committed offsets).
 """
 
 from __future__ import annotations
@@ -12,10 +14,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from uuid import UUID
 
-from consumers.relay import PublicEvents
-from consumers.telemetry import NO_TELEMETRY, Telemetry
+from consumers.public_events import PublicEvents, from_kafka_record
 from domain.casework import Casework
-from projections.store import ProjectionStore
 from schemas.codec import AvroCodec
 from schemas.mapping import PublicEvent
 
@@ -23,26 +23,31 @@ EventHandler = Callable[[PublicEvent], None]
 
 
 class InProcessDelivery:
-    def __init__(self, app: Casework, handlers: Iterable[EventHandler], batch_size: int = 500):
+    def __init__(
+        self,
+        app: Casework,
+        handlers: Iterable[EventHandler],
+        position: int = 0,
+        batch_size: int = 500,
+    ) -> None:
         self.events = PublicEvents(app, AvroCodec())
         self.handlers = list(handlers)
         self.batch_size = batch_size
-        self.position = 0
+        self.position = position
 
     def deliver(self) -> int:
-        """Hand every event after the last position to every handler; return how many."""
+        """Hand every event after the position to every handler; return how many."""
         count = 0
-        while True:
-            batch = list(self.events.after(self.position, self.batch_size))
+        while batch := list(self.events.after(self.position, self.batch_size)):
             for _, event in batch:
                 for handler in self.handlers:
                     handler(event)
-            flush_all(self.handlers)
-            if batch:
-                self.position = batch[-1][0]
+            self.position = batch[-1][0]
+            flush_all(self.handlers, self.position)
             count += len(batch)
             if len(batch) < self.batch_size:
-                return count
+                break
+        return count
 
 
 class KafkaEventHandler:
@@ -53,9 +58,7 @@ class KafkaEventHandler:
         self.codec = codec or AvroCodec()
 
     def __call__(self, record: Any) -> None:
-        decoded = self.codec.decode(record.value)
-        headers = {k: v.decode() for k, v in record.headers or []}
-        event = PublicEvent(decoded.name, headers.get("ce_type", ""), decoded.record)
+        event = from_kafka_record(record, self.codec)
         for handler in self.handlers:
             handler(event)
 
@@ -63,37 +66,12 @@ class KafkaEventHandler:
         flush_all(self.handlers)
 
 
-def flush_all(handlers: Iterable[EventHandler]) -> None:
+def flush_all(handlers: Iterable[EventHandler], position: int | None = None) -> None:
     """Let buffering handlers write what they hold (before offsets or positions move on)."""
     for handler in handlers:
         flush = getattr(handler, "flush", None)
         if flush is not None:
-            flush()
-
-
-class ProjectionWriter:
-    """The read-model handler: buffers events and applies them in one transaction per batch."""
-
-    def __init__(
-        self, store: ProjectionStore, batch_size: int = 500, telemetry: Telemetry = NO_TELEMETRY
-    ) -> None:
-        self.store, self.batch_size, self.telemetry = store, batch_size, telemetry
-        self.buffer: list[PublicEvent] = []
-        self.applied = self.duplicates = 0
-
-    def __call__(self, event: PublicEvent) -> None:
-        self.buffer.append(event)
-        if len(self.buffer) >= self.batch_size:
-            self.flush()
-
-    def flush(self) -> None:
-        if self.buffer:
-            result = self.store.apply(self.buffer)
-            newest = max(e.record["occurred_at"] for e in self.buffer)
-            self.applied += result.applied
-            self.duplicates += result.duplicates
-            self.buffer = []
-            self.telemetry.projected(result.applied, result.duplicates, newest)
+            flush() if position is None else flush(position)
 
 
 class EventTally:

@@ -1,9 +1,8 @@
-"""Command intake: ``saksflyt.commands`` -> domain commands -> the event store.
+"""Command intake: ``saksflyt.commands`` -> domain commands -> ``Casework.handle``.
 
-- Idempotent by command id: a command that already changed a case, or was already refused, is
-  recognised and changes nothing (the id is recorded in the same transaction as the events).
-- A command the rules refuse is announced on ``saksflyt.commands.rejected`` with the reason and
-  the rule; never silently dropped.
+- Idempotent by command id (``handle`` records it with the events, or with the refusal).
+- A command the rules refuse is announced on ``saksflyt.commands.rejected`` with its rule code and
+  message; never silently dropped. A resent refused command is a duplicate, not announced twice.
 - Bytes that are not a command raise, so the consumer runtime sends them to the dead-letter topic.
 Commands are keyed by case id, so one case's commands arrive, and are applied, in order.
 """
@@ -11,7 +10,6 @@ Commands are keyed by case id, so one case's commands arrive, and are applied, i
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -20,13 +18,11 @@ from uuid import UUID
 from kafka import KafkaProducer
 
 from consumers.logcontext import correlation
-from consumers.telemetry import NO_TELEMETRY, Telemetry
-from domain.casework import Casework
-from domain.commands import Command, execute
-from domain.errors import ConcurrentUpdate, DomainError, InvalidTransition
+from domain.casework import UNREADABLE, Casework
+from domain.commands import Handled, Verdict
 from schemas.codec import AvroCodec, UndecodableMessage
 from schemas.kafka_layout import KafkaRecord, cloudevent_headers
-from schemas.mapping import COMMAND_TYPES, InvalidCommand, command_from_record
+from schemas.mapping import COMMAND_NAMES, COMMAND_TYPES, InvalidCommand, command_from_record
 
 log = logging.getLogger(__name__)
 ACK_TIMEOUT_S = 30
@@ -43,11 +39,6 @@ class IntakeStats:
     duplicate: int = 0
 
 
-def _rule_name(error: Exception) -> str:
-    """``IncompleteForm`` -> ``incomplete-form``: a stable word for the kind of refusal."""
-    return re.sub(r"(?<!^)(?=[A-Z])", "-", type(error).__name__).lower()
-
-
 class CommandIntake:
     def __init__(
         self,
@@ -55,10 +46,8 @@ class CommandIntake:
         producer: KafkaProducer,
         rejected_topic: str,
         codec: AvroCodec | None = None,
-        telemetry: Telemetry = NO_TELEMETRY,
     ) -> None:
         self.app, self.producer, self.rejected_topic = app, producer, rejected_topic
-        self.telemetry = telemetry
         self.codec = codec or AvroCodec()
         self.stats = IntakeStats()
 
@@ -69,54 +58,48 @@ class CommandIntake:
             raise NotACommand(f"{decoded.name} is not a command")
         fields = decoded.record
         with correlation(command_id=fields["command_id"], case_id=fields.get("case_id")):
-            if self.app.has_processed(fields["command_id"]):
-                self._count(decoded.name, "duplicate")
-                return
             try:
                 command = command_from_record(decoded.name, fields)
             except InvalidCommand as error:
-                self._reject(fields, decoded.name, error)
-                self.app.mark_processed(fields["command_id"])
+                self._refuse_invalid(decoded.name, fields, error)
                 return
-            self._apply(command)
+            handled = self.app.handle(command, announce=self._announce_refusal)
+            self._tally(decoded.name, handled.verdict, handled.code)
 
-    def _count(self, command_type: str, outcome: str, rule: str | None = None) -> None:
-        setattr(self.stats, outcome, getattr(self.stats, outcome) + 1)
-        self.telemetry.command(command_type, outcome)
-        log.info("command %s", outcome, extra={"command": command_type, "rule": rule})
+    def _refuse_invalid(self, name: str, fields: dict[str, Any], error: InvalidCommand) -> None:
+        """Decodable but not a valid command: announced like a refusal, recorded once."""
+        verdict = self.app.refuse_unreadable(
+            UUID(str(fields["command_id"])),
+            name,
+            announce=lambda: self._announce(name, fields, UNREADABLE, str(error)),
+        )
+        self._tally(name, verdict, UNREADABLE)
 
-    def _apply(self, command: Command) -> None:
-        command_type = type(command).__name__
-        try:
-            with self.app.command(command.command_id):
-                execute(command, self.app)
-        except ConcurrentUpdate:
-            if self.app.has_processed(command.command_id):
-                self._count(command_type, "duplicate")  # a twin of this command won the race
-                return
-            raise  # someone else changed the case: transient, the runtime retries
-        except DomainError as error:
-            self._reject(vars(command), command_type, error)
-            self.app.mark_processed(command.command_id)
-            return
-        self._count(command_type, "accepted")
+    def _announce_refusal(self, handled: Handled) -> None:
+        assert handled.refusal is not None
+        command = handled.command
+        fields = {"command_id": command.command_id, "case_id": command.case_id}
+        name = COMMAND_NAMES[type(command)]
+        self._announce(name, fields, handled.refusal.code, str(handled.refusal))
 
-    def _reject(self, fields: dict[str, Any], command_type: str, error: Exception) -> None:
-        """Announce the refusal. The reason goes on the topic, not in the log: it may quote input."""
-        rule = error.rule if isinstance(error, InvalidTransition) else _rule_name(error)
+    def _tally(self, command_type: str, verdict: Verdict, code: str | None) -> None:
+        setattr(self.stats, verdict.value, getattr(self.stats, verdict.value) + 1)
+        log.info("command %s", verdict, extra={"command": command_type, "rule": code})
+
+    def _announce(self, command_type: str, fields: dict[str, Any], code: str, reason: str) -> None:
+        """Put the refusal on the rejected topic. The reason is not logged: it may quote input."""
         record = {
             "command_id": UUID(str(fields["command_id"])),
             "case_id": UUID(str(fields["case_id"])) if fields.get("case_id") else None,
             "command_type": command_type,
-            "reason": str(error),
-            "rule": rule,
+            "reason": reason,
+            "rule": code,
             "rejected_at": datetime.now(UTC),
         }
         message = self._rejection_record(record)
         self.producer.send(
             self.rejected_topic, key=message.key, value=message.value, headers=message.headers
         ).get(timeout=ACK_TIMEOUT_S)
-        self._count(command_type, "rejected", rule)
 
     def _rejection_record(self, record: dict[str, Any]) -> KafkaRecord:
         subject = record["case_id"] or record["command_id"]

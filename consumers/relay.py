@@ -11,51 +11,18 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
-from typing import Any
-from uuid import UUID
+from collections.abc import Callable
 
-from eventsourcing.persistence import Notification
 from kafka import KafkaProducer
 
 from consumers.positions import RelayPosition
+from consumers.public_events import PublicEvents, to_kafka_record
 from consumers.telemetry import NO_TELEMETRY, Telemetry
 from domain.casework import Casework
 from schemas.codec import AvroCodec
-from schemas.kafka_layout import event_record, public_event_for
-from schemas.mapping import PublicEvent
 
 log = logging.getLogger(__name__)
 ACK_TIMEOUT_S = 60
-CONTEXT_CACHE = 100_000
-
-
-class PublicEvents:
-    """Notifications of the event store as public events, with each case's service and municipality."""
-
-    def __init__(self, app: Casework, codec: AvroCodec) -> None:
-        self.app, self.codec = app, codec
-        self._context: dict[UUID, tuple[str, str]] = {}
-
-    def _case_context(self, case_id: UUID, domain_event: Any) -> tuple[str, str]:
-        if case_id not in self._context:
-            if len(self._context) >= CONTEXT_CACHE:
-                self._context.clear()
-            created = domain_event
-            if getattr(created, "originator_version", None) != 1:
-                created = next(iter(self.app.events.get(case_id, lte=1)))
-            self._context[case_id] = (created.service, created.kommunenummer)
-        return self._context[case_id]
-
-    def to_public(self, notification: Notification) -> PublicEvent:
-        domain_event = self.app.mapper.to_domain_event(notification)
-        case_id = UUID(str(notification.originator_id))
-        service, kommunenummer = self._case_context(case_id, domain_event)
-        return public_event_for(domain_event, service, kommunenummer, self.codec)
-
-    def after(self, position: int, limit: int) -> Iterator[tuple[int, PublicEvent]]:
-        for notification in self.app.recorder.select_notifications(start=position + 1, limit=limit):
-            yield notification.id, self.to_public(notification)
 
 
 class Relay:
@@ -88,7 +55,7 @@ class Relay:
         started = time.perf_counter()
         futures = []
         for _, event in batch:
-            record = event_record(event, self.codec)
+            record = to_kafka_record(event, self.codec)
             send = self.producer.send(
                 self.topic, key=record.key, value=record.value, headers=record.headers
             )
@@ -106,7 +73,7 @@ class Relay:
         return len(futures)
 
     def _backlog(self, position: int) -> int:
-        return max((self.events.app.recorder.max_notification_id() or 0) - position, 0)
+        return max(self.events.head() - position, 0)
 
     def run(self, stop: threading.Event, idle_s: float = 0.2) -> None:
         """Wait to be the only relay, then publish until stopped; poll the log when idle."""

@@ -9,9 +9,6 @@ from datetime import datetime
 
 
 class Telemetry:
-    def command(self, command_type: str, outcome: str) -> None:
-        """A command was accepted, rejected, a duplicate, or failed."""
-
     def handled(self, group: str, seconds: float) -> None:
         """A consumer group handled one message."""
 

@@ -7,8 +7,6 @@ so moving or renaming this class never breaks replay of stored events.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Collection, Iterable
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
@@ -16,16 +14,14 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from domain import deadlines
-from domain.case_view import CaseView
-from domain.errors import InvalidTransition
 from domain.forms import check_draft, complete_form, contact_email, is_urgent
-from domain.lifecycle import UNDECIDED, Outcome, ReceiptChannel, Status, local_date
+from domain.guards import Guards
+from domain.lifecycle import UNDECIDED, ReceiptChannel, Status, local_date
 from domain.services import Service
+from domain.values import Attachment, Decision
 
-SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 
-
-class Application(CaseView, Aggregate):
+class Application(Guards, Aggregate):
     """One application from one applicant to one municipality for one service."""
 
     TOPIC = "saksflyt.application"
@@ -53,34 +49,6 @@ class Application(CaseView, Aggregate):
         self.closed_at: datetime | None = None
         self.archive_reference: str | None = None
 
-    # ----- guards -------------------------------------------------------------------------------
-
-    def _refuse(self, step: str, rule: str) -> InvalidTransition:
-        return InvalidTransition(self.id, self.status.value, step, rule)
-
-    def _guard(self, step: str, at: datetime, allowed: Collection[Status]) -> None:
-        if self.status is Status.SHREDDED:
-            raise self._refuse(step, "the case is shredded (kassert); nothing may follow")
-        if at.tzinfo is None:
-            raise self._refuse(step, "the time must carry a time zone")
-        if at < self.last_event_at:
-            raise self._refuse(
-                step,
-                f"time {at.isoformat()} is before the previous event "
-                f"({self.last_event_at.isoformat()})",
-            )
-        if self.status not in allowed:
-            names = ", ".join(s.value for s in allowed)
-            raise self._refuse(step, f"only allowed while the case is {names}")
-
-    def _guard_attachment_kinds(self, step: str, kinds: Iterable[str], service: Service) -> None:
-        unknown = sorted(set(kinds) - service.allowed_attachments)
-        if unknown:
-            allowed = ", ".join(sorted(service.allowed_attachments)) or "none"
-            raise self._refuse(
-                step, f"{service.code} takes no attachment of kind {unknown}; allowed: {allowed}"
-            )
-
     # ----- use cases: the applicant ---------------------------------------------------------------
 
     def save_draft(self, form: dict[str, Any], at: datetime) -> None:
@@ -89,35 +57,10 @@ class Application(CaseView, Aggregate):
         check_draft(self.service, form)
         self._draft_saved(form=form, at=at)
 
-    def add_attachment(
-        self,
-        attachment_id: UUID,
-        kind: str,
-        media_type: str,
-        size: int,
-        sha256: str,
-        storage_ref: str,
-        at: datetime,
-        service: Service,
-    ) -> None:
+    def add_attachment(self, attachment: Attachment, at: datetime, service: Service) -> None:
         """A vedlegg: its metadata and where the bytes are stored, never the bytes themselves."""
-        self._guard("add attachment", at, UNDECIDED)
-        self._guard_attachment_kinds("add attachment", [kind], service)
-        if size <= 0:
-            raise self._refuse("add attachment", "an attachment must have a size above 0 bytes")
-        if not SHA256_HEX.match(sha256):
-            raise self._refuse("add attachment", "sha256 must be 64 lowercase hex digits")
-        if any(a["attachment_id"] == attachment_id for a in self.attachments):
-            raise self._refuse("add attachment", f"attachment {attachment_id} is already added")
-        self._attachment_added(
-            attachment_id=attachment_id,
-            kind=kind,
-            media_type=media_type,
-            size=size,
-            sha256=sha256,
-            storage_ref=storage_ref,
-            at=at,
-        )
+        self._guard_attachment("add attachment", attachment, at, service)
+        self._attachment_added(**attachment.as_record(), at=at)
         if self.status is Status.AWAITING_DOCUMENTS and not self._missing_requested():
             self._processing_resumed(at=at)
 
@@ -127,7 +70,11 @@ class Application(CaseView, Aggregate):
         complete = complete_form(self.service, {**self.form, **form})
         missing = sorted(service.required_attachments - self.attachment_kinds)
         if missing:
-            raise self._refuse("submit", f"{service.code} requires attachments {missing}")
+            raise self._refuse(
+                "submit",
+                "required-attachments-missing",
+                f"{service.code} requires attachments {missing}",
+            )
         days = service.decision_days
         if is_urgent(complete) and service.urgent_decision_days is not None:
             days = service.urgent_decision_days
@@ -153,7 +100,11 @@ class Application(CaseView, Aggregate):
         )
         address = address or contact_email(self.form)
         if not address:
-            raise self._refuse("send receipt", "the form gives no return address for a receipt")
+            raise self._refuse(
+                "send receipt",
+                "no-return-address",
+                "the form gives no return address for a receipt",
+            )
         self._receipt_sent(channel=channel.value, address=address, message_id=message_id, at=at)
 
     def request_missing_documents(
@@ -162,7 +113,9 @@ class Application(CaseView, Aggregate):
         """Ask for more documents; the decision clock stands until they arrive."""
         self._guard("request missing documents", at, (Status.SUBMITTED,))
         if not kinds:
-            raise self._refuse("request missing documents", "name at least one document kind")
+            raise self._refuse(
+                "request missing documents", "no-document-kinds", "name at least one document kind"
+            )
         self._guard_attachment_kinds("request missing documents", kinds, service)
         self._missing_documents_requested(kinds=sorted(set(kinds)), reason=reason, at=at)
 
@@ -173,13 +126,7 @@ class Application(CaseView, Aggregate):
 
     def send_neighbour_notice(self, neighbours: list[str], at: datetime, service: Service) -> None:
         """Nabovarsel: neighbours get 14 days to comment (pbl § 21-3)."""
-        self._guard("send neighbour notice", at, UNDECIDED)
-        if not service.neighbour_notice:
-            raise self._refuse("send neighbour notice", f"{service.code} has no neighbour notice")
-        if self.neighbours:
-            raise self._refuse("send neighbour notice", "the neighbours are already notified")
-        if not neighbours or len(set(neighbours)) != len(neighbours):
-            raise self._refuse("send neighbour notice", "name each neighbour once, at least one")
+        self._guard_neighbour_notice(neighbours, at, service)
         deadline = deadlines.neighbour_comment_deadline(local_date(at))
         self._neighbour_notice_sent(neighbours=neighbours, comment_deadline=deadline, at=at)
 
@@ -193,48 +140,36 @@ class Application(CaseView, Aggregate):
         self._guard_neighbour("record neighbour consent", neighbour, at)
         self._neighbour_consent_received(neighbour=neighbour, at=at)
 
-    def _guard_neighbour(self, step: str, neighbour: str, at: datetime) -> None:
-        self._guard(step, at, UNDECIDED)
-        if neighbour not in self.neighbours:
-            raise self._refuse(step, f"neighbour {neighbour!r} was not notified in this case")
-        if neighbour in self.neighbour_responses:
-            raise self._refuse(step, f"neighbour {neighbour!r} has already answered")
-
     def send_preliminary_reply(self, reason: str, expected_by: date, at: datetime) -> None:
         """Foreløpig svar (fvl § 11 a): why it takes time and when to expect a decision."""
         self._guard("send preliminary reply", at, (Status.SUBMITTED, Status.AWAITING_DOCUMENTS))
         if self.preliminary_reply_at is not None:
-            raise self._refuse("send preliminary reply", "a preliminary reply was already sent")
+            raise self._refuse(
+                "send preliminary reply",
+                "preliminary-reply-already-sent",
+                "a preliminary reply was already sent",
+            )
         if expected_by <= local_date(at):
-            raise self._refuse("send preliminary reply", "expected_by must be a later date")
+            raise self._refuse(
+                "send preliminary reply",
+                "expected-by-not-later",
+                "expected_by must be a later date",
+            )
         self._preliminary_reply_sent(reason=reason, expected_by=expected_by, at=at)
 
-    def decide(
-        self, outcome: Outcome, legal_basis: str, case_officer: str, at: datetime, service: Service
-    ) -> None:
+    def decide(self, decision: Decision, at: datetime, service: Service) -> None:
         """Vedtak. The appeal deadline (fvl § 29) runs from the decision date."""
         self._guard("decide", at, (Status.SUBMITTED,))
         if service.neighbour_notice:
             self._guard_neighbour_period(at)
         appeal = deadlines.appeal_deadline(local_date(at))
         self._decision_made(
-            outcome=outcome.value,
-            legal_basis=legal_basis,
-            case_officer=case_officer,
+            outcome=decision.outcome.value,
+            legal_basis=decision.legal_basis,
+            case_officer=decision.case_officer,
             appeal_deadline=appeal,
             at=at,
         )
-
-    def _guard_neighbour_period(self, at: datetime) -> None:
-        if not self.neighbours:
-            raise self._refuse("decide", "neighbours must be notified first (pbl § 21-3)")
-        assert self.neighbour_deadline is not None
-        if local_date(at) <= self.neighbour_deadline and not self.all_neighbours_consented:
-            raise self._refuse(
-                "decide",
-                f"the neighbour comment period runs until {self.neighbour_deadline} "
-                "and not every neighbour has consented (pbl § 21-3)",
-            )
 
     def archive(self, archive_reference: str, at: datetime) -> None:
         """Arkivering (bevares): after the appeal period, or after a withdrawal."""
@@ -245,15 +180,6 @@ class Application(CaseView, Aggregate):
         """Kassasjon: destroyed after the appeal period, or after a withdrawal."""
         self._guard_closable("shred", at)
         self._shredded(at=at)
-
-    def _guard_closable(self, step: str, at: datetime) -> None:
-        self._guard(step, at, (Status.DECIDED, Status.WITHDRAWN))
-        appeal = self.appeal_deadline
-        if self.status is Status.DECIDED and appeal is not None and local_date(at) <= appeal:
-            raise self._refuse(step, f"the appeal period (fvl § 29) runs until {appeal}")
-
-    def _missing_requested(self) -> list[str]:
-        return sorted(set(self.requested_documents) - self.attachment_kinds)
 
     # ----- events: record only -------------------------------------------------------------------
 

@@ -60,9 +60,9 @@ class CaseView:
         """When the decision is due, counting pauses; objections lengthen a building case's clock."""
         if self.submitted_at is None:
             return None
-        days = self.decision_days
-        if self.has_objections and self.objection_decision_days is not None:
-            days = self.objection_decision_days
+        days = deadlines.clock_days(
+            self.decision_days, self.objection_decision_days, self.has_objections
+        )
         return deadlines.decision_deadline(local_date(self.submitted_at), days, self.clock_pauses())
 
     @property

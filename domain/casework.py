@@ -1,17 +1,18 @@
-"""The ``Casework`` application: one method per use case, each get -> call -> save.
+"""The ``Casework`` application: the one way a command reaches a case (``handle``).
 
 Persistence comes from the environment mapping it is given (built by ``saksflyt.settings``), never
 from ``os.environ`` directly: SQLite by default, PostgreSQL in production, AES-GCM encryption of whole
-events when a key is configured, and a snapshot every 50 events.
+events when a key is configured, and a snapshot every 50 events. Nothing about the command being
+handled lives on this object, which many threads share: it travels as arguments.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from datetime import date, datetime
-from typing import Any, ClassVar
-from uuid import UUID, uuid4
+from typing import Any, ClassVar, Protocol
+from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
 from eventsourcing.application import Application as EventSourcedApp
@@ -20,18 +21,29 @@ from eventsourcing.persistence import (
     IntegrityError,
     JSONTranscoder,
     ProcessRecorder,
+    Recording,
     Tracking,
     Transcoding,
 )
 from eventsourcing.utils import Environment
 
 from domain.application import Application
-from domain.errors import CaseAlreadyExists, CaseNotFound, ConcurrentUpdate
-from domain.lifecycle import Outcome, ReceiptChannel, local_date
-from domain.places import Kommunenummer
-from domain.services import Catalogue, RetentionAction, Service
+from domain.commands import Command, Handled, Verdict
+from domain.errors import CaseNotFound, ConcurrentUpdate, DomainError
+from domain.handlers import HANDLERS
+from domain.services import Catalogue
 
 SNAPSHOT_INTERVAL = 50
+Announce = Callable[[Handled], None]
+CONCURRENCY_ATTEMPTS = 3
+UNREADABLE = "invalid-command"  # the code of a command that could not be read as one
+
+
+class Observer(Protocol):
+    """Told of every handled command and every save (metrics are wired in by ``saksflyt``)."""
+
+    def command_handled(self, command_type: str, verdict: str, code: str | None) -> None: ...
+    def events_recorded(self, service: str, events: Sequence[object]) -> None: ...
 
 
 class DateAsISO(Transcoding):
@@ -57,9 +69,7 @@ class Casework(EventSourcedApp[UUID]):
         self, env: Mapping[str, str] | None = None, catalogue: Catalogue | None = None
     ) -> None:
         self.catalogue = catalogue or Catalogue.default()
-        self._command: Tracking | None = None
-        # Called after every save with the case's service and the new events (e.g. for metrics).
-        self.observers: list[Callable[[str, Sequence[object]], None]] = []
+        self.observers: list[Observer] = []
         super().__init__(env=dict(env or {}))
 
     def construct_recorder(self) -> ProcessRecorder:
@@ -86,9 +96,6 @@ class Casework(EventSourcedApp[UUID]):
             raise CaseNotFound(case_id) from None
         return case
 
-    def _exists(self, case_id: UUID) -> bool:
-        return bool(self.recorder.select_events(case_id, limit=1))
-
     def case_as_of(self, case_id: UUID, moment: datetime) -> Application:
         """The case as it stood at ``moment`` (business time), e.g. "as decided"."""
         version = None
@@ -108,185 +115,101 @@ class Casework(EventSourcedApp[UUID]):
         yield first
         yield from events
 
-    def _service_for(self, case: Application) -> Service:
-        return self.catalogue.service(case.service, case.kommunenummer)
+    def exists(self, case_id: UUID) -> bool:
+        return bool(self.recorder.select_events(case_id, limit=1))
 
-    def _save(self, case: Application) -> None:
-        processing = ProcessingEvent[UUID](tracking=self._command)
-        processing.collect_events(case)
-        try:
-            recordings = self._record(processing)
-        except IntegrityError:
-            raise ConcurrentUpdate(case.id) from None
-        self._take_snapshots(processing)
-        self._notify(recordings)
-        for observe in self.observers:
-            observe(case.service, processing.events)
+    # ----- the one way in for a command ---------------------------------------------------------
 
-    # ----- idempotent commands ------------------------------------------------------------------
+    def handle(self, command: Command, announce: Announce | None = None) -> Handled:
+        """Apply one command: accepted, rejected by the rules, or a duplicate of an earlier one.
 
-    @staticmethod
-    def _command_tracking(command_id: UUID) -> Tracking:
-        return Tracking(application_name=f"command:{command_id}", notification_id=1)
+        The command id is recorded in the same transaction as the case's new events, and a
+        rejected command's id is recorded too, on every path (HTTP, Kafka, demo): resending the
+        same id never applies it twice, nor refuses it twice — it answers ``duplicate``. A case
+        changed by someone else between load and save is loaded again and the command re-decided
+        against the new state (a few times at most). ``announce`` hears of a refusal before it
+        is recorded, so an announcement of it (e.g. on Kafka) happens at least once.
+        """
+        handled = self._handle(command, announce)
+        for observer in self.observers:
+            observer.command_handled(type(command).__name__, handled.verdict, handled.code)
+        return handled
+
+    def _handle(self, command: Command, announce: Announce | None) -> Handled:
+        if self.has_processed(command.command_id):
+            return Handled(command, Verdict.DUPLICATE)
+        for attempt in range(1, CONCURRENCY_ATTEMPTS + 1):
+            try:
+                case = HANDLERS[type(command)](self, command)
+                self.save(case, tracking=command_tracking(command.command_id))
+            except ConcurrentUpdate:
+                if self.has_processed(command.command_id):
+                    return Handled(command, Verdict.DUPLICATE)  # a twin won the race
+                if attempt == CONCURRENCY_ATTEMPTS:
+                    raise
+                continue
+            except DomainError as refusal:
+                rejected = Handled(command, Verdict.REJECTED, refusal=refusal)
+                if announce is not None:
+                    announce(rejected)
+                self._record_refusal(command.command_id)
+                return rejected
+            return Handled(command, Verdict.ACCEPTED, case.version, case.status.value)
+        raise AssertionError("unreachable")
 
     def has_processed(self, command_id: UUID) -> bool:
         """True once a command with this id changed a case or was refused."""
-        recorder = self.recorder
-        assert isinstance(recorder, ProcessRecorder)
-        return recorder.has_tracking_id(f"command:{command_id}", 1)
+        return self._process_recorder.has_tracking_id(f"command:{command_id}", 1)
 
-    @contextmanager
-    def command(self, command_id: UUID) -> Iterator[None]:
-        """Within this block, the (one) save also records ``command_id`` as processed, atomically."""
-        self._command = self._command_tracking(command_id)
-        try:
-            yield
-        finally:
-            self._command = None
-
-    def mark_processed(self, command_id: UUID) -> None:
-        """Record a refused command as processed, so a replay is not refused (and announced) twice."""
-        recorder = self.recorder
-        assert isinstance(recorder, ProcessRecorder)
-        with suppress(IntegrityError):  # already recorded
-            recorder.insert_events([], tracking=self._command_tracking(command_id))
-
-    # ----- use cases ---------------------------------------------------------------------------
-
-    def start_application(
-        self,
-        service: str,
-        kommunenummer: str,
-        at: datetime,
-        form: dict[str, Any] | None = None,
-        case_id: UUID | None = None,
-    ) -> UUID:
-        """Open a draft (optionally with a first mellomlagring) and return the new case id."""
-        self.catalogue.service(service, kommunenummer)
-        Kommunenummer.parse(kommunenummer)
-        if case_id is not None and self._exists(case_id):
-            raise CaseAlreadyExists(case_id)
-        case = Application(
-            service=service, kommunenummer=kommunenummer, at=at, id=case_id or uuid4()
-        )
-        if form:
-            case.save_draft(form, at)
-        self._save(case)
-        return case.id
-
-    def save_draft(self, case_id: UUID, form: dict[str, Any], at: datetime) -> None:
-        case = self.get_case(case_id)
-        case.save_draft(form, at)
-        self._save(case)
-
-    def add_attachment(
-        self,
-        case_id: UUID,
-        kind: str,
-        media_type: str,
-        size: int,
-        sha256: str,
-        storage_ref: str,
-        at: datetime,
-        attachment_id: UUID | None = None,
-    ) -> UUID:
-        case = self.get_case(case_id)
-        attachment_id = attachment_id or uuid4()
-        case.add_attachment(
-            attachment_id, kind, media_type, size, sha256, storage_ref, at, self._service_for(case)
-        )
-        self._save(case)
-        return attachment_id
-
-    def submit_application(
-        self, case_id: UUID, at: datetime, form: dict[str, Any] | None = None
-    ) -> None:
-        case = self.get_case(case_id)
-        case.submit(form or {}, at, self._service_for(case))
-        self._save(case)
-
-    def send_receipt(
-        self,
-        case_id: UUID,
-        channel: ReceiptChannel,
-        message_id: str,
-        at: datetime,
-        address: str | None = None,
-    ) -> None:
-        case = self.get_case(case_id)
-        case.send_receipt(channel, message_id, at, address)
-        self._save(case)
-
-    def request_missing_documents(
-        self, case_id: UUID, kinds: list[str], reason: str, at: datetime
-    ) -> None:
-        case = self.get_case(case_id)
-        case.request_missing_documents(kinds, reason, at, self._service_for(case))
-        self._save(case)
-
-    def resume_processing(self, case_id: UUID, at: datetime) -> None:
-        case = self.get_case(case_id)
-        case.resume_processing(at)
-        self._save(case)
-
-    def send_neighbour_notice(self, case_id: UUID, neighbours: list[str], at: datetime) -> None:
-        case = self.get_case(case_id)
-        case.send_neighbour_notice(neighbours, at, self._service_for(case))
-        self._save(case)
-
-    def record_neighbour_comment(
-        self, case_id: UUID, neighbour: str, objection: bool, at: datetime
-    ) -> None:
-        case = self.get_case(case_id)
-        case.record_neighbour_comment(neighbour, objection, at)
-        self._save(case)
-
-    def record_neighbour_consent(self, case_id: UUID, neighbour: str, at: datetime) -> None:
-        case = self.get_case(case_id)
-        case.record_neighbour_consent(neighbour, at)
-        self._save(case)
-
-    def send_preliminary_reply(
-        self, case_id: UUID, reason: str, expected_by: date, at: datetime
-    ) -> None:
-        case = self.get_case(case_id)
-        case.send_preliminary_reply(reason, expected_by, at)
-        self._save(case)
-
-    def decide(
-        self, case_id: UUID, outcome: Outcome, legal_basis: str, case_officer: str, at: datetime
-    ) -> None:
-        case = self.get_case(case_id)
-        case.decide(outcome, legal_basis, case_officer, at, self._service_for(case))
-        self._save(case)
-
-    def withdraw(self, case_id: UUID, reason: str, at: datetime) -> None:
-        case = self.get_case(case_id)
-        case.withdraw(reason, at)
-        self._save(case)
-
-    def archive(self, case_id: UUID, archive_reference: str, at: datetime) -> None:
-        case = self.get_case(case_id)
-        case.archive(archive_reference, at)
-        self._save(case)
-
-    def shred(self, case_id: UUID, at: datetime) -> None:
-        case = self.get_case(case_id)
-        case.shred(at)
-        self._save(case)
-
-    def apply_retention(
-        self, case_id: UUID, at: datetime, archive_reference: str
-    ) -> RetentionAction | None:
-        """Archive or shred a closed case once its service's retention says so; None if not yet due."""
-        case = self.get_case(case_id)
-        retention = self._service_for(case).retention
-        due = case.retention_due(retention.after_days)
-        if due is None or local_date(at) < due:
-            return None
-        if retention.action is RetentionAction.ARCHIVE:
-            case.archive(archive_reference, at)
+    def refuse_unreadable(
+        self, command_id: UUID, command_type: str, announce: Callable[[], None]
+    ) -> Verdict:
+        """A command that arrived but could not be read as one (bad form JSON, unknown outcome):
+        refused like any other on its first arrival, a duplicate after that."""
+        if self.has_processed(command_id):
+            verdict = Verdict.DUPLICATE
         else:
-            case.shred(at)
-        self._save(case)
-        return retention.action
+            announce()
+            self._record_refusal(command_id)
+            verdict = Verdict.REJECTED
+        for observer in self.observers:
+            observer.command_handled(command_type, verdict, UNREADABLE)
+        return verdict
+
+    def _record_refusal(self, command_id: UUID) -> None:
+        """Remember a refused command id, so the same command is not refused (announced) twice."""
+        with suppress(IntegrityError):  # recorded already by a twin
+            self._process_recorder.insert_events([], tracking=command_tracking(command_id))
+
+    @property
+    def _process_recorder(self) -> ProcessRecorder:
+        recorder = self.recorder
+        assert isinstance(recorder, ProcessRecorder)
+        return recorder
+
+    def save(  # type: ignore[override]
+        self, *cases: Application, tracking: Tracking | None = None
+    ) -> list[Recording[UUID]]:
+        """Store the cases' new events (with ``tracking``, if given, in the same transaction).
+
+        The library's save, plus: a conflicting writer becomes ``ConcurrentUpdate``, and
+        observers hear of the new events. The only save path: ``handle`` and tests use it.
+        """
+        processing = ProcessingEvent[UUID](tracking=tracking)
+        processing.collect_events(*cases)
+        try:
+            recordings = self._record(processing)
+        except IntegrityError:
+            raise ConcurrentUpdate(cases[0].id if cases else UUID(int=0)) from None
+        self._take_snapshots(processing)
+        self._notify(recordings)
+        for case in cases:
+            new = [e for e in processing.events if e.originator_id == case.id]
+            for observer in self.observers:
+                observer.events_recorded(case.service, new)
+        return recordings
+
+
+def command_tracking(command_id: UUID) -> Tracking:
+    """How a handled command id is remembered: a tracking record beside the events."""
+    return Tracking(application_name=f"command:{command_id}", notification_id=1)

@@ -1,19 +1,20 @@
 """Commands: what a backend service, a case officer or the HTTP API may ask of a case.
 
-Each command is a typed, already-validated request; ``execute`` runs it against ``Casework``. The
-Kafka intake and the HTTP API both build these, so one rule set answers both.
+Plain, already-validated data. ``Casework.handle(command)`` is the only way one reaches a case,
+whether it came over HTTP, from Kafka or from the demo; ``domain.handlers`` says what each does.
 """
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import singledispatch
 from typing import Any
 from uuid import UUID
 
-from domain.casework import Casework
-from domain.lifecycle import Outcome
+from domain.errors import DomainError
+from domain.lifecycle import ReceiptChannel
+from domain.values import Attachment, Decision
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -42,12 +43,14 @@ class SubmitApplication(Command):
 
 @dataclass(frozen=True, kw_only=True)
 class AddAttachment(Command):
-    attachment_id: UUID
-    kind: str
-    media_type: str
-    size: int
-    sha256: str
-    storage_ref: str
+    attachment: Attachment
+
+
+@dataclass(frozen=True, kw_only=True)
+class SendReceipt(Command):
+    channel: ReceiptChannel
+    message_id: str
+    address: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -85,9 +88,7 @@ class SendPreliminaryReply(Command):
 
 @dataclass(frozen=True, kw_only=True)
 class Decide(Command):
-    outcome: Outcome
-    legal_basis: str
-    case_officer: str
+    decision: Decision
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -105,85 +106,29 @@ class Shred(Command):
     pass
 
 
-@singledispatch
-def execute(command: Command, app: Casework) -> None:
-    raise TypeError(f"no handler for {type(command).__name__}")
+@dataclass(frozen=True, kw_only=True)
+class ApplyRetention(Command):
+    """Archive or shred a closed case once its service's retention says so (refused before)."""
+
+    archive_reference: str
 
 
-@execute.register
-def _(c: StartApplication, app: Casework) -> None:
-    app.start_application(c.service, c.kommunenummer, c.issued_at, c.form or None, c.case_id)
+class Verdict(enum.StrEnum):
+    ACCEPTED = "accepted"  # the case changed; its events and the command id are stored together
+    REJECTED = "rejected"  # the rules refused it; the command id is recorded, nothing else
+    DUPLICATE = "duplicate"  # this command id was handled before; nothing changed now
 
 
-@execute.register
-def _(c: SaveDraft, app: Casework) -> None:
-    app.save_draft(c.case_id, c.form, c.issued_at)
+@dataclass(frozen=True)
+class Handled:
+    """What became of one command."""
 
+    command: Command
+    verdict: Verdict
+    version: int | None = None  # the case's version afterwards (accepted)
+    status: str | None = None  # the case's status afterwards (accepted)
+    refusal: DomainError | None = None  # why it was rejected
 
-@execute.register
-def _(c: SubmitApplication, app: Casework) -> None:
-    app.submit_application(c.case_id, c.issued_at, c.form)
-
-
-@execute.register
-def _(c: AddAttachment, app: Casework) -> None:
-    app.add_attachment(
-        c.case_id,
-        c.kind,
-        c.media_type,
-        c.size,
-        c.sha256,
-        c.storage_ref,
-        c.issued_at,
-        c.attachment_id,
-    )
-
-
-@execute.register
-def _(c: SendNeighbourNotice, app: Casework) -> None:
-    app.send_neighbour_notice(c.case_id, c.neighbours, c.issued_at)
-
-
-@execute.register
-def _(c: RecordNeighbourComment, app: Casework) -> None:
-    app.record_neighbour_comment(c.case_id, c.neighbour, c.objection, c.issued_at)
-
-
-@execute.register
-def _(c: RecordNeighbourConsent, app: Casework) -> None:
-    app.record_neighbour_consent(c.case_id, c.neighbour, c.issued_at)
-
-
-@execute.register
-def _(c: RequestMissingDocuments, app: Casework) -> None:
-    app.request_missing_documents(c.case_id, c.kinds, c.reason, c.issued_at)
-
-
-@execute.register
-def _(c: ResumeProcessing, app: Casework) -> None:
-    app.resume_processing(c.case_id, c.issued_at)
-
-
-@execute.register
-def _(c: SendPreliminaryReply, app: Casework) -> None:
-    app.send_preliminary_reply(c.case_id, c.reason, c.expected_by, c.issued_at)
-
-
-@execute.register
-def _(c: Decide, app: Casework) -> None:
-    app.decide(c.case_id, c.outcome, c.legal_basis, c.case_officer, c.issued_at)
-
-
-@execute.register
-def _(c: Withdraw, app: Casework) -> None:
-    app.withdraw(c.case_id, c.reason, c.issued_at)
-
-
-@execute.register
-def _(c: Archive, app: Casework) -> None:
-    app.archive(c.case_id, c.archive_reference, c.issued_at)
-
-
-@execute.register
-def _(c: Shred, app: Casework) -> None:
-    app.shred(c.case_id, c.issued_at)
+    @property
+    def code(self) -> str | None:
+        return self.refusal.code if self.refusal else None

@@ -57,25 +57,44 @@ def add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
-def deadline(start: date, days: int, pauses: Iterable[Pause] = ()) -> date | None:
+def deadline(
+    start: date, days: int, pauses: Iterable[Pause] = (), paused_days: int = 0
+) -> date | None:
     """``days`` calendar days after ``start``, lengthened by closed pauses, on a working day.
 
     None while a pause is still open: the clock stands, so there is no deadline to meet.
+    ``paused_days`` counts pauses already summed (the read models keep only the sum).
     """
     pauses = list(pauses)
     if any(p.end is None for p in pauses):
         return None
-    paused = sum(p.days for p in pauses)
+    paused = paused_days + sum(p.days for p in pauses)
     return next_working_day(start + timedelta(days=days + paused))
 
 
+def clock_days(
+    decision_days: int | None, objection_decision_days: int | None, has_objections: bool
+) -> int | None:
+    """Which decision clock runs: a neighbour's objection lengthens a building case's clock."""
+    if has_objections and objection_decision_days is not None:
+        return objection_decision_days
+    return decision_days
+
+
 def decision_deadline(
-    complete_since: date, decision_days: int | None, pauses: Iterable[Pause] = ()
+    complete_since: date,
+    decision_days: int | None,
+    pauses: Iterable[Pause] = (),
+    paused_days: int = 0,
 ) -> date | None:
-    """When the decision is due; None where the service has no decision clock or it is paused."""
+    """When the decision is due; None where the service has no decision clock or it is paused.
+
+    The one home of this rule: the aggregate, the public ``decision_due`` and the read models
+    all ask here.
+    """
     if decision_days is None:
         return None
-    return deadline(complete_since, decision_days, pauses)
+    return deadline(complete_since, decision_days, pauses, paused_days)
 
 
 def preliminary_reply_due(received: date) -> date:

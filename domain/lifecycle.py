@@ -21,6 +21,8 @@ class Status(enum.StrEnum):
 
 # Still open to change: the applicant may edit or withdraw, the municipality has not decided.
 UNDECIDED = (Status.DRAFT, Status.SUBMITTED, Status.AWAITING_DOCUMENTS)
+# Sent in and waiting for the municipality's decision: the decision clock applies.
+AWAITING_DECISION = (Status.SUBMITTED, Status.AWAITING_DOCUMENTS)
 
 
 class Outcome(enum.StrEnum):

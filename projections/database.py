@@ -86,16 +86,6 @@ class Database:
             ]
         return found
 
-    def table_exists(self, name: str) -> bool:
-        if self.dialect == "sqlite":
-            sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
-        else:
-            sql = (
-                "SELECT 1 FROM information_schema.tables "
-                "WHERE table_schema = current_schema() AND table_name = ?"
-            )
-        return bool(self.rows(sql, (name,)))
-
     def close(self) -> None:
         self.conn.close()
 

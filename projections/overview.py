@@ -11,11 +11,11 @@ import hashlib
 import hmac
 import json
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from domain import deadlines
-from domain.lifecycle import UNDECIDED, local_date
+from domain.lifecycle import AWAITING_DECISION, UNDECIDED, Status, local_date
 from schemas.mapping import PublicEvent
 
 Row = dict[str, Any]
@@ -78,7 +78,7 @@ def new_row(event: PublicEvent) -> Row:
         case_id=str(r["case_id"]),
         service=r["service"],
         kommunenummer=r["kommunenummer"],
-        status="draft",
+        status=Status.DRAFT.value,
         created_at=r["occurred_at"],
         paused_days=0,
         decided_past_deadline=False,
@@ -94,18 +94,17 @@ def new_row(event: PublicEvent) -> Row:
 def _decision_deadline(row: Row) -> date | None:
     if row["submitted_at"] is None or row["paused_since"] is not None:
         return None
-    days = row["decision_days"]
-    if row["neighbour_objections"] and row["objection_decision_days"] is not None:
-        days = row["objection_decision_days"]
-    if days is None:
-        return None
-    start = local_date(row["submitted_at"])
-    return deadlines.next_working_day(start + timedelta(days=days + row["paused_days"]))
+    days = deadlines.clock_days(
+        row["decision_days"], row["objection_decision_days"], bool(row["neighbour_objections"])
+    )
+    return deadlines.decision_deadline(
+        local_date(row["submitted_at"]), days, paused_days=row["paused_days"]
+    )
 
 
 def _on_submitted(row: Row, r: dict[str, Any], key: bytes) -> None:
     row.update(
-        status="submitted",
+        status=Status.SUBMITTED.value,
         submitted_at=r["occurred_at"],
         decision_days=r["decision_days"],
         objection_decision_days=r["objection_decision_days"],
@@ -115,12 +114,14 @@ def _on_submitted(row: Row, r: dict[str, Any], key: bytes) -> None:
 
 
 def _on_missing(row: Row, r: dict[str, Any], key: bytes) -> None:
-    row.update(status="awaiting-documents", paused_since=local_date(r["occurred_at"]))
+    row.update(status=Status.AWAITING_DOCUMENTS.value, paused_since=local_date(r["occurred_at"]))
 
 
 def _on_resumed(row: Row, r: dict[str, Any], key: bytes) -> None:
     paused = (local_date(r["occurred_at"]) - row["paused_since"]).days
-    row.update(status="submitted", paused_since=None, paused_days=row["paused_days"] + paused)
+    row.update(
+        status=Status.SUBMITTED.value, paused_since=None, paused_days=row["paused_days"] + paused
+    )
 
 
 def _on_notice(row: Row, r: dict[str, Any], key: bytes) -> None:
@@ -143,7 +144,7 @@ def _on_reply(row: Row, r: dict[str, Any], key: bytes) -> None:
 def _on_decision(row: Row, r: dict[str, Any], key: bytes) -> None:
     due = row["decision_deadline"]
     row.update(
-        status="decided",
+        status=Status.DECIDED.value,
         decided_at=r["occurred_at"],
         outcome=r["outcome"],
         appeal_deadline=r["appeal_deadline"],
@@ -153,15 +154,17 @@ def _on_decision(row: Row, r: dict[str, Any], key: bytes) -> None:
 
 
 def _on_withdrawn(row: Row, r: dict[str, Any], key: bytes) -> None:
-    row.update(status="withdrawn", closed_at=r["occurred_at"], preliminary_reply_due=None)
+    row.update(
+        status=Status.WITHDRAWN.value, closed_at=r["occurred_at"], preliminary_reply_due=None
+    )
 
 
 def _on_archived(row: Row, r: dict[str, Any], key: bytes) -> None:
-    row.update(status="archived", closed_at=row["closed_at"] or r["occurred_at"])
+    row.update(status=Status.ARCHIVED.value, closed_at=row["closed_at"] or r["occurred_at"])
 
 
 def _on_shredded(row: Row, r: dict[str, Any], key: bytes) -> None:
-    row.update(status="shredded", closed_at=row["closed_at"] or r["occurred_at"])
+    row.update(status=Status.SHREDDED.value, closed_at=row["closed_at"] or r["occurred_at"])
 
 
 def _nothing(row: Row, r: dict[str, Any], key: bytes) -> None:
@@ -197,11 +200,12 @@ def next_overview(row: Row | None, event: PublicEvent, key: bytes) -> Row:
     return new
 
 
+AWAITING = tuple(s.value for s in AWAITING_DECISION)
 WATCHED = {  # column -> deadline kind, for the statuses in which it is still to be met
-    "decision_deadline": ("decision", ("submitted", "awaiting-documents")),
-    "preliminary_reply_due": ("preliminary-reply", ("submitted", "awaiting-documents")),
-    "neighbour_deadline": ("neighbour-comments", ("draft", "submitted", "awaiting-documents")),
-    "appeal_deadline": ("appeal", ("decided",)),
+    "decision_deadline": ("decision", AWAITING),
+    "preliminary_reply_due": ("preliminary-reply", AWAITING),
+    "neighbour_deadline": ("neighbour-comments", tuple(s.value for s in UNDECIDED)),
+    "appeal_deadline": ("appeal", (Status.DECIDED.value,)),
 }
 
 

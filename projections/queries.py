@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import statistics
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from domain.lifecycle import AWAITING_DECISION, UNDECIDED
 from projections.database import Database
 
 MAX_LIMIT = 1000
@@ -132,17 +133,35 @@ def status(db: Database) -> dict[str, Any] | None:
     return rows[0] if rows else None
 
 
-OPEN_STATUSES = ("submitted", "awaiting-documents")
+AWAITING = tuple(s.value for s in AWAITING_DECISION)
+UNDECIDED_VALUES = tuple(s.value for s in UNDECIDED)
 
 
 def backlog(db: Database) -> dict[str, int]:
     """Open cases per service."""
+    per_service: Counter[str] = Counter()
+    for (service, _), count in open_cases(db).items():
+        per_service[service] += count
+    return dict(sorted(per_service.items()))
+
+
+def open_cases(db: Database) -> dict[tuple[str, str], int]:
+    """Cases waiting for a decision, per service and municipality."""
+    marks = ", ".join("?" for _ in AWAITING)
     rows = db.rows(
-        "SELECT service, COUNT(*) AS n FROM case_overview WHERE status IN (?, ?) "
-        "GROUP BY service ORDER BY service",
-        OPEN_STATUSES,
+        "SELECT service, kommunenummer, COUNT(*) AS n FROM case_overview "
+        f"WHERE status IN ({marks}) GROUP BY service, kommunenummer",
+        AWAITING,
     )
-    return {r["service"]: int(r["n"]) for r in rows}
+    return {(r["service"], r["kommunenummer"]): int(r["n"]) for r in rows}
+
+
+def decision_days_since(db: Database, since: date) -> dict[str, list[float]]:
+    """Days from submission to decision, per service, for decisions made on or after ``since``."""
+    days: dict[str, list[float]] = defaultdict(list)
+    for row in db.rows("SELECT service, days FROM decision_times WHERE day >= ?", (since,)):
+        days[row["service"]].append(float(row["days"]))
+    return dict(days)
 
 
 def median_days_by_week(db: Database) -> list[tuple[date, float]]:
@@ -157,9 +176,9 @@ def median_days_by_week(db: Database) -> list[tuple[date, float]]:
 def open_neighbour_periods(db: Database, today: date) -> list[dict[str, Any]]:
     """Comment periods still running on ``today`` for undecided cases."""
     return db.rows(
-        "SELECT * FROM neighbour_notices WHERE comment_deadline >= ? AND status IN (?, ?, ?) "
-        "ORDER BY comment_deadline, case_id",
-        (today, "draft", *OPEN_STATUSES),
+        "SELECT * FROM neighbour_notices WHERE comment_deadline >= ? AND status IN "
+        f"({', '.join('?' for _ in UNDECIDED_VALUES)}) ORDER BY comment_deadline, case_id",
+        (today, *UNDECIDED_VALUES),
         table="neighbour_notices",
     )
 

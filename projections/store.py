@@ -67,9 +67,14 @@ class ProjectionStore:
                 self.db.execute(f"DROP TABLE IF EXISTS {self.t(table.name)}")
                 self.db.execute(create_table_sql(table, self.db.dialect, self.t(table.name)))
 
-    def swap_into_place(self) -> None:
-        """In one transaction, the rebuilt tables replace the live ones: no reader sees half."""
+    def swap_into_place(self, mark: tuple[str, int] | None = None) -> None:
+        """In one transaction, the rebuilt tables replace the live ones: no reader sees half.
+
+        ``mark`` (source, position) says how far the rebuilt tables have read that source.
+        """
         with self.db.transaction():
+            if mark is not None:
+                self._save_position(*mark)
             for table in READ_MODELS:
                 self.db.execute(f"DROP TABLE {table.name}")
                 self.db.execute(f"ALTER TABLE {self.t(table.name)} RENAME TO {table.name}")
@@ -93,8 +98,24 @@ class ProjectionStore:
                 found[row["case_id"]] = row
         return found
 
-    def apply(self, events: Iterable[PublicEvent]) -> Applied:
-        """Apply a batch in one transaction; drop events already applied to their case."""
+    def position(self, source: str) -> int:
+        """The position recorded for ``source`` with the rows (0 if none)."""
+        rows = self.db.rows("SELECT position FROM projection_position WHERE source = ?", (source,))
+        return int(rows[0]["position"]) if rows else 0
+
+    def _save_position(self, source: str, position: int) -> None:
+        self.db.execute(
+            "INSERT INTO projection_position (source, position) VALUES (?, ?) "
+            "ON CONFLICT (source) DO UPDATE SET position = excluded.position",
+            (source, position),
+        )
+
+    def apply(self, events: Iterable[PublicEvent], mark: tuple[str, int] | None = None) -> Applied:
+        """Apply a batch in one transaction; drop events already applied to their case.
+
+        ``mark`` (source, position) is stored in the same transaction: how far that source has
+        been read once these rows are in.
+        """
         events = list(events)
         result, last_event_at = Applied(), None
         folded = FoldedChanges()
@@ -115,6 +136,8 @@ class ProjectionStore:
                 self._execute(change)
             if not self.suffix:
                 self._record_status(result, last_event_at)
+            if mark is not None:
+                self._save_position(*mark)
         return result
 
     def _record_status(self, result: Applied, last_event_at: datetime | None) -> None:

@@ -120,9 +120,14 @@ PROJECTION_STATUS = Table(
     ("name",),
 )
 
+PROJECTION_POSITION = Table(
+    "projection_position", (("source", "text"), ("position", "int")), ("source",)
+)
+
 READ_MODELS = (CASE_OVERVIEW, SERVICE_STATS, DECISION_TIMES, DEADLINE_WATCH, NEIGHBOUR_NOTICES)
 ALL_TABLES = (*READ_MODELS, PROJECTION_STATUS)
-TABLES = {t.name: t for t in ALL_TABLES}
+TABLES_BY_NAME = (*ALL_TABLES, PROJECTION_POSITION)
+TABLES = {t.name: t for t in TABLES_BY_NAME}
 INDEXES = (
     ("case_overview", ("service", "kommunenummer", "status")),
     ("deadline_watch", ("due",)),
@@ -168,4 +173,9 @@ def migration_1(dialect: str) -> list[str]:
     ]
 
 
-MIGRATIONS = (migration_1,)  # append; never edit a migration that has shipped
+def migration_2(dialect: str) -> list[str]:
+    """Version 2: how far in-process delivery has read the event store, kept with the rows."""
+    return [create_table_sql(PROJECTION_POSITION, dialect)]
+
+
+MIGRATIONS = (migration_1, migration_2)  # append; never edit a migration that has shipped

@@ -10,7 +10,7 @@ import psycopg
 from domain.casework import Casework
 from projections.database import Database
 from projections.store import ProjectionStore
-from saksflyt.metrics import observe_events
+from saksflyt.ops.metrics import TELEMETRY
 from saksflyt.settings import Settings
 
 
@@ -37,7 +37,7 @@ def bootstrap(settings: Settings | None = None) -> Casework:
     settings = settings or Settings.from_env()
     with schema_lock(settings):
         app = Casework(env=settings.eventsourcing_env(), catalogue=settings.catalogue())
-    app.observers.append(observe_events)
+    app.observers.append(TELEMETRY)
     return app
 
 

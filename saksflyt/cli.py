@@ -14,12 +14,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from projections import queries
-from saksflyt import logs, processes, rebuild
+from saksflyt import processes, rebuild
 from saksflyt.bootstrap import bootstrap, projection_store
-from saksflyt.demo import HORIZON, run_demo
-from saksflyt.metrics import REBUILD_PROGRESS
+from saksflyt.demo.report import print_projection_summary, render, summarise
+from saksflyt.demo.simulation import HORIZON, run_demo
+from saksflyt.ops import logs
+from saksflyt.ops.metrics import REBUILD_PROGRESS
 from saksflyt.output import FORMATS, emit
-from saksflyt.report import print_projection_summary, render, summarise
 from saksflyt.settings import Settings
 from schemas.catalogue import render_catalogue
 from schemas.compatibility import check_registry
@@ -192,7 +193,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     logs.configure()
 
-    from saksflyt.api import create_app
+    from saksflyt.http.app import create_app
 
     uvicorn.run(create_app(_settings(args)), host=args.host, port=args.port, log_level="warning")
     return 0
@@ -221,13 +222,6 @@ def _add_projection_commands(commands: Any) -> None:
     project.add_argument("--metrics-port", type=int, help="serve /metrics, /healthz, /readyz here")
     project.set_defaults(handler=_project)
     rebuild_cmd = commands.add_parser("rebuild", help="rebuild the read models and swap them in")
-    rebuild_cmd.add_argument(
-        "projection",
-        nargs="?",
-        default="all",
-        choices=["all", "case_overview", "service_stats", "deadline_watch", "neighbour_notices"],
-        help="the read models are built by one projector: any name rebuilds all",
-    )
     rebuild_cmd.add_argument("--source", choices=["store", "kafka"], default="store")
     rebuild_cmd.add_argument("--kafka", help="bootstrap servers for --source kafka")
     rebuild_cmd.set_defaults(handler=_rebuild)

@@ -34,6 +34,16 @@ def consumer(bootstrap: str, group: str, client_id: str = "saksflyt") -> KafkaCo
     )
 
 
+def reader(bootstrap: str, client_id: str = "saksflyt-reader") -> KafkaConsumer:
+    """No group, no commits: for reading a topic from its start (a rebuild)."""
+    return KafkaConsumer(
+        bootstrap_servers=bootstrap,
+        client_id=client_id,
+        group_id=None,
+        enable_auto_commit=False,
+    )
+
+
 def relay_position(settings: Settings, topic: str) -> RelayPosition:
     if settings.event_store == "sqlite":
         return SqliteRelayPosition(settings.sqlite_path, name=topic)

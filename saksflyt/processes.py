@@ -1,4 +1,4 @@
-"""Long-running processes: the relay and the command intake, each stopped cleanly by SIGTERM/SIGINT."""
+"""Long-running processes — relay, command intake, projector — each stopped cleanly by SIGTERM/SIGINT."""
 
 from __future__ import annotations
 
@@ -9,21 +9,21 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 from uuid import UUID, uuid4
 
 from consumers.dead_letters import DeadLetters
-from consumers.delivery import EventTally, InProcessDelivery, KafkaEventHandler, ProjectionWriter
+from consumers.delivery import EventTally, InProcessDelivery, KafkaEventHandler
 from consumers.intake import CommandIntake
 from consumers.relay import Relay
 from consumers.runner import ConsumerRunner
 from consumers.topics import Topics, ensure_topics
 from domain.casework import Casework
 from projections import queries
+from projections.writer import ProjectionWriter
 from saksflyt import kafka_wiring
 from saksflyt.bootstrap import bootstrap, projection_database, projection_store
-from saksflyt.metrics import TELEMETRY, GaugeRefresher
-from saksflyt.ops_server import Check, OpsServer
+from saksflyt.ops.health import Check, OpsServer
+from saksflyt.ops.metrics import TELEMETRY, GaugeRefresher
 from saksflyt.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -108,7 +108,7 @@ def run_intake(settings: Settings, stop: threading.Event) -> None:
     topics = Topics(settings.topic_prefix)
     app = bootstrap(settings)
     producer = kafka_wiring.producer(bootstrap_servers, "saksflyt-intake")
-    intake = CommandIntake(app, producer, topics.rejected, telemetry=TELEMETRY)
+    intake = CommandIntake(app, producer, topics.rejected)
     runner = ConsumerRunner(
         kafka_wiring.consumer(bootstrap_servers, INTAKE_GROUP, "saksflyt-intake"),
         [topics.commands],
@@ -135,9 +135,9 @@ def deliver_demo_events(
     """Hand the demo's events to a tally and the read models: in-process, or through Kafka."""
     tally = EventTally(cases)
     store = projection_store(settings)
-    handlers: list[Any] = [tally, ProjectionWriter(store)]
+    writer = ProjectionWriter(store)
     if not settings.kafka:
-        InProcessDelivery(app, handlers).deliver()
+        InProcessDelivery(app, [tally, writer], position=writer.position()).deliver()
         store.db.close()
         return "in-process from the notification log", tally
     topics = Topics(settings.topic_prefix)
@@ -199,7 +199,7 @@ def _feed_projections(
         producer.close()
         return
     app = bootstrap(settings)
-    delivery = InProcessDelivery(app, [writer])
+    delivery = InProcessDelivery(app, [writer], position=writer.position())
     while not stop.is_set():
         if delivery.deliver() == 0:
             stop.wait(idle_s)

@@ -15,10 +15,11 @@ from typing import Protocol
 
 from kafka import KafkaConsumer, TopicPartition
 
-from consumers.delivery import ProjectionWriter
-from consumers.relay import PublicEvents
+from consumers.public_events import PublicEvents, from_kafka_record
 from consumers.topics import Topics
 from domain.casework import Casework
+from projections.writer import EVENT_STORE_SOURCE, ProjectionWriter
+from saksflyt import kafka_wiring
 from saksflyt.bootstrap import projection_store
 from saksflyt.settings import Settings
 from schemas.codec import AvroCodec
@@ -30,6 +31,10 @@ Progress = Callable[[int, int], None]  # (done, total)
 
 class EventSource(Protocol):
     total: int  # events there were when the rebuild began (for progress)
+
+    def mark(self) -> tuple[str, int] | None:
+        """How far the source was read, to keep with the read models (None: Kafka keeps it)."""
+        ...
 
     def read(self) -> Iterator[PublicEvent]:
         """Events from where the last read stopped up to the end as it is now."""
@@ -43,8 +48,11 @@ class StoreSource:
 
     def __init__(self, app: Casework) -> None:
         self.events = PublicEvents(app, AvroCodec())
-        self.total = app.recorder.max_notification_id() or 0
+        self.total = self.events.head()
         self.position = 0
+
+    def mark(self) -> tuple[str, int] | None:
+        return (EVENT_STORE_SOURCE, self.position)
 
     def read(self) -> Iterator[PublicEvent]:
         while batch := list(self.events.after(self.position, BATCH)):
@@ -58,10 +66,8 @@ class StoreSource:
 class KafkaSource:
     """The events topic, from the start of every partition."""
 
-    def __init__(self, bootstrap: str, topic: str) -> None:
-        self.consumer = KafkaConsumer(
-            bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False
-        )
+    def __init__(self, consumer: KafkaConsumer, topic: str) -> None:
+        self.consumer = consumer
         self.partitions = [
             TopicPartition(topic, p) for p in self.consumer.partitions_for_topic(topic) or []
         ]
@@ -77,9 +83,10 @@ class KafkaSource:
         while any(self.consumer.position(tp) < ends[tp] for tp in self.partitions):
             for records in self.consumer.poll(timeout_ms=500).values():
                 for record in records:
-                    decoded = self.codec.decode(record.value)
-                    headers = {k: v.decode() for k, v in record.headers or []}
-                    yield PublicEvent(decoded.name, headers.get("ce_type", ""), decoded.record)
+                    yield from_kafka_record(record, self.codec)
+
+    def mark(self) -> tuple[str, int] | None:
+        return None
 
     def close(self) -> None:
         self.consumer.close()
@@ -87,7 +94,7 @@ class KafkaSource:
 
 def kafka_source(settings: Settings) -> KafkaSource:
     assert settings.kafka is not None
-    return KafkaSource(settings.kafka, Topics(settings.topic_prefix).events)
+    return KafkaSource(kafka_wiring.reader(settings.kafka), Topics(settings.topic_prefix).events)
 
 
 def rebuild(settings: Settings, source: EventSource, progress: Progress | None = None) -> int:
@@ -104,12 +111,13 @@ def rebuild(settings: Settings, source: EventSource, progress: Progress | None =
         if progress and done % BATCH == 0:
             progress(done, source.total)
     writer.flush()
-    fresh.swap_into_place()
+    fresh.swap_into_place(source.mark())
     fresh.db.close()
     late = ProjectionWriter(live, batch_size=BATCH)
     for event in source.read():
         late(event)
-    late.flush()
+    mark = source.mark()
+    late.flush(mark[1] if mark else None)
     live.db.close()
     source.close()
     if progress:

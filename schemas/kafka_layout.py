@@ -1,4 +1,7 @@
-"""How a public message sits in a Kafka record: key, value and CloudEvents binary-mode headers."""
+"""How a public message sits in a Kafka record: key, value and CloudEvents binary-mode headers.
+
+Events are laid out by ``consumers.public_events``; commands here, for their senders.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,6 @@ from typing import Any
 from uuid import UUID
 
 from schemas.codec import AvroCodec
-from schemas.mapping import EVENT_MAP, PublicEvent, to_public_event
 
 SPEC_VERSION = "1.0"
 CONTENT_TYPE = "application/avro"
@@ -38,27 +40,6 @@ def cloudevent_headers(
         "content-type": CONTENT_TYPE,
     }
     return [(k, v.encode()) for k, v in values.items()]
-
-
-def public_event_for(
-    domain_event: object, service: str, kommunenummer: str, codec: AvroCodec
-) -> PublicEvent:
-    """The public record in the newest schema version of its type."""
-    suffix = type(domain_event).TOPIC.removeprefix("saksflyt.application.")  # type: ignore[attr-defined]
-    version = codec.registry.latest(EVENT_MAP[suffix][0]).version
-    return to_public_event(domain_event, service, kommunenummer, version)
-
-
-def event_record(event: PublicEvent, codec: AvroCodec) -> KafkaRecord:
-    r = event.record
-    source = f"/kommune/{r['kommunenummer']}/{r['service']}"
-    return KafkaRecord(
-        key=str(event.case_id).encode(),
-        value=codec.encode(event.name, event.record),
-        headers=cloudevent_headers(
-            event.event_id, event.ce_type, source, event.case_id, r["occurred_at"]
-        ),
-    )
 
 
 def command_record(name: str, record: dict[str, Any], codec: AvroCodec) -> KafkaRecord:

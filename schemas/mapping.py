@@ -16,10 +16,11 @@ from uuid import UUID, uuid5
 from domain import commands as cmd
 from domain.deadlines import decision_deadline
 from domain.lifecycle import Outcome, local_date
+from domain.values import ATTACHMENT_FIELDS, Attachment, Decision
+from schemas.registry import Registry
 
 EVENT_ID_NAMESPACE = UUID("6f1c3c52-3b4e-4a8e-9d52-8a1f8b0c5e11")
 CE_TYPE_PREFIX = "no.saksflyt.application."
-ENVELOPE = ("originator_id", "originator_version", "timestamp", "originator_topic", "at")
 
 
 @dataclass(frozen=True)
@@ -56,11 +57,7 @@ Extra = Callable[[dict[str, Any]], dict[str, Any]]
 EVENT_MAP: dict[str, tuple[str, dict[str, str], Extra | None]] = {
     "created": ("ApplicationCreated", {}, None),
     "draft-saved": ("DraftSaved", {"form_json": "form"}, None),
-    "attachment-added": (
-        "AttachmentAdded",
-        {k: k for k in ("attachment_id", "kind", "media_type", "size", "sha256", "storage_ref")},
-        None,
-    ),
+    "attachment-added": ("AttachmentAdded", {k: k for k in ATTACHMENT_FIELDS}, None),
     "submitted": (
         "ApplicationSubmitted",
         {
@@ -105,12 +102,15 @@ EVENT_MAP: dict[str, tuple[str, dict[str, str], Extra | None]] = {
 PUBLIC_EVENT_NAMES = frozenset(name for name, _, _ in EVENT_MAP.values())
 
 
+def _suffix(domain_event: object) -> str:
+    return str(type(domain_event).TOPIC).removeprefix("saksflyt.application.")  # type: ignore[attr-defined]
+
+
 def to_public_event(
     domain_event: object, service: str, kommunenummer: str, schema_version: int
 ) -> PublicEvent:
     """A stored domain event as the public record, in the shape of the given schema version."""
-    topic = type(domain_event).TOPIC  # type: ignore[attr-defined]
-    suffix = topic.removeprefix("saksflyt.application.")
+    suffix = _suffix(domain_event)
     name, field_map, extra = EVENT_MAP[suffix]
     state = vars(domain_event)
     case_id, version = state["originator_id"], state["originator_version"]
@@ -128,6 +128,14 @@ def to_public_event(
     if extra and schema_version > 1:
         record.update(extra(state))
     return PublicEvent(name, f"{CE_TYPE_PREFIX}{suffix}.v{schema_version}", record)
+
+
+def to_latest_public_event(
+    domain_event: object, service: str, kommunenummer: str, registry: Registry
+) -> PublicEvent:
+    """The public record in the newest schema version of its type (what we write now)."""
+    version = registry.latest(EVENT_MAP[_suffix(domain_event)][0]).version
+    return to_public_event(domain_event, service, kommunenummer, version)
 
 
 # ----- commands ---------------------------------------------------------------------------------
@@ -182,17 +190,34 @@ def _convert_in(name: str, value: Any) -> Any:
     return value
 
 
+# Value objects travel flat on the wire: command field -> the class whose fields stand beside it.
+GROUPS: dict[str, type[Attachment] | type[Decision]] = {
+    "attachment": Attachment,
+    "decision": Decision,
+}
+
+
+def _field_in(name: str, record: dict[str, Any]) -> Any:
+    group = GROUPS.get(name)
+    if group is None:
+        return _convert_in(name, record.get(RENAMED.get(name, name)))
+    return group(**{f.name: _convert_in(f.name, record.get(f.name)) for f in fields(group)})
+
+
 def command_from_record(name: str, record: dict[str, Any]) -> cmd.Command:
     """A decoded public command record as a domain command."""
     try:
         command_type = COMMAND_TYPES[name]
     except KeyError:
         raise InvalidCommand(f"{name} is not a command") from None
-    values = {
-        f.name: _convert_in(f.name, record.get(RENAMED.get(f.name, f.name)))
-        for f in fields(command_type)
-    }
+    values = {f.name: _field_in(f.name, record) for f in fields(command_type)}
     return command_type(**values)
+
+
+def _value_out(name: str, value: Any) -> Any:
+    if name == "form":
+        return _form_out(value)
+    return value.value if isinstance(value, Outcome) else value
 
 
 def command_to_record(command: cmd.Command, issued_by: str) -> tuple[str, dict[str, Any]]:
@@ -200,9 +225,10 @@ def command_to_record(command: cmd.Command, issued_by: str) -> tuple[str, dict[s
     record: dict[str, Any] = {"issued_by": issued_by}
     for f in fields(command):
         value = getattr(command, f.name)
-        if f.name == "form":
-            value = _form_out(value)
-        elif isinstance(value, Outcome):
-            value = value.value
-        record[RENAMED.get(f.name, f.name)] = value
+        if f.name in GROUPS:
+            record.update(
+                {g.name: _value_out(g.name, getattr(value, g.name)) for g in fields(value)}
+            )
+        else:
+            record[RENAMED.get(f.name, f.name)] = _value_out(f.name, value)
     return COMMAND_NAMES[type(command)], record

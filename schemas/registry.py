@@ -34,10 +34,6 @@ class SchemaVersion:
     parsed: dict[str, Any]
     fingerprint: bytes  # CRC-64-AVRO of the parsing canonical form, little-endian, 8 bytes
 
-    @property
-    def full_name(self) -> str:
-        return f"{self.namespace}.{self.name}"
-
 
 def load_schema_file(path: Path, kind: str) -> SchemaVersion:
     match = FILE_NAME.match(path.name)

@@ -10,7 +10,8 @@ from uuid import uuid4
 from domain.application import Application
 from domain.lifecycle import Outcome
 from domain.services import Catalogue, Service
-from saksflyt import synthetic
+from domain.values import Attachment, Decision
+from saksflyt.demo import synthetic
 
 CATALOGUE = Catalogue.default()
 KOMMUNE = "0301"
@@ -22,9 +23,8 @@ def service(code: str) -> Service:
 
 def attach(case: Application, kind: str, at: datetime) -> None:
     digest = sha256(kind.encode()).hexdigest()
-    case.add_attachment(
-        uuid4(), kind, "application/pdf", 1234, digest, f"vedlegg/{kind}", at, service(case.service)
-    )
+    attachment = Attachment(uuid4(), kind, "application/pdf", 1234, digest, f"vedlegg/{kind}")
+    case.add_attachment(attachment, at, service(case.service))
 
 
 def draft(code: str, at: datetime) -> Application:
@@ -46,5 +46,6 @@ def decided(code: str, at: datetime) -> Application:
     if service(code).neighbour_notice:
         case.send_neighbour_notice(["0301-1/2"], at, service(code))
         case.record_neighbour_consent("0301-1/2", at)
-    case.decide(Outcome.GRANTED, "lov § 1", "saksbehandler", at + timedelta(days=5), service(code))
+    granted = Decision(Outcome.GRANTED, "lov § 1", "saksbehandler")
+    case.decide(granted, at + timedelta(days=5), service(code))
     return case

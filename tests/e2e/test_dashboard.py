@@ -15,11 +15,12 @@ from typing import Any
 import pytest
 import uvicorn
 
-from consumers.delivery import InProcessDelivery, ProjectionWriter
+from consumers.delivery import InProcessDelivery
 from projections import queries
-from saksflyt.api import create_app
+from projections.writer import ProjectionWriter
 from saksflyt.bootstrap import bootstrap, projection_store
-from saksflyt.demo import HORIZON, run_demo
+from saksflyt.demo.simulation import HORIZON, run_demo
+from saksflyt.http.app import create_app
 from saksflyt.settings import Settings
 from tests import needs
 from tests.stores import sqlite_settings

@@ -12,8 +12,8 @@ from uuid import uuid4
 import pytest
 from fastapi.testclient import TestClient
 
-from saksflyt import synthetic
-from saksflyt.api import create_app
+from saksflyt.demo import synthetic
+from saksflyt.http.app import create_app
 from tests.stores import sqlite_settings
 
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
@@ -150,7 +150,8 @@ def test_a_refused_step_is_409_naming_the_rule(client: TestClient) -> None:
         json={"outcome": "granted", "legal_basis": "x", "case_officer": "y", "at": at(1)},
     )
     assert response.status_code == 409
-    assert response.json()["rule"] == "only allowed while the case is submitted"
+    assert response.json()["rule"] == "not-allowed-in-status"
+    assert "only allowed while the case is submitted" in response.json()["detail"]
     assert case_id in response.json()["detail"]
 
 

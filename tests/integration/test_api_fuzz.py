@@ -8,8 +8,8 @@ from pathlib import Path
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from saksflyt.api import create_app
-from saksflyt.api_core import Services
+from saksflyt.http.app import create_app
+from saksflyt.http.services import Services
 from tests.stores import sqlite_settings
 
 # schemathesis builds its tests at collection time, so the app (on a throwaway store) is built here.

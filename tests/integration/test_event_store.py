@@ -14,26 +14,27 @@ from uuid import UUID, uuid4
 import psycopg
 import pytest
 
+from domain import commands as cmd
 from domain.casework import SNAPSHOT_INTERVAL, Casework
 from domain.errors import CaseNotFound, ConcurrentUpdate, InvalidTransition
 from domain.lifecycle import Outcome, ReceiptChannel, Status
-from saksflyt import synthetic
+from domain.values import Attachment, Decision
 from saksflyt.bootstrap import bootstrap
+from saksflyt.demo import synthetic
 from saksflyt.settings import Settings
+from tests.send import send, start
 
 DAY = timedelta(days=1)
+GRANTED = Decision(Outcome.GRANTED, "pbl § 20-4", "saksbehandler")
 
 
 def _submit_building_case(app: Casework, rng: random.Random, t0: datetime) -> tuple[UUID, dict]:
     form = synthetic.complete_form(rng, "melding-om-tiltak", "0301")
-    case_id = app.start_application(
-        "melding-om-tiltak", "0301", t0, form={"adresse": form["adresse"]}
-    )
+    case_id = start(app, "melding-om-tiltak", t0, form={"adresse": form["adresse"]})
     for i, kind in enumerate(("situasjonsplan", "tegninger")):
-        app.add_attachment(
-            case_id, kind, "application/pdf", 1000, f"{i}" * 64, f"vedlegg/{kind}", t0
-        )
-    app.submit_application(case_id, t0 + timedelta(hours=1), form)
+        attachment = Attachment(uuid4(), kind, "application/pdf", 1000, f"{i}" * 64, kind)
+        send(app, cmd.AddAttachment, case_id, t0, attachment=attachment)
+    send(app, cmd.SubmitApplication, case_id, t0 + timedelta(hours=1), form=form)
     return case_id, form
 
 
@@ -42,10 +43,13 @@ def test_a_case_survives_a_restart_with_its_whole_history(
 ) -> None:
     app = bootstrap(store_settings)
     case_id, _ = _submit_building_case(app, rng, t0)
-    app.send_receipt(case_id, ReceiptChannel.EMAIL, "msg-1", t0 + timedelta(hours=2))
-    app.send_neighbour_notice(case_id, ["0301-5/6"], t0 + DAY)
-    app.record_neighbour_comment(case_id, "0301-5/6", True, t0 + 3 * DAY)
-    app.decide(case_id, Outcome.PARTLY_GRANTED, "pbl § 20-4", "saksbehandler", t0 + 20 * DAY)
+    receipt = {"channel": ReceiptChannel.EMAIL, "message_id": "msg-1"}
+    send(app, cmd.SendReceipt, case_id, t0 + timedelta(hours=2), **receipt)
+    send(app, cmd.SendNeighbourNotice, case_id, t0 + DAY, neighbours=["0301-5/6"])
+    comment = {"neighbour": "0301-5/6", "objection": True}
+    send(app, cmd.RecordNeighbourComment, case_id, t0 + 3 * DAY, **comment)
+    decision = Decision(Outcome.PARTLY_GRANTED, "pbl § 20-4", "saksbehandler")
+    send(app, cmd.Decide, case_id, t0 + 20 * DAY, decision=decision)
     app.close()
 
     reopened = bootstrap(store_settings)
@@ -72,7 +76,7 @@ def test_a_refused_step_stores_nothing(
     case_id, _ = _submit_building_case(casework, rng, t0)
     before = casework.recorder.max_notification_id()
     with pytest.raises(InvalidTransition, match="neighbours must be notified first"):
-        casework.decide(case_id, Outcome.GRANTED, "pbl § 20-4", "saksbehandler", t0 + 2 * DAY)
+        send(casework, cmd.Decide, case_id, t0 + 2 * DAY, decision=GRANTED)
     assert casework.recorder.max_notification_id() == before
     assert casework.get_case(case_id).status is Status.SUBMITTED
 
@@ -87,7 +91,7 @@ def test_two_writers_racing_on_one_case_one_gets_a_concurrency_error(
     theirs.withdraw("trekker søknaden", t0 + DAY)
     first.save(mine)
     with pytest.raises(ConcurrentUpdate, match=str(case_id)):
-        second._save(theirs)
+        second.save(theirs)
     assert [type(e).__name__ for e in second.history(case_id)][-1] == "ReceiptSent"
     first.close()
     second.close()
@@ -97,11 +101,11 @@ def test_the_case_as_it_was_at_a_moment_and_at_a_version(
     casework: Casework, rng: random.Random, t0: datetime
 ) -> None:
     case_id, _ = _submit_building_case(casework, rng, t0)
-    casework.send_neighbour_notice(case_id, ["0301-5/6"], t0 + DAY)
-    casework.record_neighbour_consent(case_id, "0301-5/6", t0 + 2 * DAY)
+    send(casework, cmd.SendNeighbourNotice, case_id, t0 + DAY, neighbours=["0301-5/6"])
+    send(casework, cmd.RecordNeighbourConsent, case_id, t0 + 2 * DAY, neighbour="0301-5/6")
     decided_at = t0 + 3 * DAY
-    casework.decide(case_id, Outcome.GRANTED, "pbl § 20-4", "saksbehandler", decided_at)
-    casework.archive(case_id, "0301-2026/1", t0 + 40 * DAY)
+    send(casework, cmd.Decide, case_id, decided_at, decision=GRANTED)
+    send(casework, cmd.Archive, case_id, t0 + 40 * DAY, archive_reference="0301-2026/1")
 
     as_decided = casework.case_as_of(case_id, decided_at)
     assert as_decided.status is Status.DECIDED and as_decided.archive_reference is None
@@ -114,9 +118,10 @@ def test_the_case_as_it_was_at_a_moment_and_at_a_version(
 
 
 def test_snapshots_are_taken_every_50_events(casework: Casework, t0: datetime) -> None:
-    case_id = casework.start_application("horingssvar", "0301", t0)
+    case_id = start(casework, "horingssvar", t0)
     for i in range(SNAPSHOT_INTERVAL + 5):
-        casework.save_draft(case_id, {"merknad": f"utkast {i}"}, t0 + timedelta(minutes=i))
+        at = t0 + timedelta(minutes=i)
+        send(casework, cmd.SaveDraft, case_id, at, form={"merknad": f"utkast {i}"})
     assert casework.snapshots is not None
     snapshots = list(casework.snapshots.get(case_id))
     assert [s.originator_version for s in snapshots] == [SNAPSHOT_INTERVAL]
@@ -129,7 +134,7 @@ def test_unknown_case_is_not_found(casework: Casework) -> None:
 
 
 def test_events_are_stored_under_their_pinned_topics(casework: Casework, t0: datetime) -> None:
-    case_id = casework.start_application("horingssvar", "0301", t0)
+    case_id = start(casework, "horingssvar", t0)
     stored = casework.recorder.select_events(case_id)
     assert [s.topic for s in stored] == ["saksflyt.application.created"]
 

@@ -27,11 +27,14 @@ from consumers.topics import Topics
 from domain import commands as cmd
 from domain.casework import Casework
 from domain.lifecycle import OSLO, Outcome
-from saksflyt import kafka_wiring, synthetic
+from domain.values import Decision
+from saksflyt import kafka_wiring
 from saksflyt.bootstrap import bootstrap
+from saksflyt.demo import synthetic
 from saksflyt.settings import Settings
 from schemas.codec import AvroCodec
 from tests.kafka_helpers import Background, read_topic, send_commands, wait_for
+from tests.send import start
 from tests.stores import sqlite_settings
 
 CODEC = AvroCodec()
@@ -54,9 +57,7 @@ def _case_commands(rng: random.Random, case_id: UUID) -> list[cmd.Command]:
         cmd.Decide(
             **ids(),
             issued_at=T0 + timedelta(days=3),
-            outcome=Outcome.GRANTED,
-            legal_basis="forurensningsloven § 30",
-            case_officer="sb-1",
+            decision=Decision(Outcome.GRANTED, "forurensningsloven § 30", "sb-1"),
         ),
         cmd.Shred(**ids(), issued_at=T0 + timedelta(days=90)),
         cmd.Withdraw(**ids(), issued_at=T0 + timedelta(days=91), reason="for sent"),  # refused
@@ -160,7 +161,8 @@ def test_refused_commands_are_announced_with_their_rule(
     first = CODEC.decode(rejected[0].value)
     assert first.name == "CommandRejected"
     assert first.record["command_type"] == "Withdraw"
-    assert "shredded" in first.record["rule"]
+    assert first.record["rule"] == "case-shredded"
+    assert "shredded (kassert)" in first.record["reason"]
     assert str(first.record["case_id"]) in first.record["reason"]
 
 
@@ -246,7 +248,7 @@ def test_a_relay_killed_between_produce_and_position_save_yields_duplicates_cons
     settings = _sqlite_settings(tmp_path)
     app = bootstrap(settings)
     for _ in range(40):
-        app.start_application("avfallsbeholder", "0301", T0)
+        start(app, "avfallsbeholder", T0)
     stored = app.recorder.max_notification_id() or 0
 
     def killed(position: int) -> None:

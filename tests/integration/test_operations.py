@@ -24,7 +24,8 @@ from consumers.topics import Topics
 from domain import commands as cmd
 from domain.identifiers import synthetic_fodselsnummer
 from domain.lifecycle import OSLO
-from saksflyt import kafka_wiring, synthetic
+from saksflyt import kafka_wiring
+from saksflyt.demo import synthetic
 from tests import needs
 from tests.kafka_helpers import send_commands, wait_for
 

@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from consumers.delivery import InProcessDelivery, ProjectionWriter
+from consumers.delivery import InProcessDelivery
 from domain.casework import Casework
 from projections.tables import READ_MODELS
+from projections.writer import ProjectionWriter
 from saksflyt import rebuild
 from saksflyt.bootstrap import bootstrap, projection_store
-from saksflyt.demo import MONTH_START, run_demo
+from saksflyt.demo.simulation import MONTH_START, run_demo
 from saksflyt.settings import Settings
 from schemas.mapping import PublicEvent
+from tests.send import start
 
 CASES = 2000
 LATE_CASES = 7
@@ -43,7 +45,7 @@ class BusyStore(rebuild.StoreSource):
         self.reads += 1
         if self.reads == 1:  # after the fresh tables took everything, before the swap
             for _ in range(LATE_CASES):
-                self.app.start_application("horingssvar", "0301", MONTH_START)
+                start(self.app, "horingssvar", MONTH_START)
             self.live.deliver()
             self.live_tables = _snapshot(self.settings)  # what readers see just before the swap
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import random
+import re
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from uuid import uuid4
@@ -13,13 +14,15 @@ import pytest
 
 from domain.application import Application
 from domain.errors import IncompleteForm, InvalidTransition
-from domain.lifecycle import Outcome, ReceiptChannel, Status
-from saksflyt import synthetic
+from domain.lifecycle import OSLO, Outcome, ReceiptChannel, Status
+from domain.values import Attachment, Decision
+from saksflyt.demo import synthetic
 from tests.builders import attach, decided, draft, service, submitted
 
-T0 = datetime(2026, 3, 2, 9, 0).astimezone()
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=OSLO)
 DAY = timedelta(days=1)
 BUILD = "melding-om-tiltak"
+STABLE_CODE = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
 
 
 def _notified(at: datetime) -> Application:
@@ -47,7 +50,7 @@ def _shredded(at: datetime) -> Application:
 
 
 def _decide(case: Application, at: datetime) -> None:
-    case.decide(Outcome.GRANTED, "lov § 1", "saksbehandler", at, service(case.service))
+    case.decide(Decision(Outcome.GRANTED, "lov § 1", "saksbehandler"), at, service(case.service))
 
 
 Given = Callable[[datetime], Application]
@@ -94,7 +97,7 @@ REFUSALS: list[tuple[str, Given, When, str]] = [
         "empty attachment",
         lambda t: draft("ledsagerbevis", t),
         lambda c: c.add_attachment(
-            uuid4(), "foto", "image/jpeg", 0, "a" * 64, "x", T0, service(c.service)
+            Attachment(uuid4(), "foto", "image/jpeg", 0, "a" * 64, "x"), T0, service(c.service)
         ),
         "size above 0",
     ),
@@ -102,7 +105,7 @@ REFUSALS: list[tuple[str, Given, When, str]] = [
         "attachment with a bad checksum",
         lambda t: draft("ledsagerbevis", t),
         lambda c: c.add_attachment(
-            uuid4(), "foto", "image/jpeg", 9, "xyz", "x", T0, service(c.service)
+            Attachment(uuid4(), "foto", "image/jpeg", 9, "xyz", "x"), T0, service(c.service)
         ),
         "sha256",
     ),
@@ -121,7 +124,7 @@ REFUSALS: list[tuple[str, Given, When, str]] = [
     (
         "decide on the last day of the comment period with one consent of two",
         lambda t: _with_consent(_notified(t), "0301-1/2"),
-        lambda c: _decide(c, datetime(2026, 3, 16, 15).astimezone()),
+        lambda c: _decide(c, datetime(2026, 3, 16, 15, tzinfo=OSLO)),
         "not every neighbour has consented",
     ),
     (
@@ -252,6 +255,7 @@ def test_refused_steps_name_the_rule_and_change_nothing(
     with pytest.raises((InvalidTransition, IncompleteForm)) as refused:
         when(case)
     assert rule in str(refused.value)
+    assert STABLE_CODE.fullmatch(refused.value.code), "logs and metrics carry a stable code"
     if isinstance(refused.value, InvalidTransition):
         assert str(case.id) in str(refused.value)
         assert refused.value.status == case.status.value

@@ -7,7 +7,7 @@ import pytest
 from domain.errors import IncompleteForm, UnknownService
 from domain.forms import FORMS, check_draft, complete_form
 from domain.services import Catalogue, RetentionAction, Sensitivity
-from saksflyt import synthetic
+from saksflyt.demo import synthetic
 
 TEN_SERVICES = {
     "ledsagerbevis",

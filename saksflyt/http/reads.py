@@ -11,16 +11,14 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from projections import queries
-from saksflyt.api_core import services
-from saksflyt.metrics import metrics_payload
-from saksflyt.ops_server import run_checks
-from schemas.codec import AvroCodec
-from schemas.kafka_layout import public_event_for
+from saksflyt.http.services import services
+from saksflyt.ops.health import run_checks
+from saksflyt.ops.metrics import metrics_payload
+from schemas.mapping import to_latest_public_event
 from schemas.registry import default_registry
 
 router = APIRouter()
 REDACTED = "[personal data]"
-CODEC = AvroCodec()
 
 
 def filter_params(
@@ -97,7 +95,7 @@ def case_events(
     created = history[0]
     out = []
     for event in history:
-        public = public_event_for(event, created.service, created.kommunenummer, CODEC)  # type: ignore[attr-defined]
+        public = to_latest_public_event(event, created.service, created.kommunenummer, registry)  # type: ignore[attr-defined]
         personal = {f["name"] for f in registry.latest(public.name).raw["fields"] if "pii" in f}
         record = {
             k: (REDACTED if k in personal and not include_personal_data else v)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from prometheus_client import REGISTRY
 
-import saksflyt.metrics  # noqa: F401 - registers every metric
+import saksflyt.ops.metrics  # noqa: F401 - registers every metric
 from tests import needs
 
 COMPOSE = Path(__file__).resolve().parents[2] / "compose"

@@ -9,12 +9,12 @@ from uuid import UUID, uuid4
 
 from fastapi import Request
 
-from consumers.delivery import InProcessDelivery, ProjectionWriter
+from consumers.delivery import InProcessDelivery
 from domain import commands as cmd
 from domain.casework import Casework
-from domain.errors import DomainError
+from projections.writer import ProjectionWriter
 from saksflyt.bootstrap import bootstrap, projection_database, projection_store
-from saksflyt.metrics import TELEMETRY, GaugeRefresher
+from saksflyt.ops.metrics import TELEMETRY, GaugeRefresher
 from saksflyt.settings import Settings
 
 
@@ -27,7 +27,7 @@ class Services:
         self.store = projection_store(settings)
         self.lock = threading.Lock()
         writer = ProjectionWriter(self.store, telemetry=TELEMETRY)
-        self.delivery = InProcessDelivery(self.app, [writer])
+        self.delivery = InProcessDelivery(self.app, [writer], position=writer.position())
         self.deliver()
         self.refresher = GaugeRefresher(
             lambda: projection_database(settings), settings.gauge_refresh_seconds
@@ -50,30 +50,18 @@ def services(request: Request) -> Services:
 
 
 def run(request: Request, command: cmd.Command) -> dict[str, Any]:
-    """Execute once per command id; report what the case looks like afterwards."""
+    """Hand the command to ``Casework.handle``; a refusal is raised for the error handlers."""
     s = services(request)
-    command_type = type(command).__name__
-    if s.app.has_processed(command.command_id):
-        TELEMETRY.command(command_type, "duplicate")
-        return {
-            "case_id": str(command.case_id),
-            "command_id": str(command.command_id),
-            "duplicate": True,
-        }
-    try:
-        with s.app.command(command.command_id):
-            cmd.execute(command, s.app)
-    except DomainError:
-        TELEMETRY.command(command_type, "rejected")
-        raise  # the app's error handlers answer 404/409/422
-    TELEMETRY.command(command_type, "accepted")
+    handled = s.app.handle(command)
+    if handled.refusal is not None:
+        raise handled.refusal  # the app's error handlers answer 404/409/422
     s.deliver()
-    case = s.app.get_case(command.case_id)
     return {
-        "case_id": str(case.id),
+        "case_id": str(command.case_id),
         "command_id": str(command.command_id),
-        "status": case.status.value,
-        "version": case.version,
+        "status": handled.status,
+        "version": handled.version,
+        "duplicate": handled.verdict is cmd.Verdict.DUPLICATE,
     }
 
 

@@ -45,3 +45,23 @@ def _imports(path: Path) -> set[str]:
 @pytest.mark.parametrize("path", sorted(DOMAIN.rglob("*.py")), ids=lambda p: p.name)
 def test_domain_module_imports_nothing_forbidden(path: Path) -> None:
     assert not _imports(path) & FORBIDDEN
+
+
+ROOT = DOMAIN.parent
+# Who may import whom among our own packages (STYLE.md): the arrows point one way only.
+OWN = {"domain", "schemas", "consumers", "projections", "saksflyt"}
+MAY_IMPORT = {
+    "schemas": {"domain", "schemas"},
+    "projections": {"domain", "schemas", "projections"},
+    "consumers": {"domain", "schemas", "projections", "consumers"},
+}
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted(p for package in MAY_IMPORT for p in (ROOT / package).rglob("*.py")),
+    ids=lambda p: f"{p.parent.name}/{p.name}",
+)
+def test_packages_import_only_what_lies_below_them(path: Path) -> None:
+    package = path.relative_to(ROOT).parts[0]
+    assert _imports(path) & OWN <= MAY_IMPORT[package]

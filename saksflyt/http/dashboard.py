@@ -15,7 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from projections import queries
-from saksflyt.api_core import services
+from saksflyt.http.services import services
 
 router = APIRouter()
 WIDTH, BAR_HEIGHT, LABEL_WIDTH = 560, 22, 210

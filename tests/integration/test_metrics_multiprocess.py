@@ -9,10 +9,10 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from saksflyt.metrics import metrics_payload
+from saksflyt.ops.metrics import metrics_payload
 
 WORKER = """
-from saksflyt.metrics import COMMANDS
+from saksflyt.ops.metrics import COMMANDS
 COMMANDS.labels("Decide", "accepted").inc(3)
 """
 

@@ -17,14 +17,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from hashlib import sha256
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
+from domain import commands as cmd
 from domain.casework import Casework
 from domain.deadlines import next_working_day
-from domain.errors import DomainError
 from domain.lifecycle import OSLO, Outcome, ReceiptChannel, local_date
 from domain.services import Service
-from saksflyt import synthetic
+from domain.values import Attachment, Decision
+from saksflyt.demo import synthetic
 
 MUNICIPALITIES = ("0301", "4601", "5001", "5501")  # Oslo, Bergen, Trondheim, Tromsø
 SERVICE_MIX = {
@@ -104,13 +105,32 @@ class CaseScript:
 
     def __init__(self, app: Casework, rng: random.Random, service: Service, kommunenummer: str):
         self.app, self.rng, self.service, self.kommunenummer = app, rng, service, kommunenummer
+        self.case_id = uuid4()
         self.refused = 0
+
+    def _send(self, command_type: type[cmd.Command], at: datetime, **fields: Any) -> cmd.Handled:
+        """One command through ``Casework.handle``, the way HTTP and Kafka send theirs."""
+        command = command_type(command_id=uuid4(), case_id=self.case_id, issued_at=at, **fields)
+        return self.app.handle(command)
+
+    def _try(self, command_type: type[cmd.Command], at: datetime, **fields: Any) -> bool:
+        return self._send(command_type, at, **fields).verdict is cmd.Verdict.ACCEPTED
+
+    def _do(self, command_type: type[cmd.Command], at: datetime, **fields: Any) -> None:
+        """A step the script knows to be allowed: a refusal here is a bug in the demo."""
+        handled = self._send(command_type, at, **fields)
+        if handled.refusal is not None:
+            raise handled.refusal
 
     def run(self, clock: Clock) -> UUID:
         form = synthetic.complete_form(self.rng, self.service.code, self.kommunenummer)
         first_half = dict(list(form.items())[: max(1, len(form) // 2)])
-        self.case_id = self.app.start_application(
-            self.service.code, self.kommunenummer, clock.now, form=first_half
+        self._do(
+            cmd.StartApplication,
+            clock.now,
+            service=self.service.code,
+            kommunenummer=self.kommunenummer,
+            form=first_half,
         )
         try:
             self._lifecycle(clock, form)
@@ -121,27 +141,25 @@ class CaseScript:
 
     def _lifecycle(self, clock: Clock, form: dict[str, Any]) -> None:
         if self.rng.random() < 0.05:
-            self.app.withdraw(self.case_id, "Søknaden ble ikke sendt inn", clock.later(days=3))
+            self._do(cmd.Withdraw, clock.later(days=3), reason="Søknaden ble ikke sendt inn")
             return
         self._prepare(clock)
-        self.app.submit_application(self.case_id, clock.later(hours=self.rng.uniform(0.2, 6)), form)
+        self._do(cmd.SubmitApplication, clock.later(hours=self.rng.uniform(0.2, 6)), form=form)
         receipt_id = f"kvittering-{self.case_id}"
-        self.app.send_receipt(
-            self.case_id, ReceiptChannel.EMAIL, receipt_id, clock.later(minutes=1)
+        self._do(
+            cmd.SendReceipt,
+            clock.later(minutes=1),
+            channel=ReceiptChannel.EMAIL,
+            message_id=receipt_id,
         )
         self._process(clock)
 
     def _attach(self, kind: str, at: datetime) -> None:
         digest = sha256(f"{self.case_id}/{kind}".encode()).hexdigest()
-        self.app.add_attachment(
-            self.case_id,
-            kind,
-            "application/pdf",
-            self.rng.randint(20_000, 4_000_000),
-            digest,
-            f"vedlegg/{self.case_id}/{kind}.pdf",
-            at,
-        )
+        size = self.rng.randint(20_000, 4_000_000)
+        reference = f"vedlegg/{self.case_id}/{kind}.pdf"
+        attachment = Attachment(uuid4(), kind, "application/pdf", size, digest, reference)
+        self._do(cmd.AddAttachment, at, attachment=attachment)
 
     def _prepare(self, clock: Clock) -> None:
         for kind in sorted(self.service.required_attachments):
@@ -156,25 +174,21 @@ class CaseScript:
                 for _ in range(self.rng.randint(1, 4))
             }
         )
-        self.app.send_neighbour_notice(self.case_id, neighbours, clock.later(hours=1))
+        self._do(cmd.SendNeighbourNotice, clock.later(hours=1), neighbours=neighbours)
         for neighbour in neighbours:
             roll = self.rng.random()
             at = clock.later(days=self.rng.uniform(0.2, 3))
             if roll < 0.7:
-                self.app.record_neighbour_consent(self.case_id, neighbour, at)
+                self._do(cmd.RecordNeighbourConsent, at, neighbour=neighbour)
             elif roll < 0.85:
-                self.app.record_neighbour_comment(self.case_id, neighbour, True, at)
+                self._do(cmd.RecordNeighbourComment, at, neighbour=neighbour, objection=True)
 
     def _process(self, clock: Clock) -> None:
         submitted = clock.now
         if self.service.allowed_attachments and self.rng.random() < 0.12:
             kinds = [self.rng.choice(sorted(self.service.allowed_attachments))]
-            self.app.request_missing_documents(
-                self.case_id,
-                kinds,
-                "Mangler dokumentasjon",
-                clock.later(days=self.rng.uniform(1, 4)),
-            )
+            at = clock.later(days=self.rng.uniform(1, 4))
+            self._do(cmd.RequestMissingDocuments, at, kinds=kinds, reason="Mangler dokumentasjon")
             self._attach(kinds[0], clock.later(days=self.rng.uniform(2, 12)))
         days = self.service.decision_days or 30
         target = submitted + timedelta(days=days * self.rng.triangular(0.2, 1.3, 0.6))
@@ -182,9 +196,9 @@ class CaseScript:
             reply_at = clock.later(days=self.rng.uniform(14, 25))
             expected_by = local_date(max(target, reply_at)) + timedelta(days=7)
             reason = "Saken krever høring av andre etater"
-            self.app.send_preliminary_reply(self.case_id, reason, expected_by, reply_at)
+            self._do(cmd.SendPreliminaryReply, reply_at, reason=reason, expected_by=expected_by)
         if self.rng.random() < 0.04:
-            self.app.withdraw(self.case_id, "Søkeren trakk søknaden", clock.later(days=2))
+            self._do(cmd.Withdraw, clock.later(days=2), reason="Søkeren trakk søknaden")
             return
         self._decide(clock, target)
 
@@ -200,22 +214,16 @@ class CaseScript:
             )
         at = clock.working_day_at_or_after(target)
         outcome = self.rng.choices(list(Outcome), weights=(80, 8, 12))[0]
-        self.app.decide(self.case_id, outcome, self.service.legal_basis[0], "saksbehandler-1", at)
+        decision = Decision(outcome, self.service.legal_basis[0], "saksbehandler-1")
+        self._do(cmd.Decide, at, decision=decision)
 
     def _try_early_decision(self, clock: Clock) -> bool:
         """A hasty officer: refused while the neighbour period runs unless all consented."""
-        try:
-            self.app.decide(
-                self.case_id,
-                Outcome.GRANTED,
-                self.service.legal_basis[0],
-                "saksbehandler-2",
-                clock.later(hours=2),
-            )
-        except DomainError:
-            self.refused += 1
-            return False
-        return True
+        decision = Decision(Outcome.GRANTED, self.service.legal_basis[0], "saksbehandler-2")
+        if self._try(cmd.Decide, clock.later(hours=2), decision=decision):
+            return True
+        self.refused += 1
+        return False
 
     def _retention(self, clock: Clock) -> None:
         case = self.app.get_case(self.case_id)
@@ -224,4 +232,4 @@ class CaseScript:
             return
         at = clock.working_day_at_or_after(datetime(due.year, due.month, due.day, 12, tzinfo=OSLO))
         reference = f"{self.kommunenummer}-{at.year}/{str(self.case_id)[:8]}"
-        self.app.apply_retention(self.case_id, at, reference)
+        self._do(cmd.ApplyRetention, at, archive_reference=reference)

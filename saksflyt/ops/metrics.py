@@ -110,10 +110,17 @@ MEDIAN_DAYS = Gauge(
 
 
 class PrometheusTelemetry(Telemetry):
-    """The consume loops' reports, as the metrics above."""
+    """The reports of ``Casework`` (commands, stored events) and of the consume loops, as metrics."""
 
-    def command(self, command_type: str, outcome: str) -> None:
-        COMMANDS.labels(command_type, outcome).inc()
+    def command_handled(self, command_type: str, verdict: str, code: str | None) -> None:
+        COMMANDS.labels(command_type, verdict).inc()
+
+    def events_recorded(self, service: str, events: Sequence[object]) -> None:
+        """Count stored events, and receipts among them."""
+        for event in events:
+            EVENTS_RECORDED.labels(type(event).__name__, service).inc()
+            if type(event).__name__ == "ReceiptSent":
+                RECEIPTS.labels(getattr(event, "channel", "unknown"), "sent").inc()
 
     def handled(self, group: str, seconds: float) -> None:
         MESSAGES_HANDLED.labels(group).inc()
@@ -145,34 +152,16 @@ class PrometheusTelemetry(Telemetry):
 TELEMETRY = PrometheusTelemetry()  # stateless: every loop and the API share this one
 
 
-def observe_events(service: str, events: Sequence[object]) -> None:
-    """Casework observer: count stored events, and receipts among them."""
-    for event in events:
-        EVENTS_RECORDED.labels(type(event).__name__, service).inc()
-        if type(event).__name__ == "ReceiptSent":
-            RECEIPTS.labels(getattr(event, "channel", "unknown"), "sent").inc()
-
-
 def refresh_case_gauges(db: Database, today: date) -> None:
     """Open cases and cases past their decision deadline, per service and municipality."""
-    open_rows = db.rows(
-        "SELECT service, kommunenummer, COUNT(*) AS n FROM case_overview "
-        "WHERE status IN (?, ?) GROUP BY service, kommunenummer",
-        ("submitted", "awaiting-documents"),
-    )
     OPEN_CASES.clear()
-    for row in open_rows:
-        OPEN_CASES.labels(row["service"], row["kommunenummer"]).set(int(row["n"]))
+    for (service, kommunenummer), count in queries.open_cases(db).items():
+        OPEN_CASES.labels(service, kommunenummer).set(count)
     PAST_DEADLINE.clear()
     for (service, kommunenummer), count in queries.past_decision_deadline(db, today).items():
         PAST_DEADLINE.labels(service, kommunenummer).set(count)
-    days: dict[str, list[float]] = {}
-    for row in db.rows(
-        "SELECT service, days FROM decision_times WHERE day >= ?", (today - timedelta(days=30),)
-    ):
-        days.setdefault(row["service"], []).append(float(row["days"]))
     MEDIAN_DAYS.clear()
-    for service, values in days.items():
+    for service, values in queries.decision_days_since(db, today - timedelta(days=30)).items():
         MEDIAN_DAYS.labels(service).set(statistics.median(values))
 
 

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
-from uuid import UUID, uuid4
+from uuid import UUID, uuid4, uuid5
 
 from fastapi import APIRouter, File, Form, Header, HTTPException, Request, UploadFile
 from pydantic import AwareDatetime
 
 from domain import commands as cmd
-from saksflyt import api_models as m
-from saksflyt.api_core import run, services
+from domain.values import Attachment
+from saksflyt.http import models as m
+from saksflyt.http.services import command_ids, run, services
 
 router = APIRouter(tags=["commands"])
 ALLOWED_TYPES = frozenset({"application/pdf", "image/jpeg", "image/png"})
@@ -63,19 +63,11 @@ def upload_attachment(
         )
     s.app.get_case(case_id)  # 404 before storing anything for an unknown case
     sha256, size = _store(file, s.settings.document_dir, s.settings.max_attachment_bytes)
-    attachment_id = uuid4()
-    result = run(
-        request,
-        cmd.AddAttachment(
-            command_id=key or uuid4(),
-            case_id=case_id,
-            issued_at=at or datetime.now(UTC),
-            attachment_id=attachment_id,
-            kind=kind,
-            media_type=file.content_type,
-            size=size,
-            sha256=sha256,
-            storage_ref=f"sha256:{sha256}",
-        ),
+    # With an Idempotency-Key the attachment id derives from it: a resend answers the same id.
+    attachment_id = uuid5(key, "attachment") if key else uuid4()
+    attachment = Attachment(
+        attachment_id, kind, file.content_type, size, sha256, storage_ref=f"sha256:{sha256}"
     )
+    ids = command_ids(case_id, key, at)
+    result = run(request, cmd.AddAttachment(**ids, attachment=attachment))
     return {**result, "attachment_id": attachment_id, "sha256": sha256, "size": size}

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from saksflyt.metrics import metrics_payload
+from saksflyt.ops.metrics import metrics_payload
 
 Check = Callable[[], object]  # raises when the dependency is not reachable
 

@@ -1,0 +1,76 @@
+"""The event path in one module: stored events -> public events -> Kafka records -> public events.
+
+- ``PublicEvents`` reads the event store's notification log as public events (each with its case's
+  service and municipality): the relay, in-process delivery and a rebuild from the store use it.
+- ``to_kafka_record`` lays a public event into a Kafka record (the relay); ``from_kafka_record``
+  reads one back (the projector, a rebuild from the topic, any consumer of ``saksflyt.events``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import Notification
+
+from domain.casework import Casework
+from schemas.codec import AvroCodec
+from schemas.kafka_layout import KafkaRecord, cloudevent_headers
+from schemas.mapping import PublicEvent, to_latest_public_event
+
+CONTEXT_CACHE = 100_000
+
+
+class PublicEvents:
+    """Notifications of the event store as public events, in the newest schema version."""
+
+    def __init__(self, app: Casework, codec: AvroCodec) -> None:
+        self.app, self.codec = app, codec
+        self._context: dict[UUID, tuple[str, str]] = {}
+
+    def _case_context(self, case_id: UUID, domain_event: Any) -> tuple[str, str]:
+        """(service, kommunenummer) of the case, from its Created event (cached, bounded)."""
+        if case_id not in self._context:
+            if len(self._context) >= CONTEXT_CACHE:
+                self._context.clear()
+            created = domain_event
+            if getattr(created, "originator_version", None) != 1:
+                created = next(iter(self.app.events.get(case_id, lte=1)))
+            self._context[case_id] = (created.service, created.kommunenummer)
+        return self._context[case_id]
+
+    def to_public(self, notification: Notification) -> PublicEvent:
+        domain_event = self.app.mapper.to_domain_event(notification)
+        case_id = UUID(str(notification.originator_id))
+        service, kommunenummer = self._case_context(case_id, domain_event)
+        return to_latest_public_event(domain_event, service, kommunenummer, self.codec.registry)
+
+    def after(self, position: int, limit: int) -> Iterator[tuple[int, PublicEvent]]:
+        """Up to ``limit`` (notification id, public event) pairs after ``position``."""
+        for notification in self.app.recorder.select_notifications(start=position + 1, limit=limit):
+            yield notification.id, self.to_public(notification)
+
+    def head(self) -> int:
+        """The newest notification id (0 for an empty store)."""
+        return self.app.recorder.max_notification_id() or 0
+
+
+def to_kafka_record(event: PublicEvent, codec: AvroCodec) -> KafkaRecord:
+    """Keyed by case (one case's events keep their order), with CloudEvents headers."""
+    r = event.record
+    source = f"/kommune/{r['kommunenummer']}/{r['service']}"
+    return KafkaRecord(
+        key=str(event.case_id).encode(),
+        value=codec.encode(event.name, event.record),
+        headers=cloudevent_headers(
+            event.event_id, event.ce_type, source, event.case_id, r["occurred_at"]
+        ),
+    )
+
+
+def from_kafka_record(record: Any, codec: AvroCodec) -> PublicEvent:
+    """A consumed record of the events topic as the public event (raises if undecodable)."""
+    decoded = codec.decode(record.value)
+    headers = {k: bytes(v).decode(errors="replace") for k, v in record.headers or []}
+    return PublicEvent(decoded.name, headers.get("ce_type", ""), decoded.record)

@@ -1,0 +1,137 @@
+"""The guards of the ``Application`` aggregate: each checks one rule and raises before any change.
+
+A mixin, kept apart so the aggregate's own file holds its steps and events. Every refusal is an
+``InvalidTransition`` with a stable code (for logs, metrics, clients) and a message for people.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Iterable
+from datetime import date, datetime
+from uuid import UUID
+
+from domain.case_view import CaseView
+from domain.errors import InvalidTransition
+from domain.lifecycle import UNDECIDED, Status, local_date
+from domain.services import Service
+from domain.values import Attachment
+
+SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
+
+
+class Guards(CaseView):
+    id: UUID
+    last_event_at: datetime
+    requested_documents: list[str]
+    neighbour_deadline: date | None
+
+    def _refuse(self, step: str, code: str, message: str) -> InvalidTransition:
+        return InvalidTransition(self.id, self.status.value, step, code, message)
+
+    def _guard(self, step: str, at: datetime, allowed: Collection[Status]) -> None:
+        if self.status is Status.SHREDDED:
+            raise self._refuse(
+                step, "case-shredded", "the case is shredded (kassert); nothing may follow"
+            )
+        if at.tzinfo is None:
+            raise self._refuse(step, "time-without-zone", "the time must carry a time zone")
+        if at < self.last_event_at:
+            raise self._refuse(
+                step,
+                "time-before-previous-event",
+                f"time {at.isoformat()} is before the previous event "
+                f"({self.last_event_at.isoformat()})",
+            )
+        if self.status not in allowed:
+            names = ", ".join(s.value for s in allowed)
+            raise self._refuse(
+                step, "not-allowed-in-status", f"only allowed while the case is {names}"
+            )
+
+    def _guard_attachment_kinds(self, step: str, kinds: Iterable[str], service: Service) -> None:
+        unknown = sorted(set(kinds) - service.allowed_attachments)
+        if unknown:
+            allowed = ", ".join(sorted(service.allowed_attachments)) or "none"
+            raise self._refuse(
+                step,
+                "attachment-kind-not-allowed",
+                f"{service.code} takes no attachment of kind {unknown}; allowed: {allowed}",
+            )
+
+    def _guard_neighbour(self, step: str, neighbour: str, at: datetime) -> None:
+        self._guard(step, at, UNDECIDED)
+        if neighbour not in self.neighbours:
+            raise self._refuse(
+                step, "neighbour-not-notified", "that neighbour was not notified in this case"
+            )
+        if neighbour in self.neighbour_responses:
+            raise self._refuse(
+                step, "neighbour-already-answered", "that neighbour has already answered"
+            )
+
+    def _guard_neighbour_period(self, at: datetime) -> None:
+        if not self.neighbours:
+            raise self._refuse(
+                "decide",
+                "neighbours-not-notified",
+                "neighbours must be notified first (pbl § 21-3)",
+            )
+        assert self.neighbour_deadline is not None
+        if local_date(at) <= self.neighbour_deadline and not self.all_neighbours_consented:
+            raise self._refuse(
+                "decide",
+                "neighbour-period-running",
+                f"the neighbour comment period runs until {self.neighbour_deadline} "
+                "and not every neighbour has consented (pbl § 21-3)",
+            )
+
+    def _guard_closable(self, step: str, at: datetime) -> None:
+        self._guard(step, at, (Status.DECIDED, Status.WITHDRAWN))
+        appeal = self.appeal_deadline
+        if self.status is Status.DECIDED and appeal is not None and local_date(at) <= appeal:
+            raise self._refuse(
+                step, "appeal-period-running", f"the appeal period (fvl § 29) runs until {appeal}"
+            )
+
+    def _missing_requested(self) -> list[str]:
+        return sorted(set(self.requested_documents) - self.attachment_kinds)
+
+    def _guard_attachment(
+        self, step: str, attachment: Attachment, at: datetime, service: Service
+    ) -> None:
+        self._guard(step, at, UNDECIDED)
+        self._guard_attachment_kinds(step, [attachment.kind], service)
+        if attachment.size <= 0:
+            raise self._refuse(
+                step, "attachment-empty", "an attachment must have a size above 0 bytes"
+            )
+        if not SHA256_HEX.match(attachment.sha256):
+            raise self._refuse(
+                step, "attachment-checksum-malformed", "sha256 must be 64 lowercase hex digits"
+            )
+        if any(a["attachment_id"] == attachment.attachment_id for a in self.attachments):
+            raise self._refuse(step, "attachment-already-added", "the attachment is already added")
+
+    def _guard_neighbour_notice(
+        self, neighbours: list[str], at: datetime, service: Service
+    ) -> None:
+        self._guard("send neighbour notice", at, UNDECIDED)
+        if not service.neighbour_notice:
+            raise self._refuse(
+                "send neighbour notice",
+                "no-neighbour-notice-in-service",
+                f"{service.code} has no neighbour notice",
+            )
+        if self.neighbours:
+            raise self._refuse(
+                "send neighbour notice",
+                "neighbours-already-notified",
+                "the neighbours are already notified",
+            )
+        if not neighbours or len(set(neighbours)) != len(neighbours):
+            raise self._refuse(
+                "send neighbour notice",
+                "neighbours-not-unique",
+                "name each neighbour once, at least one",
+            )

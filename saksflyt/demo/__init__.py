@@ -1,0 +1,1 @@
+"""``saksflyt demo``: a synthetic month of applications, and its printed summary."""

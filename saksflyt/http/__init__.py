@@ -1,0 +1,1 @@
+"""The HTTP API: commands, reads, attachments and the dashboard (``saksflyt serve``)."""

@@ -1,0 +1,1 @@
+"""Operations: Prometheus metrics, the health and metrics server, JSON logs."""
