@@ -23,10 +23,10 @@ from kafka import KafkaConsumer, TopicPartition
 from published import demo_relay
 
 from consumers.dead_letters import DeadLetters
-from consumers.delivery import KafkaEventHandler
+from consumers.public_events import KafkaEventHandler
 from consumers.runner import ConsumerRunner
 from consumers.topics import Topics, ensure_topics
-from projections.writer import ProjectionWriter
+from projections.store import ProjectionWriter
 from saksflyt import kafka_wiring, rebuild
 from saksflyt.bootstrap import projection_store
 from saksflyt.settings import Settings

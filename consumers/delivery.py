@@ -3,18 +3,17 @@
 A handler is any ``Callable[[PublicEvent], None]``; one that buffers has ``flush(position=None)``.
 ``InProcessDelivery`` feeds handlers straight from the event store's notification log (no
 servers), starting at a position it is given and handing each batch's last notification id to
-``flush``, so a handler can keep the position durably with its own writes. ``KafkaEventHandler``
-adapts the same handlers to the consumer runtime (which keeps the position as committed offsets).
+``flush``, so a handler can keep the position durably with its own writes.
+``consumers.public_events.KafkaEventHandler`` feeds the same handlers from the events topic.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable
-from typing import Any
 from uuid import UUID
 
-from consumers.public_events import PublicEvents, from_kafka_record
+from consumers.public_events import PublicEvents
 from domain.casework import Casework
 from schemas.codec import AvroCodec
 from schemas.mapping import PublicEvent
@@ -48,22 +47,6 @@ class InProcessDelivery:
             if len(batch) < self.batch_size:
                 break
         return count
-
-
-class KafkaEventHandler:
-    """Decode a record from the events topic and pass the public event to the handlers."""
-
-    def __init__(self, handlers: Iterable[EventHandler], codec: AvroCodec | None = None) -> None:
-        self.handlers = list(handlers)
-        self.codec = codec or AvroCodec()
-
-    def __call__(self, record: Any) -> None:
-        event = from_kafka_record(record, self.codec)
-        for handler in self.handlers:
-            handler(event)
-
-    def flush(self) -> None:
-        flush_all(self.handlers)
 
 
 def flush_all(handlers: Iterable[EventHandler], position: int | None = None) -> None:

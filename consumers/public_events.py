@@ -3,12 +3,13 @@
 - ``PublicEvents`` reads the event store's notification log as public events (each with its case's
   service and municipality): the relay, in-process delivery and a rebuild from the store use it.
 - ``to_kafka_record`` lays a public event into a Kafka record (the relay); ``from_kafka_record``
-  reads one back (the projector, a rebuild from the topic, any consumer of ``saksflyt.events``).
+  reads one back (a rebuild from the topic), and ``KafkaEventHandler`` hands each record of
+  ``saksflyt.events`` to event handlers (the projector, any consumer run by the consumer runtime).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 from uuid import UUID
 
@@ -20,6 +21,7 @@ from schemas.kafka_layout import KafkaRecord, cloudevent_headers
 from schemas.mapping import PublicEvent, to_latest_public_event
 
 CONTEXT_CACHE = 100_000
+EventHandler = Callable[[PublicEvent], None]
 
 
 class PublicEvents:
@@ -74,3 +76,22 @@ def from_kafka_record(record: Any, codec: AvroCodec) -> PublicEvent:
     decoded = codec.decode(record.value)
     headers = {k: bytes(v).decode(errors="replace") for k, v in record.headers or []}
     return PublicEvent(decoded.name, headers.get("ce_type", ""), decoded.record)
+
+
+class KafkaEventHandler:
+    """Decode a record from the events topic and pass the public event to the handlers."""
+
+    def __init__(self, handlers: Iterable[EventHandler], codec: AvroCodec | None = None) -> None:
+        self.handlers = list(handlers)
+        self.codec = codec or AvroCodec()
+
+    def __call__(self, record: Any) -> None:
+        event = from_kafka_record(record, self.codec)
+        for handler in self.handlers:
+            handler(event)
+
+    def flush(self) -> None:
+        for handler in self.handlers:
+            flush = getattr(handler, "flush", None)
+            if flush is not None:
+                flush()

@@ -27,11 +27,19 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import Environment
 
+from domain import commands as cmd
 from domain.application import Application
 from domain.commands import Command, Handled, Verdict
-from domain.errors import CaseNotFound, ConcurrentUpdate, DomainError
-from domain.handlers import HANDLERS
-from domain.services import Catalogue
+from domain.errors import (
+    CaseAlreadyExists,
+    CaseNotFound,
+    ConcurrentUpdate,
+    DomainError,
+    InvalidTransition,
+)
+from domain.lifecycle import local_date
+from domain.places import Kommunenummer
+from domain.services import Catalogue, RetentionAction, Service
 
 SNAPSHOT_INTERVAL = 50
 Announce = Callable[[Handled], None]
@@ -140,7 +148,7 @@ class Casework(EventSourcedApp[UUID]):
             return Handled(command, Verdict.DUPLICATE)
         for attempt in range(1, CONCURRENCY_ATTEMPTS + 1):
             try:
-                case = HANDLERS[type(command)](self, command)
+                case = self._decide(command)
                 self.save(case, tracking=command_tracking(command.command_id))
             except ConcurrentUpdate:
                 if self.has_processed(command.command_id):
@@ -156,6 +164,30 @@ class Casework(EventSourcedApp[UUID]):
                 return rejected
             return Handled(command, Verdict.ACCEPTED, case.version, case.status.value)
         raise AssertionError("unreachable")
+
+    def _decide(self, command: Command) -> Application:
+        """Load (or create) the case and apply the command to it; nothing is saved yet."""
+        if isinstance(command, cmd.StartApplication):
+            return self._start(command)
+        case = self.get_case(command.case_id)
+        STEPS[type(command)](case, command, self.service_of(case))
+        return case
+
+    def _start(self, c: cmd.StartApplication) -> Application:
+        """Open a draft (optionally with a first mellomlagring)."""
+        self.catalogue.service(c.service, c.kommunenummer)
+        Kommunenummer.parse(c.kommunenummer)
+        if self.exists(c.case_id):
+            raise CaseAlreadyExists(c.case_id)
+        case = Application(
+            service=c.service, kommunenummer=c.kommunenummer, at=c.issued_at, id=c.case_id
+        )
+        if c.form:
+            case.save_draft(c.form, c.issued_at)
+        return case
+
+    def service_of(self, case: Application) -> Service:
+        return self.catalogue.service(case.service, case.kommunenummer)
 
     def has_processed(self, command_id: UUID) -> bool:
         """True once a command with this id changed a case or was refused."""
@@ -213,3 +245,49 @@ class Casework(EventSourcedApp[UUID]):
 def command_tracking(command_id: UUID) -> Tracking:
     """How a handled command id is remembered: a tracking record beside the events."""
     return Tracking(application_name=f"command:{command_id}", notification_id=1)
+
+
+def _apply_retention(case: Application, c: cmd.ApplyRetention, service: Service) -> None:
+    """Archive or shred a closed case once its service's retention says so."""
+    due = case.retention_due(service.retention.after_days)
+    if due is None or local_date(c.issued_at) < due:
+        raise InvalidTransition(
+            case.id, case.status.value, "apply retention", "retention-not-due", "not due yet"
+        )
+    if service.retention.action is RetentionAction.ARCHIVE:
+        case.archive(c.archive_reference, c.issued_at)
+    else:
+        case.shred(c.issued_at)
+
+
+# What each command (but StartApplication) does to the case it names: one aggregate step.
+Step = Callable[[Application, Any, Service], None]
+STEPS: dict[type[Command], Step] = {
+    cmd.SaveDraft: lambda case, c, _: case.save_draft(c.form, c.issued_at),
+    cmd.AddAttachment: lambda case, c, s: case.add_attachment(c.attachment, c.issued_at, s),
+    cmd.SubmitApplication: lambda case, c, s: case.submit(c.form, c.issued_at, s),
+    cmd.SendReceipt: lambda case, c, _: case.send_receipt(
+        c.channel, c.message_id, c.issued_at, c.address
+    ),
+    cmd.RequestMissingDocuments: lambda case, c, s: case.request_missing_documents(
+        c.kinds, c.reason, c.issued_at, s
+    ),
+    cmd.ResumeProcessing: lambda case, c, _: case.resume_processing(c.issued_at),
+    cmd.SendNeighbourNotice: lambda case, c, s: case.send_neighbour_notice(
+        c.neighbours, c.issued_at, s
+    ),
+    cmd.RecordNeighbourComment: lambda case, c, _: case.record_neighbour_comment(
+        c.neighbour, c.objection, c.issued_at
+    ),
+    cmd.RecordNeighbourConsent: lambda case, c, _: case.record_neighbour_consent(
+        c.neighbour, c.issued_at
+    ),
+    cmd.SendPreliminaryReply: lambda case, c, _: case.send_preliminary_reply(
+        c.reason, c.expected_by, c.issued_at
+    ),
+    cmd.Decide: lambda case, c, s: case.decide(c.decision, c.issued_at, s),
+    cmd.Withdraw: lambda case, c, _: case.withdraw(c.reason, c.issued_at),
+    cmd.Archive: lambda case, c, _: case.archive(c.archive_reference, c.issued_at),
+    cmd.Shred: lambda case, c, _: case.shred(c.issued_at),
+    cmd.ApplyRetention: _apply_retention,
+}

@@ -85,13 +85,8 @@ class Matrikkelnummer:
         return text
 
 
-def _validate_kommunenummer(value: str) -> str:
-    return Kommunenummer.parse(value).value
-
-
 def _validate_matrikkelnummer(value: str) -> str:
     return str(Matrikkelnummer.parse(value))
 
 
-KommunenummerField = Annotated[str, AfterValidator(_validate_kommunenummer)]
 MatrikkelnummerField = Annotated[str, AfterValidator(_validate_matrikkelnummer)]

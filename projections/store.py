@@ -1,5 +1,9 @@
 """The one writer of the read models: applies row changes and the position in one transaction.
 
+``ProjectionWriter`` buffers public events (from Kafka, or in-process from the event store) and
+hands them to ``ProjectionStore.apply`` a batch at a time; in-process delivery passes its position
+to ``flush`` so it is stored with the rows and a restart goes on where it stopped.
+
 Each event is applied at most once per case: the case row remembers the last applied version, so a
 redelivered or replayed event (at-least-once upstream) is dropped as a duplicate. Migrations are
 explicit and numbered (``projection_schema``).
@@ -10,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol
 
 from projections.batch import FoldedChanges
 from projections.changes import Increment, RowChange, Upsert
@@ -183,3 +188,53 @@ class ProjectionStore:
             f"ON CONFLICT ({', '.join(change.key)}) DO UPDATE SET {updates}",
             tuple(values.values()),
         )
+
+
+EVENT_STORE_SOURCE = "event-store"  # the position name of in-process delivery
+
+
+class Reporter(Protocol):
+    """Who hears of every applied batch (``saksflyt`` wires in Prometheus)."""
+
+    def projected(self, applied: int, duplicates: int, newest: datetime | None) -> None: ...
+
+
+class _Silent:
+    def projected(self, applied: int, duplicates: int, newest: datetime | None) -> None:
+        return None
+
+
+class ProjectionWriter:
+    def __init__(
+        self,
+        store: ProjectionStore,
+        batch_size: int = 500,
+        telemetry: Reporter | None = None,
+        source: str = EVENT_STORE_SOURCE,
+    ) -> None:
+        self.store, self.batch_size = store, batch_size
+        self.telemetry = telemetry or _Silent()
+        self.source = source
+        self.buffer: list[PublicEvent] = []
+        self.applied = self.duplicates = 0
+
+    def __call__(self, event: PublicEvent) -> None:
+        self.buffer.append(event)
+        if len(self.buffer) >= self.batch_size:
+            self.flush()
+
+    def position(self) -> int:
+        """How far in-process delivery has brought these read models (0: from the start)."""
+        return self.store.position(self.source)
+
+    def flush(self, position: int | None = None) -> None:
+        """Apply what is buffered; with ``position``, record it in the same transaction."""
+        if not self.buffer and position is None:
+            return
+        mark = (self.source, position) if position is not None else None
+        result = self.store.apply(self.buffer, mark)
+        newest = max((e.record["occurred_at"] for e in self.buffer), default=None)
+        self.applied += result.applied
+        self.duplicates += result.duplicates
+        self.buffer = []
+        self.telemetry.projected(result.applied, result.duplicates, newest)

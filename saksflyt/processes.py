@@ -12,14 +12,15 @@ from contextlib import contextmanager
 from uuid import UUID, uuid4
 
 from consumers.dead_letters import DeadLetters
-from consumers.delivery import EventTally, InProcessDelivery, KafkaEventHandler
+from consumers.delivery import EventTally, InProcessDelivery
 from consumers.intake import CommandIntake
+from consumers.public_events import KafkaEventHandler
 from consumers.relay import Relay
 from consumers.runner import ConsumerRunner
 from consumers.topics import Topics, ensure_topics
 from domain.casework import Casework
 from projections import queries
-from projections.writer import ProjectionWriter
+from projections.store import ProjectionWriter
 from saksflyt import kafka_wiring
 from saksflyt.bootstrap import bootstrap, projection_database, projection_store
 from saksflyt.ops.health import Check, OpsServer

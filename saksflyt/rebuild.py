@@ -18,7 +18,7 @@ from kafka import KafkaConsumer, TopicPartition
 from consumers.public_events import PublicEvents, from_kafka_record
 from consumers.topics import Topics
 from domain.casework import Casework
-from projections.writer import EVENT_STORE_SOURCE, ProjectionWriter
+from projections.store import EVENT_STORE_SOURCE, ProjectionWriter
 from saksflyt import kafka_wiring
 from saksflyt.bootstrap import projection_store
 from saksflyt.settings import Settings

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from hashlib import sha256
 from uuid import uuid4
 
 from domain.application import Application
-from domain.lifecycle import Outcome
+from domain.lifecycle import OSLO, Outcome
 from domain.services import Catalogue, Service
 from domain.values import Attachment, Decision
 from saksflyt.demo import synthetic
@@ -48,4 +48,49 @@ def decided(code: str, at: datetime) -> Application:
         case.record_neighbour_consent("0301-1/2", at)
     granted = Decision(Outcome.GRANTED, "lov § 1", "saksbehandler")
     case.decide(granted, at + timedelta(days=5), service(code))
+    return case
+
+
+# ----- cases in a given state, for the aggregate tests ----------------------------------------
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=OSLO)
+DAY = timedelta(days=1)
+BUILD = "melding-om-tiltak"
+
+
+def notified(at: datetime) -> Application:
+    case = submitted(BUILD, at)
+    case.send_neighbour_notice(["0301-1/2", "0301-1/3"], at, service(BUILD))
+    return case
+
+
+def awaiting(at: datetime) -> Application:
+    case = submitted("sosialhjelp", at)
+    case.request_missing_documents(["lonnsslipp"], "mangler lønnsslipp", at, service("sosialhjelp"))
+    return case
+
+
+def withdrawn(at: datetime) -> Application:
+    case = submitted("avfallsbeholder", at)
+    case.withdraw("trenger ikke", at)
+    return case
+
+
+def shredded(at: datetime) -> Application:
+    case = withdrawn(at)
+    case.shred(at + DAY)
+    return case
+
+
+def decide(case: Application, at: datetime) -> None:
+    case.decide(Decision(Outcome.GRANTED, "lov § 1", "saksbehandler"), at, service(case.service))
+
+
+def with_consent(case: Application, neighbour: str) -> Application:
+    case.record_neighbour_consent(neighbour, T0)
+    return case
+
+
+def with_reply(case: Application) -> Application:
+    case.send_preliminary_reply("høring hos politiet", date(2026, 6, 1), T0)
     return case

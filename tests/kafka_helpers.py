@@ -2,19 +2,35 @@
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
 from typing import Any
+from uuid import UUID, uuid4
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
+from consumers.dead_letters import DeadLetters
+from consumers.intake import CommandIntake
+from consumers.relay import Relay
+from consumers.runner import ConsumerRunner
+from consumers.topics import Topics
+from domain import commands as cmd
+from domain.casework import Casework
 from domain.commands import Command
+from domain.lifecycle import OSLO, Outcome
+from domain.values import Decision
+from saksflyt import kafka_wiring
+from saksflyt.demo import synthetic
+from saksflyt.settings import Settings
 from schemas.codec import AvroCodec
 from schemas.kafka_layout import command_record
 from schemas.mapping import command_to_record
 
 CODEC = AvroCodec()
+T0 = datetime(2026, 3, 2, 9, tzinfo=OSLO)
 
 
 def send_commands(producer: KafkaProducer, topic: str, commands: Iterable[Command]) -> int:
@@ -76,3 +92,46 @@ class Background:
         assert not self.thread.is_alive(), "background loop did not stop"
         if self.error:
             raise self.error
+
+
+def intake_runner(
+    app: Casework, bootstrap_servers: str, topics: Topics, group: str
+) -> tuple[CommandIntake, ConsumerRunner]:
+    producer = kafka_wiring.producer(bootstrap_servers)
+    intake = CommandIntake(app, producer, topics.rejected)
+    runner = ConsumerRunner(
+        kafka_wiring.consumer(bootstrap_servers, group),
+        [topics.commands],
+        intake,
+        DeadLetters(producer, topics.commands_dlq, group),
+    )
+    return intake, runner
+
+
+def relay_for(
+    app: Casework, settings: Settings, bootstrap_servers: str, topics: Topics, **kwargs: Any
+) -> Relay:
+    position = kafka_wiring.relay_position(settings, topics.events)
+    return Relay(app, kafka_wiring.producer(bootstrap_servers), topics.events, position, **kwargs)
+
+
+def case_commands(rng: random.Random, case_id: UUID) -> list[cmd.Command]:
+    """Five commands for one waste-bin case: start, submit, decide, shred, and a refused withdraw."""
+
+    def ids() -> dict[str, Any]:
+        return {"command_id": uuid4(), "case_id": case_id}
+
+    form = synthetic.complete_form(rng, "avfallsbeholder", "0301")
+    return [
+        cmd.StartApplication(
+            **ids(), issued_at=T0, service="avfallsbeholder", kommunenummer="0301", form=form
+        ),
+        cmd.SubmitApplication(**ids(), issued_at=T0 + timedelta(hours=1)),
+        cmd.Decide(
+            **ids(),
+            issued_at=T0 + timedelta(days=3),
+            decision=Decision(Outcome.GRANTED, "forurensningsloven § 30", "sb-1"),
+        ),
+        cmd.Shred(**ids(), issued_at=T0 + timedelta(days=90)),
+        cmd.Withdraw(**ids(), issued_at=T0 + timedelta(days=91), reason="for sent"),  # refused
+    ]

@@ -14,7 +14,8 @@ from pydantic import AwareDatetime
 from domain import commands as cmd
 from domain.values import Attachment
 from saksflyt.http import models as m
-from saksflyt.http.services import command_ids, run, services
+from saksflyt.http.commands import command_ids, run
+from saksflyt.http.services import services
 
 router = APIRouter(tags=["commands"])
 ALLOWED_TYPES = frozenset({"application/pdf", "image/jpeg", "image/png"})

@@ -1,10 +1,12 @@
-"""Command endpoints: each builds one domain command from its body and hands it to ``run``.
+"""Command endpoints: each builds one domain command from its body; ``run`` hands it to
+``Casework.handle`` and answers with what became of it (a refusal goes to the error handlers).
 
 An ``Idempotency-Key`` header (a UUID) becomes the command id, so a resend changes nothing.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID, uuid4, uuid5
 
@@ -13,7 +15,7 @@ from fastapi import APIRouter, Header, Request
 from domain import commands as cmd
 from domain.values import Decision
 from saksflyt.http import models as m
-from saksflyt.http.services import command_ids, run
+from saksflyt.http.services import services
 
 router = APIRouter(tags=["commands"])
 Key = Annotated[
@@ -127,3 +129,27 @@ def archive(case_id: UUID, body: m.ArchiveBody, request: Request, key: Key = Non
 @router.post(STEP + "shred", response_model=m.CommandResult, summary="Shred (kassasjon)")
 def shred(case_id: UUID, body: m.Step, request: Request, key: Key = None) -> Result:
     return run(request, cmd.Shred(**command_ids(case_id, key, body.at)))
+
+
+def run(request: Request, command: cmd.Command) -> dict[str, Any]:
+    """Hand the command to ``Casework.handle``; a refusal is raised for the error handlers."""
+    s = services(request)
+    handled = s.app.handle(command)
+    if handled.refusal is not None:
+        raise handled.refusal  # the app's error handlers answer 404/409/422
+    s.deliver()
+    return {
+        "case_id": str(command.case_id),
+        "command_id": str(command.command_id),
+        "status": handled.status,
+        "version": handled.version,
+        "duplicate": handled.verdict is cmd.Verdict.DUPLICATE,
+    }
+
+
+def command_ids(case_id: UUID | None, key: UUID | None, at: datetime | None) -> dict[str, Any]:
+    return {
+        "command_id": key or uuid4(),
+        "case_id": case_id or uuid4(),
+        "issued_at": at or datetime.now(UTC),
+    }

@@ -17,7 +17,7 @@ import uvicorn
 
 from consumers.delivery import InProcessDelivery
 from projections import queries
-from projections.writer import ProjectionWriter
+from projections.store import ProjectionWriter
 from saksflyt.bootstrap import bootstrap, projection_store
 from saksflyt.demo.simulation import HORIZON, run_demo
 from saksflyt.http.app import create_app

@@ -180,6 +180,18 @@ def test_attachment_limits(client: TestClient) -> None:
     assert refused.status_code == 409 and "takes no attachment of kind" in refused.json()["detail"]
 
 
+def test_a_resent_upload_answers_the_attachment_it_stored(client: TestClient) -> None:
+    case_id = _draft(client, "ledsagerbevis")
+    key = {"Idempotency-Key": str(uuid4())}
+    upload = {"data": {"kind": "foto"}, "files": {"file": ("foto.pdf", PDF, "application/pdf")}}
+    first = client.post(f"/applications/{case_id}/attachments", headers=key, **upload)
+    again = client.post(f"/applications/{case_id}/attachments", headers=key, **upload)
+    assert first.status_code == again.status_code == 201
+    assert again.json()["duplicate"] and not first.json()["duplicate"]
+    assert again.json()["attachment_id"] == first.json()["attachment_id"]
+    assert len(client.get(f"/applications/{case_id}").json()["attachments"]) == 1
+
+
 def test_read_endpoints_filter_and_paginate(client: TestClient) -> None:
     for i in range(5):
         _draft(client, "avfallsbeholder" if i % 2 else "horingssvar")

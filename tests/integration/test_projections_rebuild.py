@@ -7,8 +7,8 @@ from typing import Any
 
 from consumers.delivery import InProcessDelivery
 from domain.casework import Casework
+from projections.store import ProjectionWriter
 from projections.tables import READ_MODELS
-from projections.writer import ProjectionWriter
 from saksflyt import rebuild
 from saksflyt.bootstrap import bootstrap, projection_store
 from saksflyt.demo.simulation import MONTH_START, run_demo
