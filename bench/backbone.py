@@ -154,6 +154,7 @@ def latency(
             command_id=uuid4(),
             case_id=case_id,
             issued_at=MONTH_START,
+            received_at=MONTH_START,
             service="avfallsbeholder",
             kommunenummer="0301",
             form=synthetic.complete_form(rng, "avfallsbeholder", "0301"),
@@ -180,7 +181,10 @@ def latency(
         message = command_record(
             *command_to_record(
                 cmd.Shred(
-                    command_id=uuid4(), case_id=uuid4(), issued_at=MONTH_START.astimezone(OSLO)
+                    command_id=uuid4(),
+                    case_id=uuid4(),
+                    issued_at=MONTH_START.astimezone(OSLO),
+                    received_at=MONTH_START.astimezone(OSLO),
                 ),
                 "bench",
             ),

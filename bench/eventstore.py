@@ -65,7 +65,9 @@ def run_casework(app: Casework, cases: int) -> float:
             (t0 + timedelta(hours=1), cmd.SubmitApplication, {}),
             (t0 + timedelta(days=3), cmd.Decide, {"decision": DECISION}),
         ):
-            command = command_type(command_id=uuid.uuid4(), case_id=case_id, issued_at=at, **fields)
+            command = command_type(
+                command_id=uuid.uuid4(), case_id=case_id, received_at=at, **fields
+            )
             app.handle(command)
     return time.perf_counter() - started
 

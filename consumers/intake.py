@@ -10,6 +10,7 @@ Commands are keyed by case id, so one case's commands arrive, and are applied, i
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -46,8 +47,10 @@ class CommandIntake:
         producer: KafkaProducer,
         rejected_topic: str,
         codec: AvroCodec | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.app, self.producer, self.rejected_topic = app, producer, rejected_topic
+        self.clock = clock  # stamps when each command was received
         self.codec = codec or AvroCodec()
         self.stats = IntakeStats()
 
@@ -59,7 +62,7 @@ class CommandIntake:
         fields = decoded.record
         with correlation(command_id=fields["command_id"], case_id=fields.get("case_id")):
             try:
-                command = command_from_record(decoded.name, fields)
+                command = command_from_record(decoded.name, fields, self.clock())
             except InvalidCommand as error:
                 self._refuse_invalid(decoded.name, fields, error)
                 return

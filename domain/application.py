@@ -25,6 +25,7 @@ class Application(Guards, Aggregate):
     """One application from one applicant to one municipality for one service."""
 
     TOPIC = "saksflyt.application"
+    signed_at: datetime | None = None  # when the applicant signed, as the form portal said
 
     @event("Created", topic="saksflyt.application.created")
     def __init__(self, service: str, kommunenummer: str, at: datetime, *, id: UUID) -> None:
@@ -64,7 +65,13 @@ class Application(Guards, Aggregate):
         if self.status is Status.AWAITING_DOCUMENTS and not self._missing_requested():
             self._processing_resumed(at=at)
 
-    def submit(self, form: dict[str, Any], at: datetime, service: Service) -> None:
+    def submit(
+        self,
+        form: dict[str, Any],
+        at: datetime,
+        service: Service,
+        signed_at: datetime | None = None,
+    ) -> None:
         """Send the application: the form must be complete and required attachments present."""
         self._guard("submit", at, (Status.DRAFT,))
         complete = complete_form(self.service, {**self.form, **form})
@@ -83,6 +90,7 @@ class Application(Guards, Aggregate):
             at=at,
             decision_days=days,
             objection_decision_days=service.objection_decision_days,
+            signed_at=signed_at,
         )
 
     def withdraw(self, reason: str, at: datetime) -> None:
@@ -149,11 +157,11 @@ class Application(Guards, Aggregate):
                 "preliminary-reply-already-sent",
                 "a preliminary reply was already sent",
             )
-        if expected_by <= local_date(at):
+        if not local_date(at) < expected_by <= local_date(at) + deadlines.PROMISE_AT_MOST:
             raise self._refuse(
                 "send preliminary reply",
-                "expected-by-not-later",
-                "expected_by must be a later date",
+                "expected-by-out-of-range",
+                "expected_by must be a later date, within a year",
             )
         self._preliminary_reply_sent(reason=reason, expected_by=expected_by, at=at)
 
@@ -221,9 +229,11 @@ class Application(Guards, Aggregate):
         at: datetime,
         decision_days: int | None,
         objection_decision_days: int | None,
+        signed_at: datetime | None = None,  # absent from events stored before it was recorded
     ) -> None:
         self.form = form
         self.submitted_at = at
+        self.signed_at = signed_at
         self.decision_days = decision_days
         self.objection_decision_days = objection_decision_days
         self.status_value = Status.SUBMITTED.value

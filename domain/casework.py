@@ -8,6 +8,7 @@ handled lives on this object, which many threads share: it travels as arguments.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import suppress
 from datetime import date, datetime
@@ -38,12 +39,15 @@ from domain.errors import (
     InvalidTransition,
 )
 from domain.lifecycle import local_date
+from domain.payload import check_payload
 from domain.places import Kommunenummer
 from domain.services import Catalogue, RetentionAction, Service
+from domain.timing import check_signed_at, record_time
 
 SNAPSHOT_INTERVAL = 50
 Announce = Callable[[Handled], None]
-CONCURRENCY_ATTEMPTS = 3
+CONCURRENCY_ATTEMPTS = 5
+CASE_LOCKS = 64
 UNREADABLE = "invalid-command"  # the code of a command that could not be read as one
 
 
@@ -78,6 +82,9 @@ class Casework(EventSourcedApp[UUID]):
     ) -> None:
         self.catalogue = catalogue or Catalogue.default()
         self.observers: list[Observer] = []
+        # Commands for one case from threads of this process wait for each other instead of
+        # racing to a concurrency error; other processes still meet ConcurrentUpdate and retry.
+        self._case_locks = [threading.Lock() for _ in range(CASE_LOCKS)]
         super().__init__(env=dict(env or {}))
 
     def construct_recorder(self) -> ProcessRecorder:
@@ -138,7 +145,8 @@ class Casework(EventSourcedApp[UUID]):
         against the new state (a few times at most). ``announce`` hears of a refusal before it
         is recorded, so an announcement of it (e.g. on Kafka) happens at least once.
         """
-        handled = self._handle(command, announce)
+        with self._case_locks[command.case_id.int % CASE_LOCKS]:  # one writer per case here
+            handled = self._handle(command, announce)
         for observer in self.observers:
             observer.command_handled(type(command).__name__, handled.verdict, handled.code)
         return handled
@@ -167,23 +175,27 @@ class Casework(EventSourcedApp[UUID]):
 
     def _decide(self, command: Command) -> Application:
         """Load (or create) the case and apply the command to it; nothing is saved yet."""
+        check_payload(command)
         if isinstance(command, cmd.StartApplication):
             return self._start(command)
         case = self.get_case(command.case_id)
-        STEPS[type(command)](case, command, self.service_of(case))
+        at = record_time(command.received_at, command.issued_at, case.last_event_at)
+        STEPS[type(command)](case, command, at, self.service_of(case))
         return case
 
     def _start(self, c: cmd.StartApplication) -> Application:
-        """Open a draft (optionally with a first mellomlagring)."""
-        self.catalogue.service(c.service, c.kommunenummer)
+        """Open a draft (optionally with a first mellomlagring), or file it at once."""
+        service = self.catalogue.service(c.service, c.kommunenummer)
         Kommunenummer.parse(c.kommunenummer)
+        at = record_time(c.received_at, c.issued_at, None)
         if self.exists(c.case_id):
             raise CaseAlreadyExists(c.case_id)
-        case = Application(
-            service=c.service, kommunenummer=c.kommunenummer, at=c.issued_at, id=c.case_id
-        )
-        if c.form:
-            case.save_draft(c.form, c.issued_at)
+        case = Application(service=c.service, kommunenummer=c.kommunenummer, at=at, id=c.case_id)
+        if isinstance(c, cmd.SubmitNewApplication):
+            check_signed_at(c.signed_at, c.received_at)
+            case.submit(c.form, at, service, c.signed_at)
+        elif c.form:
+            case.save_draft(c.form, at)
         return case
 
     def service_of(self, case: Application) -> Service:
@@ -247,47 +259,53 @@ def command_tracking(command_id: UUID) -> Tracking:
     return Tracking(application_name=f"command:{command_id}", notification_id=1)
 
 
-def _apply_retention(case: Application, c: cmd.ApplyRetention, service: Service) -> None:
+def _apply_retention(
+    case: Application, c: cmd.ApplyRetention, at: datetime, service: Service
+) -> None:
     """Archive or shred a closed case once its service's retention says so."""
     due = case.retention_due(service.retention.after_days)
-    if due is None or local_date(c.issued_at) < due:
+    if due is None or local_date(at) < due:
         raise InvalidTransition(
             case.id, case.status.value, "apply retention", "retention-not-due", "not due yet"
         )
     if service.retention.action is RetentionAction.ARCHIVE:
-        case.archive(c.archive_reference, c.issued_at)
+        case.archive(c.archive_reference, at)
     else:
-        case.shred(c.issued_at)
+        case.shred(at)
 
 
-# What each command (but StartApplication) does to the case it names: one aggregate step.
-Step = Callable[[Application, Any, Service], None]
+def _submit(case: Application, c: cmd.SubmitApplication, at: datetime, service: Service) -> None:
+    check_signed_at(c.signed_at, c.received_at)
+    case.submit(c.form, at, service, c.signed_at)
+
+
+# What each command (but StartApplication) does to the case it names: one aggregate step, at the
+# time ``record_time`` chose, with the case's service.
+Step = Callable[[Application, Any, datetime, Service], None]
 STEPS: dict[type[Command], Step] = {
-    cmd.SaveDraft: lambda case, c, _: case.save_draft(c.form, c.issued_at),
-    cmd.AddAttachment: lambda case, c, s: case.add_attachment(c.attachment, c.issued_at, s),
-    cmd.SubmitApplication: lambda case, c, s: case.submit(c.form, c.issued_at, s),
-    cmd.SendReceipt: lambda case, c, _: case.send_receipt(
-        c.channel, c.message_id, c.issued_at, c.address
+    cmd.SaveDraft: lambda case, c, at, _: case.save_draft(c.form, at),
+    cmd.AddAttachment: lambda case, c, at, s: case.add_attachment(c.attachment, at, s),
+    cmd.SubmitApplication: _submit,
+    cmd.SendReceipt: lambda case, c, at, _: case.send_receipt(
+        c.channel, c.message_id, at, c.address
     ),
-    cmd.RequestMissingDocuments: lambda case, c, s: case.request_missing_documents(
-        c.kinds, c.reason, c.issued_at, s
+    cmd.RequestMissingDocuments: lambda case, c, at, s: case.request_missing_documents(
+        c.kinds, c.reason, at, s
     ),
-    cmd.ResumeProcessing: lambda case, c, _: case.resume_processing(c.issued_at),
-    cmd.SendNeighbourNotice: lambda case, c, s: case.send_neighbour_notice(
-        c.neighbours, c.issued_at, s
+    cmd.ResumeProcessing: lambda case, c, at, _: case.resume_processing(at),
+    cmd.SendNeighbourNotice: lambda case, c, at, s: case.send_neighbour_notice(c.neighbours, at, s),
+    cmd.RecordNeighbourComment: lambda case, c, at, _: case.record_neighbour_comment(
+        c.neighbour, c.objection, at
     ),
-    cmd.RecordNeighbourComment: lambda case, c, _: case.record_neighbour_comment(
-        c.neighbour, c.objection, c.issued_at
+    cmd.RecordNeighbourConsent: lambda case, c, at, _: case.record_neighbour_consent(
+        c.neighbour, at
     ),
-    cmd.RecordNeighbourConsent: lambda case, c, _: case.record_neighbour_consent(
-        c.neighbour, c.issued_at
+    cmd.SendPreliminaryReply: lambda case, c, at, _: case.send_preliminary_reply(
+        c.reason, c.expected_by, at
     ),
-    cmd.SendPreliminaryReply: lambda case, c, _: case.send_preliminary_reply(
-        c.reason, c.expected_by, c.issued_at
-    ),
-    cmd.Decide: lambda case, c, s: case.decide(c.decision, c.issued_at, s),
-    cmd.Withdraw: lambda case, c, _: case.withdraw(c.reason, c.issued_at),
-    cmd.Archive: lambda case, c, _: case.archive(c.archive_reference, c.issued_at),
-    cmd.Shred: lambda case, c, _: case.shred(c.issued_at),
+    cmd.Decide: lambda case, c, at, s: case.decide(c.decision, at, s),
+    cmd.Withdraw: lambda case, c, at, _: case.withdraw(c.reason, at),
+    cmd.Archive: lambda case, c, at, _: case.archive(c.archive_reference, at),
+    cmd.Shred: lambda case, c, at, _: case.shred(at),
     cmd.ApplyRetention: _apply_retention,
 }

@@ -19,9 +19,14 @@ from domain.values import Attachment, Decision
 
 @dataclass(frozen=True, kw_only=True)
 class Command:
+    """What every command carries. ``received_at`` is stamped by saksflyt when the command arrives
+    (the server's clock); ``issued_at`` is the sender's own time, taken from trusted backend
+    services only, and bounded (``domain.timing``)."""
+
     command_id: UUID
     case_id: UUID
-    issued_at: datetime
+    received_at: datetime
+    issued_at: datetime | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -39,6 +44,14 @@ class SaveDraft(Command):
 @dataclass(frozen=True, kw_only=True)
 class SubmitApplication(Command):
     form: dict[str, Any] = field(default_factory=dict)
+    signed_at: datetime | None = None  # when the applicant signed, if the form portal says
+
+
+@dataclass(frozen=True, kw_only=True)
+class SubmitNewApplication(StartApplication):
+    """Start and submit in one step: stored together or not at all (no draft left behind)."""
+
+    signed_at: datetime | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -18,6 +18,7 @@ import holidays
 NEIGHBOUR_COMMENT_DAYS = 14  # pbl § 21-3: two weeks to comment on a nabovarsel
 APPEAL_DAYS = 21  # fvl § 29: three weeks to appeal (klagefrist)
 PRELIMINARY_REPLY_MONTHS = 1  # fvl § 11 a: foreløpig svar within a month
+PROMISE_AT_MOST = timedelta(days=366)  # a preliminary reply promises a decision within a year
 
 
 @dataclass(frozen=True, slots=True)

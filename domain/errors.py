@@ -38,6 +38,18 @@ class IncompleteForm(DomainError, ValueError):
         super().__init__(f"{service}: form is not complete: " + "; ".join(problems))
 
 
+class InvalidInput(DomainError, ValueError):
+    """A value no stored event may carry: broken text, a number that is not finite, a deep nest."""
+
+    def __init__(self, code: str, message: str) -> None:
+        self.code = code
+        super().__init__(message)
+
+
+class InvalidTime(InvalidInput):
+    """A time outside the bounds every stored time keeps (see ``domain.timing``)."""
+
+
 class InvalidTransition(DomainError):
     """A lifecycle step was refused. Names the case, its state, the step and the rule."""
 

@@ -36,11 +36,11 @@ class Guards(CaseView):
             )
         if at.tzinfo is None:
             raise self._refuse(step, "time-without-zone", "the time must carry a time zone")
-        if at < self.last_event_at:
+        if at < self.last_event_at:  # only a sender's own time can be (see domain.timing)
             raise self._refuse(
                 step,
                 "time-before-previous-event",
-                f"time {at.isoformat()} is before the previous event "
+                f"issued_at {at.isoformat()} is before the case's previous event "
                 f"({self.last_event_at.isoformat()})",
             )
         if self.status not in allowed:

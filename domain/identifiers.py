@@ -43,10 +43,17 @@ def mod11_control_digit(digits: str, weights: tuple[int, ...]) -> int | None:
     return None if control == 10 else control
 
 
+def is_ascii_digits(value: str) -> bool:
+    """0-9 only: ``str.isdigit`` would let full-width or Arabic-Indic digits through."""
+    return value.isascii() and value.isdigit()
+
+
 def _require_digits(value: str, length: int, what: str) -> str:
     cleaned = value.replace(" ", "")
-    if len(cleaned) != length or not cleaned.isdigit():
-        raise InvalidIdentifier(f"{what} must be {length} digits, got {len(cleaned)} characters")
+    if len(cleaned) != length or not is_ascii_digits(cleaned):
+        raise InvalidIdentifier(
+            f"{what} must be {length} digits 0-9, got {len(cleaned)} characters"
+        )
     return cleaned
 
 

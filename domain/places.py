@@ -13,6 +13,7 @@ from typing import Annotated
 from pydantic import AfterValidator
 
 from domain.errors import InvalidIdentifier
+from domain.identifiers import is_ascii_digits
 
 
 @cache
@@ -30,7 +31,7 @@ class Kommunenummer:
 
     @classmethod
     def parse(cls, value: str) -> Kommunenummer:
-        if len(value) != 4 or not value.isdigit():
+        if len(value) != 4 or not is_ascii_digits(value):
             raise InvalidIdentifier(
                 f"kommunenummer must be 4 digits with leading zero, got {value!r}"
             )
@@ -50,7 +51,7 @@ class Kommunenummer:
         return self.value
 
 
-_MATRIKKEL = re.compile(r"^(\d{4})-(\d{1,5})/(\d{1,4})(?:/(\d{1,4}))?(?:/(\d{1,3}))?$")
+_MATRIKKEL = re.compile(r"^(\d{4})-(\d{1,5})/(\d{1,4})(?:/(\d{1,4}))?(?:/(\d{1,3}))?$", re.ASCII)
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,6 +39,7 @@ LOAD_CHUNK = 500
 class Applied:
     applied: int = 0
     duplicates: int = 0
+    quarantined: int = 0  # events no read model could take, kept in projection_dead_letters
 
 
 class ProjectionStore:
@@ -132,7 +133,12 @@ class ProjectionStore:
                 if before is not None and before["version"] >= event.record["case_version"]:
                     result.duplicates += 1
                     continue
-                cases[case_id], changes = project(before, event, self.key)
+                try:
+                    cases[case_id], changes = project(before, event, self.key)
+                except (ArithmeticError, ValueError, TypeError, KeyError) as error:
+                    self._quarantine(event, error)  # stored by an older version: set aside
+                    result.quarantined += 1
+                    continue
                 for change in changes:
                     folded.add(change)
                 result.applied += 1
@@ -144,6 +150,22 @@ class ProjectionStore:
             if mark is not None:
                 self._save_position(*mark)
         return result
+
+    def _quarantine(self, event: PublicEvent, error: Exception) -> None:
+        """Keep an event the projector cannot apply, with why, and carry on with the rest."""
+        r = event.record
+        self.db.execute(
+            "INSERT INTO projection_dead_letters (event_id, case_id, case_version, event, reason,"
+            " quarantined_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING",
+            (
+                str(r["event_id"]),
+                str(r["case_id"]),
+                r["case_version"],
+                event.name,
+                type(error).__name__,
+                datetime.now(UTC),
+            ),
+        )
 
     def _record_status(self, result: Applied, last_event_at: datetime | None) -> None:
         self.db.execute(

@@ -124,9 +124,35 @@ PROJECTION_POSITION = Table(
     "projection_position", (("source", "text"), ("position", "int")), ("source",)
 )
 
+HTTP_IDEMPOTENCY = Table(
+    "http_idempotency",
+    (
+        ("key", "text"),
+        ("fingerprint", "text"),
+        ("owner", "text"),
+        ("status", "int"),
+        ("body", "text"),
+        ("created_at", "timestamp"),
+    ),
+    ("key",),
+)
+
+PROJECTION_DEAD_LETTERS = Table(
+    "projection_dead_letters",
+    (
+        ("event_id", "text"),
+        ("case_id", "text"),
+        ("case_version", "int"),
+        ("event", "text"),
+        ("reason", "text"),
+        ("quarantined_at", "timestamp"),
+    ),
+    ("event_id",),
+)
+
 READ_MODELS = (CASE_OVERVIEW, SERVICE_STATS, DECISION_TIMES, DEADLINE_WATCH, NEIGHBOUR_NOTICES)
 ALL_TABLES = (*READ_MODELS, PROJECTION_STATUS)
-TABLES_BY_NAME = (*ALL_TABLES, PROJECTION_POSITION)
+TABLES_BY_NAME = (*ALL_TABLES, PROJECTION_POSITION, HTTP_IDEMPOTENCY, PROJECTION_DEAD_LETTERS)
 TABLES = {t.name: t for t in TABLES_BY_NAME}
 INDEXES = (
     ("case_overview", ("service", "kommunenummer", "status")),
@@ -178,4 +204,13 @@ def migration_2(dialect: str) -> list[str]:
     return [create_table_sql(PROJECTION_POSITION, dialect)]
 
 
-MIGRATIONS = (migration_1, migration_2)  # append; never edit a migration that has shipped
+def migration_3(dialect: str) -> list[str]:
+    """Version 3: the API's idempotency keys, and events a projection could not apply."""
+    return [create_table_sql(t, dialect) for t in (HTTP_IDEMPOTENCY, PROJECTION_DEAD_LETTERS)]
+
+
+MIGRATIONS = (
+    migration_1,
+    migration_2,
+    migration_3,
+)  # append; never edit a migration that has shipped

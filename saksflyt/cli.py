@@ -18,6 +18,7 @@ from saksflyt import processes, rebuild
 from saksflyt.bootstrap import bootstrap, projection_store
 from saksflyt.demo.report import print_projection_summary, render, summarise
 from saksflyt.demo.simulation import HORIZON, run_demo
+from saksflyt.http.documents import DocumentStore, referenced_documents
 from saksflyt.ops import logs
 from saksflyt.ops.metrics import REBUILD_PROGRESS
 from saksflyt.output import FORMATS, emit
@@ -188,6 +189,20 @@ def _rebuild(args: argparse.Namespace) -> int:
     return 0
 
 
+def _documents_sweep(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    app = bootstrap(settings)
+    swept = DocumentStore(settings.document_dir).sweep(
+        referenced_documents(app), older_than_s=args.older_than_hours * 3600
+    )
+    app.close()
+    print(
+        f"removed {swept.incoming} half-finished uploads and {swept.unreferenced} files "
+        "no attachment refers to"
+    )
+    return 0
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -275,6 +290,16 @@ def build_parser() -> argparse.ArgumentParser:
             "--dir", type=Path, default=SCHEMA_DIR, help="folder with events/ and commands/"
         )
         sub.set_defaults(handler=handler)
+
+    documents = commands.add_parser("documents", help="the attachment store")
+    documents_commands = documents.add_subparsers(dest="documents_command", required=True)
+    sweep = documents_commands.add_parser(
+        "sweep", help="remove half-finished uploads and files no stored attachment refers to"
+    )
+    sweep.add_argument(
+        "--older-than-hours", type=float, default=1.0, help="leave younger files alone (1)"
+    )
+    sweep.set_defaults(handler=_documents_sweep)
 
     _add_kafka_commands(commands)
     _add_projection_commands(commands)

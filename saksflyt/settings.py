@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     # Attachment bytes (content-addressed by SHA-256) and the largest upload accepted
     document_dir: Path = Path("var/documents")
     max_attachment_bytes: int = 10 * 1024 * 1024
+    # the largest JSON request body the API reads (forms are a few KiB)
+    max_json_bytes: int = 256 * 1024
     # Kafka bootstrap servers (host:port,…); without it events are delivered in-process
     kafka: str | None = None
     topic_prefix: str = "saksflyt"

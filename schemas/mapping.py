@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, fields
+from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid5
 
@@ -48,7 +49,10 @@ def _form_out(form: dict[str, Any]) -> str:
 
 
 def _submitted_extra(state: dict[str, Any]) -> dict[str, Any]:
-    due = decision_deadline(local_date(state["at"]), state["decision_days"])
+    try:
+        due = decision_deadline(local_date(state["at"]), state["decision_days"])
+    except (OverflowError, ValueError):  # a time stored before times were bounded (domain.timing)
+        due = None
     return {"decision_due": due}
 
 
@@ -198,20 +202,24 @@ GROUPS: dict[str, type[Attachment] | type[Decision]] = {
 
 
 def _field_in(name: str, record: dict[str, Any]) -> Any:
+    """The value of one command field from the flat wire record (None where the wire has none)."""
     group = GROUPS.get(name)
     if group is None:
         return _convert_in(name, record.get(RENAMED.get(name, name)))
     return group(**{f.name: _convert_in(f.name, record.get(f.name)) for f in fields(group)})
 
 
-def command_from_record(name: str, record: dict[str, Any]) -> cmd.Command:
-    """A decoded public command record as a domain command."""
+def command_from_record(name: str, record: dict[str, Any], received_at: datetime) -> cmd.Command:
+    """A decoded public command record as a domain command, received at ``received_at``.
+
+    The record's ``issued_at`` is the sending service's own time (bounded by the domain).
+    """
     try:
         command_type = COMMAND_TYPES[name]
     except KeyError:
         raise InvalidCommand(f"{name} is not a command") from None
     values = {f.name: _field_in(f.name, record) for f in fields(command_type)}
-    return command_type(**values)
+    return command_type(**{**values, "received_at": received_at})
 
 
 def _value_out(name: str, value: Any) -> Any:
@@ -225,6 +233,10 @@ def command_to_record(command: cmd.Command, issued_by: str) -> tuple[str, dict[s
     record: dict[str, Any] = {"issued_by": issued_by}
     for f in fields(command):
         value = getattr(command, f.name)
+        if f.name == "received_at":
+            continue  # ours to stamp on arrival, not the sender's
+        if f.name == "issued_at":
+            value = value or command.received_at
         if f.name in GROUPS:
             record.update(
                 {g.name: _value_out(g.name, getattr(value, g.name)) for g in fields(value)}

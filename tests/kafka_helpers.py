@@ -124,14 +124,27 @@ def case_commands(rng: random.Random, case_id: UUID) -> list[cmd.Command]:
     form = synthetic.complete_form(rng, "avfallsbeholder", "0301")
     return [
         cmd.StartApplication(
-            **ids(), issued_at=T0, service="avfallsbeholder", kommunenummer="0301", form=form
+            **ids(),
+            issued_at=T0,
+            received_at=T0,
+            service="avfallsbeholder",
+            kommunenummer="0301",
+            form=form,
         ),
-        cmd.SubmitApplication(**ids(), issued_at=T0 + timedelta(hours=1)),
+        cmd.SubmitApplication(
+            **ids(), issued_at=T0 + timedelta(hours=1), received_at=T0 + timedelta(hours=1)
+        ),
         cmd.Decide(
             **ids(),
             issued_at=T0 + timedelta(days=3),
+            received_at=T0 + timedelta(days=3),
             decision=Decision(Outcome.GRANTED, "forurensningsloven § 30", "sb-1"),
         ),
-        cmd.Shred(**ids(), issued_at=T0 + timedelta(days=90)),
-        cmd.Withdraw(**ids(), issued_at=T0 + timedelta(days=91), reason="for sent"),  # refused
+        cmd.Shred(**ids(), issued_at=T0 + timedelta(days=90), received_at=T0 + timedelta(days=90)),
+        cmd.Withdraw(
+            **ids(),
+            issued_at=T0 + timedelta(days=91),
+            received_at=T0 + timedelta(days=91),
+            reason="for sent",
+        ),  # refused
     ]

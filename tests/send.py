@@ -14,7 +14,7 @@ def send(
     app: Casework, command_type: type[cmd.Command], case_id: UUID, at: datetime, **fields: Any
 ) -> cmd.Handled:
     """Handle a command with a fresh id; raise the refusal if the rules refused it."""
-    command = command_type(command_id=uuid4(), case_id=case_id, issued_at=at, **fields)
+    command = command_type(command_id=uuid4(), case_id=case_id, received_at=at, **fields)
     handled = app.handle(command)
     if handled.refusal is not None:
         raise handled.refusal

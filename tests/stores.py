@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from projections.tables import READ_MODELS
+from saksflyt.bootstrap import projection_store
 from saksflyt.settings import Settings
 
 
@@ -16,3 +18,16 @@ def sqlite_settings(folder: Path, **overrides: Any) -> Settings:
         document_dir=folder / "documents",
         **overrides,
     )
+
+
+def read_model_tables(settings: Settings) -> dict[str, list[dict[str, Any]]]:
+    """Every read-model table's rows, in key order: for comparing live and rebuilt."""
+    store = projection_store(settings)
+    tables = {}
+    for table in READ_MODELS:
+        order = ", ".join(table.key)
+        tables[table.name] = store.db.rows(
+            f"SELECT * FROM {table.name} ORDER BY {order}", table=table.name
+        )
+    store.db.close()
+    return tables

@@ -109,8 +109,8 @@ class CaseScript:
         self.refused = 0
 
     def _send(self, command_type: type[cmd.Command], at: datetime, **fields: Any) -> cmd.Handled:
-        """One command through ``Casework.handle``, the way HTTP and Kafka send theirs."""
-        command = command_type(command_id=uuid4(), case_id=self.case_id, issued_at=at, **fields)
+        """One command through ``Casework.handle``, received at the simulation's clock."""
+        command = command_type(command_id=uuid4(), case_id=self.case_id, received_at=at, **fields)
         return self.app.handle(command)
 
     def _try(self, command_type: type[cmd.Command], at: datetime, **fields: Any) -> bool:

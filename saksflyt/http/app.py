@@ -1,42 +1,38 @@
 """``saksflyt serve``: the HTTP API. Commands go to ``Casework.handle``, as from the Kafka intake.
 
-Invalid input answers 422 with field errors, a step the rules refuse answers 409 naming the rule,
-an unknown case 404. An ``Idempotency-Key`` header makes a command safe to resend.
+Every error is problem details (``saksflyt.http.problems``): invalid input 422 with field errors, a
+step the rules refuse 409 with its rule code, an unknown case 404, a body too large 413. An
+``Idempotency-Key`` header makes a command safe to resend: the same request answers the same, a
+different request with the same key is refused.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from datetime import UTC, datetime
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 
-from domain.errors import (
-    CaseAlreadyExists,
-    CaseNotFound,
-    ConcurrentUpdate,
-    DomainError,
-    IncompleteForm,
-    InvalidIdentifier,
-    InvalidTransition,
-    UnknownService,
-)
 from saksflyt.http.attachments import router as attachment_router
 from saksflyt.http.commands import router as command_router
 from saksflyt.http.dashboard import router as dashboard_router
+from saksflyt.http.limits import BodyLimit
+from saksflyt.http.problems import add_problem_handlers
 from saksflyt.http.reads import router as read_router
 from saksflyt.http.services import Services
 from saksflyt.settings import Settings
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, clock: Callable[[], datetime] | None = None
+) -> FastAPI:
+    """The API on these settings; ``clock`` stamps when each command arrived (tests move it)."""
     settings = settings or Settings.from_env()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.services = Services(settings)
+        app.state.services = Services(settings, clock or (lambda: datetime.now(UTC)))
         yield
         app.state.services.close()
 
@@ -44,35 +40,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="saksflyt",
         version="0.1.0",
         lifespan=lifespan,
+        generate_unique_id_function=lambda route: route.name,  # operationId = function name
         description="Case processing for municipal e-services: commands and read models.",
     )
-    for error, status in ERROR_STATUS.items():
-        app.add_exception_handler(error, _error_handler(status))
+    add_problem_handlers(app)
+    app.add_middleware(BodyLimit, settings=settings)  # 413 before parsing or spooling
     app.include_router(command_router)
     app.include_router(attachment_router)
     app.include_router(read_router)
     app.include_router(dashboard_router)
     return app
-
-
-ERROR_STATUS: dict[type[Exception], int] = {
-    CaseNotFound: 404,
-    InvalidTransition: 409,
-    CaseAlreadyExists: 409,
-    ConcurrentUpdate: 409,
-    IncompleteForm: 422,
-    InvalidIdentifier: 422,
-    UnknownService: 422,
-}
-
-
-def _error_handler(status: int) -> Callable[[Request, Exception], Any]:
-    async def handle(request: Request, error: Exception) -> JSONResponse:
-        body: dict[str, Any] = {"detail": str(error), "error": type(error).__name__}
-        if isinstance(error, DomainError):
-            body["rule"] = error.code
-        if isinstance(error, IncompleteForm):
-            body["problems"] = error.problems
-        return JSONResponse(body, status_code=status)
-
-    return handle

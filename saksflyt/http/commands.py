@@ -1,142 +1,230 @@
 """Command endpoints: each builds one domain command from its body; ``run`` hands it to
 ``Casework.handle`` and answers with what became of it (a refusal goes to the error handlers).
 
-An ``Idempotency-Key`` header (a UUID) becomes the command id, so a resend changes nothing.
+The server stamps when each command arrived (``received_at``); a client's own time is not the
+record. An ``Idempotency-Key`` header (a UUID) becomes the command id: a resend of the same request
+answers as the first did, the same key with another request is refused (``http.idempotency``).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import json
 from typing import Annotated, Any
 from uuid import UUID, uuid4, uuid5
 
 from fastapi import APIRouter, Header, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
 
 from domain import commands as cmd
+from domain.errors import DomainError
 from domain.values import Decision
 from saksflyt.http import models as m
+from saksflyt.http.idempotency import fingerprint
+from saksflyt.http.problems import domain_problem
 from saksflyt.http.services import services
 
-router = APIRouter(tags=["commands"])
+router = APIRouter(tags=["commands"], responses=m.problem_responses(400, 404, 409, 413, 422))
 Key = Annotated[
     UUID | None,
-    Header(alias="Idempotency-Key", description="A UUID; resending the same key changes nothing"),
+    Header(
+        alias="Idempotency-Key",
+        description="A UUID; resending the same request with it answers the same and changes "
+        "nothing; another request with the same key is refused",
+    ),
 ]
-Result = dict[str, Any]
+Result = dict[str, Any] | Response
 STEP = "/applications/{case_id}/"
+# OpenAPI links: what a client (and schemathesis) can do next with the case a creation answered
+NEXT_STEPS = (
+    "get_case",
+    "case_events",
+    "upload_attachment",
+    "save_draft",
+    "submit",
+    "notify_neighbours",
+    "record_comment",
+    "record_consent",
+    "request_documents",
+    "resume",
+    "preliminary_reply",
+    "decide",
+    "withdraw",
+    "archive",
+    "shred",
+)
+CREATED: dict[int | str, dict[str, Any]] = {
+    201: {
+        "links": {
+            step: {"operationId": step, "parameters": {"case_id": "$response.body#/case_id"}}
+            for step in NEXT_STEPS
+        }
+    }
+}
 
 
-@router.post("/applications", status_code=201, response_model=m.CommandResult)
+@router.post("/applications", status_code=201, response_model=m.CommandResult, responses=CREATED)
 def submit_application(body: m.NewApplication, request: Request, key: Key = None) -> Result:
-    """Start and submit an application in one go (services without required attachments).
+    """Start and submit an application in one step: stored together, or nothing is stored.
 
-    With an ``Idempotency-Key`` the case id and both steps derive from it, so a resend after
-    a lost answer neither opens a second case nor submits twice.
+    With an ``Idempotency-Key`` and no ``case_id`` the case id derives from the key, so a resend
+    after a lost answer neither opens a second case nor submits twice.
     """
-    key = key or uuid4()
-    ids = command_ids(body.case_id or uuid5(key, "case"), key, body.at)
-    start = {**ids, "command_id": uuid5(key, "start")}
-    run(
-        request,
-        cmd.StartApplication(**start, service=body.service, kommunenummer=body.kommunenummer),
+    case_id = body.case_id or (uuid5(key, "case") if key else uuid4())
+    command = cmd.SubmitNewApplication(
+        **command_ids(request, case_id, key),
+        service=body.service,
+        kommunenummer=body.kommunenummer,
+        form=body.form,
+        signed_at=body.signed_at,
     )
-    return run(request, cmd.SubmitApplication(**ids, form=body.form))
+    return run(request, key, body, command)
 
 
-@router.post("/drafts", status_code=201, response_model=m.CommandResult)
+@router.post("/drafts", status_code=201, response_model=m.CommandResult, responses=CREATED)
 def start_draft(body: m.NewDraft, request: Request, key: Key = None) -> Result:
     """Open a draft (mellomlagring), optionally with the first part of the form."""
-    ids = command_ids(body.case_id, key, body.at)
-    return run(
-        request,
-        cmd.StartApplication(
-            **ids, service=body.service, kommunenummer=body.kommunenummer, form=body.form
-        ),
+    command = cmd.StartApplication(
+        **command_ids(request, body.case_id or uuid4(), key),
+        service=body.service,
+        kommunenummer=body.kommunenummer,
+        form=body.form,
     )
+    return run(request, key, body, command)
 
 
 @router.post(STEP + "draft", response_model=m.CommandResult, summary="Save a draft")
 def save_draft(case_id: UUID, body: m.DraftBody, request: Request, key: Key = None) -> Result:
-    return run(request, cmd.SaveDraft(**command_ids(case_id, key, body.at), form=body.form))
+    command = cmd.SaveDraft(**command_ids(request, case_id, key), form=body.form)
+    return run(request, key, body, command)
 
 
 @router.post(STEP + "submit", response_model=m.CommandResult, summary="Submit")
 def submit(case_id: UUID, body: m.SubmitBody, request: Request, key: Key = None) -> Result:
-    ids = command_ids(case_id, key, body.at)
-    return run(request, cmd.SubmitApplication(**ids, form=body.form))
+    ids = command_ids(request, case_id, key)
+    command = cmd.SubmitApplication(**ids, form=body.form, signed_at=body.signed_at)
+    return run(request, key, body, command)
 
 
 @router.post(STEP + "neighbour-notice", response_model=m.CommandResult, summary="Nabovarsel")
 def notify_neighbours(
     case_id: UUID, body: m.NoticeBody, request: Request, key: Key = None
 ) -> Result:
-    ids = command_ids(case_id, key, body.at)
-    return run(request, cmd.SendNeighbourNotice(**ids, neighbours=body.neighbours))
+    ids = command_ids(request, case_id, key)
+    return run(request, key, body, cmd.SendNeighbourNotice(**ids, neighbours=body.neighbours))
 
 
 @router.post(STEP + "neighbour-comments", response_model=m.CommandResult, summary="A comment")
 def record_comment(case_id: UUID, body: m.CommentBody, request: Request, key: Key = None) -> Result:
-    ids = command_ids(case_id, key, body.at)
+    ids = command_ids(request, case_id, key)
     command = cmd.RecordNeighbourComment(**ids, neighbour=body.neighbour, objection=body.objection)
-    return run(request, command)
+    return run(request, key, body, command)
 
 
 @router.post(STEP + "neighbour-consents", response_model=m.CommandResult, summary="Consent")
 def record_consent(case_id: UUID, body: m.ConsentBody, request: Request, key: Key = None) -> Result:
-    ids = command_ids(case_id, key, body.at)
-    return run(request, cmd.RecordNeighbourConsent(**ids, neighbour=body.neighbour))
+    ids = command_ids(request, case_id, key)
+    return run(request, key, body, cmd.RecordNeighbourConsent(**ids, neighbour=body.neighbour))
 
 
 @router.post(STEP + "missing-documents", response_model=m.CommandResult, summary="Mangelbrev")
 def request_documents(
     case_id: UUID, body: m.MissingBody, request: Request, key: Key = None
 ) -> Result:
-    ids = command_ids(case_id, key, body.at)
-    return run(request, cmd.RequestMissingDocuments(**ids, kinds=body.kinds, reason=body.reason))
+    ids = command_ids(request, case_id, key)
+    command = cmd.RequestMissingDocuments(**ids, kinds=body.kinds, reason=body.reason)
+    return run(request, key, body, command)
 
 
 @router.post(STEP + "resume", response_model=m.CommandResult, summary="Resume processing")
 def resume(case_id: UUID, body: m.Step, request: Request, key: Key = None) -> Result:
-    return run(request, cmd.ResumeProcessing(**command_ids(case_id, key, body.at)))
+    return run(request, key, body, cmd.ResumeProcessing(**command_ids(request, case_id, key)))
 
 
 @router.post(STEP + "preliminary-reply", response_model=m.CommandResult, summary="fvl § 11 a")
 def preliminary_reply(
     case_id: UUID, body: m.ReplyBody, request: Request, key: Key = None
 ) -> Result:
-    ids = command_ids(case_id, key, body.at)
+    ids = command_ids(request, case_id, key)
     command = cmd.SendPreliminaryReply(**ids, reason=body.reason, expected_by=body.expected_by)
-    return run(request, command)
+    return run(request, key, body, command)
 
 
 @router.post(STEP + "decision", response_model=m.CommandResult, summary="Vedtak")
 def decide(case_id: UUID, body: m.DecisionBody, request: Request, key: Key = None) -> Result:
     decision = Decision(body.outcome, body.legal_basis, body.case_officer)
-    return run(request, cmd.Decide(**command_ids(case_id, key, body.at), decision=decision))
+    command = cmd.Decide(**command_ids(request, case_id, key), decision=decision)
+    return run(request, key, body, command)
 
 
 @router.post(STEP + "withdrawal", response_model=m.CommandResult, summary="Withdraw")
 def withdraw(case_id: UUID, body: m.WithdrawBody, request: Request, key: Key = None) -> Result:
-    return run(request, cmd.Withdraw(**command_ids(case_id, key, body.at), reason=body.reason))
+    command = cmd.Withdraw(**command_ids(request, case_id, key), reason=body.reason)
+    return run(request, key, body, command)
 
 
 @router.post(STEP + "archive", response_model=m.CommandResult, summary="Archive")
 def archive(case_id: UUID, body: m.ArchiveBody, request: Request, key: Key = None) -> Result:
-    ids = command_ids(case_id, key, body.at)
-    return run(request, cmd.Archive(**ids, archive_reference=body.archive_reference))
+    ids = command_ids(request, case_id, key)
+    return run(request, key, body, cmd.Archive(**ids, archive_reference=body.archive_reference))
 
 
 @router.post(STEP + "shred", response_model=m.CommandResult, summary="Shred (kassasjon)")
 def shred(case_id: UUID, body: m.Step, request: Request, key: Key = None) -> Result:
-    return run(request, cmd.Shred(**command_ids(case_id, key, body.at)))
+    return run(request, key, body, cmd.Shred(**command_ids(request, case_id, key)))
 
 
-def run(request: Request, command: cmd.Command) -> dict[str, Any]:
-    """Hand the command to ``Casework.handle``; a refusal is raised for the error handlers."""
+def command_ids(request: Request, case_id: UUID, key: UUID | None) -> dict[str, Any]:
+    """The ids every command carries, and the server's time of arrival."""
+    return {
+        "command_id": key or uuid4(),
+        "case_id": case_id,
+        "received_at": services(request).clock(),
+    }
+
+
+def run(
+    request: Request,
+    key: UUID | None,
+    body: Any,
+    command: cmd.Command,
+    extra: dict[str, Any] | None = None,
+) -> Result:
+    """Handle the command once per key: a resend of the same request gets the first answer.
+
+    ``body`` is what makes the request what it is (for the key's fingerprint); ``extra`` joins
+    the answer (e.g. an upload's attachment id).
+    """
+    if key is None:
+        return {**_handle(request, command), **(extra or {})}
+    keys = services(request).idempotency
+    payload = body.model_dump(mode="json") if isinstance(body, BaseModel) else body
+    route = getattr(request.scope.get("route"), "path", request.url.path)
+    earlier = keys.claim(key, fingerprint(route, command.case_id, payload))
+    if earlier is not None:
+        if earlier.status >= 400:
+            return Response(earlier.body, earlier.status, media_type="application/problem+json")
+        return JSONResponse({**json.loads(earlier.body), "duplicate": True}, earlier.status)
+    try:
+        result = {**_handle(request, command), **(extra or {})}
+    except DomainError as refusal:
+        refused = domain_problem(refusal)
+        keys.answer(key, refused.status_code, bytes(refused.body).decode())
+        raise
+    except BaseException:
+        keys.release(key)
+        raise
+    status = getattr(request.scope.get("route"), "status_code", None) or 200
+    keys.answer(key, status, bytes(JSONResponse(jsonable_encoder(result)).body).decode())
+    return result
+
+
+def _handle(request: Request, command: cmd.Command) -> dict[str, Any]:
     s = services(request)
     handled = s.app.handle(command)
     if handled.refusal is not None:
-        raise handled.refusal  # the app's error handlers answer 404/409/422
+        raise handled.refusal  # the error handlers answer 404/409/422
     s.deliver()
     return {
         "case_id": str(command.case_id),
@@ -144,12 +232,4 @@ def run(request: Request, command: cmd.Command) -> dict[str, Any]:
         "status": handled.status,
         "version": handled.version,
         "duplicate": handled.verdict is cmd.Verdict.DUPLICATE,
-    }
-
-
-def command_ids(case_id: UUID | None, key: UUID | None, at: datetime | None) -> dict[str, Any]:
-    return {
-        "command_id": key or uuid4(),
-        "case_id": case_id or uuid4(),
-        "issued_at": at or datetime.now(UTC),
     }

@@ -15,9 +15,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from projections import queries
+from saksflyt.http import models as m
 from saksflyt.http.services import services
 
-router = APIRouter()
+router = APIRouter(responses=m.problem_responses(422))
 WIDTH, BAR_HEIGHT, LABEL_WIDTH = 560, 22, 210
 
 

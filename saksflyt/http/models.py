@@ -20,20 +20,24 @@ class Body(BaseModel):
 
 
 class Step(Body):
-    at: AwareDatetime | None = Field(
-        default=None, description="When it happened (business time); default now"
-    )
+    """A step with nothing to say but that it happens: the server records when it arrived."""
+
+
+SignedAt = Annotated[
+    AwareDatetime | None,
+    Field(description="When the applicant signed, if the form portal knows (within 30 days)"),
+]
 
 
 class NewDraft(Step):
     service: ShortText
-    kommunenummer: Annotated[str, Field(pattern=r"^\d{4}$")]
+    kommunenummer: Annotated[str, Field(pattern=r"^[0-9]{4}$")]
     form: dict[str, Any] = Field(default_factory=dict)
     case_id: UUID | None = None
 
 
 class NewApplication(NewDraft):
-    pass
+    signed_at: SignedAt = None
 
 
 class DraftBody(Step):
@@ -42,6 +46,7 @@ class DraftBody(Step):
 
 class SubmitBody(Step):
     form: dict[str, Any] = Field(default_factory=dict)
+    signed_at: SignedAt = None
 
 
 class NoticeBody(Step):
@@ -92,3 +97,27 @@ class AttachmentResult(CommandResult):
     attachment_id: UUID
     sha256: str
     size: int
+
+
+class FieldError(BaseModel):
+    loc: list[str]
+    msg: str | None = None
+    type: str | None = None
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, with our stable ``rule`` code and any field errors."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    rule: str = Field(description="A stable code, e.g. neighbour-period-running")
+    errors: list[FieldError] | None = None
+    problems: list[str] | None = None
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` declaring problem details for these statuses."""
+    content = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    return {status: {"model": Problem, "content": content} for status in statuses}

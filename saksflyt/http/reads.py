@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST
+from pydantic import AwareDatetime
 
 from projections import queries
+from saksflyt.http import models as m
 from saksflyt.http.services import services
 from saksflyt.ops.health import run_checks
 from saksflyt.ops.metrics import metrics_payload
 from schemas.mapping import to_latest_public_event
 from schemas.registry import default_registry
 
-router = APIRouter()
+router = APIRouter(responses=m.problem_responses(422))
+NOT_FOUND = m.problem_responses(404)
 REDACTED = "[personal data]"
 
 
@@ -59,8 +62,13 @@ def neighbours(request: Request, filters: Filters) -> list[dict[str, Any]]:
     return queries.neighbours(services(request).store.db, filters)
 
 
-@router.get("/applications/{case_id}", tags=["cases"], summary="A case now, or as it stood")
-def get_case(request: Request, case_id: UUID, as_of: datetime | None = None) -> dict[str, Any]:
+@router.get(
+    "/applications/{case_id}",
+    tags=["cases"],
+    summary="A case now, or as it stood",
+    responses=NOT_FOUND,
+)
+def get_case(request: Request, case_id: UUID, as_of: AwareDatetime | None = None) -> dict[str, Any]:
     app = services(request).app
     case = app.case_as_of(case_id, as_of) if as_of else app.get_case(case_id)
     return {
@@ -83,7 +91,12 @@ def get_case(request: Request, case_id: UUID, as_of: datetime | None = None) -> 
     }
 
 
-@router.get("/applications/{case_id}/events", tags=["cases"], summary="The case's history")
+@router.get(
+    "/applications/{case_id}/events",
+    tags=["cases"],
+    summary="The case's history",
+    responses=NOT_FOUND,
+)
 def case_events(
     request: Request, case_id: UUID, include_personal_data: bool = False
 ) -> list[dict[str, Any]]:
@@ -110,7 +123,12 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", tags=["operations"], summary="Dependencies are reachable")
+@router.get(
+    "/readyz",
+    tags=["operations"],
+    summary="Dependencies are reachable",
+    responses={503: {"description": "A dependency is not reachable"}},
+)
 def readyz(request: Request) -> JSONResponse:
     s = services(request)
     ready, checks = run_checks(
@@ -122,7 +140,13 @@ def readyz(request: Request) -> JSONResponse:
     return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
 
 
-@router.get("/metrics", tags=["operations"], summary="Prometheus metrics")
+@router.get(
+    "/metrics",
+    tags=["operations"],
+    summary="Prometheus metrics",
+    response_class=PlainTextResponse,
+    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+)
 def metrics(request: Request) -> Response:
     payload = metrics_payload(services(request).settings.prometheus_multiproc_dir)
     return Response(payload, media_type=CONTENT_TYPE_LATEST)

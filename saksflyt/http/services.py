@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from datetime import datetime
 
 from fastapi import Request
 
@@ -10,6 +12,8 @@ from consumers.delivery import InProcessDelivery
 from domain.casework import Casework
 from projections.store import ProjectionWriter
 from saksflyt.bootstrap import bootstrap, projection_database, projection_store
+from saksflyt.http.documents import DocumentStore
+from saksflyt.http.idempotency import IdempotencyKeys
 from saksflyt.ops.metrics import TELEMETRY, GaugeRefresher
 from saksflyt.settings import Settings
 
@@ -17,10 +21,14 @@ from saksflyt.settings import Settings
 class Services:
     """What the request handlers share: the application, the read models, delivery between them."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, clock: Callable[[], datetime]) -> None:
         self.settings = settings
+        self.clock = clock  # stamps when each command arrived
         self.app: Casework = bootstrap(settings)
         self.store = projection_store(settings)
+        self.idempotency = IdempotencyKeys(lambda: projection_database(settings))
+        self.documents = DocumentStore(settings.document_dir)
+        self.documents.sweep(None)  # uploads a crash left half-finished
         self.lock = threading.Lock()
         writer = ProjectionWriter(self.store, telemetry=TELEMETRY)
         self.delivery = InProcessDelivery(self.app, [writer], position=writer.position())

@@ -94,6 +94,7 @@ def test_the_same_command_over_http_and_kafka_is_applied_once(
         command_id=key,
         case_id=case_id,
         issued_at=T0,
+        received_at=T0,
         service="horingssvar",
         kommunenummer="0301",
     )

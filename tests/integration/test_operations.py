@@ -79,17 +79,22 @@ def _commands(rng: random.Random) -> list[cmd.Command]:
                 command_id=uuid4(),
                 case_id=case_id,
                 issued_at=T0,
+                received_at=T0,
                 service="avfallsbeholder",
                 kommunenummer="0301",
                 form=form,
             ),
             cmd.SubmitApplication(
-                command_id=uuid4(), case_id=case_id, issued_at=T0 + timedelta(hours=1)
+                command_id=uuid4(),
+                case_id=case_id,
+                issued_at=T0 + timedelta(hours=1),
+                received_at=T0 + timedelta(hours=1),
             ),
             cmd.SubmitApplication(
                 command_id=uuid4(),
                 case_id=case_id,  # refused: submitted twice
                 issued_at=T0 + timedelta(hours=2),
+                received_at=T0 + timedelta(hours=2),
             ),
         ]
     return out
@@ -134,6 +139,7 @@ def pipeline(
         command_id=uuid4(),
         case_id=uuid4(),
         issued_at=T0,
+        received_at=T0,
         service="avfallsbeholder",
         kommunenummer="0301",
         form={"soker": {"fodselsnummer": bad_fnr, "navn": "Ola Nordmann"}},

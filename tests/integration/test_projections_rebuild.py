@@ -15,21 +15,10 @@ from saksflyt.demo.simulation import MONTH_START, run_demo
 from saksflyt.settings import Settings
 from schemas.mapping import PublicEvent
 from tests.send import start
+from tests.stores import read_model_tables
 
 CASES = 2000
 LATE_CASES = 7
-
-
-def _snapshot(settings: Settings) -> dict[str, list[dict[str, Any]]]:
-    store = projection_store(settings)
-    tables = {}
-    for table in READ_MODELS:
-        order = ", ".join(table.key)
-        tables[table.name] = store.db.rows(
-            f"SELECT * FROM {table.name} ORDER BY {order}", table=table.name
-        )
-    store.db.close()
-    return tables
 
 
 class BusyStore(rebuild.StoreSource):
@@ -47,7 +36,9 @@ class BusyStore(rebuild.StoreSource):
             for _ in range(LATE_CASES):
                 start(self.app, "horingssvar", MONTH_START)
             self.live.deliver()
-            self.live_tables = _snapshot(self.settings)  # what readers see just before the swap
+            self.live_tables = read_model_tables(
+                self.settings
+            )  # what readers see just before the swap
 
 
 def test_a_rebuild_from_scratch_equals_the_live_read_models(store_settings: Settings) -> None:
@@ -68,7 +59,7 @@ def test_a_rebuild_from_scratch_equals_the_live_read_models(store_settings: Sett
     source = BusyStore(app, delivery, store_settings)
     applied = rebuild.rebuild(store_settings, source, lambda done, _: progress.append(done))
     assert applied == total + LATE_CASES and progress[-1] == applied
-    rebuilt = _snapshot(store_settings)
+    rebuilt = read_model_tables(store_settings)
     assert len(rebuilt["case_overview"]) == CASES + LATE_CASES
     for table in READ_MODELS:
         assert rebuilt[table.name] == source.live_tables[table.name], table.name

@@ -149,3 +149,20 @@ def test_matrikkelnummer_refusals(value: str, message: str) -> None:
 def test_kommunenummer_refusals(value: str, message: str) -> None:
     with pytest.raises(InvalidIdentifier, match=message):
         Kommunenummer.parse(value)
+
+
+@pytest.mark.parametrize(
+    "number",
+    ["０１０１０１１２３４５", "٠١٠١٠١١٢٣٤٥", "0101011234５"],
+    ids=["full-width", "arabic-indic", "one-full-width"],
+)
+def test_identity_numbers_take_ascii_digits_only(number: str) -> None:
+    with pytest.raises(InvalidIdentifier, match="digits 0-9"):
+        Fodselsnummer.parse(number)
+
+
+def test_municipality_and_cadastre_numbers_take_ascii_digits_only() -> None:
+    with pytest.raises(InvalidIdentifier, match="4 digits"):
+        Kommunenummer.parse("０３０１")
+    with pytest.raises(InvalidIdentifier, match="must look like"):
+        Matrikkelnummer.parse("0301-２/3")

@@ -55,7 +55,7 @@ REFUSALS: list[tuple[str, Given, When, str]] = [
         "event before the previous one",
         lambda t: submitted("avfallsbeholder", t),
         lambda c: c.withdraw("x", T0 - DAY),
-        "is before the previous event",
+        "is before the case's previous event",
     ),
     (
         "time without a zone",
@@ -167,7 +167,7 @@ REFUSALS: list[tuple[str, Given, When, str]] = [
         "preliminary reply expecting the past",
         lambda t: submitted("skjenkebevilling", t),
         lambda c: c.send_preliminary_reply("x", date(2026, 3, 1), T0),
-        "later date",
+        "later date, within a year",
     ),
     (
         "receipt before submission",

@@ -118,11 +118,12 @@ def test_commands_round_trip_through_the_wire(name: str, data: st.DataObject) ->
         record["form_json"] = json.dumps({"adresse": "Storgata 1"})
     if "outcome" in record:
         record["outcome"] = "granted"
-    command = command_from_record(name, CODEC.decode(CODEC.encode(name, record)).record)
+    command = command_from_record(name, CODEC.decode(CODEC.encode(name, record)).record, T0)
     assert isinstance(command, COMMAND_TYPES[name])
     again_name, again = command_to_record(command, record["issued_by"])
     assert again_name == name
-    assert command_from_record(name, CODEC.decode(CODEC.encode(name, again)).record) == command
+    assert command_from_record(name, CODEC.decode(CODEC.encode(name, again)).record, T0) == command
+    assert command.received_at == T0, "received_at is ours to stamp, never the sender's"
 
 
 @pytest.mark.parametrize(
@@ -141,7 +142,7 @@ def test_commands_that_decode_but_make_no_sense_are_invalid(
     name = "Decide" if "outcome" in record_update else "SaveDraft"
     record = {**data.draw(records(REGISTRY.latest(name).raw)), **record_update}
     with pytest.raises(InvalidCommand, match=reason):
-        command_from_record(name, record)
+        command_from_record(name, record, T0)
 
 
 def test_the_apache_reference_library_reads_our_bytes() -> None:
@@ -235,7 +236,9 @@ def test_kafka_layout_carries_cloudevents_headers() -> None:
 
 
 def test_command_layout_is_keyed_by_case() -> None:
-    command = cmd.Withdraw(command_id=uuid4(), case_id=uuid4(), issued_at=T0, reason="flytter")
+    command = cmd.Withdraw(
+        command_id=uuid4(), case_id=uuid4(), issued_at=T0, received_at=T0, reason="flytter"
+    )
     name, record = command_to_record(command, "selvbetjening")
     message = command_record(name, record, CODEC)
     assert message.key == str(command.case_id).encode()

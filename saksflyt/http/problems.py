@@ -1,0 +1,141 @@
+"""Every error the API answers, as RFC 9457 problem details (``application/problem+json``).
+
+``type``, ``title``, ``status`` and ``detail``, plus ``rule`` (a stable code for machines) and
+``errors`` (field errors) where there are some. Nothing a client sent is echoed back verbatim:
+a value that broke validation may be one JSON cannot even carry (NaN, a lone surrogate).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+
+from domain.errors import (
+    CaseAlreadyExists,
+    CaseNotFound,
+    ConcurrentUpdate,
+    DomainError,
+    IncompleteForm,
+    InvalidIdentifier,
+    InvalidInput,
+    InvalidTransition,
+    UnknownService,
+)
+
+log = logging.getLogger(__name__)
+MEDIA_TYPE = "application/problem+json"
+TYPE_BASE = "https://saksflyt.no/problems/"  # documented in docs/read-models.md, not fetched
+TITLES = {
+    400: "Bad request",
+    404: "Not found",
+    409: "Conflict with the case's state",
+    413: "Request too large",
+    415: "Unsupported media type",
+    422: "Invalid request",
+    500: "Internal error",
+}
+HTTP_CODES = {
+    400: "body-not-readable",
+    404: "not-found",
+    405: "method-not-allowed",
+    413: "body-too-large",
+}
+DOMAIN_STATUS: dict[type[DomainError], int] = {
+    CaseNotFound: 404,
+    InvalidTransition: 409,
+    CaseAlreadyExists: 409,
+    ConcurrentUpdate: 409,
+    IncompleteForm: 422,
+    InvalidIdentifier: 422,
+    InvalidInput: 422,
+    UnknownService: 422,
+}
+
+
+class ProblemResponse(Response):
+    media_type = MEDIA_TYPE
+
+    def render(self, content: Any) -> bytes:
+        # ASCII-escaped and strict: whatever text an error carries, the answer can be sent
+        return json.dumps(content, ensure_ascii=True, allow_nan=False, default=str).encode()
+
+
+class ApiProblem(Exception):
+    """An error the API layer itself raises (limits, media types, idempotency keys)."""
+
+    def __init__(self, status: int, code: str, detail: str) -> None:
+        self.status, self.code, self.detail = status, code, detail
+        super().__init__(detail)
+
+
+def problem(status: int, code: str, detail: str, **extra: Any) -> ProblemResponse:
+    body = {
+        "type": TYPE_BASE + code,
+        "title": TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+        "rule": code,
+        **extra,
+    }
+    return ProblemResponse(body, status_code=status)
+
+
+def _status_of(error: DomainError) -> int:
+    for kind in type(error).__mro__:
+        if kind in DOMAIN_STATUS:
+            return DOMAIN_STATUS[kind]  # type: ignore[index]
+    return 422
+
+
+def domain_problem(error: DomainError) -> ProblemResponse:
+    """A refusal of the domain as problem details: its status, code and message."""
+    extra = {"problems": error.problems} if isinstance(error, IncompleteForm) else {}
+    return problem(_status_of(error), error.code, str(error), **extra)
+
+
+async def _domain(request: Request, error: Exception) -> Response:
+    assert isinstance(error, DomainError)
+    return domain_problem(error)
+
+
+async def _api(request: Request, error: Exception) -> Response:
+    assert isinstance(error, ApiProblem)
+    return problem(error.status, error.code, error.detail)
+
+
+async def _validation(request: Request, error: Exception) -> Response:
+    assert isinstance(error, RequestValidationError)
+    errors = [
+        {
+            "loc": [str(part) for part in e.get("loc", ())],
+            "msg": e.get("msg"),
+            "type": e.get("type"),
+        }
+        for e in error.errors()
+    ]
+    return problem(422, "invalid-request", "the request does not match its schema", errors=errors)
+
+
+async def _http(request: Request, error: Exception) -> Response:
+    assert isinstance(error, HTTPException)
+    code = HTTP_CODES.get(error.status_code, f"http-{error.status_code}")
+    return problem(error.status_code, code, str(error.detail))
+
+
+async def _unexpected(request: Request, error: Exception) -> Response:
+    log.error("unexpected error", exc_info=error, extra={"error": type(error).__name__})
+    return problem(500, "internal-error", "an unexpected error; it is logged")
+
+
+def add_problem_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(DomainError, _domain)
+    app.add_exception_handler(ApiProblem, _api)
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(HTTPException, _http)
+    app.add_exception_handler(Exception, _unexpected)
