@@ -120,7 +120,9 @@ def _measure(send: Callable[[int], str], arrivals: dict[str, float], samples: in
 def latency(
     bootstrap_servers: str, topics: Topics, tmp: Path, samples: int
 ) -> tuple[list[float], list[float]]:
-    settings = Settings(event_store="sqlite", sqlite_path=tmp / "latency.db")
+    settings = Settings(
+        event_store="sqlite", sqlite_path=tmp / "latency.db", key_ring=tmp / "keyring.json"
+    )
     app = bootstrap(settings)
     producer = kafka_wiring.producer(bootstrap_servers)
     intake = CommandIntake(app, producer, topics.rejected)

@@ -30,7 +30,13 @@ from schemas.mapping import to_latest_public_event
 def sample_records(count: int) -> list[tuple[str, dict[str, Any]]]:
     """Public records from a synthetic month (events in their natural mix)."""
     with tempfile.TemporaryDirectory() as tmp:
-        app = bootstrap(Settings(event_store="sqlite", sqlite_path=Path(tmp) / "bench.db"))
+        app = bootstrap(
+            Settings(
+                event_store="sqlite",
+                sqlite_path=Path(tmp) / "bench.db",
+                key_ring=Path(tmp) / "keyring.json",
+            )
+        )
         run_demo(app, applications=max(50, count // 7))
         codec, out = AvroCodec(), []
         for case_id in {n.originator_id for n in app.recorder.select_notifications(1, 100_000)}:

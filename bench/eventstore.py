@@ -34,6 +34,7 @@ from domain.lifecycle import OSLO, Outcome
 from domain.values import Decision
 from saksflyt.bootstrap import bootstrap
 from saksflyt.demo import synthetic
+from saksflyt.privacy.keyring import FileKeyRing
 from saksflyt.settings import Settings
 
 EVENTS_PER_CASE = 4
@@ -97,7 +98,11 @@ def run_bare(env: dict[str, str], cases: int, payload_size: int) -> float:
 @contextmanager
 def sqlite_store() -> Iterator[tuple[Settings, dict[str, str]]]:
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(event_store="sqlite", sqlite_path=Path(tmp) / "saksflyt.db")
+        settings = Settings(
+            event_store="sqlite",
+            sqlite_path=Path(tmp) / "saksflyt.db",
+            key_ring=Path(tmp) / "keyring.json",
+        )
         bare_env = {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": f"{tmp}/bare.db"}
         yield settings, bare_env
 
@@ -108,9 +113,14 @@ def postgres_store(url: str) -> Iterator[tuple[Settings, dict[str, str]]]:
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(f'CREATE SCHEMA "{schema}"')
     try:
-        settings = Settings(event_store="postgres", postgres_url=url, postgres_schema=schema)
-        bare_env = {**settings.eventsourcing_env()}
-        yield settings, bare_env
+        with tempfile.TemporaryDirectory() as tmp:
+            ring = Path(tmp) / "keyring.json"
+            FileKeyRing.create(ring)
+            settings = Settings(
+                event_store="postgres", postgres_url=url, postgres_schema=schema, key_ring=ring
+            )
+            bare_env = {**settings.eventsourcing_env()}
+            yield settings, bare_env
     finally:
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')

@@ -15,7 +15,9 @@ from saksflyt.settings import Settings
 
 def demo_relay(bootstrap_servers: str, topics: Topics, db_path: Path, applications: int) -> Relay:
     """The relay holds its lock and has published nothing yet."""
-    settings = Settings(event_store="sqlite", sqlite_path=db_path)
+    settings = Settings(
+        event_store="sqlite", sqlite_path=db_path, key_ring=db_path.parent / "keyring.json"
+    )
     app = bootstrap(settings)
     run_demo(app, applications)
     position = kafka_wiring.relay_position(settings, topics.events)

@@ -13,11 +13,14 @@ trap cleanup EXIT
 if [ -z "${SAKSFLYT_TEST_POSTGRES_URL:-}" ]; then
   started+=(postgres)
   SAKSFLYT_TEST_POSTGRES_URL=$("$here/postgres.sh" start)
-  export SAKSFLYT_TEST_POSTGRES_URL
+  # where its data files are: the privacy tests read them raw, looking for personal data
+  SAKSFLYT_TEST_POSTGRES_DATA="$(cat "${SAKSFLYT_SERVICES_DIR:-$here/../.services}/postgres.dir")/data"
+  export SAKSFLYT_TEST_POSTGRES_URL SAKSFLYT_TEST_POSTGRES_DATA
 fi
 if [ -z "${SAKSFLYT_TEST_KAFKA:-}" ]; then
   started+=(kafka)
   SAKSFLYT_TEST_KAFKA=$("$here/kafka.sh" start)
-  export SAKSFLYT_TEST_KAFKA
+  SAKSFLYT_TEST_KAFKA_DATA="$(cat "${SAKSFLYT_SERVICES_DIR:-$here/../.services}/kafka.dir")/data"
+  export SAKSFLYT_TEST_KAFKA SAKSFLYT_TEST_KAFKA_DATA
 fi
 "$@"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,10 +13,18 @@ MESSAGE_LIMIT = 500  # characters of the error message kept in a header
 
 
 class DeadLetters:
-    def __init__(self, producer: KafkaProducer, topic: str, group: str) -> None:
+    def __init__(
+        self,
+        producer: KafkaProducer,
+        topic: str,
+        group: str,
+        protect: Callable[[bytes], bytes] | None = None,
+    ) -> None:
         self.producer = producer
         self.topic = topic
         self.group = group
+        # a topic whose messages may carry plain personal data seals them before they go on
+        self.protect = protect
 
     @staticmethod
     def reason_of(error: BaseException) -> str:
@@ -33,5 +42,6 @@ class DeadLetters:
             "dlq_failed_at": datetime.now(UTC).isoformat(),
         }
         headers = [*(record.headers or []), *((k, v.encode()) for k, v in why.items())]
-        future = self.producer.send(self.topic, key=record.key, value=record.value, headers=headers)
+        value = self.protect(record.value) if self.protect and record.value else record.value
+        future = self.producer.send(self.topic, key=record.key, value=value, headers=headers)
         future.get(timeout=SEND_TIMEOUT_S)

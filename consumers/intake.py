@@ -48,9 +48,11 @@ class CommandIntake:
         rejected_topic: str,
         codec: AvroCodec | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        unseal: Callable[[str, dict[str, Any]], dict[str, Any]] | None = None,
     ) -> None:
         self.app, self.producer, self.rejected_topic = app, producer, rejected_topic
         self.clock = clock  # stamps when each command was received
+        self.unseal = unseal  # opens personal fields a sender sealed to the municipality
         self.codec = codec or AvroCodec()
         self.stats = IntakeStats()
 
@@ -62,7 +64,8 @@ class CommandIntake:
         fields = decoded.record
         with correlation(command_id=fields["command_id"], case_id=fields.get("case_id")):
             try:
-                command = command_from_record(decoded.name, fields, self.clock())
+                plain = self.unseal(decoded.name, fields) if self.unseal else fields
+                command = command_from_record(decoded.name, plain, self.clock())
             except InvalidCommand as error:
                 self._refuse_invalid(decoded.name, fields, error)
                 return

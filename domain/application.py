@@ -7,6 +7,7 @@ so moving or renaming this class never breaks replay of stored events.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
@@ -14,7 +15,13 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from domain import deadlines
-from domain.forms import check_draft, complete_form, contact_email, is_urgent
+from domain.forms import (
+    applicant_identifier,
+    check_draft,
+    complete_form,
+    contact_email,
+    is_urgent,
+)
 from domain.guards import Guards
 from domain.lifecycle import UNDECIDED, ReceiptChannel, Status, local_date
 from domain.services import Service
@@ -71,6 +78,7 @@ class Application(Guards, Aggregate):
         at: datetime,
         service: Service,
         signed_at: datetime | None = None,
+        pseudonym: Callable[[str], str] | None = None,
     ) -> None:
         """Send the application: the form must be complete and required attachments present."""
         self._guard("submit", at, (Status.DRAFT,))
@@ -91,6 +99,7 @@ class Application(Guards, Aggregate):
             decision_days=days,
             objection_decision_days=service.objection_decision_days,
             signed_at=signed_at,
+            applicant_ref=_reference(complete, pseudonym),
         )
 
     def withdraw(self, reason: str, at: datetime) -> None:
@@ -119,12 +128,7 @@ class Application(Guards, Aggregate):
         self, kinds: list[str], reason: str, at: datetime, service: Service
     ) -> None:
         """Ask for more documents; the decision clock stands until they arrive."""
-        self._guard("request missing documents", at, (Status.SUBMITTED,))
-        if not kinds:
-            raise self._refuse(
-                "request missing documents", "no-document-kinds", "name at least one document kind"
-            )
-        self._guard_attachment_kinds("request missing documents", kinds, service)
+        self._guard_document_request(kinds, at, service)
         self._missing_documents_requested(kinds=sorted(set(kinds)), reason=reason, at=at)
 
     def resume_processing(self, at: datetime) -> None:
@@ -150,19 +154,7 @@ class Application(Guards, Aggregate):
 
     def send_preliminary_reply(self, reason: str, expected_by: date, at: datetime) -> None:
         """Foreløpig svar (fvl § 11 a): why it takes time and when to expect a decision."""
-        self._guard("send preliminary reply", at, (Status.SUBMITTED, Status.AWAITING_DOCUMENTS))
-        if self.preliminary_reply_at is not None:
-            raise self._refuse(
-                "send preliminary reply",
-                "preliminary-reply-already-sent",
-                "a preliminary reply was already sent",
-            )
-        if not local_date(at) < expected_by <= local_date(at) + deadlines.PROMISE_AT_MOST:
-            raise self._refuse(
-                "send preliminary reply",
-                "expected-by-out-of-range",
-                "expected_by must be a later date, within a year",
-            )
+        self._guard_preliminary_reply(expected_by, at)
         self._preliminary_reply_sent(reason=reason, expected_by=expected_by, at=at)
 
     def decide(self, decision: Decision, at: datetime, service: Service) -> None:
@@ -230,6 +222,7 @@ class Application(Guards, Aggregate):
         decision_days: int | None,
         objection_decision_days: int | None,
         signed_at: datetime | None = None,  # absent from events stored before it was recorded
+        applicant_ref: str | None = None,  # a pseudonym of the applicant, for the read models
     ) -> None:
         self.form = form
         self.submitted_at = at
@@ -318,3 +311,9 @@ class Application(Guards, Aggregate):
         self.status_value = Status.SHREDDED.value
         self.closed_at = self.closed_at or at
         self._touch(at)
+
+
+def _reference(form: dict[str, Any], pseudonym: Callable[[str], str] | None) -> str | None:
+    """The applicant as a pseudonym the read models may hold (never the number itself)."""
+    identifier = applicant_identifier(form)
+    return pseudonym(identifier) if pseudonym and identifier else None

@@ -1,137 +1,55 @@
 """The ``Casework`` application: the one way a command reaches a case (``handle``).
 
-Persistence comes from the environment mapping it is given (built by ``saksflyt.settings``), never
-from ``os.environ`` directly: SQLite by default, PostgreSQL in production, AES-GCM encryption of whole
-events when a key is configured, and a snapshot every 50 events. Nothing about the command being
-handled lives on this object, which many threads share: it travels as arguments.
+``handle`` dedupes by command id, applies the command's step to its case, and saves the new events
+with the command id in one transaction (``domain.case_store`` holds how cases are stored and read
+back). Nothing about the command being handled lives on this object, which many threads share: it
+travels as arguments.
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable
 from contextlib import suppress
-from datetime import date, datetime
-from typing import Any, ClassVar, Protocol
+from datetime import datetime
+from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
-from eventsourcing.application import Application as EventSourcedApp
-from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.application import ProcessingEvent
 from eventsourcing.persistence import (
     IntegrityError,
-    JSONTranscoder,
     ProcessRecorder,
     Recording,
     Tracking,
-    Transcoding,
 )
-from eventsourcing.utils import Environment
+from eventsourcing.utils import get_topic
 
 from domain import commands as cmd
 from domain.application import Application
+from domain.case_store import CASE_LOCKS, CaseStore
 from domain.commands import Command, Handled, Verdict
 from domain.errors import (
     CaseAlreadyExists,
-    CaseNotFound,
     ConcurrentUpdate,
     DomainError,
     InvalidTransition,
 )
 from domain.lifecycle import local_date
 from domain.payload import check_payload
+from domain.personal import ErasureRequest
 from domain.places import Kommunenummer
-from domain.services import Catalogue, RetentionAction, Service
+from domain.services import RetentionAction, Service
 from domain.timing import check_signed_at, record_time
 
-SNAPSHOT_INTERVAL = 50
 Announce = Callable[[Handled], None]
 CONCURRENCY_ATTEMPTS = 5
-CASE_LOCKS = 64
+SHREDDED = "saksflyt.application.shredded"
 UNREADABLE = "invalid-command"  # the code of a command that could not be read as one
 
 
-class Observer(Protocol):
-    """Told of every handled command and every save (metrics are wired in by ``saksflyt``)."""
-
-    def command_handled(self, command_type: str, verdict: str, code: str | None) -> None: ...
-    def events_recorded(self, service: str, events: Sequence[object]) -> None: ...
-
-
-class DateAsISO(Transcoding):
-    """Stores ``datetime.date`` (deadlines) as ISO strings; the library covers datetimes only."""
-
-    type = date
-    name = "date_iso"
-
-    def encode(self, obj: date) -> str:
-        return obj.isoformat()
-
-    def decode(self, data: str) -> date:
-        return date.fromisoformat(data)
-
-
-class Casework(EventSourcedApp[UUID]):
+class Casework(CaseStore):
     """Use cases of case processing. Raises domain errors; never touches Kafka, HTTP or metrics."""
 
-    name = "saksflyt"
-    snapshotting_intervals: ClassVar[dict[Any, int]] = {Application: SNAPSHOT_INTERVAL}
-
-    def __init__(
-        self, env: Mapping[str, str] | None = None, catalogue: Catalogue | None = None
-    ) -> None:
-        self.catalogue = catalogue or Catalogue.default()
-        self.observers: list[Observer] = []
-        # Commands for one case from threads of this process wait for each other instead of
-        # racing to a concurrency error; other processes still meet ConcurrentUpdate and retry.
-        self._case_locks = [threading.Lock() for _ in range(CASE_LOCKS)]
-        super().__init__(env=dict(env or {}))
-
-    def construct_recorder(self) -> ProcessRecorder:
-        # A process recorder keeps a tracking table beside the events, written in the same
-        # transaction: that is how a command id is recorded as done together with its events.
-        return self.factory.process_recorder()
-
-    def construct_env(self, name: str, env: Mapping[str, str] | None = None) -> Environment:
-        # Only the settings we are handed count: the process environment is read in one place
-        # (saksflyt.settings), not again here behind its back.
-        merged = {"IS_SNAPSHOTTING_ENABLED": "y", **(env or {})}
-        return Environment(name, merged)
-
-    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
-        super().register_transcodings(transcoder)
-        transcoder.register(DateAsISO())
-
-    # ----- loading ---------------------------------------------------------------------------
-
-    def get_case(self, case_id: UUID, version: int | None = None) -> Application:
-        try:
-            case: Application = self.repository.get(case_id, version=version)
-        except AggregateNotFoundError:
-            raise CaseNotFound(case_id) from None
-        return case
-
-    def case_as_of(self, case_id: UUID, moment: datetime) -> Application:
-        """The case as it stood at ``moment`` (business time), e.g. "as decided"."""
-        version = None
-        for domain_event in self.history(case_id):
-            if domain_event.at > moment:  # type: ignore[attr-defined]
-                break
-            version = domain_event.originator_version
-        if version is None:
-            raise CaseNotFound(case_id)
-        return self.get_case(case_id, version=version)
-
-    def history(self, case_id: UUID) -> Iterator[DomainEventProtocol[UUID]]:
-        events = iter(self.events.get(case_id))
-        first = next(events, None)
-        if first is None:
-            raise CaseNotFound(case_id)
-        yield first
-        yield from events
-
-    def exists(self, case_id: UUID) -> bool:
-        return bool(self.recorder.select_events(case_id, limit=1))
+    name = "saksflyt"  # names the stored tables (saksflyt_events …): never change it
 
     # ----- the one way in for a command ---------------------------------------------------------
 
@@ -157,6 +75,7 @@ class Casework(EventSourcedApp[UUID]):
         for attempt in range(1, CONCURRENCY_ATTEMPTS + 1):
             try:
                 case = self._decide(command)
+                erasing = self._erasure_of(case, command)
                 self.save(case, tracking=command_tracking(command.command_id))
             except ConcurrentUpdate:
                 if self.has_processed(command.command_id):
@@ -170,8 +89,26 @@ class Casework(EventSourcedApp[UUID]):
                     announce(rejected)
                 self._record_refusal(command.command_id)
                 return rejected
+            if erasing is not None:
+                self.vault.erase(case.id)  # type: ignore[union-attr]
             return Handled(command, Verdict.ACCEPTED, case.version, case.status.value)
         raise AssertionError("unreachable")
+
+    def _erasure_of(self, case: Application, command: Command) -> ErasureRequest | None:
+        """Kassasjon: the request is recorded before the Shredded event, so none is forgotten."""
+        if self.vault is None or not any(
+            get_topic(type(e)) == SHREDDED for e in case.pending_events
+        ):
+            return None
+        request = ErasureRequest(
+            case.id,
+            case.service,
+            case.kommunenummer,
+            getattr(command, "reason", None) or "kassasjon",
+            command.actor or "saksflyt",
+        )
+        self.vault.erasure_requested(request)
+        return request
 
     def _decide(self, command: Command) -> Application:
         """Load (or create) the case and apply the command to it; nothing is saved yet."""
@@ -180,8 +117,16 @@ class Casework(EventSourcedApp[UUID]):
             return self._start(command)
         case = self.get_case(command.case_id)
         at = record_time(command.received_at, command.issued_at, case.last_event_at)
-        STEPS[type(command)](case, command, at, self.service_of(case))
+        if isinstance(command, cmd.SubmitApplication):
+            check_signed_at(command.signed_at, command.received_at)
+            case.submit(command.form, at, self.service_of(case), command.signed_at, self.pseudonym)
+        else:
+            STEPS[type(command)](case, command, at, self.service_of(case))
         return case
+
+    @property
+    def pseudonym(self) -> Callable[[str], str] | None:
+        return self.vault.pseudonym if self.vault else None
 
     def _start(self, c: cmd.StartApplication) -> Application:
         """Open a draft (optionally with a first mellomlagring), or file it at once."""
@@ -191,9 +136,17 @@ class Casework(EventSourcedApp[UUID]):
         if self.exists(c.case_id):
             raise CaseAlreadyExists(c.case_id)
         case = Application(service=c.service, kommunenummer=c.kommunenummer, at=at, id=c.case_id)
+        if not service.drafts and not isinstance(c, cmd.SubmitNewApplication):
+            raise InvalidTransition(
+                c.case_id,
+                "new",
+                "start a draft",
+                "drafts-not-allowed",
+                f"{service.code} is submitted in one step; no draft is stored",
+            )
         if isinstance(c, cmd.SubmitNewApplication):
             check_signed_at(c.signed_at, c.received_at)
-            case.submit(c.form, at, service, c.signed_at)
+            case.submit(c.form, at, service, c.signed_at, self.pseudonym)
         elif c.form:
             case.save_draft(c.form, at)
         return case
@@ -274,18 +227,12 @@ def _apply_retention(
         case.shred(at)
 
 
-def _submit(case: Application, c: cmd.SubmitApplication, at: datetime, service: Service) -> None:
-    check_signed_at(c.signed_at, c.received_at)
-    case.submit(c.form, at, service, c.signed_at)
-
-
-# What each command (but StartApplication) does to the case it names: one aggregate step, at the
-# time ``record_time`` chose, with the case's service.
+# What each other command does to the case it names: one aggregate step, at the time
+# ``record_time`` chose, with the case's service.
 Step = Callable[[Application, Any, datetime, Service], None]
 STEPS: dict[type[Command], Step] = {
     cmd.SaveDraft: lambda case, c, at, _: case.save_draft(c.form, at),
     cmd.AddAttachment: lambda case, c, at, s: case.add_attachment(c.attachment, at, s),
-    cmd.SubmitApplication: _submit,
     cmd.SendReceipt: lambda case, c, at, _: case.send_receipt(
         c.channel, c.message_id, at, c.address
     ),

@@ -27,6 +27,7 @@ class Command:
     case_id: UUID
     received_at: datetime
     issued_at: datetime | None = None
+    actor: str | None = None  # who sent it (a system, a person): kept with an erasure record
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -116,7 +117,7 @@ class Archive(Command):
 
 @dataclass(frozen=True, kw_only=True)
 class Shred(Command):
-    pass
+    reason: str | None = None  # why (kept in the erasure record; no personal data)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -212,3 +212,22 @@ def contact_email(data: dict[str, Any]) -> str | None:
             return str(person["epost"])
     email = data.get("epost")
     return str(email) if email else None
+
+
+APPLICANT_FIELDS = (
+    ("soker", "fodselsnummer"),
+    ("tiltakshaver", "fodselsnummer"),
+    ("organisasjonsnummer",),
+    ("entreprenor_organisasjonsnummer",),
+)
+
+
+def applicant_identifier(form: dict[str, Any]) -> str | None:
+    """The applicant's identity or organisation number, where the form has one."""
+    for path in APPLICANT_FIELDS:
+        value: Any = form
+        for step in path:
+            value = value.get(step) if isinstance(value, dict) else None
+        if isinstance(value, str) and value:
+            return value
+    return None

@@ -12,6 +12,7 @@ from datetime import date, datetime
 from uuid import UUID
 
 from domain.case_view import CaseView
+from domain.deadlines import PROMISE_AT_MOST
 from domain.errors import InvalidTransition
 from domain.lifecycle import UNDECIDED, Status, local_date
 from domain.services import Service
@@ -134,4 +135,23 @@ class Guards(CaseView):
                 "send neighbour notice",
                 "neighbours-not-unique",
                 "name each neighbour once, at least one",
+            )
+
+    def _guard_document_request(self, kinds: list[str], at: datetime, service: Service) -> None:
+        step = "request missing documents"
+        self._guard(step, at, (Status.SUBMITTED,))
+        if not kinds:
+            raise self._refuse(step, "no-document-kinds", "name at least one document kind")
+        self._guard_attachment_kinds(step, kinds, service)
+
+    def _guard_preliminary_reply(self, expected_by: date, at: datetime) -> None:
+        step = "send preliminary reply"
+        self._guard(step, at, (Status.SUBMITTED, Status.AWAITING_DOCUMENTS))
+        if self.preliminary_reply_at is not None:
+            raise self._refuse(
+                step, "preliminary-reply-already-sent", "a preliminary reply was already sent"
+            )
+        if not local_date(at) < expected_by <= local_date(at) + PROMISE_AT_MOST:
+            raise self._refuse(
+                step, "expected-by-out-of-range", "expected_by must be a later date, within a year"
             )

@@ -55,6 +55,7 @@ class Service:
     retention: Retention
     objection_decision_days: int | None = None
     urgent_decision_days: int | None = None
+    drafts: bool = True  # False: submitted in one step, nothing stored before (sosialhjelp)
 
     @property
     def allowed_attachments(self) -> frozenset[str]:
@@ -78,6 +79,7 @@ def _service_from_table(code: str, table: Mapping[str, Any]) -> Service:
         retention=Retention(RetentionAction(retention["action"]), retention["after_days"]),
         objection_decision_days=table.get("objection_decision_days"),
         urgent_decision_days=table.get("urgent_decision_days"),
+        drafts=table.get("drafts", True),
     )
 
 

@@ -33,9 +33,11 @@ class Database:
         return cls("sqlite", conn)
 
     @classmethod
-    def postgres(cls, url: str, schema: str | None = None) -> Database:
+    def postgres(cls, url: str, schema: str | None = None, autocommit: bool = False) -> Database:
+        """``autocommit``: a read outside ``transaction()`` ends at once instead of opening an
+        implicit transaction (for connections that live long and write now and then)."""
         options = f"-c search_path={schema}" if schema else ""
-        conn = psycopg.connect(url, row_factory=dict_row, options=options)  # type: ignore[arg-type]
+        conn = psycopg.connect(url, row_factory=dict_row, options=options, autocommit=autocommit)  # type: ignore[arg-type]
         return cls("postgres", conn)
 
     @contextmanager

@@ -7,9 +7,6 @@ the neighbour notice and a pseudonymous applicant reference — never an identit
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 from collections.abc import Callable
 from datetime import date
 from typing import Any
@@ -47,28 +44,6 @@ OVERVIEW_COLUMNS = (
     "neighbour_comments",
     "last_event_at",
 )
-APPLICANT_FIELDS = (
-    ("soker", "fodselsnummer"),
-    ("tiltakshaver", "fodselsnummer"),
-    ("organisasjonsnummer",),
-    ("entreprenor_organisasjonsnummer",),
-)
-
-
-def pseudonym(key: bytes, identifier: str) -> str:
-    """A stable reference to the same applicant that cannot be turned back into the number."""
-    return hmac.new(key, identifier.encode(), hashlib.sha256).hexdigest()[:20]
-
-
-def _applicant(form_json: str, key: bytes) -> str | None:
-    form = json.loads(form_json)
-    for path in APPLICANT_FIELDS:
-        value: Any = form
-        for step in path:
-            value = value.get(step) if isinstance(value, dict) else None
-        if isinstance(value, str) and value:
-            return pseudonym(key, value)
-    return None
 
 
 def new_row(event: PublicEvent) -> Row:
@@ -102,46 +77,46 @@ def _decision_deadline(row: Row) -> date | None:
     )
 
 
-def _on_submitted(row: Row, r: dict[str, Any], key: bytes) -> None:
+def _on_submitted(row: Row, r: dict[str, Any]) -> None:
     row.update(
         status=Status.SUBMITTED.value,
         submitted_at=r["occurred_at"],
         decision_days=r["decision_days"],
         objection_decision_days=r["objection_decision_days"],
-        applicant_ref=_applicant(r["form_json"], key),
+        applicant_ref=r.get("applicant_ref"),
         preliminary_reply_due=deadlines.preliminary_reply_due(local_date(r["occurred_at"])),
     )
 
 
-def _on_missing(row: Row, r: dict[str, Any], key: bytes) -> None:
+def _on_missing(row: Row, r: dict[str, Any]) -> None:
     row.update(status=Status.AWAITING_DOCUMENTS.value, paused_since=local_date(r["occurred_at"]))
 
 
-def _on_resumed(row: Row, r: dict[str, Any], key: bytes) -> None:
+def _on_resumed(row: Row, r: dict[str, Any]) -> None:
     paused = (local_date(r["occurred_at"]) - row["paused_since"]).days
     row.update(
         status=Status.SUBMITTED.value, paused_since=None, paused_days=row["paused_days"] + paused
     )
 
 
-def _on_notice(row: Row, r: dict[str, Any], key: bytes) -> None:
+def _on_notice(row: Row, r: dict[str, Any]) -> None:
     row.update(neighbours_notified=len(r["neighbours"]), neighbour_deadline=r["comment_deadline"])
 
 
-def _on_comment(row: Row, r: dict[str, Any], key: bytes) -> None:
+def _on_comment(row: Row, r: dict[str, Any]) -> None:
     column = "neighbour_objections" if r["objection"] else "neighbour_comments"
     row[column] += 1
 
 
-def _on_consent(row: Row, r: dict[str, Any], key: bytes) -> None:
+def _on_consent(row: Row, r: dict[str, Any]) -> None:
     row["neighbour_consents"] += 1
 
 
-def _on_reply(row: Row, r: dict[str, Any], key: bytes) -> None:
+def _on_reply(row: Row, r: dict[str, Any]) -> None:
     row.update(preliminary_reply_sent=True, preliminary_reply_due=None)
 
 
-def _on_decision(row: Row, r: dict[str, Any], key: bytes) -> None:
+def _on_decision(row: Row, r: dict[str, Any]) -> None:
     due = row["decision_deadline"]
     row.update(
         status=Status.DECIDED.value,
@@ -153,25 +128,25 @@ def _on_decision(row: Row, r: dict[str, Any], key: bytes) -> None:
     )
 
 
-def _on_withdrawn(row: Row, r: dict[str, Any], key: bytes) -> None:
+def _on_withdrawn(row: Row, r: dict[str, Any]) -> None:
     row.update(
         status=Status.WITHDRAWN.value, closed_at=r["occurred_at"], preliminary_reply_due=None
     )
 
 
-def _on_archived(row: Row, r: dict[str, Any], key: bytes) -> None:
+def _on_archived(row: Row, r: dict[str, Any]) -> None:
     row.update(status=Status.ARCHIVED.value, closed_at=row["closed_at"] or r["occurred_at"])
 
 
-def _on_shredded(row: Row, r: dict[str, Any], key: bytes) -> None:
+def _on_shredded(row: Row, r: dict[str, Any]) -> None:
     row.update(status=Status.SHREDDED.value, closed_at=row["closed_at"] or r["occurred_at"])
 
 
-def _nothing(row: Row, r: dict[str, Any], key: bytes) -> None:
+def _nothing(row: Row, r: dict[str, Any]) -> None:
     return None
 
 
-ON_EVENT: dict[str, Callable[[Row, dict[str, Any], bytes], None]] = {
+ON_EVENT: dict[str, Callable[[Row, dict[str, Any]], None]] = {
     "ApplicationCreated": _nothing,
     "DraftSaved": _nothing,
     "AttachmentAdded": _nothing,
@@ -190,10 +165,10 @@ ON_EVENT: dict[str, Callable[[Row, dict[str, Any], bytes], None]] = {
 }
 
 
-def next_overview(row: Row | None, event: PublicEvent, key: bytes) -> Row:
+def next_overview(row: Row | None, event: PublicEvent) -> Row:
     """The case's row after ``event``. Pure: the same row and event give the same answer."""
     new = dict(row) if row is not None else new_row(event)
-    ON_EVENT[event.name](new, event.record, key)
+    ON_EVENT[event.name](new, event.record)
     if new["status"] in UNDECIDED:  # a decision freezes the deadline it was measured against
         new["decision_deadline"] = _decision_deadline(new)
     new.update(version=event.record["case_version"], last_event_at=event.record["occurred_at"])

@@ -80,9 +80,9 @@ def _neighbours(after: Row) -> list[RowChange]:
     ]
 
 
-def project(before: Row | None, event: PublicEvent, key: bytes) -> tuple[Row, list[RowChange]]:
+def project(before: Row | None, event: PublicEvent) -> tuple[Row, list[RowChange]]:
     """The new case row and every change to the read models that ``event`` causes."""
-    after = next_overview(before, event, key)
+    after = next_overview(before, event)
     changes: list[RowChange] = [Upsert("case_overview", ("case_id",), after)]
     changes += _stats(event, after)
     changes += _deadlines(after)

@@ -43,8 +43,8 @@ class Applied:
 
 
 class ProjectionStore:
-    def __init__(self, db: Database, key: bytes, suffix: str = "") -> None:
-        self.db, self.key, self.suffix = db, key, suffix
+    def __init__(self, db: Database, suffix: str = "") -> None:
+        self.db, self.suffix = db, suffix
 
     def t(self, name: str) -> str:
         return name + self.suffix
@@ -134,7 +134,7 @@ class ProjectionStore:
                     result.duplicates += 1
                     continue
                 try:
-                    cases[case_id], changes = project(before, event, self.key)
+                    cases[case_id], changes = project(before, event)
                 except (ArithmeticError, ValueError, TypeError, KeyError) as error:
                     self._quarantine(event, error)  # stored by an older version: set aside
                     result.quarantined += 1
@@ -168,6 +168,16 @@ class ProjectionStore:
         )
 
     def _record_status(self, result: Applied, last_event_at: datetime | None) -> None:
+        """Counts, and the newest event time seen so far (events of different cases come in any
+        order; compared as times here, since SQLite keeps them as text with their offsets)."""
+        found = self.db.rows(
+            "SELECT last_event_at FROM projection_status WHERE name = ?",
+            (STATUS_NAME,),
+            table="projection_status",
+        )
+        before = found[0]["last_event_at"] if found else None
+        if before is not None and (last_event_at is None or before > last_event_at):
+            last_event_at = before
         self.db.execute(
             "INSERT INTO projection_status (name, events_applied, duplicates_dropped, last_event_at,"
             " last_applied_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET"

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import psycopg
 
 from domain.casework import Casework
+from domain.lifecycle import Status
 from projections.database import Database
 from projections.store import ProjectionStore
 from saksflyt.ops.metrics import TELEMETRY
+from saksflyt.privacy.keyring import FileKeyRing, KeyRingMissing
+from saksflyt.privacy.vault import KeyVault
 from saksflyt.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 @contextmanager
@@ -34,11 +40,44 @@ def schema_lock(settings: Settings) -> Iterator[None]:
 
 
 def bootstrap(settings: Settings | None = None) -> Casework:
+    """The application, sealing personal data with the key ring; finishes interrupted erasures."""
     settings = settings or Settings.from_env()
     with schema_lock(settings):
-        app = Casework(env=settings.eventsourcing_env(), catalogue=settings.catalogue())
+        vault = key_vault(settings)
+        app = Casework(
+            env=settings.eventsourcing_env(), catalogue=settings.catalogue(), vault=vault
+        )
     app.observers.append(TELEMETRY)
+    finished = vault.finish_pending(lambda case_id: app.get_case(case_id).status is Status.SHREDDED)
+    if finished:
+        log.info("finished %d interrupted erasures", finished)
     return app
+
+
+def key_ring(settings: Settings) -> FileKeyRing:
+    """The key ring; the embedded store makes one on first use, a server store never does."""
+    try:
+        return FileKeyRing.load(settings.key_ring)
+    except KeyRingMissing:
+        if settings.event_store != "sqlite":
+            raise
+        log.info("made a new key ring at %s (keep it safe: it opens every case)", settings.key_ring)
+        return FileKeyRing.create(settings.key_ring)
+
+
+def key_vault(settings: Settings) -> KeyVault:
+    return KeyVault(
+        key_ring(settings), lambda: event_store_database(settings), settings.document_dir
+    )
+
+
+def event_store_database(settings: Settings) -> Database:
+    """A connection of our own to the event store's database (for the case keys)."""
+    if settings.event_store == "postgres":
+        assert settings.postgres_url is not None
+        return Database.postgres(settings.postgres_url, settings.postgres_schema, autocommit=True)
+    settings.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+    return Database.sqlite(settings.sqlite_path)
 
 
 def projection_database(settings: Settings) -> Database:
@@ -52,6 +91,6 @@ def projection_database(settings: Settings) -> Database:
 
 def projection_store(settings: Settings, suffix: str = "") -> ProjectionStore:
     """The read-model store, migrated to the current schema version."""
-    store = ProjectionStore(projection_database(settings), settings.pseudonym_key.encode(), suffix)
+    store = ProjectionStore(projection_database(settings), suffix)
     store.migrate()
     return store

@@ -22,6 +22,8 @@ from saksflyt.http.documents import DocumentStore, referenced_documents
 from saksflyt.ops import logs
 from saksflyt.ops.metrics import REBUILD_PROGRESS
 from saksflyt.output import FORMATS, emit
+from saksflyt.privacy.commands import add_privacy_commands
+from saksflyt.privacy.vault import KeyVault
 from saksflyt.settings import Settings
 from schemas.catalogue import render_catalogue
 from schemas.compatibility import check_registry
@@ -192,7 +194,8 @@ def _rebuild(args: argparse.Namespace) -> int:
 def _documents_sweep(args: argparse.Namespace) -> int:
     settings = _settings(args)
     app = bootstrap(settings)
-    swept = DocumentStore(settings.document_dir).sweep(
+    assert isinstance(app.vault, KeyVault)
+    swept = DocumentStore(settings.document_dir, app.vault).sweep(
         referenced_documents(app), older_than_s=args.older_than_hours * 3600
     )
     app.close()
@@ -303,6 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_kafka_commands(commands)
     _add_projection_commands(commands)
+    add_privacy_commands(commands)
     return parser
 
 

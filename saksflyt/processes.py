@@ -22,10 +22,12 @@ from domain.casework import Casework
 from projections import queries
 from projections.store import ProjectionWriter
 from saksflyt import kafka_wiring
-from saksflyt.bootstrap import bootstrap, projection_database, projection_store
+from saksflyt.bootstrap import bootstrap, key_ring, projection_database, projection_store
 from saksflyt.ops.health import Check, OpsServer
 from saksflyt.ops.metrics import TELEMETRY, GaugeRefresher
+from saksflyt.privacy.sealed import Unsealer, dead_letter_sealer
 from saksflyt.settings import Settings
+from schemas.registry import default_registry
 
 log = logging.getLogger(__name__)
 INTAKE_GROUP = "saksflyt-intake"
@@ -109,12 +111,14 @@ def run_intake(settings: Settings, stop: threading.Event) -> None:
     topics = Topics(settings.topic_prefix)
     app = bootstrap(settings)
     producer = kafka_wiring.producer(bootstrap_servers, "saksflyt-intake")
-    intake = CommandIntake(app, producer, topics.rejected)
+    keys = key_ring(settings)
+    unseal = Unsealer(keys, default_registry(), settings.require_sealed_commands)
+    intake = CommandIntake(app, producer, topics.rejected, unseal=unseal)
     runner = ConsumerRunner(
         kafka_wiring.consumer(bootstrap_servers, INTAKE_GROUP, "saksflyt-intake"),
         [topics.commands],
         intake,
-        DeadLetters(producer, topics.commands_dlq, INTAKE_GROUP),
+        DeadLetters(producer, topics.commands_dlq, INTAKE_GROUP, dead_letter_sealer(keys)),
         telemetry=TELEMETRY,
     )
     checks = {

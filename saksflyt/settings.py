@@ -31,9 +31,11 @@ class Settings(BaseSettings):
     # Read models: SQLite file by default; "postgres" uses postgres_url and postgres_schema
     projection_store: Literal["sqlite", "postgres"] | None = None  # default: as event_store
     projection_sqlite_path: Path = Path("var/projections.db")
-    # HMAC key for pseudonymous applicant references in read models. Set a secret in production;
-    # the default is for the demo only, and changing it changes every reference on rebuild.
-    pseudonym_key: str = Field(default="saksflyt-demo-only-pseudonym-key", repr=False)
+    # The municipality's key ring (saksflyt keys init): wraps each case's data key, holds the
+    # pseudonym and sealing keys. Made on first use for the embedded store; required otherwise.
+    key_ring: Path = Path("var/keyring.json")
+    # refuse commands on Kafka whose personal fields are not sealed to the municipality's key
+    require_sealed_commands: bool = False
     # Attachment bytes (content-addressed by SHA-256) and the largest upload accepted
     document_dir: Path = Path("var/documents")
     max_attachment_bytes: int = 10 * 1024 * 1024

@@ -44,8 +44,9 @@ def event_id(case_id: UUID, version: int) -> UUID:
     return uuid5(EVENT_ID_NAMESPACE, f"{case_id}/{version}")
 
 
-def _form_out(form: dict[str, Any]) -> str:
-    return json.dumps(form, ensure_ascii=False, sort_keys=True)
+def _form_out(form: dict[str, Any] | str) -> str:
+    """A form as JSON text; a sealed form (already text) as it is."""
+    return form if isinstance(form, str) else json.dumps(form, ensure_ascii=False, sort_keys=True)
 
 
 def _submitted_extra(state: dict[str, Any]) -> dict[str, Any]:
@@ -68,6 +69,7 @@ EVENT_MAP: dict[str, tuple[str, dict[str, str], Extra | None]] = {
             "form_json": "form",
             "decision_days": "decision_days",
             "objection_decision_days": "objection_decision_days",
+            "applicant_ref": "applicant_ref",
         },
         _submitted_extra,
     ),
@@ -127,8 +129,8 @@ def to_public_event(
         "kommunenummer": kommunenummer,
     }
     for public, attribute in field_map.items():
-        value = state[attribute]
-        record[public] = _form_out(value) if public == "form_json" else value
+        value = state.get(attribute)  # an attribute newer than the stored event reads as None
+        record[public] = _form_out(value) if public == "form_json" and value is not None else value
     if extra and schema_version > 1:
         record.update(extra(state))
     return PublicEvent(name, f"{CE_TYPE_PREFIX}{suffix}.v{schema_version}", record)
@@ -151,6 +153,7 @@ class InvalidCommand(ValueError):
 
 COMMAND_TYPES: dict[str, type[cmd.Command]] = {
     "StartApplication": cmd.StartApplication,
+    "FileApplication": cmd.SubmitNewApplication,
     "SaveDraft": cmd.SaveDraft,
     "SubmitApplication": cmd.SubmitApplication,
     "AddAttachment": cmd.AddAttachment,
@@ -219,7 +222,7 @@ def command_from_record(name: str, record: dict[str, Any], received_at: datetime
     except KeyError:
         raise InvalidCommand(f"{name} is not a command") from None
     values = {f.name: _field_in(f.name, record) for f in fields(command_type)}
-    return command_type(**{**values, "received_at": received_at})
+    return command_type(**{**values, "received_at": received_at, "actor": record["issued_by"]})
 
 
 def _value_out(name: str, value: Any) -> Any:
@@ -233,8 +236,8 @@ def command_to_record(command: cmd.Command, issued_by: str) -> tuple[str, dict[s
     record: dict[str, Any] = {"issued_by": issued_by}
     for f in fields(command):
         value = getattr(command, f.name)
-        if f.name == "received_at":
-            continue  # ours to stamp on arrival, not the sender's
+        if f.name in ("received_at", "actor"):
+            continue  # ours to stamp on arrival; the sender is issued_by
         if f.name == "issued_at":
             value = value or command.received_at
         if f.name in GROUPS:

@@ -22,7 +22,7 @@ from domain.lifecycle import OSLO
 from saksflyt.bootstrap import bootstrap
 from saksflyt.settings import Settings
 from tests import needs
-from tests.stores import sqlite_settings
+from tests.stores import postgres_settings, sqlite_settings
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -83,12 +83,7 @@ def store_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
         return sqlite_settings(tmp_path)
     url = request.getfixturevalue("postgres_url")
     schema = request.getfixturevalue("postgres_schema")
-    return Settings(
-        event_store="postgres",
-        postgres_url=url,
-        postgres_schema=schema,
-        document_dir=tmp_path / "documents",
-    )
+    return postgres_settings(url, schema, tmp_path)
 
 
 @pytest.fixture

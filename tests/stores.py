@@ -7,6 +7,7 @@ from typing import Any
 
 from projections.tables import READ_MODELS
 from saksflyt.bootstrap import projection_store
+from saksflyt.privacy.keyring import FileKeyRing
 from saksflyt.settings import Settings
 
 
@@ -16,6 +17,23 @@ def sqlite_settings(folder: Path, **overrides: Any) -> Settings:
         sqlite_path=folder / "events.db",
         projection_sqlite_path=folder / "projections.db",
         document_dir=folder / "documents",
+        key_ring=folder / "keyring.json",
+        **overrides,
+    )
+
+
+def postgres_settings(url: str, schema: str, folder: Path, **overrides: Any) -> Settings:
+    """A PostgreSQL store in its own schema, with a key ring made for it (a server store never
+    makes one by itself)."""
+    ring = folder / "keyring.json"
+    if not ring.exists():
+        FileKeyRing.create(ring)
+    return Settings(
+        event_store="postgres",
+        postgres_url=url,
+        postgres_schema=schema,
+        document_dir=folder / "documents",
+        key_ring=ring,
         **overrides,
     )
 

@@ -125,13 +125,11 @@ class CaseScript:
     def run(self, clock: Clock) -> UUID:
         form = synthetic.complete_form(self.rng, self.service.code, self.kommunenummer)
         first_half = dict(list(form.items())[: max(1, len(form) // 2)])
-        self._do(
-            cmd.StartApplication,
-            clock.now,
-            service=self.service.code,
-            kommunenummer=self.kommunenummer,
-            form=first_half,
-        )
+        where = {"service": self.service.code, "kommunenummer": self.kommunenummer}
+        if not self.service.drafts:  # sosialhjelp: sent in one step, no draft stored
+            self._do(cmd.SubmitNewApplication, clock.now, **where, form=form)
+        else:
+            self._do(cmd.StartApplication, clock.now, **where, form=first_half)
         try:
             self._lifecycle(clock, form)
             self._retention(clock)
@@ -140,11 +138,13 @@ class CaseScript:
         return self.case_id
 
     def _lifecycle(self, clock: Clock, form: dict[str, Any]) -> None:
-        if self.rng.random() < 0.05:
-            self._do(cmd.Withdraw, clock.later(days=3), reason="Søknaden ble ikke sendt inn")
-            return
-        self._prepare(clock)
-        self._do(cmd.SubmitApplication, clock.later(hours=self.rng.uniform(0.2, 6)), form=form)
+        if self.service.drafts:
+            if self.rng.random() < 0.05:
+                self._do(cmd.Withdraw, clock.later(days=3), reason="Søknaden ble ikke sendt inn")
+                return
+            self._prepare(clock)
+            at = clock.later(hours=self.rng.uniform(0.2, 6))
+            self._do(cmd.SubmitApplication, at, form=form)
         receipt_id = f"kvittering-{self.case_id}"
         self._do(
             cmd.SendReceipt,

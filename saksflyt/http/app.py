@@ -13,11 +13,12 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 from fastapi import FastAPI
+from starlette.formparsers import MultiPartParser
 
 from saksflyt.http.attachments import router as attachment_router
 from saksflyt.http.commands import router as command_router
 from saksflyt.http.dashboard import router as dashboard_router
-from saksflyt.http.limits import BodyLimit
+from saksflyt.http.limits import UPLOAD_OVERHEAD, BodyLimit
 from saksflyt.http.problems import add_problem_handlers
 from saksflyt.http.reads import router as read_router
 from saksflyt.http.services import Services
@@ -42,6 +43,10 @@ def create_app(
         lifespan=lifespan,
         generate_unique_id_function=lambda route: route.name,  # operationId = function name
         description="Case processing for municipal e-services: commands and read models.",
+    )
+    # An upload stays in memory while it is checked and sealed: never spooled to disk in clear.
+    MultiPartParser.spool_max_size = max(
+        MultiPartParser.spool_max_size, settings.max_attachment_bytes + UPLOAD_OVERHEAD
     )
     add_problem_handlers(app)
     app.add_middleware(BodyLimit, settings=settings)  # 413 before parsing or spooling

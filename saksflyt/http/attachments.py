@@ -34,7 +34,8 @@ def upload_attachment(
 ) -> Result:
     s = services(request)
     s.app.get_case(case_id)  # 404 before anything is kept for an unknown case
-    upload = s.documents.receive(file.file, file.content_type, s.settings.max_attachment_bytes)
+    limit = s.settings.max_attachment_bytes
+    upload = s.documents.receive(case_id, file.file, file.content_type, limit)
     try:
         # With an Idempotency-Key the attachment id derives from it: a resend answers the same id.
         attachment_id = uuid5(key, "attachment") if key else uuid4()
@@ -44,7 +45,7 @@ def upload_attachment(
             upload.media_type,
             upload.size,
             upload.sha256,
-            f"sha256:{upload.sha256}",
+            upload.storage_ref,
         )
         command = cmd.AddAttachment(**command_ids(request, case_id, key), attachment=attachment)
         body = {"kind": kind, "sha256": upload.sha256, "size": upload.size}

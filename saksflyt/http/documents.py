@@ -1,10 +1,11 @@
-"""The attachment store: bytes arrive in ``incoming/``, and are kept only once their case took them.
+"""The attachment store: each case's attachments, sealed with the case's own data key.
 
-An upload streams into ``incoming/`` while it is hashed and size-checked; its type is read from
-its first bytes (PDF, JPEG and PNG only — the declared media type must agree). The file moves to
-its place (named by SHA-256) only after the ``AddAttachment`` command was accepted; a refused
-upload is deleted. A crash in between leaves a file in ``incoming/``, which ``sweep`` removes, as
-it removes stored files no event refers to.
+An upload is read into memory (never spooled to disk in clear) while it is hashed and
+size-checked; its type is read from its first bytes (PDF, JPEG and PNG only — the declared media
+type must agree). It is sealed with the case's data key and written to ``<case>/incoming-…``; it
+moves to ``<case>/<sha256>`` only after the ``AddAttachment`` command was accepted, and a refused
+upload is deleted. Kassasjon deletes the case's folder (and its key). ``sweep`` removes what a
+crash left behind, and files no stored attachment refers to.
 """
 
 from __future__ import annotations
@@ -15,26 +16,36 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
-from uuid import uuid4
+from typing import BinaryIO, Protocol
+from uuid import UUID, uuid4
 
 import filetype
 
 from domain.casework import Casework
 from saksflyt.http.problems import ApiProblem
 
+
+class Sealer(Protocol):
+    def seal_bytes(self, case_id: UUID, plain: bytes) -> bytes: ...
+    def open_bytes(self, case_id: UUID, sealed: bytes) -> bytes | None: ...
+
+
 ALLOWED_TYPES = frozenset({"application/pdf", "image/jpeg", "image/png"})
-CHUNK = 1 << 16
 SNIFF_BYTES = 262  # what filetype needs to tell PDF, JPEG and PNG apart
 ATTACHMENT_ADDED = "saksflyt.application.attachment-added"
 
 
 @dataclass(frozen=True)
 class Incoming:
+    case_id: UUID
     path: Path
-    sha256: str
+    sha256: str  # of the plain bytes (the archive's checksum)
     size: int
     media_type: str  # as read from the bytes
+
+    @property
+    def storage_ref(self) -> str:
+        return f"{self.case_id}/{self.sha256}"
 
 
 @dataclass
@@ -44,34 +55,19 @@ class Swept:
 
 
 class DocumentStore:
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        self.incoming = directory / "incoming"
+    def __init__(self, directory: Path, sealer: Sealer) -> None:
+        self.directory, self.sealer = directory, sealer
 
-    def receive(self, stream: BinaryIO, declared: str | None, limit: int) -> Incoming:
-        """Stream an upload into ``incoming/``; refuse it if too large, empty or not allowed."""
-        self.incoming.mkdir(parents=True, exist_ok=True)
-        path = self.incoming / uuid4().hex
-        try:
-            return self._receive(stream, declared, limit, path)
-        except BaseException:
-            path.unlink(missing_ok=True)
-            raise
-
-    def _receive(self, stream: BinaryIO, declared: str | None, limit: int, path: Path) -> Incoming:
-        digest, size, head = hashlib.sha256(), 0, b""
-        with path.open("wb") as out:
-            while chunk := stream.read(CHUNK):
-                size += len(chunk)
-                if size > limit:
-                    raise ApiProblem(413, "attachment-too-large", f"larger than {limit} bytes")
-                if len(head) < SNIFF_BYTES:
-                    head += chunk[: SNIFF_BYTES - len(head)]
-                digest.update(chunk)
-                out.write(chunk)
-        if size == 0:
+    def receive(
+        self, case_id: UUID, stream: BinaryIO, declared: str | None, limit: int
+    ) -> Incoming:
+        """Read an upload, check it, seal it into ``<case>/incoming-…``; refuse what is wrong."""
+        plain = stream.read(limit + 1)
+        if len(plain) > limit:
+            raise ApiProblem(413, "attachment-too-large", f"larger than {limit} bytes")
+        if not plain:
             raise ApiProblem(422, "attachment-empty", "the attachment is empty")
-        found = filetype.guess_mime(head)
+        found = filetype.guess_mime(plain[:SNIFF_BYTES])
         if found not in ALLOWED_TYPES:
             raise ApiProblem(
                 415, "media-type-not-accepted", f"the bytes are not one of {sorted(ALLOWED_TYPES)}"
@@ -80,43 +76,55 @@ class DocumentStore:
             raise ApiProblem(
                 415, "media-type-mismatch", f"declared {declared!r}, but the bytes are {found}"
             )
-        return Incoming(path, digest.hexdigest(), size, found)
+        folder = self.directory / str(case_id)
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"incoming-{uuid4().hex}"
+        path.write_bytes(self.sealer.seal_bytes(case_id, plain))
+        return Incoming(case_id, path, hashlib.sha256(plain).hexdigest(), len(plain), found)
 
-    def path_of(self, sha256: str) -> Path:
-        return self.directory / sha256
+    def path_of(self, storage_ref: str) -> Path:
+        return self.directory / storage_ref
 
     def keep(self, upload: Incoming) -> None:
-        """The case took it: move it into place (the same bytes may be there already)."""
-        os.replace(upload.path, self.path_of(upload.sha256))
+        """The case took it: move it into place (a resend may have put it there already)."""
+        os.replace(upload.path, self.path_of(upload.storage_ref))
+
+    def read(self, case_id: UUID, storage_ref: str) -> bytes | None:
+        """The plain bytes; None once the case is erased."""
+        path = self.path_of(storage_ref)
+        return self.sealer.open_bytes(case_id, path.read_bytes()) if path.is_file() else None
 
     def discard(self, upload: Incoming) -> None:
         upload.path.unlink(missing_ok=True)
 
     def sweep(self, referenced: Iterable[str] | None, older_than_s: float = 3600.0) -> Swept:
-        """Remove half-finished uploads older than ``older_than_s``; with ``referenced``, also
-        the stored files no attachment refers to."""
+        """Remove half-finished uploads older than ``older_than_s``; with ``referenced`` (storage
+        references), also the stored files no attachment refers to."""
         swept, cutoff = Swept(), time.time() - older_than_s
-        for path in self.incoming.glob("*") if self.incoming.is_dir() else []:
+        for path in self.directory.glob("*/incoming-*"):
             if path.stat().st_mtime < cutoff:
                 path.unlink(missing_ok=True)
                 swept.incoming += 1
         if referenced is None:
             return swept
         keep = set(referenced)
-        for path in self.directory.glob("*") if self.directory.is_dir() else []:
-            if path.is_file() and path.name not in keep and path.stat().st_mtime < cutoff:
+        for path in self.directory.glob("*/*"):
+            name = f"{path.parent.name}/{path.name}"
+            stored = path.is_file() and not path.name.startswith("incoming-")
+            if stored and name not in keep and path.stat().st_mtime < cutoff:
                 path.unlink(missing_ok=True)
                 swept.unreferenced += 1
         return swept
 
 
 def referenced_documents(app: Casework, batch: int = 1000) -> set[str]:
-    """The SHA-256 of every attachment any stored event refers to."""
+    """The storage reference of every attachment any stored event refers to."""
     found: set[str] = set()
     position = 0
     while notifications := app.recorder.select_notifications(start=position + 1, limit=batch):
         for notification in notifications:
             if notification.topic == ATTACHMENT_ADDED:
-                found.add(app.mapper.to_domain_event(notification).sha256)  # type: ignore[attr-defined]
+                event = app.mapper.to_domain_event(notification)
+                found.add(str(event.storage_ref))  # type: ignore[attr-defined]
         position = notifications[-1].id
     return found

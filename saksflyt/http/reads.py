@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import AwareDatetime
 
+from domain.personal import ERASED
 from projections import queries
 from saksflyt.http import models as m
 from saksflyt.http.services import services
@@ -101,19 +102,19 @@ def case_events(
     request: Request, case_id: UUID, include_personal_data: bool = False
 ) -> list[dict[str, Any]]:
     """Every event as its public record. Fields marked as personal data in the schema are
-    redacted unless ``include_personal_data`` is set (for the case officer handling the case)."""
+    redacted unless ``include_personal_data`` is set (for the case officer handling the case);
+    after kassasjon they read ``[kassert]`` whatever is asked."""
     s = services(request)
     registry = default_registry()
     history = list(s.app.history(case_id))
     created = history[0]
+    hidden = ERASED if s.vault.is_erased(case_id) else None
+    hidden = hidden or (None if include_personal_data else REDACTED)
     out = []
     for event in history:
         public = to_latest_public_event(event, created.service, created.kommunenummer, registry)  # type: ignore[attr-defined]
         personal = {f["name"] for f in registry.latest(public.name).raw["fields"] if "pii" in f}
-        record = {
-            k: (REDACTED if k in personal and not include_personal_data else v)
-            for k, v in public.record.items()
-        }
+        record = {k: (hidden if k in personal and hidden else v) for k, v in public.record.items()}
         out.append({"type": public.name, "ce_type": public.ce_type, **record})
     return out
 

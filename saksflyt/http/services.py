@@ -15,6 +15,7 @@ from saksflyt.bootstrap import bootstrap, projection_database, projection_store
 from saksflyt.http.documents import DocumentStore
 from saksflyt.http.idempotency import IdempotencyKeys
 from saksflyt.ops.metrics import TELEMETRY, GaugeRefresher
+from saksflyt.privacy.vault import KeyVault
 from saksflyt.settings import Settings
 
 
@@ -27,7 +28,9 @@ class Services:
         self.app: Casework = bootstrap(settings)
         self.store = projection_store(settings)
         self.idempotency = IdempotencyKeys(lambda: projection_database(settings))
-        self.documents = DocumentStore(settings.document_dir)
+        assert isinstance(self.app.vault, KeyVault)
+        self.vault: KeyVault = self.app.vault
+        self.documents = DocumentStore(settings.document_dir, self.vault)
         self.documents.sweep(None)  # uploads a crash left half-finished
         self.lock = threading.Lock()
         writer = ProjectionWriter(self.store, telemetry=TELEMETRY)

@@ -225,17 +225,19 @@ def test_the_sweep_removes_what_a_crash_left(
 ) -> None:
     case_id = _draft(client)
     assert _upload(client, case_id, "foto", PDF, "application/pdf").status_code == 201
-    stray = settings.document_dir / "incoming" / "left-by-a-crash"
+    stray = settings.document_dir / case_id / "incoming-left-by-a-crash"
     stray.write_bytes(b"half an upload")
-    orphan = settings.document_dir / ("0" * 64)
+    orphan = settings.document_dir / case_id / ("0" * 64)
     orphan.write_bytes(b"no event refers to this")
     monkeypatch.setenv("SAKSFLYT_SQLITE_PATH", str(settings.sqlite_path))
     monkeypatch.setenv("SAKSFLYT_DOCUMENT_DIR", str(settings.document_dir))
+    monkeypatch.setenv("SAKSFLYT_KEY_RING", str(settings.key_ring))
     assert main(["documents", "sweep", "--older-than-hours", "0"]) == 0
     assert "removed 1 half-finished uploads and 1 files" in capsys.readouterr().out
     assert not stray.exists() and not orphan.exists()
-    kept = [p for p in settings.document_dir.glob("*") if p.is_file()]
+    kept = [p for p in settings.document_dir.rglob("*") if p.is_file()]
     assert [p.name for p in kept] == [hashlib.sha256(PDF).hexdigest()]
+    assert PDF not in kept[0].read_bytes(), "attachments are sealed with the case's key"
 
 
 # ----- 500s that were -------------------------------------------------------------------------

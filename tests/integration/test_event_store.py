@@ -9,18 +9,21 @@ import sqlite3
 import subprocess
 import sys
 from datetime import datetime, timedelta
+from pathlib import Path
 from uuid import UUID, uuid4
 
 import psycopg
 import pytest
 
 from domain import commands as cmd
-from domain.casework import SNAPSHOT_INTERVAL, Casework
+from domain.case_store import SNAPSHOT_INTERVAL
+from domain.casework import Casework
 from domain.errors import CaseNotFound, ConcurrentUpdate, InvalidTransition
 from domain.lifecycle import Outcome, ReceiptChannel, Status
 from domain.values import Attachment, Decision
 from saksflyt.bootstrap import bootstrap
 from saksflyt.demo import synthetic
+from saksflyt.privacy.keyring import FileKeyRing
 from saksflyt.settings import Settings
 from tests.send import send, start
 
@@ -152,8 +155,8 @@ def _raw_stored_state(settings: Settings) -> bytes:
     return b"".join(bytes(r[0]) for r in rows)
 
 
-@pytest.mark.parametrize("encrypted", [False, True], ids=["plain", "encrypted"])
-def test_whole_events_are_encrypted_at_rest_when_a_key_is_set(
+@pytest.mark.parametrize("encrypted", [False, True], ids=["fields-sealed", "whole-events-too"])
+def test_personal_data_is_sealed_at_rest_and_whole_events_when_a_key_is_set(
     store_settings: Settings, rng: random.Random, t0: datetime, encrypted: bool
 ) -> None:
     key = base64.b64encode(os.urandom(32)).decode() if encrypted else None
@@ -162,7 +165,8 @@ def test_whole_events_are_encrypted_at_rest_when_a_key_is_set(
     case_id, form = _submit_building_case(app, rng, t0)
     fnr = form["tiltakshaver"]["fodselsnummer"].encode()
     raw = _raw_stored_state(settings)
-    assert (fnr in raw) is not encrypted
+    assert fnr not in raw and form["adresse"].encode() not in raw
+    assert (b"melding-om-tiltak" in raw) is not encrypted  # non-personal facts stay readable
     assert app.get_case(case_id).form["tiltakshaver"]["fodselsnummer"] == fnr.decode()
     app.close()
 
@@ -170,6 +174,7 @@ def test_whole_events_are_encrypted_at_rest_when_a_key_is_set(
 STARTUP = """
 from saksflyt import kafka_wiring
 from saksflyt.bootstrap import bootstrap, projection_store
+from saksflyt.privacy.keyring import FileKeyRing
 from saksflyt.settings import Settings
 
 settings = Settings()
@@ -179,7 +184,11 @@ kafka_wiring.relay_position(settings, "saksflyt.events").release()
 """
 
 
-def test_processes_starting_together_on_an_empty_database_all_come_up(postgres_url: str) -> None:
+def test_processes_starting_together_on_an_empty_database_all_come_up(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    ring = tmp_path / "keyring.json"
+    FileKeyRing.create(ring)
     for _ in range(3):  # a race: give it a few chances to show
         schema = f"start_{uuid4().hex[:10]}"
         with psycopg.connect(postgres_url, autocommit=True) as conn:
@@ -189,6 +198,7 @@ def test_processes_starting_together_on_an_empty_database_all_come_up(postgres_u
             "SAKSFLYT_EVENT_STORE": "postgres",
             "SAKSFLYT_POSTGRES_URL": postgres_url,
             "SAKSFLYT_POSTGRES_SCHEMA": schema,
+            "SAKSFLYT_KEY_RING": str(ring),
         }
         started = [
             subprocess.Popen(

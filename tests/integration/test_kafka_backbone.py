@@ -27,6 +27,7 @@ from tests.kafka_helpers import (
     send_commands,
     wait_for,
 )
+from tests.stores import postgres_settings
 
 CODEC = AvroCodec()
 CASES = 2000
@@ -35,14 +36,16 @@ EVENTS_PER_CASE = 5
 
 
 @pytest.fixture(scope="module")
-def pipeline(kafka_bootstrap: str, postgres_url: str) -> dict[str, Any]:
+def pipeline(
+    kafka_bootstrap: str, postgres_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Any]:
     """10,000 commands through intake -> PostgreSQL event store -> relay -> a test consumer."""
     import psycopg
 
     schema = f"kafka_{uuid4().hex[:8]}"
     with psycopg.connect(postgres_url, autocommit=True) as conn:
         conn.execute(f'CREATE SCHEMA "{schema}"')
-    settings = Settings(event_store="postgres", postgres_url=postgres_url, postgres_schema=schema)
+    settings = postgres_settings(postgres_url, schema, tmp_path_factory.mktemp("backbone"))
     topics = Topics(prefix=f"t{uuid4().hex[:10]}")
     from consumers.topics import ensure_topics
 

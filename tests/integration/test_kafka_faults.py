@@ -24,7 +24,6 @@ from consumers.runner import ConsumerRunner
 from consumers.topics import Topics
 from saksflyt import kafka_wiring
 from saksflyt.bootstrap import bootstrap
-from saksflyt.settings import Settings
 from tests.kafka_helpers import (
     CODEC,
     T0,
@@ -37,7 +36,7 @@ from tests.kafka_helpers import (
     wait_for,
 )
 from tests.send import start
-from tests.stores import sqlite_settings
+from tests.stores import postgres_settings, sqlite_settings
 
 
 def test_a_poison_message_goes_to_the_dlq_and_the_next_one_is_processed(
@@ -131,11 +130,13 @@ def test_a_relay_killed_between_produce_and_position_save_yields_duplicates_cons
 
 
 def test_only_one_relay_is_active_per_event_store(
-    postgres_url: str, postgres_schema: str, kafka_bootstrap: str, topics: Topics
+    postgres_url: str,
+    postgres_schema: str,
+    kafka_bootstrap: str,
+    topics: Topics,
+    tmp_path: Path,
 ) -> None:
-    settings = Settings(
-        event_store="postgres", postgres_url=postgres_url, postgres_schema=postgres_schema
-    )
+    settings = postgres_settings(postgres_url, postgres_schema, tmp_path)
     first = kafka_wiring.relay_position(settings, topics.events)
     second = kafka_wiring.relay_position(settings, topics.events)
     assert first.acquire(threading.Event())
@@ -184,6 +185,7 @@ def test_sigterm_stops_the_intake_after_committing(
         "SAKSFLYT_TOPIC_PREFIX": topics.prefix,
         "SAKSFLYT_EVENT_STORE": "sqlite",
         "SAKSFLYT_SQLITE_PATH": str(tmp_path / "events.db"),
+        "SAKSFLYT_KEY_RING": str(tmp_path / "keyring.json"),
     }
     process = subprocess.Popen([sys.executable, "-m", "saksflyt", "intake"], env=env)
     reader = bootstrap(sqlite_settings(tmp_path))
@@ -203,11 +205,13 @@ def test_sigterm_stops_the_intake_after_committing(
 
 
 def test_a_second_intake_joining_the_group_neither_loses_nor_doubles_work(
-    postgres_url: str, postgres_schema: str, kafka_bootstrap: str, topics: Topics
+    postgres_url: str,
+    postgres_schema: str,
+    kafka_bootstrap: str,
+    topics: Topics,
+    tmp_path: Path,
 ) -> None:
-    settings = Settings(
-        event_store="postgres", postgres_url=postgres_url, postgres_schema=postgres_schema
-    )
+    settings = postgres_settings(postgres_url, postgres_schema, tmp_path)
     rng = random.Random(6)
     waves = [[case_commands(rng, uuid4())[0] for _ in range(n)] for n in (100, 200)]
     producer = kafka_wiring.producer(kafka_bootstrap)

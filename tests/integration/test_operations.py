@@ -26,6 +26,7 @@ from domain.identifiers import synthetic_fodselsnummer
 from domain.lifecycle import OSLO
 from saksflyt import kafka_wiring
 from saksflyt.demo import synthetic
+from saksflyt.privacy.keyring import FileKeyRing
 from tests import needs
 from tests.kafka_helpers import send_commands, wait_for
 
@@ -122,7 +123,9 @@ def pipeline(
         "SAKSFLYT_POSTGRES_URL": postgres_url,
         "SAKSFLYT_POSTGRES_SCHEMA": schema,
         "SAKSFLYT_GAUGE_REFRESH_SECONDS": "1",
+        "SAKSFLYT_KEY_RING": str(tmp / "keyring.json"),
     }
+    FileKeyRing.create(tmp / "keyring.json")
     ports = {name: _free_port() for name in ("intake", "relay", "project")}
     processes = {
         name: subprocess.Popen(

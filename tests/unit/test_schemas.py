@@ -21,6 +21,7 @@ from consumers.public_events import to_kafka_record
 from domain import commands as cmd
 from domain.application import Application
 from domain.lifecycle import Outcome, ReceiptChannel
+from domain.personal import PERSONAL
 from domain.values import Decision
 from schemas.codec import HEADER_SIZE, AvroCodec, UndecodableMessage
 from schemas.kafka_layout import command_record
@@ -98,15 +99,16 @@ def test_domain_events_reach_the_wire_and_back_unchanged() -> None:
         assert decoded.record["case_version"] == domain_event.originator_version  # type: ignore[attr-defined]
 
 
-def test_submitted_v2_carries_the_decision_due_date() -> None:
+def test_submitted_carries_the_decision_due_date_and_the_applicant_pseudonym() -> None:
     event = next(
         e
         for e in submitted("melding-om-tiltak", T0).collect_events()
         if type(e).__name__ == "Submitted"
     )
     public = to_latest_public_event(event, "melding-om-tiltak", "0301", CODEC.registry)
-    assert public.ce_type == "no.saksflyt.application.submitted.v2"
+    assert public.ce_type == "no.saksflyt.application.submitted.v3"
     assert public.record["decision_due"] == date(2026, 3, 23)  # three weeks, a Monday
+    assert "applicant_ref" in public.record  # None: no pseudonym key in a pure aggregate
 
 
 @pytest.mark.parametrize("name", sorted(COMMAND_TYPES))
@@ -166,12 +168,13 @@ def test_the_apache_reference_library_reads_our_bytes() -> None:
 
 
 @given(data=st.data())
-def test_v1_data_reads_as_v2_with_the_default(data: st.DataObject) -> None:
+def test_v1_data_reads_as_the_newest_with_the_defaults(data: st.DataObject) -> None:
     record = data.draw(records(REGISTRY.version("ApplicationSubmitted", 1).raw))
     decoded = CODEC.decode(CODEC.encode("ApplicationSubmitted", record, version=1))
     assert decoded.writer_version == 1
-    assert decoded.record["decision_due"] is None
-    assert {k: v for k, v in decoded.record.items() if k != "decision_due"} == record
+    added = ("decision_due", "applicant_ref")
+    assert all(decoded.record[name] is None for name in added)
+    assert {k: v for k, v in decoded.record.items() if k not in added} == record
 
 
 def _valid_message() -> bytes:
@@ -244,3 +247,10 @@ def test_command_layout_is_keyed_by_case() -> None:
     assert message.key == str(command.case_id).encode()
     assert message.header("ce_type") == "no.saksflyt.command.Withdraw.v1"
     assert message.header("ce_id") == str(command.command_id)
+
+
+def test_the_domain_seals_exactly_what_the_schemas_mark_personal() -> None:
+    for suffix, (name, field_map, _) in EVENT_MAP.items():
+        marked = {f["name"] for f in REGISTRY.latest(name).raw["fields"] if "pii" in f}
+        sealed = set(PERSONAL.get(f"saksflyt.application.{suffix}", {}))
+        assert {field_map[field] for field in marked} == sealed, name

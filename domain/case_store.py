@@ -1,0 +1,132 @@
+"""How ``Casework`` keeps its cases: the event store it is configured with, personal data sealed
+on the way in (``domain.personal``), and reading a case back — now, at a version, as it stood.
+
+Persistence comes from the environment mapping it is given (built by ``saksflyt.settings``), never
+from ``os.environ`` directly: SQLite by default, PostgreSQL in production, AES-GCM encryption of
+whole events when a key is configured, and a snapshot every 50 events.
+
+A base of ``Casework``, kept apart so that module holds the command path; nothing here decides.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import date, datetime
+from typing import Any, ClassVar, Protocol
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.application import Application as EventSourcedApp
+from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.persistence import JSONTranscoder, Mapper, ProcessRecorder, Transcoding
+from eventsourcing.utils import Environment
+
+from domain.application import Application
+from domain.errors import CaseNotFound
+from domain.personal import PersonalDataMapper, Vault
+from domain.services import Catalogue
+
+SNAPSHOT_INTERVAL = 50
+CASE_LOCKS = 64
+
+
+class Observer(Protocol):
+    """Told of every handled command and every save (metrics are wired in by ``saksflyt``)."""
+
+    def command_handled(self, command_type: str, verdict: str, code: str | None) -> None: ...
+    def events_recorded(self, service: str, events: Sequence[object]) -> None: ...
+
+
+class DateAsISO(Transcoding):
+    """Stores ``datetime.date`` (deadlines) as ISO strings; the library covers datetimes only."""
+
+    type = date
+    name = "date_iso"
+
+    def encode(self, obj: date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> date:
+        return date.fromisoformat(data)
+
+
+class CaseStore(EventSourcedApp[UUID]):
+    name = "saksflyt"
+    snapshotting_intervals: ClassVar[dict[Any, int]] = {Application: SNAPSHOT_INTERVAL}
+
+    def __init__(
+        self,
+        env: Mapping[str, str] | None = None,
+        catalogue: Catalogue | None = None,
+        vault: Vault | None = None,
+    ) -> None:
+        self.catalogue = catalogue or Catalogue.default()
+        self.vault = vault  # seals personal data per case; None: stored as given (tests, bench)
+        self.observers: list[Observer] = []
+        # Commands for one case from threads of this process wait for each other instead of
+        # racing to a concurrency error; other processes still meet ConcurrentUpdate and retry.
+        self._case_locks = [threading.Lock() for _ in range(CASE_LOCKS)]
+        super().__init__(env=dict(env or {}))
+
+    def close(self) -> None:
+        super().close()
+        if self.vault is not None:
+            self.vault.close()
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        mapper: Mapper[UUID] = self.factory.mapper(transcoder=self.construct_transcoder())
+        if self.vault is None:
+            return mapper
+        return PersonalDataMapper(
+            self.vault,
+            transcoder=mapper.transcoder,
+            cipher=mapper.cipher,
+            compressor=mapper.compressor,
+        )
+
+    def construct_recorder(self) -> ProcessRecorder:
+        # A process recorder keeps a tracking table beside the events, written in the same
+        # transaction: that is how a command id is recorded as done together with its events.
+        return self.factory.process_recorder()
+
+    def construct_env(self, name: str, env: Mapping[str, str] | None = None) -> Environment:
+        # Only the settings we are handed count: the process environment is read in one place
+        # (saksflyt.settings), not again here behind its back.
+        merged = {"IS_SNAPSHOTTING_ENABLED": "y", **(env or {})}
+        return Environment(name, merged)
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(DateAsISO())
+
+    # ----- loading ---------------------------------------------------------------------------
+
+    def get_case(self, case_id: UUID, version: int | None = None) -> Application:
+        try:
+            case: Application = self.repository.get(case_id, version=version)
+        except AggregateNotFoundError:
+            raise CaseNotFound(case_id) from None
+        return case
+
+    def case_as_of(self, case_id: UUID, moment: datetime) -> Application:
+        """The case as it stood at ``moment`` (business time), e.g. "as decided"."""
+        version = None
+        for domain_event in self.history(case_id):
+            if domain_event.at > moment:  # type: ignore[attr-defined]
+                break
+            version = domain_event.originator_version
+        if version is None:
+            raise CaseNotFound(case_id)
+        return self.get_case(case_id, version=version)
+
+    def history(self, case_id: UUID) -> Iterator[DomainEventProtocol[UUID]]:
+        events = iter(self.events.get(case_id))
+        first = next(events, None)
+        if first is None:
+            raise CaseNotFound(case_id)
+        yield first
+        yield from events
+
+    def exists(self, case_id: UUID) -> bool:
+        return bool(self.recorder.select_events(case_id, limit=1))
