@@ -129,6 +129,8 @@ def test_snapshots_are_taken_every_50_events(casework: Casework, t0: datetime) -
     snapshots = list(casework.snapshots.get(case_id))
     assert [s.originator_version for s in snapshots] == [SNAPSHOT_INTERVAL]
     assert casework.get_case(case_id).form["merknad"] == f"utkast {SNAPSHOT_INTERVAL + 4}"
+    stored = casework.snapshots.recorder.select_events(case_id)  # as the database has them
+    assert stored and all(b"utkast" not in bytes(s.state) for s in stored), "sealed in snapshots"
 
 
 def test_unknown_case_is_not_found(casework: Casework) -> None:
