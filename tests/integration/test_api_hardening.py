@@ -5,102 +5,35 @@ not, and leaves the store usable: read models, a restart and a rebuild all still
 from __future__ import annotations
 
 import hashlib
-import json
-import random
-import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any
 from uuid import uuid4
 
 import pytest
 from fastapi.testclient import TestClient
 
 from domain.application import Application
-from saksflyt import rebuild
 from saksflyt.bootstrap import bootstrap, projection_store
 from saksflyt.cli import main
-from saksflyt.demo import synthetic
 from saksflyt.http.app import create_app
 from saksflyt.settings import Settings
+from tests.api_helpers import (
+    HTML,
+    MZ,
+    PDF,
+    PNG,
+    draft,
+    new,
+    problem,
+    still_usable,
+    stored_events,
+    synthetic_form,
+    upload,
+)
 from tests.clock import FakeClock
-from tests.stores import sqlite_settings
 
 T0 = datetime(2026, 11, 2, 9, tzinfo=UTC)
-PDF = b"%PDF-1.7\n% synthetic\n"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
-MZ = b"MZ\x90\x00" + b"\x00" * 60  # the start of a Windows executable
-HTML = b"<!DOCTYPE html><html><script>alert(1)</script></html>"
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return sqlite_settings(tmp_path, max_attachment_bytes=4096)
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(T0)
-
-
-@pytest.fixture
-def client(settings: Settings, clock: FakeClock) -> Iterator[TestClient]:
-    with TestClient(create_app(settings, clock=clock)) as test_client:
-        yield test_client
-
-
-def _form(service: str = "avfallsbeholder", seed: int = 1) -> dict[str, Any]:
-    return synthetic.complete_form(random.Random(seed), service, "0301")
-
-
-def _new(client: TestClient, service: str = "avfallsbeholder", **extra: Any) -> Any:
-    body = {"service": service, "kommunenummer": "0301", "form": _form(service), **extra}
-    return client.post("/applications", json=body)
-
-
-def _draft(client: TestClient, service: str = "ledsagerbevis") -> str:
-    response = client.post("/drafts", json={"service": service, "kommunenummer": "0301"})
-    assert response.status_code == 201, response.text
-    return str(response.json()["case_id"])
-
-
-def _upload(client: TestClient, case_id: str, kind: str, content: bytes, media: str) -> Any:
-    files = {"file": ("vedlegg", content, media)}
-    return client.post(f"/applications/{case_id}/attachments", data={"kind": kind}, files=files)
-
-
-def _stored_events(settings: Settings) -> int:
-    app = bootstrap(settings)
-    try:
-        return app.recorder.max_notification_id() or 0
-    finally:
-        app.close()
-
-
-def _still_usable(settings: Settings, clock: FakeClock, set_aside: int = 0) -> None:
-    """The store keeps working: a restart serves, a command succeeds, a rebuild takes every
-    event but those ``set_aside`` (quarantined)."""
-    with TestClient(create_app(settings, clock=clock)) as again:
-        assert _new(again).status_code == 201
-        assert again.get("/overview").status_code == 200
-    app = bootstrap(settings)
-    try:
-        applied = rebuild.rebuild(settings, rebuild.StoreSource(app))
-        assert applied == _stored_events(settings) - set_aside
-    finally:
-        app.close()
-
-
-def _problem(response: Any, status: int, rule: str | None = None) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    body: dict[str, Any] = response.json()
-    assert {"type", "title", "status", "detail", "rule"} <= body.keys()
-    if rule is not None:
-        assert body["rule"] == rule, body
-    return body
 
 
 # ----- business time: the server's clock is the record --------------------------------------
@@ -110,11 +43,11 @@ def _problem(response: Any, status: int, rule: str | None = None) -> dict[str, A
 def test_a_client_time_is_not_the_record(
     client: TestClient, settings: Settings, clock: FakeClock, at: str
 ) -> None:
-    _problem(_new(client, at=at), 422, "invalid-request")
+    problem(new(client, at=at), 422, "invalid-request")
     body = {"service": "avfallsbeholder", "kommunenummer": "0301", "at": at}
-    _problem(client.post("/drafts", json=body), 422, "invalid-request")
-    assert _stored_events(settings) == 0
-    _still_usable(settings, clock)
+    problem(client.post("/drafts", json=body), 422, "invalid-request")
+    assert stored_events(settings) == 0
+    still_usable(settings, clock)
 
 
 @pytest.mark.parametrize(
@@ -124,17 +57,17 @@ def test_a_client_time_is_not_the_record(
 def test_when_the_applicant_signed_is_bounded_and_refused_whole(
     client: TestClient, settings: Settings, signed: timedelta, rule: str
 ) -> None:
-    _problem(_new(client, signed_at=(T0 + signed).isoformat()), 422, rule)
-    assert _stored_events(settings) == 0
-    accepted = _new(client, signed_at=(T0 - timedelta(days=2)).isoformat())
+    problem(new(client, signed_at=(T0 + signed).isoformat()), 422, rule)
+    assert stored_events(settings) == 0
+    accepted = new(client, signed_at=(T0 - timedelta(days=2)).isoformat())
     assert accepted.status_code == 201, accepted.text
 
 
 def test_a_shred_cannot_skip_the_appeal_period(client: TestClient, clock: FakeClock) -> None:
-    case_id = _new(client).json()["case_id"]
+    case_id = new(client).json()["case_id"]
     decision = {"outcome": "granted", "legal_basis": "forurensningsloven § 30", "case_officer": "s"}
     assert client.post(f"/applications/{case_id}/decision", json=decision).status_code == 200
-    _problem(client.post(f"/applications/{case_id}/shred", json={}), 409, "appeal-period-running")
+    problem(client.post(f"/applications/{case_id}/shred", json={}), 409, "appeal-period-running")
     clock.at(30)
     assert client.post(f"/applications/{case_id}/shred", json={}).status_code == 200
 
@@ -142,11 +75,11 @@ def test_a_shred_cannot_skip_the_appeal_period(client: TestClient, clock: FakeCl
 def test_concurrent_uploads_to_one_case_are_not_blamed_for_the_server_clock(
     client: TestClient,
 ) -> None:
-    case_id = _draft(client, "ledsagerbevis")
+    case_id = draft(client, "ledsagerbevis")
     with ThreadPoolExecutor(8) as pool:
         answers = list(
             pool.map(
-                lambda i: _upload(client, case_id, "foto", PDF + bytes([i]), "application/pdf"),
+                lambda i: upload(client, case_id, "foto", PDF + bytes([i]), "application/pdf"),
                 range(24),
             )
         )
@@ -162,7 +95,7 @@ def test_concurrent_uploads_to_one_case_are_not_blamed_for_the_server_clock(
 def test_a_huge_json_body_is_413_before_it_is_read(client: TestClient) -> None:
     huge = b'{"form": {"x": "' + b"a" * (50 * 1024 * 1024) + b'"}}'
     response = client.post("/drafts", content=huge, headers={"content-type": "application/json"})
-    _problem(response, 413, "body-too-large")
+    problem(response, 413, "body-too-large")
 
 
 def test_a_streamed_body_is_cut_off_at_the_limit(client: TestClient) -> None:
@@ -175,16 +108,16 @@ def test_a_streamed_body_is_cut_off_at_the_limit(client: TestClient) -> None:
     response = client.post(
         "/drafts", content=chunks(), headers={"content-type": "application/json"}
     )
-    _problem(response, 413, "body-too-large")
+    problem(response, 413, "body-too-large")
 
 
 def test_a_huge_upload_to_an_unknown_case_keeps_nothing(
     client: TestClient, settings: Settings
 ) -> None:
-    response = _upload(
+    response = upload(
         client, str(uuid4()), "foto", PDF + b"x" * (5 * 1024 * 1024), "application/pdf"
     )
-    _problem(response, 413, "body-too-large")
+    problem(response, 413, "body-too-large")
     assert not any(settings.document_dir.rglob("*")) if settings.document_dir.exists() else True
 
 
@@ -200,20 +133,20 @@ def test_a_huge_upload_to_an_unknown_case_keeps_nothing(
 def test_uploads_are_judged_by_their_bytes(
     client: TestClient, settings: Settings, content: bytes, declared: str, rule: str
 ) -> None:
-    case_id = _draft(client)
-    _problem(_upload(client, case_id, "foto", content, declared), 415, rule)
+    case_id = draft(client)
+    problem(upload(client, case_id, "foto", content, declared), 415, rule)
     assert [p for p in settings.document_dir.rglob("*") if p.is_file()] == []
-    assert _upload(client, case_id, "foto", PNG, "image/png").status_code == 201
+    assert upload(client, case_id, "foto", PNG, "image/png").status_code == 201
 
 
 def test_a_failed_application_leaves_no_case_and_a_refused_upload_no_file(
     client: TestClient, settings: Settings
 ) -> None:
     incomplete = {"service": "avfallsbeholder", "kommunenummer": "0301", "form": {"adresse": "x"}}
-    _problem(client.post("/applications", json=incomplete), 422, "incomplete-form")
-    assert _stored_events(settings) == 0 and client.get("/overview").json() == []
-    case_id = _draft(client, "ledsagerbevis")
-    _problem(_upload(client, case_id, "tegninger", PDF, "application/pdf"), 409)
+    problem(client.post("/applications", json=incomplete), 422, "incomplete-form")
+    assert stored_events(settings) == 0 and client.get("/overview").json() == []
+    case_id = draft(client, "ledsagerbevis")
+    problem(upload(client, case_id, "tegninger", PDF, "application/pdf"), 409)
     assert [p for p in settings.document_dir.rglob("*") if p.is_file()] == []
 
 
@@ -223,8 +156,8 @@ def test_the_sweep_removes_what_a_crash_left(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    case_id = _draft(client)
-    assert _upload(client, case_id, "foto", PDF, "application/pdf").status_code == 201
+    case_id = draft(client)
+    assert upload(client, case_id, "foto", PDF, "application/pdf").status_code == 201
     stray = settings.document_dir / case_id / "incoming-left-by-a-crash"
     stray.write_bytes(b"half an upload")
     orphan = settings.document_dir / case_id / ("0" * 64)
@@ -244,9 +177,9 @@ def test_the_sweep_removes_what_a_crash_left(
 
 
 def test_as_of_without_a_time_zone_is_422(client: TestClient) -> None:
-    case_id = _draft(client)
+    case_id = draft(client)
     response = client.get(f"/applications/{case_id}", params={"as_of": "2026-11-02T10:00:00"})
-    _problem(response, 422, "invalid-request")
+    problem(response, 422, "invalid-request")
 
 
 @pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity"])
@@ -255,11 +188,11 @@ def test_nan_and_infinity_are_422(client: TestClient, settings: Settings, number
         "NUM", number
     )
     response = client.post("/drafts", content=raw, headers={"content-type": "application/json"})
-    _problem(response, 422, "number-not-finite")
+    problem(response, 422, "number-not-finite")
     raw = '{"service": NUM, "kommunenummer": "0301"}'.replace("NUM", number)
     response = client.post("/drafts", content=raw, headers={"content-type": "application/json"})
-    _problem(response, 422, "invalid-request")
-    assert _stored_events(settings) == 0
+    problem(response, 422, "invalid-request")
+    assert stored_events(settings) == 0
 
 
 def test_a_lone_surrogate_is_422(client: TestClient, settings: Settings) -> None:
@@ -267,90 +200,28 @@ def test_a_lone_surrogate_is_422(client: TestClient, settings: Settings) -> None
     in_form = (
         '{"service": "avfallsbeholder", "kommunenummer": "0301", "form": {"adresse": "\\ud800"}}'
     )
-    _problem(client.post("/drafts", content=in_form, headers=headers), 422, "text-not-unicode")
+    problem(client.post("/drafts", content=in_form, headers=headers), 422, "text-not-unicode")
     as_key = '{"service": "avfallsbeholder", "kommunenummer": "0301", "form": {"\\ud800": 1}}'
-    _problem(client.post("/drafts", content=as_key, headers=headers), 422, "text-not-unicode")
+    problem(client.post("/drafts", content=as_key, headers=headers), 422, "text-not-unicode")
     in_field = '{"service": "\\ud800", "kommunenummer": "0301"}'
     assert client.post("/drafts", content=in_field, headers=headers).status_code == 422
-    case_id = _draft(client)
+    case_id = draft(client)
     reason = '{"reason": "\\udfff"}'
     path = f"/applications/{case_id}/withdrawal"
     assert client.post(path, content=reason, headers=headers).status_code == 422
-    assert _stored_events(settings) == 1
+    assert stored_events(settings) == 1
 
 
 def test_identity_numbers_in_other_digits_are_refused(client: TestClient) -> None:
-    form = _form("ledsagerbevis")
+    form = synthetic_form("ledsagerbevis")
     form["soker"]["fodselsnummer"] = form["soker"]["fodselsnummer"].translate(
         str.maketrans("0123456789", "０１２３４５６７８９")
     )
     response = client.post(
         "/drafts", json={"service": "ledsagerbevis", "kommunenummer": "0301", "form": form}
     )
-    body = _problem(response, 422, "incomplete-form")
+    body = problem(response, 422, "incomplete-form")
     assert any("digits 0-9" in p for p in body["problems"])
-
-
-# ----- idempotency keys ------------------------------------------------------------------------
-
-
-def test_a_key_is_bound_to_its_request(client: TestClient) -> None:
-    key = {"Idempotency-Key": str(uuid4())}
-    first = client.post(
-        "/applications",
-        json={"service": "avfallsbeholder", "kommunenummer": "0301", "form": _form()},
-        headers=key,
-    )
-    assert first.status_code == 201
-    other_body = {"service": "avfallsbeholder", "kommunenummer": "0301", "form": _form(seed=2)}
-    _problem(
-        client.post("/applications", json=other_body, headers=key), 422, "idempotency-key-reused"
-    )
-    case_id = first.json()["case_id"]
-    other_case = _draft(client)
-    reason = {"reason": "flytter"}
-    key2 = {"Idempotency-Key": str(uuid4())}
-    assert (
-        client.post(f"/applications/{case_id}/withdrawal", json=reason, headers=key2).status_code
-        == 200
-    )
-    _problem(
-        client.post(f"/applications/{other_case}/withdrawal", json=reason, headers=key2),
-        422,
-        "idempotency-key-reused",
-    )
-    assert client.get(f"/applications/{other_case}").json()["status"] == "draft"
-
-
-def test_the_same_key_sent_at_once_many_times_gets_one_answer(client: TestClient) -> None:
-    key = {"Idempotency-Key": str(uuid4())}
-    body = {"service": "avfallsbeholder", "kommunenummer": "0301", "form": _form()}
-    go = threading.Event()
-
-    def send(_: int) -> Any:
-        go.wait()
-        return client.post("/applications", json=body, headers=key)
-
-    with ThreadPoolExecutor(16) as pool:
-        pending = [pool.submit(send, i) for i in range(200)]
-        go.set()
-        answers = [p.result() for p in pending]
-    assert {a.status_code for a in answers} == {201}, {
-        a.text for a in answers if a.status_code != 201
-    }
-    assert len({a.json()["case_id"] for a in answers}) == 1
-    assert sum(not a.json()["duplicate"] for a in answers) == 1
-    assert len(client.get("/overview").json()) == 1
-
-
-def test_a_refusal_is_answered_the_same_when_resent(client: TestClient) -> None:
-    case_id = _draft(client, "avfallsbeholder")
-    key = {"Idempotency-Key": str(uuid4())}
-    decision = {"outcome": "granted", "legal_basis": "x", "case_officer": "y"}
-    first = client.post(f"/applications/{case_id}/decision", json=decision, headers=key)
-    again = client.post(f"/applications/{case_id}/decision", json=decision, headers=key)
-    assert first.status_code == again.status_code == 409
-    assert json.loads(first.text) == json.loads(again.text)
 
 
 # ----- what an older version stored ------------------------------------------------------------
@@ -363,11 +234,11 @@ def test_an_event_no_projection_can_take_is_quarantined_and_the_rest_goes_on(
     late = datetime(9999, 12, 31, 23, 30, tzinfo=UTC)
     app = bootstrap(settings)
     case = Application(service="avfallsbeholder", kommunenummer="0301", at=late, id=uuid4())
-    case.submit(_form(), late, app.service_of(case))
+    case.submit(synthetic_form(), late, app.service_of(case))
     app.save(case)
     app.close()
     with TestClient(create_app(settings, clock=clock)) as client:  # starts all the same
-        assert _new(client).status_code == 201
+        assert new(client).status_code == 201
         assert len(client.get("/overview").json()) == 1  # the new case; the old one set aside
     store = projection_store(settings)
     quarantined = store.db.rows("SELECT * FROM projection_dead_letters")
@@ -376,4 +247,4 @@ def test_an_event_no_projection_can_take_is_quarantined_and_the_rest_goes_on(
         (str(case.id), "ApplicationCreated", "OverflowError"),
         (str(case.id), "ApplicationSubmitted", "OverflowError"),
     ]
-    _still_usable(settings, clock, set_aside=2)
+    still_usable(settings, clock, set_aside=2)

@@ -1,0 +1,87 @@
+"""Idempotency keys are bound to their request: same request, same answer; another request with
+the same key is refused; copies sent at once get one answer (regressions of the hardening batch)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any
+from uuid import uuid4
+
+from fastapi.testclient import TestClient
+
+from tests.api_helpers import (
+    draft,
+    problem,
+    synthetic_form,
+)
+
+T0 = datetime(2026, 11, 2, 9, tzinfo=UTC)
+
+
+# ----- idempotency keys ------------------------------------------------------------------------
+
+
+def test_a_key_is_bound_to_its_request(client: TestClient) -> None:
+    key = {"Idempotency-Key": str(uuid4())}
+    first = client.post(
+        "/applications",
+        json={"service": "avfallsbeholder", "kommunenummer": "0301", "form": synthetic_form()},
+        headers=key,
+    )
+    assert first.status_code == 201
+    other_body = {
+        "service": "avfallsbeholder",
+        "kommunenummer": "0301",
+        "form": synthetic_form(seed=2),
+    }
+    problem(
+        client.post("/applications", json=other_body, headers=key), 422, "idempotency-key-reused"
+    )
+    case_id = first.json()["case_id"]
+    other_case = draft(client)
+    reason = {"reason": "flytter"}
+    key2 = {"Idempotency-Key": str(uuid4())}
+    assert (
+        client.post(f"/applications/{case_id}/withdrawal", json=reason, headers=key2).status_code
+        == 200
+    )
+    problem(
+        client.post(f"/applications/{other_case}/withdrawal", json=reason, headers=key2),
+        422,
+        "idempotency-key-reused",
+    )
+    assert client.get(f"/applications/{other_case}").json()["status"] == "draft"
+
+
+def test_the_same_key_sent_at_once_many_times_gets_one_answer(client: TestClient) -> None:
+    key = {"Idempotency-Key": str(uuid4())}
+    body = {"service": "avfallsbeholder", "kommunenummer": "0301", "form": synthetic_form()}
+    go = threading.Event()
+
+    def send(_: int) -> Any:
+        go.wait()
+        return client.post("/applications", json=body, headers=key)
+
+    with ThreadPoolExecutor(16) as pool:
+        pending = [pool.submit(send, i) for i in range(200)]
+        go.set()
+        answers = [p.result() for p in pending]
+    assert {a.status_code for a in answers} == {201}, {
+        a.text for a in answers if a.status_code != 201
+    }
+    assert len({a.json()["case_id"] for a in answers}) == 1
+    assert sum(not a.json()["duplicate"] for a in answers) == 1
+    assert len(client.get("/overview").json()) == 1
+
+
+def test_a_refusal_is_answered_the_same_when_resent(client: TestClient) -> None:
+    case_id = draft(client, "avfallsbeholder")
+    key = {"Idempotency-Key": str(uuid4())}
+    decision = {"outcome": "granted", "legal_basis": "x", "case_officer": "y"}
+    first = client.post(f"/applications/{case_id}/decision", json=decision, headers=key)
+    again = client.post(f"/applications/{case_id}/decision", json=decision, headers=key)
+    assert first.status_code == again.status_code == 409
+    assert json.loads(first.text) == json.loads(again.text)

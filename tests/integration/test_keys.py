@@ -1,0 +1,91 @@
+"""The municipality's keys: rotation keeps every case readable, a server store never starts (or
+makes keys) without a key ring, and a service without drafts stores none."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+from pathlib import Path
+from uuid import uuid4
+
+import pytest
+from fastapi.testclient import TestClient
+
+from domain import commands as cmd
+from saksflyt.bootstrap import bootstrap
+from saksflyt.demo import synthetic
+from saksflyt.http.app import create_app
+from saksflyt.privacy.keyring import KeyRingMissing
+from saksflyt.privacy.vault import KeyVault
+from saksflyt.settings import Settings
+from tests.kafka_helpers import T0
+from tests.stores import sqlite_settings
+
+
+def test_keys_rotate_and_retire_and_every_case_still_opens(tmp_path: Path) -> None:
+    settings = sqlite_settings(tmp_path)
+    app = bootstrap(settings)
+    forms = {}
+    for _ in range(5):
+        case_id = uuid4()
+        forms[case_id] = synthetic.complete_form(
+            random.Random(str(case_id)), "avfallsbeholder", "0301"
+        )
+        start = cmd.StartApplication(
+            case_id=case_id,
+            received_at=T0,
+            service="avfallsbeholder",
+            kommunenummer="0301",
+            form=forms[case_id],
+            command_id=uuid4(),
+        )
+        assert app.handle(start).refusal is None
+    app.close()
+    env = {
+        **os.environ,
+        "SAKSFLYT_SQLITE_PATH": str(settings.sqlite_path),
+        "SAKSFLYT_KEY_RING": str(settings.key_ring),
+        "SAKSFLYT_DOCUMENT_DIR": str(settings.document_dir),
+    }
+    before = json.loads(settings.key_ring.read_text())["keks"]["0301"]
+    done = subprocess.run(
+        [sys.executable, "-m", "saksflyt", "keys", "rotate", "--retire"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    after = json.loads(settings.key_ring.read_text())["keks"]["0301"]
+    assert [k["id"] for k in after] == ["0301/kek-2"] and before[0]["id"] == "0301/kek-1"
+    reopened = bootstrap(settings)
+    assert all(reopened.get_case(c).form == f for c, f in forms.items())
+    assert isinstance(reopened.vault, KeyVault)
+    assert reopened.vault.kek_ids_in_use() == {"0301/kek-2"}
+    reopened.close()
+
+
+def test_sosialhjelp_keeps_no_draft(tmp_path: Path) -> None:
+    with TestClient(create_app(sqlite_settings(tmp_path))) as client:
+        draft = client.post("/drafts", json={"service": "sosialhjelp", "kommunenummer": "0301"})
+        assert draft.status_code == 409 and draft.json()["rule"] == "drafts-not-allowed"
+        form = synthetic.complete_form(random.Random(1), "sosialhjelp", "0301")
+        body = {"service": "sosialhjelp", "kommunenummer": "0301", "form": form}
+        assert client.post("/applications", json=body).status_code == 201
+
+
+def test_a_server_store_will_not_start_without_the_municipalitys_key_ring(
+    tmp_path: Path, postgres_url: str, postgres_schema: str
+) -> None:
+    settings = Settings(
+        event_store="postgres",
+        postgres_url=postgres_url,
+        postgres_schema=postgres_schema,
+        key_ring=tmp_path / "nowhere.json",
+    )
+    with pytest.raises(KeyRingMissing, match="saksflyt keys init"):
+        bootstrap(settings)
+    assert not settings.key_ring.exists(), "a server store never makes keys by itself"
