@@ -18,6 +18,7 @@ import logging
 import secrets
 import shutil
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -35,6 +36,7 @@ from saksflyt.privacy.keyring import DEFAULT, KeyStore
 log = logging.getLogger(__name__)
 PREFIX = "pd1."
 CACHE = 10_000
+CACHE_SECONDS = 60.0  # an erasure by another process is felt here within this time
 
 
 def _b64(data: bytes) -> str:
@@ -70,7 +72,7 @@ class KeyVault:
         self.keys, self.documents = keys, documents
         self.db = open_db()
         self._lock = threading.RLock()
-        self._cache: dict[UUID, bytes | None] = {}
+        self._cache: dict[UUID, tuple[float, bytes | None]] = {}
         with self._transaction():
             self.db.lock("saksflyt-case-keys")
             for statement in TABLES:
@@ -84,16 +86,14 @@ class KeyVault:
     # ----- data keys ---------------------------------------------------------------------------
 
     def open_case(self, case_id: UUID, kommunenummer: str) -> None:
-        with self._lock:
-            if case_id in self._cache:
-                return
-            self._data_key(case_id, kommunenummer)
+        self._data_key(case_id, kommunenummer)
 
     def _data_key(self, case_id: UUID, kommunenummer: str | None = None) -> bytes | None:
         """The case's data key; made (wrapped) on first use; None once erased."""
         with self._lock:
-            if case_id in self._cache:
-                return self._cache[case_id]
+            cached = self._cache.get(case_id)
+            if cached is not None and time.monotonic() - cached[0] < CACHE_SECONDS:
+                return cached[1]
             row = self._row(case_id)
             if row is None:
                 self._create(case_id, kommunenummer or DEFAULT)
@@ -104,7 +104,7 @@ class KeyVault:
                 key = self.keys.unwrap(row["kek_id"], _unb64(row["wrapped"]), case_id.bytes)
             if len(self._cache) >= CACHE:
                 self._cache.clear()
-            self._cache[case_id] = key
+            self._cache[case_id] = (time.monotonic(), key)
             return key
 
     def _row(self, case_id: UUID) -> dict[str, Any] | None:
@@ -196,7 +196,7 @@ class KeyVault:
                 " AND completed_at IS NULL",
                 (_now(), str(case_id)),
             )
-            self._cache[case_id] = None
+            self._cache[case_id] = (time.monotonic(), None)
         log.info("case erased", extra={"case_id": str(case_id)})
 
     def pending(self) -> list[UUID]:

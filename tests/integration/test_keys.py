@@ -89,3 +89,27 @@ def test_a_server_store_will_not_start_without_the_municipalitys_key_ring(
     with pytest.raises(KeyRingMissing, match="saksflyt keys init"):
         bootstrap(settings)
     assert not settings.key_ring.exists(), "a server store never makes keys by itself"
+
+
+def test_an_erasure_by_another_process_reaches_a_running_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from saksflyt.privacy import vault
+
+    monkeypatch.setattr(vault, "CACHE_SECONDS", 0.0)  # in service: within a minute
+    settings = sqlite_settings(tmp_path)
+    serving, eraser = bootstrap(settings), bootstrap(settings)
+    case_id = uuid4()
+    form = synthetic.complete_form(random.Random(2), "avfallsbeholder", "0301")
+    base = {"case_id": case_id, "received_at": T0}
+    filed = cmd.SubmitNewApplication(
+        command_id=uuid4(), service="avfallsbeholder", kommunenummer="0301", form=form, **base
+    )
+    assert serving.handle(filed).refusal is None
+    assert serving.get_case(case_id).form["adresse"] == form["adresse"]
+    withdrawn = cmd.Withdraw(command_id=uuid4(), reason="flytter", **base)
+    shred = cmd.Shred(command_id=uuid4(), reason="test", **base)
+    assert eraser.handle(withdrawn).refusal is None and eraser.handle(shred).refusal is None
+    assert serving.get_case(case_id).form == {}, "the running process can no longer open it"
+    serving.close()
+    eraser.close()
