@@ -181,6 +181,7 @@ def command_ids(request: Request, case_id: UUID, key: UUID | None) -> dict[str, 
         "command_id": key or uuid4(),
         "case_id": case_id,
         "received_at": services(request).clock(),
+        "actor": "api",  # until access control names the caller
     }
 
 
