@@ -75,9 +75,17 @@ def event_store_database(settings: Settings) -> Database:
     """A connection of our own to the event store's database (for the case keys)."""
     if settings.event_store == "postgres":
         assert settings.postgres_url is not None
-        return Database.postgres(settings.postgres_url, settings.postgres_schema, autocommit=True)
+        db = Database.postgres(settings.postgres_url, settings.postgres_schema, autocommit=True)
+        # as below: the case's first events commit (synchronously) right after its data key,
+        # and WAL is written in order, so the key is durable when they are
+        db.execute("SET synchronous_commit = off")
+        return db
     settings.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
-    return Database.sqlite(settings.sqlite_path)
+    db = Database.sqlite(settings.sqlite_path)
+    # A new data key is written just before the case's first events; the events' own commit
+    # (synchronous=FULL, same WAL file) makes it durable, so this connection need not wait.
+    db.execute("PRAGMA synchronous=NORMAL")
+    return db
 
 
 def projection_database(settings: Settings) -> Database:

@@ -86,41 +86,56 @@ class KeyVault:
     # ----- data keys ---------------------------------------------------------------------------
 
     def open_case(self, case_id: UUID, kommunenummer: str) -> None:
-        self._data_key(case_id, kommunenummer)
+        """A new case: make its key in one statement (no look-up first; a twin may have won)."""
+        with self._lock:
+            if self._cached(case_id) is None:
+                key = self._create(case_id, kommunenummer)
+                self._remember(case_id, key if key is not None else self._stored_key(case_id))
 
-    def _data_key(self, case_id: UUID, kommunenummer: str | None = None) -> bytes | None:
+    def _data_key(self, case_id: UUID) -> bytes | None:
         """The case's data key; made (wrapped) on first use; None once erased."""
         with self._lock:
-            cached = self._cache.get(case_id)
-            if cached is not None and time.monotonic() - cached[0] < CACHE_SECONDS:
-                return cached[1]
-            row = self._row(case_id)
-            if row is None:
-                self._create(case_id, kommunenummer or DEFAULT)
-                row = self._row(case_id)
-                assert row is not None
-            key = None
-            if row["wrapped"] is not None:
-                key = self.keys.unwrap(row["kek_id"], _unb64(row["wrapped"]), case_id.bytes)
-            if len(self._cache) >= CACHE:
-                self._cache.clear()
-            self._cache[case_id] = (time.monotonic(), key)
-            return key
+            cached = self._cached(case_id)
+            if cached is not None:
+                return cached[0]
+            key = self._stored_key(case_id)
+            return self._remember(case_id, key)
 
-    def _row(self, case_id: UUID) -> dict[str, Any] | None:
+    def _cached(self, case_id: UUID) -> tuple[bytes | None] | None:
+        entry = self._cache.get(case_id)
+        if entry is not None and time.monotonic() - entry[0] < CACHE_SECONDS:
+            return (entry[1],)
+        return None
+
+    def _remember(self, case_id: UUID, key: bytes | None) -> bytes | None:
+        if len(self._cache) >= CACHE:
+            self._cache.clear()
+        self._cache[case_id] = (time.monotonic(), key)
+        return key
+
+    def _stored_key(self, case_id: UUID) -> bytes | None:
+        """The key as stored (made now, under the default KEK, for a case stored before keys)."""
         rows = self.db.rows(
             "SELECT kek_id, wrapped FROM saksflyt_case_keys WHERE case_id = ?", (str(case_id),)
         )
-        return rows[0] if rows else None
+        if not rows:
+            made = self._create(case_id, DEFAULT)
+            return made if made is not None else self._stored_key(case_id)
+        row = rows[0]
+        if row["wrapped"] is None:
+            return None  # erased
+        return self.keys.unwrap(row["kek_id"], _unb64(row["wrapped"]), case_id.bytes)
 
-    def _create(self, case_id: UUID, kommunenummer: str) -> None:
-        kek_id, wrapped = self.keys.wrap(kommunenummer, AESGCM.generate_key(256), case_id.bytes)
-        with self._transaction():
-            self.db.execute(
-                "INSERT INTO saksflyt_case_keys (case_id, kommunenummer, kek_id, wrapped,"
-                " created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (case_id) DO NOTHING",
-                (str(case_id), kommunenummer, kek_id, _b64(wrapped), _now()),
-            )
+    def _create(self, case_id: UUID, kommunenummer: str) -> bytes | None:
+        """Store a new wrapped key in one statement; the key, or None if one was there already."""
+        key = AESGCM.generate_key(256)
+        kek_id, wrapped = self.keys.wrap(kommunenummer, key, case_id.bytes)
+        inserted = self.db.rows(
+            "INSERT INTO saksflyt_case_keys (case_id, kommunenummer, kek_id, wrapped, created_at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (case_id) DO NOTHING RETURNING case_id",
+            (str(case_id), kommunenummer, kek_id, _b64(wrapped), _now()),
+        )
+        return key if inserted else None
 
     # ----- sealing -----------------------------------------------------------------------------
 
@@ -232,7 +247,7 @@ class KeyVault:
         )
 
     def is_erased(self, case_id: UUID) -> bool:
-        return self._data_key(case_id) is None and self._row(case_id) is not None
+        return self._data_key(case_id) is None
 
     # ----- key rotation ------------------------------------------------------------------------
 
