@@ -37,9 +37,8 @@ lint: install ## ruff, ruff format --check and mypy
 	$(BIN)/mypy
 
 bench: install ## benchmarks: event store, codec, Kafka, read models, metrics scrape, sealing cost; numbers, not pass/fail
-	compose/with-services.sh bash -c '$(BIN)/python bench/eventstore.py && $(BIN)/python bench/codec.py && $(BIN)/python bench/backbone.py && $(BIN)/python bench/readmodels.py'
+	compose/with-services.sh bash -c '$(BIN)/python bench/eventstore.py && $(BIN)/python bench/codec.py && $(BIN)/python bench/backbone.py && $(BIN)/python bench/readmodels.py && $(BIN)/python bench/privacy.py'
 	$(BIN)/python bench/scrape.py
-	$(BIN)/python bench/privacy.py
 
 
 clean: ## remove the virtualenv, local databases and caches
