@@ -69,12 +69,13 @@ class Matrikkelnummer:
         match = _MATRIKKEL.match(value.strip())
         if match is None:
             raise InvalidIdentifier(
-                f"matrikkelnummer must look like 0301-208/93[/fnr][/snr] "
-                f"(gnr ≤ 5 digits, bnr ≤ 4, fnr ≤ 4, snr ≤ 3), got {value!r}"
+                "matrikkelnummer must look like 0301-208/93[/fnr][/snr] "
+                "(gnr ≤ 5 digits, bnr ≤ 4, fnr ≤ 4, snr ≤ 3)"
             )
         knr, gnr, bnr, fnr, snr = match.groups()
         if int(gnr) == 0 or int(bnr) == 0:
-            raise InvalidIdentifier(f"matrikkelnummer {value!r}: gnr and bnr must be above 0")
+            # a property can point at a person: the message never quotes the number
+            raise InvalidIdentifier("matrikkelnummer: gnr and bnr must be above 0")
         return cls(Kommunenummer.parse(knr), int(gnr), int(bnr), int(fnr or 0), int(snr or 0))
 
     def __str__(self) -> str:
