@@ -10,15 +10,13 @@ servers), starting at a position it is given and handing each batch's last notif
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from uuid import UUID
 
-from consumers.public_events import PublicEvents
+from consumers.public_events import EventHandler, PublicEvents, flush_all
 from domain.casework import Casework
 from schemas.codec import AvroCodec
 from schemas.mapping import PublicEvent
-
-EventHandler = Callable[[PublicEvent], None]
 
 
 class InProcessDelivery:
@@ -47,14 +45,6 @@ class InProcessDelivery:
             if len(batch) < self.batch_size:
                 break
         return count
-
-
-def flush_all(handlers: Iterable[EventHandler], position: int | None = None) -> None:
-    """Let buffering handlers write what they hold (before offsets or positions move on)."""
-    for handler in handlers:
-        flush = getattr(handler, "flush", None)
-        if flush is not None:
-            flush() if position is None else flush(position)
 
 
 class EventTally:

@@ -97,7 +97,12 @@ class KafkaEventHandler:
             handler(event)
 
     def flush(self) -> None:
-        for handler in self.handlers:
-            flush = getattr(handler, "flush", None)
-            if flush is not None:
-                flush()
+        flush_all(self.handlers)
+
+
+def flush_all(handlers: Iterable[EventHandler], position: int | None = None) -> None:
+    """Let buffering handlers write what they hold (before offsets or positions move on)."""
+    for handler in handlers:
+        flush = getattr(handler, "flush", None)
+        if flush is not None:
+            flush() if position is None else flush(position)

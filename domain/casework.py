@@ -118,15 +118,21 @@ class Casework(CaseStore):
         case = self.get_case(command.case_id)
         at = record_time(command.received_at, command.issued_at, case.last_event_at)
         if isinstance(command, cmd.SubmitApplication):
-            check_signed_at(command.signed_at, command.received_at)
-            case.submit(command.form, at, self.service_of(case), command.signed_at, self.pseudonym)
+            self._submit(case, command, at, self.service_of(case))
         else:
             STEPS[type(command)](case, command, at, self.service_of(case))
         return case
 
-    @property
-    def pseudonym(self) -> Callable[[str], str] | None:
-        return self.vault.pseudonym if self.vault else None
+    def _submit(
+        self,
+        case: Application,
+        c: cmd.SubmitApplication | cmd.SubmitNewApplication,
+        at: datetime,
+        service: Service,
+    ) -> None:
+        check_signed_at(c.signed_at, c.received_at)
+        pseudonym = self.vault.pseudonym if self.vault else None
+        case.submit(c.form, at, service, c.signed_at, pseudonym)
 
     def _start(self, c: cmd.StartApplication) -> Application:
         """Open a draft (optionally with a first mellomlagring), or file it at once."""
@@ -135,7 +141,6 @@ class Casework(CaseStore):
         at = record_time(c.received_at, c.issued_at, None)
         if self.exists(c.case_id):
             raise CaseAlreadyExists(c.case_id)
-        case = Application(service=c.service, kommunenummer=c.kommunenummer, at=at, id=c.case_id)
         if not service.drafts and not isinstance(c, cmd.SubmitNewApplication):
             raise InvalidTransition(
                 c.case_id,
@@ -144,9 +149,9 @@ class Casework(CaseStore):
                 "drafts-not-allowed",
                 f"{service.code} is submitted in one step; no draft is stored",
             )
+        case = Application(service=c.service, kommunenummer=c.kommunenummer, at=at, id=c.case_id)
         if isinstance(c, cmd.SubmitNewApplication):
-            check_signed_at(c.signed_at, c.received_at)
-            case.submit(c.form, at, service, c.signed_at, self.pseudonym)
+            self._submit(case, c, at, service)
         elif c.form:
             case.save_draft(c.form, at)
         return case
