@@ -18,9 +18,12 @@ from domain import commands as cmd
 from saksflyt.bootstrap import bootstrap
 from saksflyt.demo import synthetic
 from saksflyt.http.app import create_app
-from saksflyt.privacy.keyring import KeyRingMissing
+from saksflyt.privacy.keyring import FileKeyRing, KeyRingMissing
+from saksflyt.privacy.sealed import Unsealer, seal
 from saksflyt.privacy.vault import KeyVault
 from saksflyt.settings import Settings
+from schemas.mapping import InvalidCommand
+from schemas.registry import default_registry
 from tests.kafka_helpers import T0
 from tests.stores import sqlite_settings
 
@@ -113,3 +116,18 @@ def test_an_erasure_by_another_process_reaches_a_running_one(
     assert serving.get_case(case_id).form == {}, "the running process can no longer open it"
     serving.close()
     eraser.close()
+
+
+def test_sealed_fields_open_and_spoiled_ones_are_refused(tmp_path: Path) -> None:
+    ring = FileKeyRing.create(tmp_path / "keyring.json")
+    key_id, public = ring.sealing_public_key("0301")
+    unseal = Unsealer(ring, default_registry())
+    sealed = seal(key_id, public, '{"adresse": "Storgata 1"}')
+    assert unseal("SaveDraft", {"form_json": sealed})["form_json"] == '{"adresse": "Storgata 1"}'
+    spoiled = sealed[:-4] + ("AAAA" if not sealed.endswith("AAAA") else "BBBB")
+    for bad in (spoiled, "sealed1.0301/seal-9." + sealed.rpartition(".")[2], "sealed1.x"):
+        with pytest.raises(InvalidCommand, match="cannot open"):
+            unseal("SaveDraft", {"form_json": bad})
+    strict = Unsealer(ring, default_registry(), require_sealed=True)
+    with pytest.raises(InvalidCommand, match="must be sealed"):
+        strict("SaveDraft", {"form_json": "{}"})
