@@ -16,7 +16,6 @@ from uuid import UUID
 from eventsourcing.persistence import Notification
 
 from domain.casework import Casework
-from domain.personal import PersonalDataMapper
 from schemas.codec import AvroCodec
 from schemas.kafka_layout import KafkaRecord, cloudevent_headers
 from schemas.mapping import PublicEvent, to_latest_public_event
@@ -45,11 +44,7 @@ class PublicEvents:
 
     def to_public(self, notification: Notification) -> PublicEvent:
         """Personal values stay as sealed in the store: the same ciphertext on every topic."""
-        mapper = self.app.mapper
-        if isinstance(mapper, PersonalDataMapper):
-            domain_event = mapper.to_sealed_domain_event(notification)
-        else:
-            domain_event = mapper.to_domain_event(notification)
+        domain_event = self.app.mapper.to_sealed_domain_event(notification)
         case_id = UUID(str(notification.originator_id))
         service, kommunenummer = self._case_context(case_id, domain_event)
         return to_latest_public_event(domain_event, service, kommunenummer, self.codec.registry)

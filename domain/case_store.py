@@ -19,10 +19,17 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.application import Application as EventSourcedApp
 from eventsourcing.domain import DomainEventProtocol
-from eventsourcing.persistence import JSONTranscoder, Mapper, ProcessRecorder, Transcoding
+from eventsourcing.persistence import (
+    JSONTranscoder,
+    Mapper,
+    ProcessRecorder,
+    StoredEvent,
+    Transcoding,
+)
 from eventsourcing.utils import Environment
 
 from domain.application import Application
+from domain.chain import ChainedMapper, Verification, verify
 from domain.errors import CaseNotFound
 from domain.personal import PersonalDataMapper, Vault
 from domain.services import Catalogue
@@ -53,6 +60,7 @@ class DateAsISO(Transcoding):
 
 class CaseStore(EventSourcedApp[UUID]):
     name = "saksflyt"
+    mapper: ChainedMapper
     snapshotting_intervals: ClassVar[dict[Any, int]] = {Application: SNAPSHOT_INTERVAL}
 
     def __init__(
@@ -74,16 +82,33 @@ class CaseStore(EventSourcedApp[UUID]):
         if self.vault is not None:
             self.vault.close()
 
-    def construct_mapper(self) -> Mapper[UUID]:
-        mapper: Mapper[UUID] = self.factory.mapper(transcoder=self.construct_transcoder())
+    def construct_mapper(self) -> ChainedMapper:
+        # Every new event carries its case's hash-chain link (domain.chain).
+        plain: Mapper[UUID] = self.factory.mapper(transcoder=self.construct_transcoder())
+        parts = {
+            "transcoder": plain.transcoder,
+            "cipher": plain.cipher,
+            "compressor": plain.compressor,
+        }
         if self.vault is None:
-            return mapper
-        return PersonalDataMapper(
-            self.vault,
-            transcoder=mapper.transcoder,
-            cipher=mapper.cipher,
-            compressor=mapper.compressor,
-        )
+            return ChainedMapper(self._stored_at, **parts)
+        return PersonalDataMapper(self.vault, stored_at=self._stored_at, **parts)
+
+    def _stored_at(self, case_id: UUID, version: int) -> StoredEvent | None:
+        found = self.recorder.select_events(case_id, lte=version, desc=True, limit=1)
+        return found[0] if found and found[0].originator_version == version else None
+
+    def verify(self, case_id: UUID | None = None, page: int = 1000) -> Verification:
+        """Recompute the hash chains of one case, or of every case in store order."""
+        if case_id is not None:
+            return verify(self.recorder.select_events(case_id))
+        return verify(self._all_stored(page))
+
+    def _all_stored(self, page: int) -> Iterator[StoredEvent]:
+        start = 1
+        while batch := self.recorder.select_notifications(start=start, limit=page):
+            yield from batch
+            start = batch[-1].id + 1
 
     def construct_recorder(self) -> ProcessRecorder:
         # A process recorder keeps a tracking table beside the events, written in the same
@@ -127,6 +152,14 @@ class CaseStore(EventSourcedApp[UUID]):
             raise CaseNotFound(case_id)
         yield first
         yield from events
+
+    def case_scope(self, case_id: UUID) -> tuple[str, str]:
+        """(service, kommunenummer) of a case, from its first event, personal data left sealed."""
+        first = self.recorder.select_events(case_id, lte=1, limit=1)
+        if not first:
+            raise CaseNotFound(case_id)
+        created = self.mapper.to_sealed_domain_event(first[0])
+        return created.service, created.kommunenummer
 
     def exists(self, case_id: UUID) -> bool:
         return bool(self.recorder.select_events(case_id, limit=1))

@@ -201,8 +201,11 @@ class Casework(CaseStore):
         processing.collect_events(*cases)
         try:
             recordings = self._record(processing)
-        except IntegrityError:
-            raise ConcurrentUpdate(cases[0].id if cases else UUID(int=0)) from None
+        except BaseException as failure:
+            self.mapper.forget(case.id for case in cases)  # their chain links were not stored
+            if isinstance(failure, IntegrityError):
+                raise ConcurrentUpdate(cases[0].id if cases else UUID(int=0)) from None
+            raise
         self._take_snapshots(processing)
         self._notify(recordings)
         for case in cases:

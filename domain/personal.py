@@ -18,8 +18,10 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from eventsourcing.domain import Snapshot
-from eventsourcing.persistence import Mapper, StoredEvent
+from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic
+
+from domain.chain import ChainedMapper
 
 ERASED = "[kassert]"
 CREATED = "saksflyt.application.created"
@@ -99,8 +101,8 @@ def _transform(state: dict[str, Any], fields: dict[str, str], change: Any) -> di
     return {k: (change(k, fields[k], v) if k in fields else v) for k, v in state.items()}
 
 
-class PersonalDataMapper(Mapper[UUID]):
-    """The library's mapper, sealing personal attributes on the way in and opening them out."""
+class PersonalDataMapper(ChainedMapper):
+    """The chained mapper, sealing personal attributes on the way in and opening them out."""
 
     def __init__(self, vault: Vault, **kwargs: Any) -> None:
         super().__init__(**kwargs)
