@@ -15,6 +15,27 @@ MAX_LIMIT = 1000
 
 
 @dataclass(frozen=True)
+class Scope:
+    """Which rows a caller may see: their municipalities and (if limited) services.
+    ``None`` is no limit — for the process itself (metrics), never for a caller's token."""
+
+    kommuner: tuple[str, ...] | None = None
+    services: tuple[str, ...] | None = None
+
+    def clauses(self) -> tuple[list[str], list[Any]]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        for column, allowed in (("kommunenummer", self.kommuner), ("service", self.services)):
+            if allowed is not None:
+                clauses.append(f"{column} IN ({', '.join('?' for _ in allowed) or 'NULL'})")
+                params.extend(allowed)
+        return clauses, params
+
+
+EVERYTHING = Scope()
+
+
+@dataclass(frozen=True)
 class Filters:
     service: str | None = None
     municipality: str | None = None
@@ -23,10 +44,11 @@ class Filters:
     date_to: date | None = None
     limit: int = 100
     offset: int = 0
+    scope: Scope = EVERYTHING
 
     def where(self, date_column: str | None) -> tuple[str, list[Any]]:
-        clauses: list[str] = ["1 = 1"]
-        params: list[Any] = []
+        scoped, params = self.scope.clauses()
+        clauses = ["1 = 1", *scoped]
         for column, value in (
             ("service", self.service),
             ("kommunenummer", self.municipality),
@@ -84,7 +106,12 @@ def _percentile(values: list[float], q: int) -> float | None:
 def stats(db: Database, filters: Filters, group_by_day: bool = True) -> list[dict[str, Any]]:
     """Counts per day × service × municipality, with median and p90 days to decision."""
     where, params = Filters(
-        filters.service, filters.municipality, None, filters.date_from, filters.date_to
+        filters.service,
+        filters.municipality,
+        None,
+        filters.date_from,
+        filters.date_to,
+        scope=filters.scope,
     ).where("day")
     rows = db.rows(
         f"SELECT * FROM service_stats WHERE {where} ORDER BY day, service, kommunenummer",
@@ -137,21 +164,22 @@ AWAITING = tuple(s.value for s in AWAITING_DECISION)
 UNDECIDED_VALUES = tuple(s.value for s in UNDECIDED)
 
 
-def backlog(db: Database) -> dict[str, int]:
+def backlog(db: Database, scope: Scope = EVERYTHING) -> dict[str, int]:
     """Open cases per service."""
     per_service: Counter[str] = Counter()
-    for (service, _), count in open_cases(db).items():
+    for (service, _), count in open_cases(db, scope).items():
         per_service[service] += count
     return dict(sorted(per_service.items()))
 
 
-def open_cases(db: Database) -> dict[tuple[str, str], int]:
+def open_cases(db: Database, scope: Scope = EVERYTHING) -> dict[tuple[str, str], int]:
     """Cases waiting for a decision, per service and municipality."""
     marks = ", ".join("?" for _ in AWAITING)
+    scoped, params = scope.clauses()
     rows = db.rows(
         "SELECT service, kommunenummer, COUNT(*) AS n FROM case_overview "
-        f"WHERE status IN ({marks}) GROUP BY service, kommunenummer",
-        AWAITING,
+        f"WHERE {' AND '.join([f'status IN ({marks})', *scoped])} GROUP BY service, kommunenummer",
+        (*AWAITING, *params),
     )
     return {(r["service"], r["kommunenummer"]): int(r["n"]) for r in rows}
 
@@ -164,21 +192,27 @@ def decision_days_since(db: Database, since: date) -> dict[str, list[float]]:
     return dict(days)
 
 
-def median_days_by_week(db: Database) -> list[tuple[date, float]]:
+def median_days_by_week(db: Database, scope: Scope = EVERYTHING) -> list[tuple[date, float]]:
     """Median days from submission to decision, per ISO week of the decision (Monday first)."""
     by_week: dict[date, list[float]] = defaultdict(list)
-    for row in db.rows("SELECT day, days FROM decision_times", table="decision_times"):
+    where, params = Filters(scope=scope).where(None)
+    for row in db.rows(
+        f"SELECT day, days FROM decision_times WHERE {where}", params, table="decision_times"
+    ):
         monday = row["day"].fromordinal(row["day"].toordinal() - row["day"].weekday())
         by_week[monday].append(row["days"])
     return [(week, statistics.median(v)) for week, v in sorted(by_week.items())]
 
 
-def open_neighbour_periods(db: Database, today: date) -> list[dict[str, Any]]:
+def open_neighbour_periods(
+    db: Database, today: date, scope: Scope = EVERYTHING
+) -> list[dict[str, Any]]:
     """Comment periods still running on ``today`` for undecided cases."""
+    where, params = Filters(scope=scope).where(None)
     return db.rows(
-        "SELECT * FROM neighbour_notices WHERE comment_deadline >= ? AND status IN "
+        f"SELECT * FROM neighbour_notices WHERE {where} AND comment_deadline >= ? AND status IN "
         f"({', '.join('?' for _ in UNDECIDED_VALUES)}) ORDER BY comment_deadline, case_id",
-        (today, *UNDECIDED_VALUES),
+        (*params, today, *UNDECIDED_VALUES),
         table="neighbour_notices",
     )
 

@@ -150,9 +150,32 @@ PROJECTION_DEAD_LETTERS = Table(
     ("event_id",),
 )
 
+ACCESS_LOG = Table(
+    "access_log",
+    (
+        ("seq", "int"),
+        ("at", "timestamp"),
+        ("subject", "text"),
+        ("roles", "text"),
+        ("case_id", "text"),
+        ("service", "text"),
+        ("kommunenummer", "text"),
+        ("action", "text"),
+        ("purpose", "text"),
+        ("hash", "text"),
+    ),
+    ("seq",),
+)
+
 READ_MODELS = (CASE_OVERVIEW, SERVICE_STATS, DECISION_TIMES, DEADLINE_WATCH, NEIGHBOUR_NOTICES)
 ALL_TABLES = (*READ_MODELS, PROJECTION_STATUS)
-TABLES_BY_NAME = (*ALL_TABLES, PROJECTION_POSITION, HTTP_IDEMPOTENCY, PROJECTION_DEAD_LETTERS)
+TABLES_BY_NAME = (
+    *ALL_TABLES,
+    PROJECTION_POSITION,
+    HTTP_IDEMPOTENCY,
+    PROJECTION_DEAD_LETTERS,
+    ACCESS_LOG,
+)
 TABLES = {t.name: t for t in TABLES_BY_NAME}
 INDEXES = (
     ("case_overview", ("service", "kommunenummer", "status")),
@@ -209,8 +232,34 @@ def migration_3(dialect: str) -> list[str]:
     return [create_table_sql(t, dialect) for t in (HTTP_IDEMPOTENCY, PROJECTION_DEAD_LETTERS)]
 
 
+def migration_4(dialect: str) -> list[str]:
+    """Version 4: the read-access log, append-only: updates and deletes are refused."""
+    refusal = "access_log is append-only"
+    if dialect == "sqlite":
+        return [
+            create_table_sql(ACCESS_LOG, dialect),
+            *(
+                f"CREATE TRIGGER access_log_no_{verb.lower()} BEFORE {verb} ON access_log "
+                f"BEGIN SELECT RAISE(ABORT, '{refusal}'); END"
+                for verb in ("UPDATE", "DELETE")
+            ),
+            create_index_sql("access_log", ("case_id",)),
+        ]
+    return [
+        create_table_sql(ACCESS_LOG, dialect),
+        "CREATE FUNCTION access_log_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+        f"$$ BEGIN RAISE EXCEPTION '{refusal}'; END $$",
+        "CREATE TRIGGER access_log_no_change BEFORE UPDATE OR DELETE ON access_log "
+        "FOR EACH ROW EXECUTE FUNCTION access_log_append_only()",
+        "CREATE TRIGGER access_log_no_truncate BEFORE TRUNCATE ON access_log "
+        "FOR EACH STATEMENT EXECUTE FUNCTION access_log_append_only()",
+        create_index_sql("access_log", ("case_id",)),
+    ]
+
+
 MIGRATIONS = (
     migration_1,
     migration_2,
     migration_3,
+    migration_4,
 )  # append; never edit a migration that has shipped

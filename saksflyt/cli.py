@@ -15,6 +15,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from projections import queries
 from saksflyt import processes, rebuild
+from saksflyt.access.commands import add_access_commands
+from saksflyt.access.tokens import NotConfigured, ensure_dev_key
 from saksflyt.bootstrap import bootstrap, projection_store
 from saksflyt.demo.report import print_projection_summary, render, summarise
 from saksflyt.demo.simulation import HORIZON, run_demo
@@ -30,6 +32,7 @@ from schemas.compatibility import check_registry
 from schemas.registry import SCHEMA_DIR, Registry
 
 PROGRESS_FROM = 2000  # show a progress bar for runs at least this long
+DEV_KEY = Path("var/dev-signing-key.pem")  # the demo's development token key
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -72,8 +75,16 @@ def _demo(args: argparse.Namespace) -> int:
     print_projection_summary(store.db, HORIZON.date(), console)
     store.db.close()
     console.print(
-        "See the dashboard: [bold]saksflyt serve[/] (same settings), then open "
-        "http://127.0.0.1:8000/dashboard — or query: saksflyt query stats|overview|deadlines|neighbours"
+        "Query the read models: saksflyt query stats|overview|deadlines|neighbours — or serve "
+        "the API with a development key (see the README):"
+    )
+    key = ensure_dev_key(settings.auth_dev_key or DEV_KEY)
+    console.print(
+        f"  export SAKSFLYT_AUTH_DEV_KEY={key}; saksflyt serve &\n"
+        '  curl -H "Authorization: Bearer $(saksflyt token --role analyst --kommune 0301 '
+        '--sub ada)" http://127.0.0.1:8000/stats',
+        highlight=False,
+        markup=False,
     )
     app.close()
     return 0
@@ -213,7 +224,12 @@ def _serve(args: argparse.Namespace) -> int:
 
     from saksflyt.http.app import create_app
 
-    uvicorn.run(create_app(_settings(args)), host=args.host, port=args.port, log_level="warning")
+    try:
+        app = create_app(_settings(args))
+    except NotConfigured as missing:
+        print(f"saksflyt serve: {missing}", file=sys.stderr)
+        return 2
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0
 
 
@@ -307,6 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_kafka_commands(commands)
     _add_projection_commands(commands)
     add_privacy_commands(commands)
+    add_access_commands(commands)
     return parser
 
 

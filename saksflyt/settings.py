@@ -11,10 +11,15 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.services import Catalogue
+
+# Public-key signatures only: a shared secret (HS*) would let every verifier mint tokens.
+ASYMMETRIC_ALGORITHMS = frozenset(
+    {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+)
 
 
 class Settings(BaseSettings):
@@ -53,6 +58,50 @@ class Settings(BaseSettings):
     prometheus_multiproc_dir: Path | None = Field(
         default=None, validation_alias="PROMETHEUS_MULTIPROC_DIR"
     )
+
+    # Bearer tokens (JWT) on every API endpoint but /healthz and /readyz: checked against a JWKS
+    # file and/or a PEM public key, for this issuer and audience (docs/security.md)
+    auth_jwks: Path | None = None
+    auth_public_key: Path | None = None
+    auth_issuer: str = "saksflyt-dev"
+    auth_audience: str = "saksflyt"
+    auth_algorithms: list[str] = ["RS256", "PS256", "ES256"]
+    auth_leeway_seconds: int = Field(default=30, ge=0, le=300)  # clock skew tolerated
+    # a local development signing key (PEM); its tokens are trusted and saksflyt token mints them
+    auth_dev_key: Path | None = None
+    # /metrics on the API without a token (a Prometheus scraper on a private network)
+    metrics_open: bool = False
+    # Kafka security, for every client (docs/security.md): PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"] = "SCRAM-SHA-512"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: str | None = Field(default=None, repr=False)
+    kafka_ssl_cafile: Path | None = None
+    kafka_ssl_certfile: Path | None = None
+    kafka_ssl_keyfile: Path | None = None
+
+    @field_validator(
+        "auth_jwks",
+        "auth_public_key",
+        "auth_dev_key",
+        "kafka_ssl_cafile",
+        "kafka_ssl_certfile",
+        "kafka_ssl_keyfile",
+        mode="before",
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        return None if value == "" else value  # VAR= in a shell means "not set", not "."
+
+    @field_validator("auth_algorithms")
+    @classmethod
+    def _asymmetric_only(cls, algorithms: list[str]) -> list[str]:
+        refused = [a for a in algorithms if a not in ASYMMETRIC_ALGORITHMS]
+        if refused:
+            raise ValueError(
+                f"refused token algorithms {refused}: only {sorted(ASYMMETRIC_ALGORITHMS)}"
+            )
+        return algorithms
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:

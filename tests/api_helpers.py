@@ -10,9 +10,9 @@ from fastapi.testclient import TestClient
 from saksflyt import rebuild
 from saksflyt.bootstrap import bootstrap
 from saksflyt.demo import synthetic
-from saksflyt.http.app import create_app
 from saksflyt.settings import Settings
 from tests.clock import FakeClock
+from tests.tokens import client as api_client
 
 PDF = b"%PDF-1.7\n% synthetic\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
@@ -51,7 +51,7 @@ def stored_events(settings: Settings) -> int:
 def still_usable(settings: Settings, clock: FakeClock, set_aside: int = 0) -> None:
     """The store keeps working: a restart serves, a command succeeds, a rebuild takes every
     event but those ``set_aside`` (quarantined)."""
-    with TestClient(create_app(settings, clock=clock)) as again:
+    with api_client(settings, clock=clock) as again:
         assert new(again).status_code == 201
         assert again.get("/overview").status_code == 200
     app = bootstrap(settings)

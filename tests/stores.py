@@ -18,7 +18,7 @@ def sqlite_settings(folder: Path, **overrides: Any) -> Settings:
         projection_sqlite_path=folder / "projections.db",
         document_dir=folder / "documents",
         key_ring=folder / "keyring.json",
-        **overrides,
+        **{"auth_dev_key": folder / "dev-key.pem", **overrides},
     )
 
 
@@ -34,7 +34,7 @@ def postgres_settings(url: str, schema: str, folder: Path, **overrides: Any) -> 
         postgres_schema=schema,
         document_dir=folder / "documents",
         key_ring=ring,
-        **overrides,
+        **{"auth_dev_key": folder / "dev-key.pem", **overrides},
     )
 
 

@@ -1,7 +1,9 @@
 """``saksflyt serve``: the HTTP API. Commands go to ``Casework.handle``, as from the Kafka intake.
 
-Every error is problem details (``saksflyt.http.problems``): invalid input 422 with field errors, a
-step the rules refuse 409 with its rule code, an unknown case 404, a body too large 413. An
+Every endpoint but the health checks wants a bearer token (``saksflyt.http.auth``); reads of a
+whole case go into the access log. Every error is problem details (``saksflyt.http.problems``):
+invalid input 422 with field errors, a step the rules refuse 409 with its rule code, an unknown
+case 404, a body too large 413, no valid token 401, a role or scope that does not allow it 403. An
 ``Idempotency-Key`` header makes a command safe to resend: the same request answers the same, a
 different request with the same key is refused.
 """
@@ -15,7 +17,9 @@ from datetime import UTC, datetime
 from fastapi import FastAPI
 from starlette.formparsers import MultiPartParser
 
+from saksflyt.access.tokens import TokenVerifier
 from saksflyt.http.attachments import router as attachment_router
+from saksflyt.http.audit import router as audit_router
 from saksflyt.http.commands import router as command_router
 from saksflyt.http.dashboard import router as dashboard_router
 from saksflyt.http.limits import UPLOAD_OVERHEAD, BodyLimit
@@ -30,6 +34,7 @@ def create_app(
 ) -> FastAPI:
     """The API on these settings; ``clock`` stamps when each command arrived (tests move it)."""
     settings = settings or Settings.from_env()
+    tokens = TokenVerifier.from_settings(settings)  # no key, no API: NotConfigured says which
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -48,10 +53,12 @@ def create_app(
     MultiPartParser.spool_max_size = max(
         MultiPartParser.spool_max_size, settings.max_attachment_bytes + UPLOAD_OVERHEAD
     )
+    app.state.tokens = tokens
     add_problem_handlers(app)
     app.add_middleware(BodyLimit, settings=settings)  # 413 before parsing or spooling
     app.include_router(command_router)
     app.include_router(attachment_router)
     app.include_router(read_router)
     app.include_router(dashboard_router)
+    app.include_router(audit_router)
     return app

@@ -12,11 +12,15 @@ from fastapi import APIRouter, File, Form, Request, Response, UploadFile
 
 from domain import commands as cmd
 from domain.values import Attachment
+from saksflyt.access.policy import Permission as P
 from saksflyt.http import models as m
+from saksflyt.http.auth import CaseCaller, permit_case
 from saksflyt.http.commands import Key, Result, command_ids, run
 from saksflyt.http.services import services
 
-router = APIRouter(tags=["commands"], responses=m.problem_responses(400, 404, 409, 413, 415, 422))
+router = APIRouter(
+    tags=["commands"], responses=m.problem_responses(400, 401, 403, 404, 409, 413, 415, 422)
+)
 
 
 @router.post(
@@ -30,10 +34,10 @@ def upload_attachment(
     request: Request,
     kind: Annotated[str, Form(min_length=1, max_length=60, pattern=r"^[a-z0-9-]+$")],
     file: Annotated[UploadFile, File(description="PDF, JPEG or PNG")],
+    c: Annotated[CaseCaller, permit_case(P.FILE, P.ACT)],
     key: Key = None,
 ) -> Result:
-    s = services(request)
-    s.app.get_case(case_id)  # 404 before anything is kept for an unknown case
+    s = services(request)  # an unknown case was answered 404 before anything was kept
     limit = s.settings.max_attachment_bytes
     upload = s.documents.receive(case_id, file.file, file.content_type, limit)
     try:
@@ -47,7 +51,9 @@ def upload_attachment(
             upload.sha256,
             upload.storage_ref,
         )
-        command = cmd.AddAttachment(**command_ids(request, case_id, key), attachment=attachment)
+        command = cmd.AddAttachment(
+            **command_ids(request, case_id, key, c.who), attachment=attachment
+        )
         body = {"kind": kind, "sha256": upload.sha256, "size": upload.size}
         extra = {"attachment_id": str(attachment_id), **body}
         result = run(request, key, body, command, extra)

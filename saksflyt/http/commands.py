@@ -20,12 +20,18 @@ from pydantic import BaseModel
 from domain import commands as cmd
 from domain.errors import DomainError
 from domain.values import Decision
+from saksflyt.access.policy import Permission as P
+from saksflyt.access.policy import Principal
 from saksflyt.http import models as m
+from saksflyt.http.auth import CaseCaller, permit, permit_case, require_scope
 from saksflyt.http.idempotency import fingerprint
 from saksflyt.http.problems import domain_problem
 from saksflyt.http.services import services
 
-router = APIRouter(tags=["commands"], responses=m.problem_responses(400, 404, 409, 413, 422))
+router = APIRouter(
+    tags=["commands"], responses=m.problem_responses(400, 401, 403, 404, 409, 413, 422)
+)
+Filer = Annotated[Principal, permit(P.FILE)]
 Key = Annotated[
     UUID | None,
     Header(
@@ -65,15 +71,18 @@ CREATED: dict[int | str, dict[str, Any]] = {
 
 
 @router.post("/applications", status_code=201, response_model=m.CommandResult, responses=CREATED)
-def submit_application(body: m.NewApplication, request: Request, key: Key = None) -> Result:
+def submit_application(
+    body: m.NewApplication, request: Request, who: Filer, key: Key = None
+) -> Result:
     """Start and submit an application in one step: stored together, or nothing is stored.
 
     With an ``Idempotency-Key`` and no ``case_id`` the case id derives from the key, so a resend
     after a lost answer neither opens a second case nor submits twice.
     """
+    require_scope(who, body.service, body.kommunenummer)
     case_id = body.case_id or (uuid5(key, "case") if key else uuid4())
     command = cmd.SubmitNewApplication(
-        **command_ids(request, case_id, key),
+        **command_ids(request, case_id, key, who),
         service=body.service,
         kommunenummer=body.kommunenummer,
         form=body.form,
@@ -83,10 +92,11 @@ def submit_application(body: m.NewApplication, request: Request, key: Key = None
 
 
 @router.post("/drafts", status_code=201, response_model=m.CommandResult, responses=CREATED)
-def start_draft(body: m.NewDraft, request: Request, key: Key = None) -> Result:
+def start_draft(body: m.NewDraft, request: Request, who: Filer, key: Key = None) -> Result:
     """Open a draft (mellomlagring), optionally with the first part of the form."""
+    require_scope(who, body.service, body.kommunenummer)
     command = cmd.StartApplication(
-        **command_ids(request, body.case_id or uuid4(), key),
+        **command_ids(request, body.case_id or uuid4(), key, who),
         service=body.service,
         kommunenummer=body.kommunenummer,
         form=body.form,
@@ -95,93 +105,163 @@ def start_draft(body: m.NewDraft, request: Request, key: Key = None) -> Result:
 
 
 @router.post(STEP + "draft", response_model=m.CommandResult, summary="Save a draft")
-def save_draft(case_id: UUID, body: m.DraftBody, request: Request, key: Key = None) -> Result:
-    command = cmd.SaveDraft(**command_ids(request, case_id, key), form=body.form)
+def save_draft(
+    case_id: UUID,
+    body: m.DraftBody,
+    request: Request,
+    c: Annotated[CaseCaller, permit_case(P.FILE)],
+    key: Key = None,
+) -> Result:
+    command = cmd.SaveDraft(**command_ids(request, case_id, key, c.who), form=body.form)
     return run(request, key, body, command)
 
 
 @router.post(STEP + "submit", response_model=m.CommandResult, summary="Submit")
-def submit(case_id: UUID, body: m.SubmitBody, request: Request, key: Key = None) -> Result:
-    ids = command_ids(request, case_id, key)
+def submit(
+    case_id: UUID,
+    body: m.SubmitBody,
+    request: Request,
+    c: Annotated[CaseCaller, permit_case(P.FILE)],
+    key: Key = None,
+) -> Result:
+    ids = command_ids(request, case_id, key, c.who)
     command = cmd.SubmitApplication(**ids, form=body.form, signed_at=body.signed_at)
     return run(request, key, body, command)
 
 
 @router.post(STEP + "neighbour-notice", response_model=m.CommandResult, summary="Nabovarsel")
 def notify_neighbours(
-    case_id: UUID, body: m.NoticeBody, request: Request, key: Key = None
+    case_id: UUID,
+    body: m.NoticeBody,
+    request: Request,
+    c: Annotated[CaseCaller, permit_case(P.FILE, P.ACT)],
+    key: Key = None,
 ) -> Result:
-    ids = command_ids(request, case_id, key)
+    ids = command_ids(request, case_id, key, c.who)
     return run(request, key, body, cmd.SendNeighbourNotice(**ids, neighbours=body.neighbours))
 
 
 @router.post(STEP + "neighbour-comments", response_model=m.CommandResult, summary="A comment")
-def record_comment(case_id: UUID, body: m.CommentBody, request: Request, key: Key = None) -> Result:
-    ids = command_ids(request, case_id, key)
+def record_comment(
+    case_id: UUID,
+    body: m.CommentBody,
+    request: Request,
+    c: Annotated[CaseCaller, permit_case(P.FILE, P.ACT)],
+    key: Key = None,
+) -> Result:
+    ids = command_ids(request, case_id, key, c.who)
     command = cmd.RecordNeighbourComment(**ids, neighbour=body.neighbour, objection=body.objection)
     return run(request, key, body, command)
 
 
 @router.post(STEP + "neighbour-consents", response_model=m.CommandResult, summary="Consent")
-def record_consent(case_id: UUID, body: m.ConsentBody, request: Request, key: Key = None) -> Result:
-    ids = command_ids(request, case_id, key)
+def record_consent(
+    case_id: UUID,
+    body: m.ConsentBody,
+    request: Request,
+    c: Annotated[CaseCaller, permit_case(P.FILE, P.ACT)],
+    key: Key = None,
+) -> Result:
+    ids = command_ids(request, case_id, key, c.who)
     return run(request, key, body, cmd.RecordNeighbourConsent(**ids, neighbour=body.neighbour))
 
 
 @router.post(STEP + "missing-documents", response_model=m.CommandResult, summary="Mangelbrev")
 def request_documents(
-    case_id: UUID, body: m.MissingBody, request: Request, key: Key = None
+    case_id: UUID,
+    body: m.MissingBody,
+    request: Request,
+    c: Annotated[CaseCaller, permit_case(P.ACT)],
+    key: Key = None,
 ) -> Result:
-    ids = command_ids(request, case_id, key)
+    ids = command_ids(request, case_id, key, c.who)
     command = cmd.RequestMissingDocuments(**ids, kinds=body.kinds, reason=body.reason)
     return run(request, key, body, command)
 
 
 @router.post(STEP + "resume", response_model=m.CommandResult, summary="Resume processing")
-def resume(case_id: UUID, body: m.Step, request: Request, key: Key = None) -> Result:
-    return run(request, key, body, cmd.ResumeProcessing(**command_ids(request, case_id, key)))
+def resume(
+    case_id: UUID,
+    body: m.Step,
+    request: Request,
+    c: Annotated[CaseCaller, permit_case(P.ACT)],
+    key: Key = None,
+) -> Result:
+    return run(
+        request, key, body, cmd.ResumeProcessing(**command_ids(request, case_id, key, c.who))
+    )
 
 
 @router.post(STEP + "preliminary-reply", response_model=m.CommandResult, summary="fvl § 11 a")
 def preliminary_reply(
-    case_id: UUID, body: m.ReplyBody, request: Request, key: Key = None
+    case_id: UUID,
+    body: m.ReplyBody,
+    request: Request,
+    c: Annotated[CaseCaller, permit_case(P.ACT)],
+    key: Key = None,
 ) -> Result:
-    ids = command_ids(request, case_id, key)
+    ids = command_ids(request, case_id, key, c.who)
     command = cmd.SendPreliminaryReply(**ids, reason=body.reason, expected_by=body.expected_by)
     return run(request, key, body, command)
 
 
 @router.post(STEP + "decision", response_model=m.CommandResult, summary="Vedtak")
-def decide(case_id: UUID, body: m.DecisionBody, request: Request, key: Key = None) -> Result:
+def decide(
+    case_id: UUID,
+    body: m.DecisionBody,
+    request: Request,
+    c: Annotated[CaseCaller, permit_case(P.ACT)],
+    key: Key = None,
+) -> Result:
     decision = Decision(body.outcome, body.legal_basis, body.case_officer)
-    command = cmd.Decide(**command_ids(request, case_id, key), decision=decision)
+    command = cmd.Decide(**command_ids(request, case_id, key, c.who), decision=decision)
     return run(request, key, body, command)
 
 
 @router.post(STEP + "withdrawal", response_model=m.CommandResult, summary="Withdraw")
-def withdraw(case_id: UUID, body: m.WithdrawBody, request: Request, key: Key = None) -> Result:
-    command = cmd.Withdraw(**command_ids(request, case_id, key), reason=body.reason)
+def withdraw(
+    case_id: UUID,
+    body: m.WithdrawBody,
+    request: Request,
+    c: Annotated[CaseCaller, permit_case(P.FILE, P.ACT)],
+    key: Key = None,
+) -> Result:
+    command = cmd.Withdraw(**command_ids(request, case_id, key, c.who), reason=body.reason)
     return run(request, key, body, command)
 
 
 @router.post(STEP + "archive", response_model=m.CommandResult, summary="Archive")
-def archive(case_id: UUID, body: m.ArchiveBody, request: Request, key: Key = None) -> Result:
-    ids = command_ids(request, case_id, key)
+def archive(
+    case_id: UUID,
+    body: m.ArchiveBody,
+    request: Request,
+    c: Annotated[CaseCaller, permit_case(P.RECORD)],
+    key: Key = None,
+) -> Result:
+    ids = command_ids(request, case_id, key, c.who)
     return run(request, key, body, cmd.Archive(**ids, archive_reference=body.archive_reference))
 
 
 @router.post(STEP + "shred", response_model=m.CommandResult, summary="Shred (kassasjon)")
-def shred(case_id: UUID, body: m.Step, request: Request, key: Key = None) -> Result:
-    return run(request, key, body, cmd.Shred(**command_ids(request, case_id, key)))
+def shred(
+    case_id: UUID,
+    body: m.Step,
+    request: Request,
+    c: Annotated[CaseCaller, permit_case(P.RECORD)],
+    key: Key = None,
+) -> Result:
+    return run(request, key, body, cmd.Shred(**command_ids(request, case_id, key, c.who)))
 
 
-def command_ids(request: Request, case_id: UUID, key: UUID | None) -> dict[str, Any]:
-    """The ids every command carries, and the server's time of arrival."""
+def command_ids(
+    request: Request, case_id: UUID, key: UUID | None, who: Principal
+) -> dict[str, Any]:
+    """The ids every command carries, who sent it, and the server's time of arrival."""
     return {
         "command_id": key or uuid4(),
         "case_id": case_id,
         "received_at": services(request).clock(),
-        "actor": "api",  # until access control names the caller
+        "actor": who.subject,
     }
 
 

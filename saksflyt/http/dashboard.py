@@ -9,16 +9,19 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date
 from html import escape
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from projections import queries
+from saksflyt.access.policy import Permission as P
+from saksflyt.access.policy import Principal
 from saksflyt.http import models as m
+from saksflyt.http.auth import permit, scope_of
 from saksflyt.http.services import services
 
-router = APIRouter(responses=m.problem_responses(422))
+router = APIRouter(responses=m.problem_responses(401, 403, 422))
 WIDTH, BAR_HEIGHT, LABEL_WIDTH = 560, 22, 210
 
 
@@ -83,16 +86,19 @@ def neighbour_table(rows: list[dict[str, Any]]) -> str:
     )
 
 
-def dashboard_data(db: Any, as_of: date) -> dict[str, Any]:
-    totals = queries.stats(db, queries.Filters(limit=queries.MAX_LIMIT), group_by_day=False)
+def dashboard_data(
+    db: Any, as_of: date, scope: queries.Scope = queries.EVERYTHING
+) -> dict[str, Any]:
+    filters = queries.Filters(limit=queries.MAX_LIMIT, scope=scope)
+    totals = queries.stats(db, filters, group_by_day=False)
     late: Counter[str] = Counter()
     for row in totals:
         late[row["service"]] += row["decided_past_deadline"]
     return {
-        "backlog": queries.backlog(db),
+        "backlog": queries.backlog(db, scope),
         "late": {k: v for k, v in late.items() if v},
-        "trend": queries.median_days_by_week(db),
-        "neighbours": queries.open_neighbour_periods(db, as_of),
+        "trend": queries.median_days_by_week(db, scope),
+        "neighbours": queries.open_neighbour_periods(db, as_of, scope),
     }
 
 
@@ -132,10 +138,16 @@ td, th {{ padding: 3px 10px; text-align: left; border-bottom: 1px solid #eceef2;
     tags=["dashboard"],
     summary="Backlog, late decisions, processing time and neighbour periods",
 )
-def dashboard(request: Request, as_of: date | None = None) -> HTMLResponse:
-    """``as_of`` (default: the day of the newest event applied) decides which periods are open."""
+def dashboard(
+    request: Request,
+    who: Annotated[Principal, permit(P.READ_MODELS)],
+    as_of: date | None = None,
+) -> HTMLResponse:
+    """``as_of`` (default: the day of the newest event applied) decides which periods are open.
+    The caller's municipalities (and services, if limited) only."""
     db = services(request).store.db
     status = queries.status(db) or {}
     last = status.get("last_event_at")
     day = as_of or (last.date() if last else date.today())
-    return HTMLResponse(render(dashboard_data(db, day), day, status.get("events_applied", 0)))
+    data = dashboard_data(db, day, scope_of(who))
+    return HTMLResponse(render(data, day, status.get("events_applied", 0)))

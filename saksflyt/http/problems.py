@@ -33,6 +33,8 @@ MEDIA_TYPE = "application/problem+json"
 TYPE_BASE = "https://saksflyt.no/problems/"  # documented in docs/read-models.md, not fetched
 TITLES = {
     400: "Bad request",
+    401: "Not authenticated: a valid bearer token is needed",
+    403: "Not allowed for this caller",
     404: "Not found",
     409: "Conflict with the case's state",
     413: "Request too large",
@@ -69,12 +71,16 @@ class ProblemResponse(Response):
 class ApiProblem(Exception):
     """An error the API layer itself raises (limits, media types, idempotency keys)."""
 
-    def __init__(self, status: int, code: str, detail: str) -> None:
-        self.status, self.code, self.detail = status, code, detail
+    def __init__(
+        self, status: int, code: str, detail: str, headers: dict[str, str] | None = None
+    ) -> None:
+        self.status, self.code, self.detail, self.headers = status, code, detail, headers
         super().__init__(detail)
 
 
-def problem(status: int, code: str, detail: str, **extra: Any) -> ProblemResponse:
+def problem(
+    status: int, code: str, detail: str, headers: dict[str, str] | None = None, **extra: Any
+) -> ProblemResponse:
     body = {
         "type": TYPE_BASE + code,
         "title": TITLES.get(status, "Error"),
@@ -83,7 +89,7 @@ def problem(status: int, code: str, detail: str, **extra: Any) -> ProblemRespons
         "rule": code,
         **extra,
     }
-    return ProblemResponse(body, status_code=status)
+    return ProblemResponse(body, status_code=status, headers=headers)
 
 
 def _status_of(error: DomainError) -> int:
@@ -96,7 +102,7 @@ def _status_of(error: DomainError) -> int:
 def domain_problem(error: DomainError) -> ProblemResponse:
     """A refusal of the domain as problem details: its status, code and message."""
     extra = {"problems": error.problems} if isinstance(error, IncompleteForm) else {}
-    return problem(_status_of(error), error.code, str(error), **extra)
+    return problem(_status_of(error), error.code, str(error), None, **extra)
 
 
 async def _domain(request: Request, error: Exception) -> Response:
@@ -106,7 +112,7 @@ async def _domain(request: Request, error: Exception) -> Response:
 
 async def _api(request: Request, error: Exception) -> Response:
     assert isinstance(error, ApiProblem)
-    return problem(error.status, error.code, error.detail)
+    return problem(error.status, error.code, error.detail, error.headers)
 
 
 async def _validation(request: Request, error: Exception) -> Response:

@@ -13,19 +13,36 @@ from pydantic import AwareDatetime
 
 from domain.personal import ERASED
 from projections import queries
+from saksflyt.access.log import Access
+from saksflyt.access.policy import Permission as P
+from saksflyt.access.policy import Principal
 from saksflyt.http import models as m
+from saksflyt.http.auth import (
+    CaseCaller,
+    Purpose,
+    forbidden,
+    metrics_caller,
+    permit,
+    permit_case,
+    scope_of,
+)
 from saksflyt.http.services import services
 from saksflyt.ops.health import run_checks
-from saksflyt.ops.metrics import metrics_payload
+from saksflyt.ops.metrics import TELEMETRY, metrics_payload
 from schemas.mapping import to_latest_public_event
 from schemas.registry import default_registry
 
 router = APIRouter(responses=m.problem_responses(422))
-NOT_FOUND = m.problem_responses(404)
+AUTH = m.problem_responses(401, 403)
+NOT_FOUND = m.problem_responses(401, 403, 404)
 REDACTED = "[personal data]"
+PERSONAL_COLUMNS = ("applicant_ref",)  # a pseudonym is still personal data (GDPR recital 26)
+Reader = Annotated[Principal, permit(P.READ_MODELS)]
+CaseReader = Annotated[CaseCaller, permit_case(P.READ_CASE)]
 
 
 def filter_params(
+    who: Reader,
     service: str | None = None,
     municipality: Annotated[
         str | None, Query(pattern=r"^\d{4}$", description="kommunenummer")
@@ -36,29 +53,41 @@ def filter_params(
     limit: Annotated[int, Query(ge=1, le=queries.MAX_LIMIT)] = 100,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> queries.Filters:
-    return queries.Filters(service, municipality, status, date_from, date_to, limit, offset)
+    scope = scope_of(who, municipality)
+    return queries.Filters(service, municipality, status, date_from, date_to, limit, offset, scope)
 
 
 Filters = Annotated[queries.Filters, Depends(filter_params)]
 
 
-@router.get("/overview", tags=["read models"], summary="One row per case")
-def overview(request: Request, filters: Filters) -> list[dict[str, Any]]:
-    return queries.overview(services(request).store.db, filters)
+@router.get("/overview", tags=["read models"], summary="One row per case", responses=AUTH)
+def overview(request: Request, filters: Filters, who: Reader) -> list[dict[str, Any]]:
+    """The pseudonymous applicant reference only for a caseworker."""
+    rows = queries.overview(services(request).store.db, filters)
+    if who.sees_personal_data:
+        return rows
+    return [{k: v for k, v in row.items() if k not in PERSONAL_COLUMNS} for row in rows]
 
 
-@router.get("/stats", tags=["read models"], summary="Counts and days to decision")
+@router.get("/stats", tags=["read models"], summary="Counts and days to decision", responses=AUTH)
 def stats(request: Request, filters: Filters, per_day: bool = False) -> list[dict[str, Any]]:
     """Per service and municipality (``per_day``: also per day), with median and p90 days."""
     return queries.stats(services(request).store.db, filters, group_by_day=per_day)
 
 
-@router.get("/deadlines", tags=["read models"], summary="Open work by nearest deadline")
+@router.get(
+    "/deadlines", tags=["read models"], summary="Open work by nearest deadline", responses=AUTH
+)
 def deadlines(request: Request, filters: Filters) -> list[dict[str, Any]]:
     return queries.deadlines(services(request).store.db, filters)
 
 
-@router.get("/neighbours", tags=["read models"], summary="Neighbour notices and their answers")
+@router.get(
+    "/neighbours",
+    tags=["read models"],
+    summary="Neighbour notices and their answers",
+    responses=AUTH,
+)
 def neighbours(request: Request, filters: Filters) -> list[dict[str, Any]]:
     return queries.neighbours(services(request).store.db, filters)
 
@@ -69,7 +98,15 @@ def neighbours(request: Request, filters: Filters) -> list[dict[str, Any]]:
     summary="A case now, or as it stood",
     responses=NOT_FOUND,
 )
-def get_case(request: Request, case_id: UUID, as_of: AwareDatetime | None = None) -> dict[str, Any]:
+def get_case(
+    request: Request,
+    case_id: UUID,
+    c: CaseReader,
+    purpose: Purpose,
+    as_of: AwareDatetime | None = None,
+) -> dict[str, Any]:
+    """Recorded in the access log with the purpose given."""
+    log_read(request, c, "case", purpose)
     app = services(request).app
     case = app.case_as_of(case_id, as_of) if as_of else app.get_case(case_id)
     return {
@@ -99,11 +136,18 @@ def get_case(request: Request, case_id: UUID, as_of: AwareDatetime | None = None
     responses=NOT_FOUND,
 )
 def case_events(
-    request: Request, case_id: UUID, include_personal_data: bool = False
+    request: Request,
+    case_id: UUID,
+    c: CaseReader,
+    purpose: Purpose,
+    include_personal_data: bool = False,
 ) -> list[dict[str, Any]]:
     """Every event as its public record. Fields marked as personal data in the schema are
-    redacted unless ``include_personal_data`` is set (for the case officer handling the case);
-    after kassasjon they read ``[kassert]`` whatever is asked."""
+    redacted unless ``include_personal_data`` is set (a caseworker's role only); after
+    kassasjon they read ``[kassert]`` whatever is asked. Recorded in the access log."""
+    if include_personal_data and not c.who.sees_personal_data:
+        raise forbidden("role-not-permitted", "personal data needs a caseworker's role")
+    log_read(request, c, "history+personal" if include_personal_data else "history", purpose)
     s = services(request)
     registry = default_registry()
     history = list(s.app.history(case_id))
@@ -117,6 +161,14 @@ def case_events(
         record = {k: (hidden if k in personal and hidden else v) for k, v in public.record.items()}
         out.append({"type": public.name, "ce_type": public.ce_type, **record})
     return out
+
+
+def log_read(request: Request, c: CaseCaller, action: str, purpose: str) -> None:
+    """Into the access log before anything is answered: a read not logged is not served."""
+    roles = ",".join(sorted(c.who.roles))
+    access = Access(c.who.subject, roles, c.case_id, c.service, c.kommunenummer, action, purpose)
+    services(request).access_log.record(access)
+    TELEMETRY.case_read(action)
 
 
 @router.get("/healthz", tags=["operations"], summary="The process is alive")
@@ -146,8 +198,8 @@ def readyz(request: Request) -> JSONResponse:
     tags=["operations"],
     summary="Prometheus metrics",
     response_class=PlainTextResponse,
-    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}, **AUTH},
 )
-def metrics(request: Request) -> Response:
+def metrics(request: Request, _: Annotated[None, Depends(metrics_caller)]) -> Response:
     payload = metrics_payload(services(request).settings.prometheus_multiproc_dir)
     return Response(payload, media_type=CONTENT_TYPE_LATEST)

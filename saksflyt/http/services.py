@@ -11,6 +11,7 @@ from fastapi import Request
 from consumers.delivery import InProcessDelivery
 from domain.casework import Casework
 from projections.store import ProjectionWriter
+from saksflyt.access.log import AccessLog
 from saksflyt.bootstrap import bootstrap, projection_database, projection_store
 from saksflyt.http.documents import DocumentStore
 from saksflyt.http.idempotency import IdempotencyKeys
@@ -28,6 +29,7 @@ class Services:
         self.app: Casework = bootstrap(settings)
         self.store = projection_store(settings)
         self.idempotency = IdempotencyKeys(lambda: projection_database(settings))
+        self.access_log = AccessLog(lambda: projection_database(settings), clock)
         assert isinstance(self.app.vault, KeyVault)
         self.vault: KeyVault = self.app.vault
         self.documents = DocumentStore(settings.document_dir, self.vault)

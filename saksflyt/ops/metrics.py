@@ -108,6 +108,15 @@ MEDIAN_DAYS = Gauge(
     multiprocess_mode="max",
 )
 
+ACCESS_REFUSED = Counter(
+    "saksflyt_access_refused_total",
+    "API requests refused: no valid token, role or scope",
+    ["reason"],
+)
+CASE_READS = Counter(
+    "saksflyt_case_reads_total", "Reads of whole cases, each in the access log", ["action"]
+)
+
 
 class PrometheusTelemetry(Telemetry):
     """The reports of ``Casework`` (commands, stored events) and of the consume loops, as metrics."""
@@ -121,6 +130,12 @@ class PrometheusTelemetry(Telemetry):
             EVENTS_RECORDED.labels(type(event).__name__, service).inc()
             if type(event).__name__ == "ReceiptSent":
                 RECEIPTS.labels(getattr(event, "channel", "unknown"), "sent").inc()
+
+    def access_refused(self, reason: str) -> None:
+        ACCESS_REFUSED.labels(reason).inc()
+
+    def case_read(self, action: str) -> None:
+        CASE_READS.labels(action).inc()
 
     def handled(self, group: str, seconds: float) -> None:
         MESSAGES_HANDLED.labels(group).inc()

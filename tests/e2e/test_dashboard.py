@@ -18,12 +18,14 @@ import uvicorn
 from consumers.delivery import InProcessDelivery
 from projections import queries
 from projections.store import ProjectionWriter
+from saksflyt.access.policy import Role
 from saksflyt.bootstrap import bootstrap, projection_store
 from saksflyt.demo.simulation import HORIZON, run_demo
 from saksflyt.http.app import create_app
 from saksflyt.settings import Settings
 from tests import needs
 from tests.stores import sqlite_settings
+from tests.tokens import token
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CHROMIUM_FLAGS = [
@@ -38,6 +40,19 @@ CHROMIUM_FLAGS = [
     "--hide-scrollbars",
     "--window-size=1300,1000",
 ]
+
+
+class AuthenticatingProxy:
+    """What sits in front of the dashboard in a municipality (e.g. oauth2-proxy): it signs the
+    person in and adds their bearer token to each request the browser makes."""
+
+    def __init__(self, app: Any, token: str) -> None:
+        self.app, self.header = app, (b"authorization", f"Bearer {token}".encode())
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            scope = {**scope, "headers": [*scope["headers"], self.header]}
+        await self.app(scope, receive, send)
 
 
 def _free_port() -> int:
@@ -58,7 +73,12 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Sett
     app.close()
     port = _free_port()
     server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+        uvicorn.Config(
+            AuthenticatingProxy(create_app(settings), token(settings, roles={Role.ANALYST})),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+        )
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from saksflyt.http.app import create_app
 from saksflyt.settings import Settings
 from tests.clock import FakeClock
 from tests.stores import sqlite_settings
+from tests.tokens import client as api_client
 
 T0 = datetime(2026, 11, 2, 9, tzinfo=UTC)
 
@@ -29,5 +29,5 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def client(settings: Settings, clock: FakeClock) -> Iterator[TestClient]:
-    with TestClient(create_app(settings, clock=clock)) as test_client:
+    with api_client(settings, clock=clock) as test_client:
         yield test_client

@@ -13,9 +13,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from saksflyt.demo import synthetic
-from saksflyt.http.app import create_app
 from tests.clock import FakeClock
 from tests.stores import sqlite_settings
+from tests.tokens import client as api_client
 
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
 PDF = b"%PDF-1.4 synthetic test document\n"
@@ -29,7 +29,7 @@ def clock() -> FakeClock:
 @pytest.fixture
 def client(tmp_path: Path, clock: FakeClock) -> Iterator[TestClient]:
     settings = sqlite_settings(tmp_path, max_attachment_bytes=1024)
-    with TestClient(create_app(settings, clock=clock)) as test_client:
+    with api_client(settings, clock=clock) as test_client:
         yield test_client
 
 

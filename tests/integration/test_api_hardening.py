@@ -16,7 +16,6 @@ from fastapi.testclient import TestClient
 from domain.application import Application
 from saksflyt.bootstrap import bootstrap, projection_store
 from saksflyt.cli import main
-from saksflyt.http.app import create_app
 from saksflyt.settings import Settings
 from tests.api_helpers import (
     HTML,
@@ -32,6 +31,7 @@ from tests.api_helpers import (
     upload,
 )
 from tests.clock import FakeClock
+from tests.tokens import client as api_client
 
 T0 = datetime(2026, 11, 2, 9, tzinfo=UTC)
 
@@ -237,7 +237,7 @@ def test_an_event_no_projection_can_take_is_quarantined_and_the_rest_goes_on(
     case.submit(synthetic_form(), late, app.service_of(case))
     app.save(case)
     app.close()
-    with TestClient(create_app(settings, clock=clock)) as client:  # starts all the same
+    with api_client(settings, clock=clock) as client:  # starts all the same
         assert new(client).status_code == 201
         assert len(client.get("/overview").json()) == 1  # the new case; the old one set aside
     store = projection_store(settings)

@@ -12,12 +12,10 @@ from pathlib import Path
 from uuid import uuid4
 
 import pytest
-from fastapi.testclient import TestClient
 
 from domain import commands as cmd
 from saksflyt.bootstrap import bootstrap
 from saksflyt.demo import synthetic
-from saksflyt.http.app import create_app
 from saksflyt.privacy.keyring import FileKeyRing, KeyRingMissing
 from saksflyt.privacy.sealed import Unsealer, seal
 from saksflyt.privacy.vault import KeyVault
@@ -26,6 +24,7 @@ from schemas.mapping import InvalidCommand
 from schemas.registry import default_registry
 from tests.kafka_helpers import T0
 from tests.stores import sqlite_settings
+from tests.tokens import client as api_client
 
 
 def test_keys_rotate_and_retire_and_every_case_still_opens(tmp_path: Path) -> None:
@@ -72,7 +71,7 @@ def test_keys_rotate_and_retire_and_every_case_still_opens(tmp_path: Path) -> No
 
 
 def test_sosialhjelp_keeps_no_draft(tmp_path: Path) -> None:
-    with TestClient(create_app(sqlite_settings(tmp_path))) as client:
+    with api_client(sqlite_settings(tmp_path)) as client:
         draft = client.post("/drafts", json={"service": "sosialhjelp", "kommunenummer": "0301"})
         assert draft.status_code == 409 and draft.json()["rule"] == "drafts-not-allowed"
         form = synthetic.complete_form(random.Random(1), "sosialhjelp", "0301")

@@ -28,13 +28,13 @@ from projections.store import ProjectionStore
 from saksflyt import rebuild
 from saksflyt.bootstrap import bootstrap, projection_store
 from saksflyt.demo import synthetic
-from saksflyt.http.app import create_app
 from saksflyt.settings import Settings
 from schemas.mapping import COMMAND_TYPES
 from schemas.registry import default_registry
 from tests.avro_strategies import records
 from tests.kafka_helpers import CODEC, intake_runner, read_topic
 from tests.stores import read_model_tables, sqlite_settings
+from tests.tokens import client as api_client
 
 SERVICES = ["avfallsbeholder", "melding-om-tiltak", "sosialhjelp", "ledsagerbevis", "horingssvar"]
 NOW = datetime.now(UTC)
@@ -251,7 +251,7 @@ def world(tmp_path: Path, kafka_bootstrap: str, topics: Topics) -> Iterator[Worl
     settings = sqlite_settings(tmp_path)
     app = bootstrap(settings)
     intake, runner = intake_runner(app, kafka_bootstrap, topics, "storm")
-    with TestClient(create_app(settings)) as client:
+    with api_client(settings) as client:
         yield World(settings, client, app, intake, runner, intake.producer, topics)
     runner.consumer.close()
     app.close()
@@ -295,7 +295,7 @@ def test_a_storm_of_commands_never_poisons_the_store(world: World) -> None:
     assert world.runner.stats.dead_lettered == 0, "schema-valid commands are refused, not dead"
     assert world.intake.stats.accepted > 20 and world.intake.stats.rejected > 20, world.intake.stats
     stored = world.app.recorder.max_notification_id() or 0
-    with TestClient(create_app(world.settings)) as restarted:  # the server starts again
+    with api_client(world.settings) as restarted:  # the server starts again
         assert restarted.get("/overview").status_code == 200
         restarted.post("/drafts", json={"service": "horingssvar", "kommunenummer": "0301"})
     store = projection_store(world.settings)

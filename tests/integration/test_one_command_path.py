@@ -26,10 +26,10 @@ from domain.lifecycle import OSLO
 from projections import queries
 from saksflyt import kafka_wiring
 from saksflyt.bootstrap import bootstrap, projection_store
-from saksflyt.http.app import create_app
 from saksflyt.settings import Settings
 from tests.kafka_helpers import send_commands, wait_for
 from tests.stores import sqlite_settings
+from tests.tokens import client as api_client
 
 THREADS = 12
 REQUESTS = 120
@@ -48,7 +48,7 @@ def _draft(client: TestClient, key: UUID, case_id: UUID) -> int:
 def test_concurrent_requests_each_record_their_own_command_id(tmp_path: Path) -> None:
     keys = [uuid4() for _ in range(REQUESTS)]
     cases = {key: uuid4() for key in keys}
-    with TestClient(create_app(sqlite_settings(tmp_path))) as client:
+    with api_client(sqlite_settings(tmp_path)) as client:
         with ThreadPoolExecutor(THREADS) as pool:
             statuses = list(pool.map(lambda k: _draft(client, k, cases[k]), keys))
         assert statuses == [201] * REQUESTS
@@ -63,7 +63,7 @@ def test_concurrent_requests_each_record_their_own_command_id(tmp_path: Path) ->
 
 
 def test_concurrent_steps_on_one_case_are_all_applied_once(tmp_path: Path) -> None:
-    with TestClient(create_app(sqlite_settings(tmp_path))) as client:
+    with api_client(sqlite_settings(tmp_path)) as client:
         case_id = uuid4()
         assert _draft(client, uuid4(), case_id) == 201
         keys = [uuid4() for _ in range(40)]
@@ -88,7 +88,7 @@ def test_the_same_command_over_http_and_kafka_is_applied_once(
 ) -> None:
     settings = sqlite_settings(tmp_path)
     key, case_id = uuid4(), uuid4()
-    with TestClient(create_app(settings)) as client:
+    with api_client(settings) as client:
         assert _draft(client, key, case_id) == 201
     command = cmd.StartApplication(
         command_id=key,
@@ -126,12 +126,12 @@ def _status(settings: Settings) -> dict[str, object]:
 
 def test_serve_restarted_on_an_existing_store_delivers_nothing_again(tmp_path: Path) -> None:
     settings = sqlite_settings(tmp_path)
-    with TestClient(create_app(settings)) as client:
+    with api_client(settings) as client:
         for _ in range(5):
             assert _draft(client, uuid4(), uuid4()) == 201
     first = _status(settings)
     assert first["events_applied"] == 5 and first["duplicates_dropped"] == 0
-    with TestClient(create_app(settings)) as client:
+    with api_client(settings) as client:
         assert client.get("/overview").status_code == 200
     again = _status(settings)
     assert (again["events_applied"], again["duplicates_dropped"]) == (5, 0)

@@ -27,6 +27,7 @@ ALLOWED_LABELS = {
     "partition",
     "projection",
     "reason",
+    "action",
     "le",
 }
 

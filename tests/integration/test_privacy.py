@@ -25,7 +25,6 @@ from uuid import uuid4
 
 import psycopg
 import pytest
-from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY, generate_latest
 
 from consumers.delivery import InProcessDelivery
@@ -40,7 +39,6 @@ from saksflyt import kafka_wiring
 from saksflyt.bootstrap import bootstrap, projection_store
 from saksflyt.demo import synthetic
 from saksflyt.demo.simulation import HORIZON, run_demo
-from saksflyt.http.app import create_app
 from saksflyt.privacy.keyring import FileKeyRing
 from saksflyt.privacy.sealed import Unsealer, seal
 from saksflyt.privacy.vault import KeyVault
@@ -55,6 +53,7 @@ from tests.kafka_helpers import (
     wait_for,
 )
 from tests.stores import postgres_settings, sqlite_settings
+from tests.tokens import client as api_client
 
 PERSONAL_KEYS = {
     "fodselsnummer",
@@ -143,7 +142,7 @@ def test_the_demo_keeps_no_personal_data_in_clear_and_kassasjon_destroys_it(
         assert vault.erasures(case.id)[0]["completed_at"] is not None
     again = bootstrap(settings)  # a fresh process with the key ring opens the rest
     assert all(again.get_case(c.id).form == c.form for c in alive[:20])
-    with TestClient(create_app(settings)) as client:
+    with api_client(settings) as client:
         events = client.get(
             f"/applications/{shredded[0].id}/events", params={"include_personal_data": True}
         ).json()

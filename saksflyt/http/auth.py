@@ -1,0 +1,132 @@
+"""Who is calling, and may they: the bearer token, the role it grants, the case's scope.
+
+Each route names what it needs with a dependency: ``permit(...)`` (a role granting one of the
+permissions) or ``permit_case(...)`` (that, and the case in the caller's municipalities and
+services). The checks run before the request body is read, in this order: no or bad token 401,
+role not allowed 403, unknown case 404, case outside the caller's scope 403. Health checks need
+no token; ``/metrics`` needs an operator unless ``SAKSFLYT_METRICS_OPEN`` is set.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import Depends, Header, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from projections.queries import Scope
+from saksflyt.access.policy import Permission, Principal
+from saksflyt.access.tokens import InvalidToken, TokenVerifier
+from saksflyt.http.problems import ApiProblem
+from saksflyt.ops.metrics import TELEMETRY
+
+bearer = HTTPBearer(
+    auto_error=False,
+    bearerFormat="JWT",
+    description="A JWT from the municipality's identity provider (docs/security.md)",
+)
+Purpose = Annotated[
+    str,
+    Header(
+        alias="Access-Purpose",
+        min_length=3,
+        max_length=200,
+        description="Why you read this case (kept in the access log; never personal data)",
+    ),
+]
+
+
+@dataclass(frozen=True)
+class CaseCaller:
+    """A caller allowed to touch this case, and where the case lies."""
+
+    who: Principal
+    case_id: UUID
+    service: str
+    kommunenummer: str
+
+
+def unauthenticated(code: str, detail: str) -> ApiProblem:
+    TELEMETRY.access_refused(code)
+    challenge = f'Bearer realm="saksflyt", error="invalid_token", error_description="{detail}"'
+    return ApiProblem(401, code, detail, headers={"WWW-Authenticate": challenge})
+
+
+def forbidden(code: str, detail: str) -> ApiProblem:
+    TELEMETRY.access_refused(code)
+    return ApiProblem(403, code, detail)
+
+
+def caller(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Principal:
+    if credentials is None:
+        raise unauthenticated("token-missing", "send Authorization: Bearer <token>")
+    verifier: TokenVerifier = request.app.state.tokens
+    try:
+        return verifier.principal(credentials.credentials)
+    except InvalidToken as refused:
+        raise unauthenticated(refused.code, refused.detail) from None
+
+
+Caller = Annotated[Principal, Depends(caller)]
+
+
+def permit(*permissions: Permission) -> Any:
+    """A dependency: the caller, if one of its roles grants one of ``permissions``."""
+
+    def allowed(who: Caller) -> Principal:
+        if not who.may(*permissions):
+            raise forbidden("role-not-permitted", f"needs a role that may {_names(permissions)}")
+        return who
+
+    return Depends(allowed)
+
+
+def permit_case(*permissions: Permission) -> Any:
+    """A dependency: as ``permit``, and the case lies in the caller's scope."""
+
+    role_check = permit(*permissions)
+
+    # (a default, not Annotated: string annotations cannot see this closure's names)
+    def allowed(request: Request, case_id: UUID, who: Principal = role_check) -> CaseCaller:
+        service, kommunenummer = request.app.state.services.app.case_scope(case_id)
+        if not who.covers(service, kommunenummer):
+            raise forbidden(
+                "outside-scope", "the case lies outside your municipalities or services"
+            )
+        return CaseCaller(who, case_id, service, kommunenummer)
+
+    return Depends(allowed)
+
+
+def require_scope(who: Principal, service: str, kommunenummer: str) -> None:
+    """For a new case: the caller may open one for this municipality and service."""
+    if not who.covers(service, kommunenummer):
+        raise forbidden("outside-scope", "that municipality or service is outside your scope")
+
+
+def scope_of(who: Principal, municipality: str | None = None) -> Scope:
+    """The rows the caller may list; asking for a municipality outside it is refused."""
+    if municipality is not None and municipality not in who.kommuner:
+        raise forbidden("outside-scope", "that municipality is outside your scope")
+    services = None if who.services is None else tuple(sorted(who.services))
+    return Scope(tuple(sorted(who.kommuner)), services)
+
+
+def metrics_caller(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> None:
+    """/metrics: open when configured so, otherwise for operators."""
+    if request.app.state.services.settings.metrics_open:
+        return
+    if not caller(request, credentials).may(Permission.OPERATE):
+        raise forbidden("role-not-permitted", "needs a role that may operate")
+
+
+def _names(permissions: tuple[Permission, ...]) -> str:
+    return " or ".join(p.value for p in permissions)

@@ -1,0 +1,287 @@
+"""Who may do what over HTTP: every endpoint × every role × own or other municipality, and every
+way a token can be wrong. The table below is the contract; docs/security.md shows the same table
+(``test_the_docs_show_this_table`` keeps them equal).
+
+The caller's token is for kommune 0301 only. "own" acts on a case (or asks for rows) in 0301,
+"other" in 4601. A cell expected to succeed gets a fresh case in the state its step needs, so its
+status is the route's own answer; a refused cell never reaches a case.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+from fastapi.testclient import TestClient
+
+from saksflyt.access.policy import Role
+from saksflyt.access.tokens import DEV_KID
+from saksflyt.demo import synthetic
+from saksflyt.http.app import create_app
+from saksflyt.settings import Settings
+from tests.api_helpers import PDF
+from tests.clock import FakeClock
+from tests.stores import sqlite_settings
+from tests.tokens import PURPOSE, headers, token
+
+S, C, A, N, OP, U = (r.value for r in Role)  # service caseworker archivist analyst operator auditor
+EVERYONE = "anyone, no token"
+OWN, OTHER = "0301", "4601"
+
+# endpoint                                              roles allowed   own   other  case state
+TABLE: list[tuple[str, str | set[str], int, int | None, str | None]] = [
+    ("POST /applications",                               {S, C},        201,  403,   None),
+    ("POST /drafts",                                     {S, C},        201,  403,   None),
+    ("POST /applications/{case}/draft",                  {S, C},        200,  403,   "draft"),
+    ("POST /applications/{case}/submit",                 {S, C},        200,  403,   "ready"),
+    ("POST /applications/{case}/attachments",            {S, C},        201,  403,   "draft"),
+    ("POST /applications/{case}/withdrawal",             {S, C},        200,  403,   "submitted"),
+    ("POST /applications/{case}/neighbour-notice",       {S, C},        200,  403,   "building"),
+    ("POST /applications/{case}/neighbour-comments",     {S, C},        200,  403,   "noticed"),
+    ("POST /applications/{case}/neighbour-consents",     {S, C},        200,  403,   "noticed"),
+    ("POST /applications/{case}/missing-documents",      {C},           200,  403,   "lodged"),
+    ("POST /applications/{case}/resume",                 {C},           200,  403,   "paused"),
+    ("POST /applications/{case}/preliminary-reply",      {C},           200,  403,   "submitted"),
+    ("POST /applications/{case}/decision",               {C},           200,  403,   "submitted"),
+    ("POST /applications/{case}/archive",                {A},           200,  403,   "decided"),
+    ("POST /applications/{case}/shred",                  {A},           200,  403,   "decided"),
+    ("GET /applications/{case}",                         {C, A},        200,  403,   "submitted"),
+    ("GET /applications/{case}/events",                  {C, A},        200,  403,   "submitted"),
+    ("GET /applications/{case}/events?personal",         {C},           200,  403,   "submitted"),
+    ("GET /overview",                                    {C, A, N},     200,  403,   None),
+    ("GET /stats",                                       {C, A, N},     200,  403,   None),
+    ("GET /deadlines",                                   {C, A, N},     200,  403,   None),
+    ("GET /neighbours",                                  {C, A, N},     200,  403,   None),
+    ("GET /dashboard",                                   {C, A, N},     200,  None,  None),
+    ("GET /access-log",                                  {U},           200,  None,  None),
+    ("GET /metrics",                                     {OP},          200,  None,  None),
+    ("GET /healthz",                                     EVERYONE,      200,  None,  None),
+    ("GET /readyz",                                      EVERYONE,      200,  None,  None),
+]  # fmt: skip
+BAD_TOKENS = ("none", "expired", "wrong issuer", "wrong audience", "bad signature", "alg=none",
+              "HS256", "not a JWT")  # fmt: skip
+
+
+def form(service: str, kommune: str, seed: int = 1) -> dict[str, Any]:
+    return synthetic.complete_form(random.Random(seed), service, kommune)
+
+
+def request_for(endpoint: str, kommune: str, case: str | None) -> dict[str, Any]:
+    """The method, URL and body of a valid request to ``endpoint`` in ``kommune``."""
+    method, path = endpoint.split(" ")
+    path, _, flag = path.partition("?")
+    url = path.replace("{case}", case or "")
+    params: dict[str, Any] = {"include_personal_data": True} if flag == "personal" else {}
+    if method == "GET" and case is None and kommune == OTHER:
+        params["municipality"] = OTHER
+    step = path.rsplit("/", 1)[-1]
+    if step == "attachments":
+        files = {"file": ("vedlegg.pdf", PDF, "application/pdf")}
+        return {"method": method, "url": url, "data": {"kind": "foto"}, "files": files}
+    return {"method": method, "url": url, "params": params, "json": body(step, kommune)}
+
+
+def new_body(kommune: str) -> dict[str, Any]:
+    return {
+        "service": "avfallsbeholder",
+        "kommunenummer": kommune,
+        "form": form("avfallsbeholder", kommune),
+    }
+
+
+T0 = datetime(2026, 11, 2, 9, tzinfo=UTC)
+TODAY = T0.date()
+APPEAL_PERIOD_OVER = 30  # days after a decision: archive and shred may go ahead
+STEP_BODIES: dict[str, Callable[[str], Any]] = {
+    "applications": new_body,
+    "drafts": lambda k: {"service": "ledsagerbevis", "kommunenummer": k},
+    "draft": lambda k: {"form": dict(list(form("ledsagerbevis", k).items())[:1])},
+    "submit": lambda k: {"form": form("ledsagerbevis", k)},
+    "withdrawal": lambda k: {"reason": "ikke lenger aktuelt"},
+    "neighbour-notice": lambda k: {"neighbours": [f"{k}-7/7"]},
+    "neighbour-comments": lambda k: {"neighbour": f"{k}-1/2", "objection": False},
+    "neighbour-consents": lambda k: {"neighbour": f"{k}-1/2"},
+    "missing-documents": lambda k: {"kinds": ["foto"], "reason": "mangler"},
+    "preliminary-reply": lambda k: {"reason": "stor pågang", "expected_by": str(TODAY + timedelta(days=40))},
+    "decision": lambda k: {"outcome": "granted", "legal_basis": "forskrift", "case_officer": "s"},
+    "archive": lambda k: {"archive_reference": "2026/123"},
+    "shred": lambda k: {},
+    "resume": lambda k: {},
+}  # fmt: skip
+
+
+def body(step: str, kommune: str) -> Any:
+    make = STEP_BODIES.get(step)
+    return None if make is None else make(kommune)
+
+
+@dataclass
+class World:
+    settings: Settings
+    client: TestClient
+    clock: FakeClock
+    shared: dict[tuple[str, str], str]
+
+    def case_for(self, state: str, kommune: str, fresh: bool) -> str:
+        """A fresh case for a request that will change it; one shared case for refusals."""
+        if fresh:
+            return self.case_in(state, kommune)
+        if (state, kommune) not in self.shared:
+            self.shared[(state, kommune)] = self.case_in(state, kommune)
+        return self.shared[(state, kommune)]
+
+    def setup_headers(self, kommune: str) -> dict[str, str]:
+        return headers(self.settings, kommuner={kommune})
+
+    def case_in(self, state: str, kommune: str) -> str:
+        """A fresh case in ``state``, made with a token that may do everything there."""
+        h = self.setup_headers(kommune)
+        if state in ("draft", "ready", "lodged", "paused", "building", "noticed"):
+            case = self._drafted(state, kommune, h)
+        else:
+            made = self.client.post("/applications", json=new_body(kommune), headers=h)
+            assert made.status_code == 201, made.text
+            case = str(made.json()["case_id"])
+        then = {
+            "noticed": ("neighbour-notice", {"neighbours": [f"{kommune}-1/2"]}),
+            "paused": ("missing-documents", body("missing-documents", kommune)),
+            "decided": ("decision", body("decision", kommune)),
+        }.get(state)
+        if then is not None:
+            step = self.client.post(f"/applications/{case}/{then[0]}", json=then[1], headers=h)
+            assert step.status_code == 200, step.text
+        return case
+
+    def _drafted(self, state: str, kommune: str, h: dict[str, str]) -> str:
+        """A draft with the attachments its service needs; a building case also submitted."""
+        building = state in ("building", "noticed")
+        service = "melding-om-tiltak" if building else "ledsagerbevis"
+        submitted = building or state in ("lodged", "paused")
+        new = {"service": service, "kommunenummer": kommune}
+        made = self.client.post("/drafts", json=new, headers=h)
+        assert made.status_code == 201, made.text
+        case = str(made.json()["case_id"])
+        upload = request_for("POST /applications/{case}/attachments", kommune, case)
+        kinds = {"draft": (), "building": ("situasjonsplan", "tegninger")}.get(
+            state, ("foto", "legeerklaering")
+        )
+        kinds = ("situasjonsplan", "tegninger") if building else kinds
+        for kind in kinds:
+            sent = self.client.request(**{**upload, "data": {"kind": kind}}, headers=h)
+            assert sent.status_code == 201, sent.text
+        if submitted:
+            submit = {"form": form(service, kommune)}
+            sent = self.client.post(f"/applications/{case}/submit", json=submit, headers=h)
+            assert sent.status_code == 200, sent.text
+        return case
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    settings = sqlite_settings(tmp_path_factory.mktemp("access"))
+    clock = FakeClock(T0)
+    with TestClient(create_app(settings, clock=clock)) as client:
+        yield World(settings, client, clock, {})
+
+
+def cells() -> list[Any]:
+    return list(_cells())
+
+
+def _cells() -> Iterator[Any]:
+    for endpoint, allowed, own, other, state in TABLE:
+        for role in Role:
+            for kommune, expected_if_allowed in ((OWN, own), (OTHER, other)):
+                if expected_if_allowed is None and kommune == OTHER:
+                    continue
+                ok = allowed == EVERYONE or role.value in allowed
+                expected = expected_if_allowed if ok else 403
+                name = f"{endpoint} as {role.value} in {kommune}"
+                yield pytest.param(endpoint, role, kommune, state, expected, id=name)
+
+
+@pytest.mark.parametrize(("endpoint", "role", "kommune", "state", "expected"), cells())
+def test_role_and_municipality(
+    world: World, endpoint: str, role: Role, kommune: str, state: str | None, expected: int
+) -> None:
+    case = world.case_for(state, kommune, fresh=expected < 400) if state else None
+    caller = headers(world.settings, roles={role}, kommuner={OWN}, sub=f"{role.value}-user")
+    world.clock.at(APPEAL_PERIOD_OVER if state == "decided" else 0)
+    answer = world.client.request(**request_for(endpoint, kommune, case), headers=caller)
+    world.clock.at(0)
+    assert answer.status_code == expected, answer.text
+    if expected in (401, 403):
+        assert answer.headers["content-type"] == "application/problem+json"
+        assert answer.json()["title"]
+
+
+def bad_token(settings: Settings, kind: str) -> str | None:
+    now = datetime.now(UTC)
+    claims = {"sub": "mallory", "roles": [r.value for r in Role], "kommuner": [OWN],
+              "iss": settings.auth_issuer, "aud": settings.auth_audience,
+              "exp": int((now + timedelta(hours=1)).timestamp())}  # fmt: skip
+    other_key = ec.generate_private_key(ec.SECP256R1())
+    match kind:
+        case "none":
+            return None
+        case "expired":
+            return token(settings, now=now - timedelta(hours=2), lifetime=timedelta(minutes=30))
+        case "wrong issuer":
+            return jwt.encode({**claims, "iss": "https://evil.example"}, _dev(settings), "ES256")
+        case "wrong audience":
+            return jwt.encode({**claims, "aud": "someone-else"}, _dev(settings), "ES256")
+        case "bad signature":
+            return jwt.encode(claims, other_key, "ES256", headers={"kid": DEV_KID})
+        case "alg=none":
+            return jwt.encode(claims, None, "none")
+        case "HS256":
+            return jwt.encode(claims, "a shared secret of enough length!", "HS256")
+        case _:
+            return "not.a.jwt"
+
+
+def _dev(settings: Settings) -> Any:
+    from saksflyt.access.tokens import dev_key
+
+    assert settings.auth_dev_key is not None
+    return dev_key(settings.auth_dev_key)
+
+
+@pytest.mark.parametrize("kind", BAD_TOKENS)
+@pytest.mark.parametrize("endpoint", [row[0] for row in TABLE])
+def test_a_bad_token_is_401_everywhere_but_health(world: World, endpoint: str, kind: str) -> None:
+    allowed = next(row[1] for row in TABLE if row[0] == endpoint)
+    value = bad_token(world.settings, kind)
+    sent = {"Access-Purpose": PURPOSE, **({"Authorization": f"Bearer {value}"} if value else {})}
+    case = "00000000-0000-4000-8000-000000000000"
+    answer = world.client.request(**request_for(endpoint, OWN, case), headers=sent)
+    if allowed == EVERYONE:
+        assert answer.status_code == 200
+        return
+    assert answer.status_code == 401, answer.text
+    assert answer.headers["www-authenticate"].startswith('Bearer realm="saksflyt"')
+    assert answer.json()["title"].startswith("Not authenticated")
+
+
+def markdown_table() -> str:
+    """The table as docs/security.md shows it."""
+    lines = [
+        "| endpoint | roles allowed | own municipality | other municipality |",
+        "|---|---|---|---|",
+    ]
+    for endpoint, allowed, own, other, _ in TABLE:
+        roles = allowed if isinstance(allowed, str) else ", ".join(sorted(allowed))
+        lines.append(f"| `{endpoint}` | {roles} | {own} | {other or '—'} |")
+    return "\n".join(lines) + "\n"
+
+
+def test_the_docs_show_this_table() -> None:
+    docs = Path(__file__).parents[2] / "docs" / "security.md"
+    assert markdown_table() in docs.read_text(encoding="utf-8")
