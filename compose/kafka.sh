@@ -2,7 +2,9 @@
 # A throwaway single-node Apache Kafka broker (KRaft, broker+controller) on 127.0.0.1, no Docker.
 #   kafka.sh start   fetches the pinned broker jars from Maven Central once (cached), formats
 #                    storage, starts the broker on free ports, waits until it accepts connections,
-#                    prints host:port on stdout
+#                    prints host:port on stdout. A second listener takes SASL SCRAM-SHA-512 for
+#                    user "saksflyt"; its host:port and password are in <dir>/sasl-listener and
+#                    <dir>/sasl-password (<dir> is named in .services/kafka.dir)
 #   kafka.sh stop    stops that broker and deletes its files
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -35,16 +37,18 @@ fetch_jars() {
   rm -rf "$cache/libs" && mv "$cache/libs.tmp" "$cache/libs"
 }
 
-write_config() {  # dir port controller_port
+write_config() {  # dir port controller_port sasl_port
   cat > "$1/server.properties" <<PROPS
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$3
-listeners=PLAINTEXT://127.0.0.1:$2,CONTROLLER://127.0.0.1:$3
-advertised.listeners=PLAINTEXT://127.0.0.1:$2
+listeners=PLAINTEXT://127.0.0.1:$2,CONTROLLER://127.0.0.1:$3,SASL_PLAINTEXT://127.0.0.1:$4
+advertised.listeners=PLAINTEXT://127.0.0.1:$2,SASL_PLAINTEXT://127.0.0.1:$4
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT
+sasl.enabled.mechanisms=SCRAM-SHA-512
+listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
 log.dirs=$1/data
 num.partitions=1
 auto.create.topics.enable=false
@@ -77,13 +81,17 @@ wait_until_listening() {  # pid port
 start() {
   fetch_jars
   dir=$(mktemp -d /tmp/saksflyt-kafka.XXXXXX)
-  local port cport cluster java_opts
-  port=$(free_port); cport=$(free_port)
-  write_config "$dir" "$port" "$cport"
+  local port cport sport password cluster java_opts
+  port=$(free_port); cport=$(free_port); sport=$(free_port)
+  password=$(python3 -c 'import secrets; print(secrets.token_urlsafe(18))')
+  write_config "$dir" "$port" "$cport" "$sport"
+  echo "127.0.0.1:$sport" > "$dir/sasl-listener"
+  (umask 077; echo "$password" > "$dir/sasl-password")
   cluster=$(python3 -c 'import base64,uuid; print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')
   java_opts=(-Xms256m -Xmx768m -Dlog4j.configuration="file:$dir/log4j.properties" -cp "$cache/libs/*")
   java "${java_opts[@]}" kafka.tools.StorageTool format --cluster-id="$cluster" \
-    -c "$dir/server.properties" --ignore-formatted >/dev/null
+    -c "$dir/server.properties" --ignore-formatted \
+    --add-scram "SCRAM-SHA-512=[name=saksflyt,password=$password]" >/dev/null
   nohup java "${java_opts[@]}" kafka.Kafka "$dir/server.properties" >"$dir/kafka.out" 2>&1 &
   echo $! > "$dir/pid"
   echo "$dir" > "$state/kafka.dir"

@@ -20,7 +20,11 @@ fi
 if [ -z "${SAKSFLYT_TEST_KAFKA:-}" ]; then
   started+=(kafka)
   SAKSFLYT_TEST_KAFKA=$("$here/kafka.sh" start)
-  SAKSFLYT_TEST_KAFKA_DATA="$(cat "${SAKSFLYT_SERVICES_DIR:-$here/../.services}/kafka.dir")/data"
-  export SAKSFLYT_TEST_KAFKA SAKSFLYT_TEST_KAFKA_DATA
+  kafka_dir=$(cat "${SAKSFLYT_SERVICES_DIR:-$here/../.services}/kafka.dir")
+  SAKSFLYT_TEST_KAFKA_DATA="$kafka_dir/data"
+  # the same broker's SCRAM-SHA-512 listener, user saksflyt (the security tests use it)
+  SAKSFLYT_TEST_KAFKA_SASL="$(cat "$kafka_dir/sasl-listener")"
+  SAKSFLYT_TEST_KAFKA_SASL_PASSWORD="$(cat "$kafka_dir/sasl-password")"
+  export SAKSFLYT_TEST_KAFKA SAKSFLYT_TEST_KAFKA_DATA SAKSFLYT_TEST_KAFKA_SASL SAKSFLYT_TEST_KAFKA_SASL_PASSWORD
 fi
 "$@"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from contextlib import suppress
 from dataclasses import dataclass
+from typing import Any
 
 from kafka.admin import KafkaAdminClient
 from kafka.errors import TopicAlreadyExistsError
@@ -88,9 +89,12 @@ class Topics:
         return self.name("commands.dlq")
 
 
-def ensure_topics(bootstrap: str, topics: Topics, replication: int = 1) -> list[str]:
-    """Create the topics that are missing; return the names created."""
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="saksflyt-admin")
+def ensure_topics(
+    bootstrap: str, topics: Topics, replication: int = 1, **security: Any
+) -> list[str]:
+    """Create the topics that are missing; return the names created. ``security``: the
+    clients' TLS and SASL options."""
+    admin = KafkaAdminClient(**security, bootstrap_servers=bootstrap, client_id="saksflyt-admin")
     try:
         existing = set(admin.list_topics())
         wanted = {

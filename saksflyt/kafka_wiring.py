@@ -1,6 +1,13 @@
-"""Kafka clients and positions built from settings: the only place their options are chosen."""
+"""Kafka clients and positions built from settings: the only place their options are chosen.
+
+``security(settings)`` gives every client the same TLS and SASL options (docs/security.md);
+each builder takes them as ``security``, plaintext when left out (tests on 127.0.0.1).
+"""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.coordinator.assignors.cooperative_sticky import CooperativeStickyAssignor
@@ -8,10 +15,39 @@ from kafka.coordinator.assignors.cooperative_sticky import CooperativeStickyAssi
 from consumers.positions import PostgresRelayPosition, RelayPosition, SqliteRelayPosition
 from saksflyt.settings import Settings
 
+PLAINTEXT: Mapping[str, Any] = {}
 
-def producer(bootstrap: str, client_id: str = "saksflyt") -> KafkaProducer:
+
+def security(settings: Settings) -> dict[str, Any]:
+    """TLS and SASL options for kafka-python from settings; SASL needs a user and password."""
+    protocol = settings.kafka_security_protocol
+    options: dict[str, Any] = {"security_protocol": protocol}
+    if protocol.startswith("SASL"):
+        if not (settings.kafka_sasl_username and settings.kafka_sasl_password):
+            raise ValueError(
+                f"SAKSFLYT_KAFKA_SECURITY_PROTOCOL={protocol} needs SAKSFLYT_KAFKA_SASL_USERNAME "
+                "and SAKSFLYT_KAFKA_SASL_PASSWORD"
+            )
+        options |= {
+            "sasl_mechanism": settings.kafka_sasl_mechanism,
+            "sasl_plain_username": settings.kafka_sasl_username,
+            "sasl_plain_password": settings.kafka_sasl_password,
+        }
+    if protocol.endswith("SSL"):
+        options["ssl_check_hostname"] = True
+        for name in ("cafile", "certfile", "keyfile"):
+            path = getattr(settings, f"kafka_ssl_{name}")
+            if path is not None:
+                options[f"ssl_{name}"] = str(path)
+    return options
+
+
+def producer(
+    bootstrap: str, client_id: str = "saksflyt", security: Mapping[str, Any] = PLAINTEXT
+) -> KafkaProducer:
     """Idempotent, acks from all in-sync replicas: nothing acknowledged is lost or doubled."""
     return KafkaProducer(
+        **security,
         bootstrap_servers=bootstrap,
         client_id=client_id,
         acks="all",
@@ -21,9 +57,15 @@ def producer(bootstrap: str, client_id: str = "saksflyt") -> KafkaProducer:
     )
 
 
-def consumer(bootstrap: str, group: str, client_id: str = "saksflyt") -> KafkaConsumer:
+def consumer(
+    bootstrap: str,
+    group: str,
+    client_id: str = "saksflyt",
+    security: Mapping[str, Any] = PLAINTEXT,
+) -> KafkaConsumer:
     """Manual commits, from the earliest offset, cooperative rebalancing."""
     return KafkaConsumer(
+        **security,
         bootstrap_servers=bootstrap,
         group_id=group,
         client_id=client_id,
@@ -34,9 +76,12 @@ def consumer(bootstrap: str, group: str, client_id: str = "saksflyt") -> KafkaCo
     )
 
 
-def reader(bootstrap: str, client_id: str = "saksflyt-reader") -> KafkaConsumer:
+def reader(
+    bootstrap: str, client_id: str = "saksflyt-reader", security: Mapping[str, Any] = PLAINTEXT
+) -> KafkaConsumer:
     """No group, no commits: for reading a topic from its start (a rebuild)."""
     return KafkaConsumer(
+        **security,
         bootstrap_servers=bootstrap,
         client_id=client_id,
         group_id=None,

@@ -49,7 +49,8 @@ def require_kafka(settings: Settings) -> str:
 
 
 def ensure(settings: Settings) -> list[str]:
-    return ensure_topics(require_kafka(settings), Topics(settings.topic_prefix))
+    security = kafka_wiring.security(settings)
+    return ensure_topics(require_kafka(settings), Topics(settings.topic_prefix), **security)
 
 
 @contextmanager
@@ -86,7 +87,9 @@ def run_relay(settings: Settings, stop: threading.Event, once: bool = False) -> 
     bootstrap_servers = require_kafka(settings)
     topics = Topics(settings.topic_prefix)
     app = bootstrap(settings)
-    producer = kafka_wiring.producer(bootstrap_servers, "saksflyt-relay")
+    producer = kafka_wiring.producer(
+        bootstrap_servers, "saksflyt-relay", security=kafka_wiring.security(settings)
+    )
     position = kafka_wiring.relay_position(settings, topics.events)
     relay = Relay(app, producer, topics.events, position, telemetry=TELEMETRY)
     checks = {
@@ -110,12 +113,19 @@ def run_intake(settings: Settings, stop: threading.Event) -> None:
     bootstrap_servers = require_kafka(settings)
     topics = Topics(settings.topic_prefix)
     app = bootstrap(settings)
-    producer = kafka_wiring.producer(bootstrap_servers, "saksflyt-intake")
+    producer = kafka_wiring.producer(
+        bootstrap_servers, "saksflyt-intake", security=kafka_wiring.security(settings)
+    )
     keys = key_ring(settings)
     unseal = Unsealer(keys, default_registry(), settings.require_sealed_commands)
     intake = CommandIntake(app, producer, topics.rejected, unseal=unseal)
     runner = ConsumerRunner(
-        kafka_wiring.consumer(bootstrap_servers, INTAKE_GROUP, "saksflyt-intake"),
+        kafka_wiring.consumer(
+            bootstrap_servers,
+            INTAKE_GROUP,
+            "saksflyt-intake",
+            security=kafka_wiring.security(settings),
+        ),
         [topics.commands],
         intake,
         DeadLetters(producer, topics.commands_dlq, INTAKE_GROUP, dead_letter_sealer(keys)),
@@ -147,7 +157,9 @@ def deliver_demo_events(
         return "in-process from the notification log", tally
     topics = Topics(settings.topic_prefix)
     ensure_topics(settings.kafka, topics)
-    producer = kafka_wiring.producer(settings.kafka, "saksflyt-demo")
+    producer = kafka_wiring.producer(
+        settings.kafka, "saksflyt-demo", security=kafka_wiring.security(settings)
+    )
     relay = Relay(
         app, producer, topics.events, kafka_wiring.relay_position(settings, topics.events)
     )
@@ -157,7 +169,9 @@ def deliver_demo_events(
         relay.position.release()
     group = f"saksflyt-demo-{uuid4().hex[:8]}"
     runner = ConsumerRunner(
-        kafka_wiring.consumer(settings.kafka, group, "saksflyt-demo"),
+        kafka_wiring.consumer(
+            settings.kafka, group, "saksflyt-demo", security=kafka_wiring.security(settings)
+        ),
         [topics.events],
         KafkaEventHandler([tally]),
         DeadLetters(producer, topics.events_dlq, group),
@@ -192,9 +206,16 @@ def _feed_projections(
 ) -> None:
     if settings.kafka:
         topics = Topics(settings.topic_prefix)
-        producer = kafka_wiring.producer(settings.kafka, "saksflyt-projections")
+        producer = kafka_wiring.producer(
+            settings.kafka, "saksflyt-projections", security=kafka_wiring.security(settings)
+        )
         runner = ConsumerRunner(
-            kafka_wiring.consumer(settings.kafka, PROJECTION_GROUP, "saksflyt-projections"),
+            kafka_wiring.consumer(
+                settings.kafka,
+                PROJECTION_GROUP,
+                "saksflyt-projections",
+                security=kafka_wiring.security(settings),
+            ),
             [topics.events],
             KafkaEventHandler([writer]),
             DeadLetters(producer, topics.events_dlq, PROJECTION_GROUP),

@@ -94,7 +94,8 @@ class KafkaSource:
 
 def kafka_source(settings: Settings) -> KafkaSource:
     assert settings.kafka is not None
-    return KafkaSource(kafka_wiring.reader(settings.kafka), Topics(settings.topic_prefix).events)
+    reader = kafka_wiring.reader(settings.kafka, security=kafka_wiring.security(settings))
+    return KafkaSource(reader, Topics(settings.topic_prefix).events)
 
 
 def rebuild(settings: Settings, source: EventSource, progress: Progress | None = None) -> int:
