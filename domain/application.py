@@ -24,6 +24,7 @@ from domain.forms import (
 )
 from domain.guards import Guards
 from domain.lifecycle import UNDECIDED, ReceiptChannel, Status, local_date
+from domain.retention import RetentionAction
 from domain.services import Service
 from domain.values import Attachment, Decision
 
@@ -171,15 +172,25 @@ class Application(Guards, Aggregate):
             at=at,
         )
 
-    def archive(self, archive_reference: str, at: datetime) -> None:
-        """Arkivering (bevares): after the appeal period, or after a withdrawal."""
+    def archive(
+        self,
+        archive_reference: str,
+        at: datetime,
+        service: Service,
+        override_reason: str | None = None,
+    ) -> None:
+        """Arkivering (bevares): after the appeal period, or after a withdrawal; only a case the
+        retention policy keeps, unless an archivist overrides it with a reason (recorded)."""
         self._guard_closable("archive", at)
-        self._archived(archive_reference=archive_reference, at=at)
+        self._guard_retention("archive", RetentionAction.ARCHIVE, service, override_reason)
+        self._archived(archive_reference=archive_reference, at=at, override_reason=override_reason)
 
-    def shred(self, at: datetime) -> None:
-        """Kassasjon: destroyed after the appeal period, or after a withdrawal."""
+    def shred(self, at: datetime, service: Service, override_reason: str | None = None) -> None:
+        """Kassasjon: destroyed after the appeal period, or after a withdrawal; never a case the
+        retention policy keeps, unless an archivist overrides it with a reason (recorded)."""
         self._guard_closable("shred", at)
-        self._shredded(at=at)
+        self._guard_retention("shred", RetentionAction.SHRED, service, override_reason)
+        self._shredded(at=at, override_reason=override_reason)
 
     # ----- events: record only -------------------------------------------------------------------
 
@@ -300,14 +311,16 @@ class Application(Guards, Aggregate):
         self._touch(at)
 
     @event("Archived", topic="saksflyt.application.archived")
-    def _archived(self, archive_reference: str, at: datetime) -> None:
+    def _archived(
+        self, archive_reference: str, at: datetime, override_reason: str | None = None
+    ) -> None:
         self.archive_reference = archive_reference
         self.status_value = Status.ARCHIVED.value
         self.closed_at = self.closed_at or at
         self._touch(at)
 
     @event("Shredded", topic="saksflyt.application.shredded")
-    def _shredded(self, at: datetime) -> None:
+    def _shredded(self, at: datetime, override_reason: str | None = None) -> None:
         self.status_value = Status.SHREDDED.value
         self.closed_at = self.closed_at or at
         self._touch(at)

@@ -15,6 +15,7 @@ from domain.lifecycle import UNDECIDED, Status, local_date
 
 class CaseView:
     status_value: str
+    form: dict[str, Any]
     attachments: list[dict[str, Any]]
     neighbours: list[str]
     neighbour_responses: dict[str, str]

@@ -84,6 +84,8 @@ class Casework(CaseStore):
                     raise
                 continue
             except DomainError as refusal:
+                if self.has_processed(command.command_id):
+                    return Handled(command, Verdict.DUPLICATE)  # a twin did it meanwhile
                 rejected = Handled(command, Verdict.REJECTED, refusal=refusal)
                 if announce is not None:
                     announce(rejected)
@@ -229,10 +231,11 @@ def _apply_retention(
         raise InvalidTransition(
             case.id, case.status.value, "apply retention", "retention-not-due", "not due yet"
         )
-    if service.retention.action is RetentionAction.ARCHIVE:
-        case.archive(c.archive_reference, at)
+    action, _ = service.retention.decide(case.id, case.form)
+    if action is RetentionAction.ARCHIVE:
+        case.archive(c.archive_reference, at, service)
     else:
-        case.shred(at)
+        case.shred(at, service)
 
 
 # What each other command does to the case it names: one aggregate step, at the time
@@ -260,7 +263,7 @@ STEPS: dict[type[Command], Step] = {
     ),
     cmd.Decide: lambda case, c, at, s: case.decide(c.decision, at, s),
     cmd.Withdraw: lambda case, c, at, _: case.withdraw(c.reason, at),
-    cmd.Archive: lambda case, c, at, _: case.archive(c.archive_reference, at),
-    cmd.Shred: lambda case, c, at, _: case.shred(at),
+    cmd.Archive: lambda case, c, at, s: case.archive(c.archive_reference, at, s, c.override_reason),
+    cmd.Shred: lambda case, c, at, s: case.shred(at, s, c.override_reason),
     cmd.ApplyRetention: _apply_retention,
 }

@@ -113,11 +113,13 @@ class Withdraw(Command):
 @dataclass(frozen=True, kw_only=True)
 class Archive(Command):
     archive_reference: str
+    override_reason: str | None = None  # an archivist going against the retention policy
 
 
 @dataclass(frozen=True, kw_only=True)
 class Shred(Command):
     reason: str | None = None  # why (kept in the erasure record; no personal data)
+    override_reason: str | None = None  # an archivist going against the retention policy
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -214,6 +214,18 @@ def contact_email(data: dict[str, Any]) -> str | None:
     return str(email) if email else None
 
 
+def applicant_name(data: dict[str, Any]) -> str | None:
+    """Who applied, by name, wherever the form keeps it (for the archive's records)."""
+    for holder in ("soker", "tiltakshaver", "styrer"):
+        person = data.get(holder)
+        if isinstance(person, dict) and person.get("navn"):
+            return str(person["navn"])
+    for name in ("avsender_navn", "ansvarlig_navn", "skjenkested_navn"):
+        if data.get(name):
+            return str(data[name])
+    return None
+
+
 APPLICANT_FIELDS = (
     ("soker", "fodselsnummer"),
     ("tiltakshaver", "fodselsnummer"),

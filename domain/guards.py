@@ -15,6 +15,7 @@ from domain.case_view import CaseView
 from domain.deadlines import PROMISE_AT_MOST
 from domain.errors import InvalidTransition
 from domain.lifecycle import UNDECIDED, Status, local_date
+from domain.retention import RetentionAction
 from domain.services import Service
 from domain.values import Attachment
 
@@ -94,6 +95,26 @@ class Guards(CaseView):
             raise self._refuse(
                 step, "appeal-period-running", f"the appeal period (fvl § 29) runs until {appeal}"
             )
+
+    def _guard_retention(
+        self, step: str, wanted: RetentionAction, service: Service, override: str | None
+    ) -> None:
+        """The retention policy decides archive or shred; an explicit override with a reason
+        may go against it (the HTTP API lets only an archivist give one)."""
+        action, why = service.retention.decide(self.id, self.form)
+        if action is wanted or override:
+            return
+        code = (
+            "retention-policy-shred"
+            if wanted is RetentionAction.ARCHIVE
+            else "retention-policy-keep"
+        )
+        raise self._refuse(
+            step,
+            code,
+            f"{service.code}'s retention policy says {action.value} ({why}); an archivist may "
+            "override it with a reason",
+        )
 
     def _missing_requested(self) -> list[str]:
         return sorted(set(self.requested_documents) - self.attachment_kinds)

@@ -15,6 +15,10 @@ from importlib import resources
 from typing import Any
 
 from domain.errors import UnknownService
+from domain.forms import FORMS
+from domain.retention import Retention, RetentionAction, parse_retention
+
+__all__ = ["Catalogue", "Retention", "RetentionAction", "Sensitivity", "Service"]
 
 
 class Sensitivity(enum.Enum):
@@ -24,17 +28,6 @@ class Sensitivity(enum.Enum):
     PERSONAL = "personal"
     HEALTH = "health"
     SOCIAL = "social"
-
-
-class RetentionAction(enum.Enum):
-    ARCHIVE = "archive"  # bevares: goes to the archive (Noark 5)
-    SHRED = "shred"  # kasseres: destroyed after the retention period
-
-
-@dataclass(frozen=True, slots=True)
-class Retention:
-    action: RetentionAction
-    after_days: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +55,12 @@ class Service:
         return self.required_attachments | self.optional_attachments
 
 
+def _form_fields(code: str) -> Mapping[str, Any]:
+    return FORMS[code].model_fields if code in FORMS else {}
+
+
 def _service_from_table(code: str, table: Mapping[str, Any]) -> Service:
-    retention = table["retention"]
+    retention = parse_retention(table["retention"], code, _form_fields(code))
     return Service(
         code=code,
         name_nb=table["name_nb"],
@@ -76,7 +73,7 @@ def _service_from_table(code: str, table: Mapping[str, Any]) -> Service:
         third_parties=tuple(table["third_parties"]),
         decision_days=table.get("decision_days"),
         decision_days_statutory=table["decision_days_statutory"],
-        retention=Retention(RetentionAction(retention["action"]), retention["after_days"]),
+        retention=retention,
         objection_decision_days=table.get("objection_decision_days"),
         urgent_decision_days=table.get("urgent_decision_days"),
         drafts=table.get("drafts", True),
@@ -96,7 +93,7 @@ OVERRIDABLE = frozenset({"decision_days", "objection_decision_days", "retention"
 class Catalogue:
     """The services, with per-municipality overrides: ``{kommunenummer: {service: {setting: value}}}``.
 
-    An override of ``retention`` is a mapping ``{"action": "archive"|"shred", "after_days": N}``.
+    An override of ``retention`` is a whole policy, as in the catalogue (``domain.retention``).
     """
 
     services: Mapping[str, Service]
@@ -132,11 +129,14 @@ class Catalogue:
                         f"{kommunenummer}/{code}: cannot override {sorted(unknown)}; "
                         f"only {sorted(OVERRIDABLE)} are municipal settings"
                     )
+                self.service(code, kommunenummer)  # parses, and so checks, a retention policy
 
 
 def _apply_override(service: Service, override: Mapping[str, Any]) -> Service:
     changes = dict(override)
     if "retention" in changes:
-        raw = changes["retention"]
-        changes["retention"] = Retention(RetentionAction(raw["action"]), int(raw["after_days"]))
+        where = f"municipal override of {service.code}"
+        changes["retention"] = parse_retention(
+            changes["retention"], where, _form_fields(service.code)
+        )
     return replace(service, **changes)

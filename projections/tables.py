@@ -167,6 +167,18 @@ ACCESS_LOG = Table(
     ("seq",),
 )
 
+NOARK_NUMBERS = Table(
+    "noark_numbers",
+    (
+        ("kind", "text"),
+        ("key", "text"),
+        ("kommunenummer", "text"),
+        ("year", "int"),
+        ("number", "int"),
+    ),
+    ("kind", "key"),
+)
+
 READ_MODELS = (CASE_OVERVIEW, SERVICE_STATS, DECISION_TIMES, DEADLINE_WATCH, NEIGHBOUR_NOTICES)
 ALL_TABLES = (*READ_MODELS, PROJECTION_STATUS)
 TABLES_BY_NAME = (
@@ -175,6 +187,7 @@ TABLES_BY_NAME = (
     HTTP_IDEMPOTENCY,
     PROJECTION_DEAD_LETTERS,
     ACCESS_LOG,
+    NOARK_NUMBERS,
 )
 TABLES = {t.name: t for t in TABLES_BY_NAME}
 INDEXES = (
@@ -257,9 +270,18 @@ def migration_4(dialect: str) -> list[str]:
     ]
 
 
+def migration_5(dialect: str) -> list[str]:
+    """Version 5: the archive's case and journal numbers, each assigned once."""
+    return [
+        create_table_sql(NOARK_NUMBERS, dialect),
+        "CREATE UNIQUE INDEX noark_numbers_unique ON noark_numbers (kind, kommunenummer, year, number)",
+    ]
+
+
 MIGRATIONS = (
     migration_1,
     migration_2,
     migration_3,
     migration_4,
+    migration_5,
 )  # append; never edit a migration that has shipped

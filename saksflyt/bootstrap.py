@@ -88,12 +88,12 @@ def event_store_database(settings: Settings) -> Database:
     return db
 
 
-def projection_database(settings: Settings) -> Database:
+def projection_database(settings: Settings, autocommit: bool = False) -> Database:
     kind = settings.projection_store or settings.event_store
     if kind == "postgres":
         if not settings.postgres_url:
             raise ValueError("PostgreSQL read models need SAKSFLYT_POSTGRES_URL")
-        return Database.postgres(settings.postgres_url, settings.postgres_schema)
+        return Database.postgres(settings.postgres_url, settings.postgres_schema, autocommit)
     return Database.sqlite(settings.projection_sqlite_path)
 
 

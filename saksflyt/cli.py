@@ -17,6 +17,7 @@ from projections import queries
 from saksflyt import processes, rebuild
 from saksflyt.access.commands import add_access_commands
 from saksflyt.access.tokens import NotConfigured, ensure_dev_key
+from saksflyt.archive.commands import add_export_commands, add_retention_commands
 from saksflyt.bootstrap import bootstrap, projection_store
 from saksflyt.demo.report import print_projection_summary, render, summarise
 from saksflyt.demo.simulation import HORIZON, run_demo
@@ -324,6 +325,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_projection_commands(commands)
     add_privacy_commands(commands)
     add_access_commands(commands)
+    add_retention_commands(commands)
+    add_export_commands(commands)
     return parser
 
 

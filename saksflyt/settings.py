@@ -59,6 +59,10 @@ class Settings(BaseSettings):
         default=None, validation_alias="PROMETHEUS_MULTIPROC_DIR"
     )
 
+    # Noark 5 exports over HTTP: Arkivverket's official XSDs (copied into each package) and where
+    # packages are built and kept for download
+    noark5_schemas: Path | None = None
+    export_dir: Path = Path("var/exports")
     # Bearer tokens (JWT) on every API endpoint but /healthz and /readyz: checked against a JWKS
     # file and/or a PEM public key, for this issuer and audience (docs/security.md)
     auth_jwks: Path | None = None
@@ -84,6 +88,7 @@ class Settings(BaseSettings):
         "auth_jwks",
         "auth_public_key",
         "auth_dev_key",
+        "noark5_schemas",
         "kafka_ssl_cafile",
         "kafka_ssl_certfile",
         "kafka_ssl_keyfile",

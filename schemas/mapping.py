@@ -102,8 +102,12 @@ EVENT_MAP: dict[str, tuple[str, dict[str, str], Extra | None]] = {
         None,
     ),
     "withdrawn": ("ApplicationWithdrawn", {"reason": "reason"}, None),
-    "archived": ("ApplicationArchived", {"archive_reference": "archive_reference"}, None),
-    "shredded": ("ApplicationShredded", {}, None),
+    "archived": (
+        "ApplicationArchived",
+        {"archive_reference": "archive_reference", "override_reason": "override_reason"},
+        None,
+    ),
+    "shredded": ("ApplicationShredded", {"override_reason": "override_reason"}, None),
 }
 PUBLIC_EVENT_NAMES = frozenset(name for name, _, _ in EVENT_MAP.values())
 

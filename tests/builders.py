@@ -78,7 +78,7 @@ def withdrawn(at: datetime) -> Application:
 
 def shredded(at: datetime) -> Application:
     case = withdrawn(at)
-    case.shred(at + DAY)
+    case.shred(at + DAY, service(case.service))
     return case
 
 

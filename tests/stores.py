@@ -6,7 +6,8 @@ from pathlib import Path
 from typing import Any
 
 from projections.tables import READ_MODELS
-from saksflyt.bootstrap import projection_store
+from saksflyt.archive.numbers import Numbers
+from saksflyt.bootstrap import projection_database, projection_store
 from saksflyt.privacy.keyring import FileKeyRing
 from saksflyt.settings import Settings
 
@@ -49,3 +50,8 @@ def read_model_tables(settings: Settings) -> dict[str, list[dict[str, Any]]]:
         )
     store.db.close()
     return tables
+
+
+def numbers(settings: Settings) -> Numbers:
+    """The archive's number assigner on its own connection (one per thread)."""
+    return Numbers(projection_database(settings, autocommit=True))

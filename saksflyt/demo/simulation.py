@@ -82,6 +82,7 @@ def run_demo(
     applications: int,
     seed: int = 2026,
     on_case: Callable[[], None] | None = None,
+    municipalities: tuple[str, ...] = MUNICIPALITIES,
 ) -> DemoResult:
     rng = random.Random(seed)
     result = DemoResult()
@@ -89,7 +90,7 @@ def run_demo(
     services, weights = zip(*SERVICE_MIX.items(), strict=True)
     for _ in range(applications):
         service = rng.choices(services, weights)[0]
-        kommunenummer = rng.choice(MUNICIPALITIES)
+        kommunenummer = rng.choice(municipalities)
         start = MONTH_START + timedelta(minutes=rng.randint(0, 30 * 24 * 60))
         case = CaseScript(app, rng, app.catalogue.service(service, kommunenummer), kommunenummer)
         result.case_ids.append(case.run(Clock(start)))

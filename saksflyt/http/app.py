@@ -22,6 +22,7 @@ from saksflyt.http.attachments import router as attachment_router
 from saksflyt.http.audit import router as audit_router
 from saksflyt.http.commands import router as command_router
 from saksflyt.http.dashboard import router as dashboard_router
+from saksflyt.http.exports import router as export_router
 from saksflyt.http.limits import UPLOAD_OVERHEAD, BodyLimit
 from saksflyt.http.problems import add_problem_handlers
 from saksflyt.http.reads import router as read_router
@@ -61,4 +62,5 @@ def create_app(
     app.include_router(read_router)
     app.include_router(dashboard_router)
     app.include_router(audit_router)
+    app.include_router(export_router)
     return app

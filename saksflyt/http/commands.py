@@ -22,6 +22,9 @@ from domain.errors import DomainError
 from domain.values import Decision
 from saksflyt.access.policy import Permission as P
 from saksflyt.access.policy import Principal
+from saksflyt.archive.numbers import Numbers
+from saksflyt.archive.records import saksaar
+from saksflyt.bootstrap import projection_database
 from saksflyt.http import models as m
 from saksflyt.http.auth import CaseCaller, permit, permit_case, require_scope
 from saksflyt.http.idempotency import fingerprint
@@ -239,18 +242,32 @@ def archive(
     key: Key = None,
 ) -> Result:
     ids = command_ids(request, case_id, key, c.who)
-    return run(request, key, body, cmd.Archive(**ids, archive_reference=body.archive_reference))
+    reference = body.archive_reference or case_reference(request, c)
+    command = cmd.Archive(**ids, archive_reference=reference, override_reason=body.override_reason)
+    return run(request, key, body, command)
 
 
 @router.post(STEP + "shred", response_model=m.CommandResult, summary="Shred (kassasjon)")
 def shred(
     case_id: UUID,
-    body: m.Step,
+    body: m.ShredBody,
     request: Request,
     c: Annotated[CaseCaller, permit_case(P.RECORD)],
     key: Key = None,
 ) -> Result:
-    return run(request, key, body, cmd.Shred(**command_ids(request, case_id, key, c.who)))
+    ids = command_ids(request, case_id, key, c.who)
+    return run(request, key, body, cmd.Shred(**ids, override_reason=body.override_reason))
+
+
+def case_reference(request: Request, c: CaseCaller) -> str:
+    """The case's saksmappe number, assigned once (``saksflyt.archive.numbers``)."""
+    s = services(request)
+    year = saksaar(s.app.get_case(c.case_id))
+    db = projection_database(s.settings, autocommit=True)
+    try:
+        return Numbers(db).case_reference(c.case_id, c.kommunenummer, year)
+    finally:
+        db.close()
 
 
 def command_ids(

@@ -81,8 +81,28 @@ class WithdrawBody(Step):
     reason: Text
 
 
+OverrideReason = Annotated[
+    str | None,
+    Field(
+        min_length=3,
+        max_length=500,
+        description="Only to go against the service's retention policy: why (recorded on the "
+        "case; never personal data)",
+    ),
+]
+
+
 class ArchiveBody(Step):
-    archive_reference: ShortText
+    archive_reference: ShortText | None = Field(
+        default=None,
+        description="Leave out: the case gets its saksmappe number (saksår/sekvensnummer), "
+        "the one the Noark 5 export uses",
+    )
+    override_reason: OverrideReason = None
+
+
+class ShredBody(Step):
+    override_reason: OverrideReason = None
 
 
 class CommandResult(BaseModel):

@@ -41,6 +41,7 @@ TITLES = {
     415: "Unsupported media type",
     422: "Invalid request",
     500: "Internal error",
+    503: "Not available on this server",
 }
 HTTP_CODES = {
     400: "body-not-readable",

@@ -58,6 +58,7 @@ def _erase(args: argparse.Namespace) -> int:
         received_at=datetime.now(UTC),
         reason=args.reason,
         actor=args.by,
+        override_reason=args.reason if args.against_policy else None,
     )
     handled = app.handle(command)
     app.close()
@@ -96,6 +97,11 @@ def add_privacy_commands(commands: Any) -> None:
     erase.add_argument("--case", type=UUID, required=True)
     erase.add_argument("--reason", required=True, help="why (kept; no personal data)")
     erase.add_argument("--by", default="operator", help="who asks (kept in the erasure record)")
+    erase.add_argument(
+        "--against-policy",
+        action="store_true",
+        help="also when the service's retention policy keeps the case (the reason is recorded)",
+    )
     erase.set_defaults(handler=_erase)
     erasures = commands.add_parser("erasures", help="the erasure records")
     erasures.add_argument("--case", type=UUID)

@@ -9,7 +9,9 @@ status is the route's own answer; a refused cell never reaches a case.
 
 from __future__ import annotations
 
+import os
 import random
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -26,6 +28,7 @@ from saksflyt.access.tokens import DEV_KID
 from saksflyt.demo import synthetic
 from saksflyt.http.app import create_app
 from saksflyt.settings import Settings
+from tests import needs
 from tests.api_helpers import PDF
 from tests.clock import FakeClock
 from tests.stores import sqlite_settings
@@ -50,7 +53,7 @@ TABLE: list[tuple[str, str | set[str], int, int | None, str | None]] = [
     ("POST /applications/{case}/resume",                 {C},           200,  403,   "paused"),
     ("POST /applications/{case}/preliminary-reply",      {C},           200,  403,   "submitted"),
     ("POST /applications/{case}/decision",               {C},           200,  403,   "submitted"),
-    ("POST /applications/{case}/archive",                {A},           200,  403,   "decided"),
+    ("POST /applications/{case}/archive",                {A},           200,  403,   "kept"),
     ("POST /applications/{case}/shred",                  {A},           200,  403,   "decided"),
     ("GET /applications/{case}",                         {C, A},        200,  403,   "submitted"),
     ("GET /applications/{case}/events",                  {C, A},        200,  403,   "submitted"),
@@ -61,6 +64,9 @@ TABLE: list[tuple[str, str | set[str], int, int | None, str | None]] = [
     ("GET /neighbours",                                  {C, A, N},     200,  403,   None),
     ("GET /dashboard",                                   {C, A, N},     200,  None,  None),
     ("GET /access-log",                                  {U},           200,  None,  None),
+    ("POST /exports/noark5",                             {A},           202,  403,   None),
+    ("GET /exports/{job}",                               {A},           200,  403,   "exported"),
+    ("GET /exports/{job}/package",                       {A},           200,  403,   "exported"),
     ("GET /metrics",                                     {OP},          200,  None,  None),
     ("GET /healthz",                                     EVERYONE,      200,  None,  None),
     ("GET /readyz",                                      EVERYONE,      200,  None,  None),
@@ -77,7 +83,7 @@ def request_for(endpoint: str, kommune: str, case: str | None) -> dict[str, Any]
     """The method, URL and body of a valid request to ``endpoint`` in ``kommune``."""
     method, path = endpoint.split(" ")
     path, _, flag = path.partition("?")
-    url = path.replace("{case}", case or "")
+    url = path.replace("{case}", case or "").replace("{job}", case or "")
     params: dict[str, Any] = {"include_personal_data": True} if flag == "personal" else {}
     if method == "GET" and case is None and kommune == OTHER:
         params["municipality"] = OTHER
@@ -98,6 +104,14 @@ def new_body(kommune: str) -> dict[str, Any]:
 
 T0 = datetime(2026, 11, 2, 9, tzinfo=UTC)
 TODAY = T0.date()
+
+
+def kept_body(kommune: str) -> dict[str, Any]:
+    """Sosialhjelp with children in the household: the retention policy keeps (archives) it."""
+    kept = {**form("sosialhjelp", kommune), "husstand_antall": 3, "barn_antall": 1}
+    return {"service": "sosialhjelp", "kommunenummer": kommune, "form": kept}
+
+
 APPEAL_PERIOD_OVER = 30  # days after a decision: archive and shred may go ahead
 STEP_BODIES: dict[str, Callable[[str], Any]] = {
     "applications": new_body,
@@ -114,6 +128,7 @@ STEP_BODIES: dict[str, Callable[[str], Any]] = {
     "archive": lambda k: {"archive_reference": "2026/123"},
     "shred": lambda k: {},
     "resume": lambda k: {},
+    "noark5": lambda k: {"municipality": k},
 }  # fmt: skip
 
 
@@ -141,23 +156,43 @@ class World:
         return headers(self.settings, kommuner={kommune})
 
     def case_in(self, state: str, kommune: str) -> str:
-        """A fresh case in ``state``, made with a token that may do everything there."""
+        """A fresh case in ``state``, made with a token that may do everything there (or, for
+        "exported", a finished export job of an archived case)."""
         h = self.setup_headers(kommune)
+        if state == "exported":
+            return self._exported(kommune, h)
         if state in ("draft", "ready", "lodged", "paused", "building", "noticed"):
             case = self._drafted(state, kommune, h)
         else:
-            made = self.client.post("/applications", json=new_body(kommune), headers=h)
+            new = kept_body(kommune) if state == "kept" else new_body(kommune)
+            made = self.client.post("/applications", json=new, headers=h)
             assert made.status_code == 201, made.text
             case = str(made.json()["case_id"])
         then = {
             "noticed": ("neighbour-notice", {"neighbours": [f"{kommune}-1/2"]}),
             "paused": ("missing-documents", body("missing-documents", kommune)),
             "decided": ("decision", body("decision", kommune)),
+            "kept": ("decision", body("decision", kommune)),
         }.get(state)
         if then is not None:
             step = self.client.post(f"/applications/{case}/{then[0]}", json=then[1], headers=h)
             assert step.status_code == 200, step.text
         return case
+
+    def _exported(self, kommune: str, h: dict[str, str]) -> str:
+        case = self.case_in("kept", kommune)
+        self.clock.at(APPEAL_PERIOD_OVER)
+        archived = self.client.post(f"/applications/{case}/archive", json={}, headers=h)
+        assert archived.status_code == 200, archived.text
+        self.clock.at(0)
+        job = self.client.post("/exports/noark5", json={"municipality": kommune}, headers=h)
+        assert job.status_code == 202, job.text
+        url, deadline = f"/exports/{job.json()['job_id']}", time.monotonic() + 60
+        while (state := self.client.get(url, headers=h).json())["status"] == "running":
+            assert time.monotonic() < deadline, "the export did not finish"
+            time.sleep(0.05)
+        assert state["status"] == "done", state
+        return str(job.json()["job_id"])
 
     def _drafted(self, state: str, kommune: str, h: dict[str, str]) -> str:
         """A draft with the attachments its service needs; a building case also submitted."""
@@ -185,7 +220,10 @@ class World:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    settings = sqlite_settings(tmp_path_factory.mktemp("access"))
+    shared = Path(os.environ.get("SAKSFLYT_SHARED_DIR", Path(__file__).parents[3] / "shared"))
+    if not (shared / "noark5").is_dir():
+        needs.missing(f"the Noark 5 schemas in {shared}", "set SAKSFLYT_SHARED_DIR")
+    settings = sqlite_settings(tmp_path_factory.mktemp("access"), noark5_schemas=shared / "noark5")
     clock = FakeClock(T0)
     with TestClient(create_app(settings, clock=clock)) as client:
         yield World(settings, client, clock, {})
@@ -213,7 +251,7 @@ def test_role_and_municipality(
 ) -> None:
     case = world.case_for(state, kommune, fresh=expected < 400) if state else None
     caller = headers(world.settings, roles={role}, kommuner={OWN}, sub=f"{role.value}-user")
-    world.clock.at(APPEAL_PERIOD_OVER if state == "decided" else 0)
+    world.clock.at(APPEAL_PERIOD_OVER if state in ("decided", "kept") else 0)
     answer = world.client.request(**request_for(endpoint, kommune, case), headers=caller)
     world.clock.at(0)
     assert answer.status_code == expected, answer.text

@@ -4,6 +4,7 @@ answers, with its media type and body, is one the document declares."""
 
 from __future__ import annotations
 
+import os
 import tempfile
 from collections import Counter
 from datetime import UTC, datetime
@@ -34,7 +35,9 @@ CHECKS = (
 
 # schemathesis builds its tests at collection time, so the app (on a throwaway store) is built here.
 _tmp = Path(tempfile.mkdtemp(prefix="saksflyt-fuzz-"))
-_settings = sqlite_settings(_tmp)
+# exports on: the official Noark 5 schemas from the shared folder (as test_noark5_export reads them)
+_shared = Path(os.environ.get("SAKSFLYT_SHARED_DIR", Path(__file__).parents[3] / "shared"))
+_settings = sqlite_settings(_tmp, noark5_schemas=_shared / "noark5", export_dir=_tmp / "exports")
 app = create_app(_settings)
 # ready even if the test client skips the lifespan
 app.state.services = Services(_settings, lambda: datetime.now(UTC))

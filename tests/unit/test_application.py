@@ -39,7 +39,7 @@ def test_a_building_case_from_notice_to_archive() -> None:
     assert case.has_objections and case.decision_deadline == date(2026, 5, 26)  # 12 weeks
     decide(case, T0 + 15 * DAY)
     assert case.status is Status.DECIDED and case.appeal_deadline == date(2026, 4, 7)
-    case.archive("0301-2026/17", T0 + 40 * DAY)
+    case.archive("0301-2026/17", T0 + 40 * DAY, service(case.service))
     assert (case.status, case.archive_reference) == (Status.ARCHIVED, "0301-2026/17")
 
 
@@ -117,8 +117,8 @@ SHREDDED_STEPS: list[tuple[str, When]] = [
     ),
     ("decide", lambda c: decide(c, T0 + 9 * DAY)),
     ("withdraw", lambda c: c.withdraw("r", T0 + 9 * DAY)),
-    ("archive", lambda c: c.archive("A-1", T0 + 9 * DAY)),
-    ("shred", lambda c: c.shred(T0 + 9 * DAY)),
+    ("archive", lambda c: c.archive("A-1", T0 + 9 * DAY, service(c.service))),
+    ("shred", lambda c: c.shred(T0 + 9 * DAY, service(c.service))),
 ]
 
 

@@ -184,13 +184,13 @@ REFUSALS: list[tuple[str, Given, When, str]] = [
     (
         "archive during the appeal period",
         lambda t: decided("avfallsbeholder", t),
-        lambda c: c.archive("ARK-1", T0 + 10 * DAY),
+        lambda c: c.archive("ARK-1", T0 + 10 * DAY, service(c.service)),
         "appeal period (fvl § 29) runs until",
     ),
     (
         "shred an open case",
         lambda t: submitted("avfallsbeholder", t),
-        lambda c: c.shred(T0 + 100 * DAY),
+        lambda c: c.shred(T0 + 100 * DAY, service(c.service)),
         "only allowed while the case is decided, withdrawn",
     ),
     (
@@ -202,7 +202,7 @@ REFUSALS: list[tuple[str, Given, When, str]] = [
     (
         "anything after shredding",
         shredded,
-        lambda c: c.archive("ARK-1", T0 + 5 * DAY),
+        lambda c: c.archive("ARK-1", T0 + 5 * DAY, service(c.service)),
         "shredded (kassert); nothing may follow",
     ),
     ("withdraw after shredding", shredded, lambda c: c.withdraw("x", T0 + 5 * DAY), "shredded"),

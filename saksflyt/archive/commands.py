@@ -1,0 +1,158 @@
+"""``saksflyt retention run|watch`` and ``saksflyt export noark5``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import MofNCompleteColumn, Progress, TextColumn
+
+from domain.lifecycle import OSLO
+from saksflyt.archive import noark5, retention
+from saksflyt.archive.numbers import Numbers
+from saksflyt.bootstrap import bootstrap, projection_database, projection_store
+from saksflyt.http.documents import DocumentStore
+from saksflyt.output import print_table
+from saksflyt.privacy.vault import KeyVault
+from saksflyt.processes import stop_on_signals
+from saksflyt.settings import Settings
+
+
+def _run(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    app, store = bootstrap(settings), projection_store(settings)
+    console = Console()
+    try:
+        embedded = not settings.kafka
+        if embedded:
+            retention.catch_up(app, store)
+        at = retention.moment(args.as_of)
+        planned = list(retention.plan(app, store, at.astimezone(OSLO).date()))
+        if args.dry_run:
+            print_table([p.row() for p in planned], f"retention plan for {at:%Y-%m-%d}", console)
+            return 0
+        numbers_db = projection_database(settings, autocommit=True)
+        try:
+            done = retention.run(app, planned, at, Numbers(numbers_db))
+        finally:
+            numbers_db.close()
+        if embedded:
+            retention.catch_up(app, store)
+    finally:
+        store.db.close()
+        app.close()
+    summary = ", ".join(f"{n} {what}" for what, n in sorted(done.items())) or "nothing due"
+    console.print(f"retention on {at:%Y-%m-%d}: {summary}")
+    return 0
+
+
+def _watch(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    app, store = bootstrap(settings), projection_store(settings)
+    numbers_db = projection_database(settings, autocommit=True)
+    try:
+        stop = stop_on_signals()
+        done = retention.watch(
+            app, store, Numbers(numbers_db), stop, args.interval, not settings.kafka
+        )
+    finally:
+        numbers_db.close()
+        store.db.close()
+        app.close()
+    print(f"retention watch stopped: {dict(done)}")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    app, store = bootstrap(settings), projection_store(settings)
+    numbers_db = projection_database(settings, autocommit=True)
+    assert isinstance(app.vault, KeyVault)
+    documents = DocumentStore(settings.document_dir, app.vault)
+    package = noark5.Package(
+        app, store.db, documents, args.municipality, args.out, datetime.now(UTC), numbers_db
+    )
+    started = time.monotonic()
+    try:
+        if not settings.kafka:
+            retention.catch_up(app, store)
+        with Progress(
+            TextColumn("exporting"), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
+            console=Console(stderr=True), transient=True,
+        ) as progress:  # fmt: skip
+            task = progress.add_task("cases", total=None, rate="")
+
+            def advance(n: int) -> None:
+                done = progress.tasks[0].completed + n
+                rate = done / max(time.monotonic() - started, 1e-9)
+                progress.update(task, advance=n, rate=f"{rate:,.0f} cases/s")
+
+            result = noark5.export(
+                app, package, args.schemas, args.date_from, args.date_to, advance
+            )
+    except (noark5.NothingToExport, FileNotFoundError) as problem:
+        print(f"saksflyt export: {problem}", file=sys.stderr)
+        return 2
+    finally:
+        numbers_db.close()
+        store.db.close()
+        app.close()
+    seconds = time.monotonic() - started
+    print(
+        f"{result.cases} cases, {result.journalposter} journal entries, {result.files_written} "
+        f"document files in {args.out} ({seconds:.1f} s, "
+        f"{result.cases / max(seconds, 1e-9):,.0f} cases/s)"
+    )
+    if result.missing:
+        print(f"warning: {result.missing} uploads were not in the document store (see the package)")
+    return 0
+
+
+def add_export_commands(commands: Any) -> None:
+    parser = commands.add_parser("export", help="archive exports")
+    sub = parser.add_subparsers(dest="export_command", required=True)
+    noark = sub.add_parser(
+        "noark5",
+        help="a Noark 5 v5.0 avleveringspakke of one municipality's archived cases",
+        description="Example: saksflyt export noark5 --municipality 0301 --out uttrekk "
+        "--schemas /path/to/noark5-xsds (docs/archive.md)",
+    )
+    noark.add_argument("--municipality", required=True, help="kommunenummer")
+    noark.add_argument(
+        "--from", dest="date_from", type=date.fromisoformat, help="closed on or after (YYYY-MM-DD)"
+    )
+    noark.add_argument(
+        "--to", dest="date_to", type=date.fromisoformat, help="closed before (YYYY-MM-DD)"
+    )
+    noark.add_argument("--out", type=Path, required=True, help="folder to write the package into")
+    noark.add_argument(
+        "--schemas", type=Path, required=True, help="folder with Arkivverket's official XSDs"
+    )
+    noark.set_defaults(handler=_export)
+
+
+def add_retention_commands(commands: Any) -> None:
+    parser = commands.add_parser(
+        "retention", help="archive or shred closed cases whose time has come"
+    )
+    sub = parser.add_subparsers(dest="retention_command", required=True)
+    run = sub.add_parser(
+        "run",
+        help="apply retention once",
+        description="Archive or shred every closed case whose retention is due, by its "
+        "service's policy and the municipality's override. Safe to repeat and to run in "
+        "several processes. Example: saksflyt retention run --dry-run",
+    )
+    run.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
+    run.add_argument(
+        "--as-of", type=date.fromisoformat, help="act as on this day (YYYY-MM-DD; default today)"
+    )
+    run.set_defaults(handler=_run)
+    watch = sub.add_parser("watch", help="apply retention now and then on a schedule until stopped")
+    watch.add_argument("--interval", type=float, default=3600.0, help="seconds between runs (3600)")
+    watch.set_defaults(handler=_watch)

@@ -1,0 +1,212 @@
+"""A closed case as Noark 5 records: saksmappe, journalposter, dokumenter (no I/O here).
+
+Which events become journal entries: the incoming application (Inngående), the receipt,
+neighbour notices and the decision (Utgående), and neighbours' answers (Inngående). The documents
+saksflyt writes itself (the application as received, the receipt, the notice, the decision) are
+UTF-8 text, an archival format (Riksarkivarens forskrift § 5-17); uploaded attachments go as
+received.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID, uuid5
+
+from domain.forms import applicant_name
+from domain.lifecycle import local_date
+from domain.services import Sensitivity, Service
+
+SCREENED = "*****"
+# offentleglova § 13 with forvaltningsloven § 13: personal matters under taushetsplikt
+SCREENING_BASIS = "Offl. § 13 jf. fvl. § 13"
+
+
+@dataclass(frozen=True)
+class DocumentFile:
+    """One file under DOKUMENT/: generated text, or an upload's bytes as received."""
+
+    system_id: UUID
+    title: str
+    role: str  # Hoveddokument | Vedlegg
+    number: int
+    created: datetime
+    file_format: str  # TXT | PDF | JPEG | PNG
+    name: str  # its file name in the package
+    text: str | None = None  # generated documents
+    storage_ref: str | None = None  # uploads, read from the document store
+    sha256: str | None = None  # uploads: known from the event; generated: set when written
+
+
+@dataclass
+class Journalpost:
+    system_id: UUID
+    number: int  # journalpostnummer within the saksmappe
+    kind: str  # Inngående dokument | Utgående dokument
+    title: str
+    public_title: str
+    when: datetime
+    party: str
+    public_party: str
+    documents: list[DocumentFile] = field(default_factory=list)
+
+
+@dataclass
+class Saksmappe:
+    case_id: UUID
+    service: Service
+    title: str
+    public_title: str
+    opened: datetime
+    closed: datetime
+    screened: bool
+    officer: str
+    party: str
+    journalposter: list[Journalpost]
+    kept_because: str = ""  # the retention policy's reason, or an archivist's override
+
+    @property
+    def saksdato(self) -> Any:
+        return local_date(self.opened)
+
+
+def saksaar(case: Any) -> int:
+    """The case's year in the archive: the year it was received (or opened, if never sent)."""
+    return local_date(case.submitted_at or case.created_at).year
+
+
+def saksmappe(service: Service, case: Any, history: Iterable[Any]) -> Saksmappe:
+    """The saksmappe of an archived case from its state and its history (personal data open)."""
+    screened = service.sensitivity is not Sensitivity.NONE
+    party = applicant_name(case.form) or "Ukjent avsender"
+    public_party = SCREENED if screened else party
+    base = f"{service.name_nb}"
+    mappe = Saksmappe(
+        case_id=case.id,
+        service=service,
+        title=f"{base} – {party}",
+        public_title=f"{base} – {public_party}",
+        opened=case.submitted_at or case.created_at,
+        closed=case.last_event_at,
+        screened=screened,
+        officer=(case.decision or {}).get("case_officer") or "saksflyt",
+        party=party,
+        journalposter=[],
+    )
+    _, mappe.kept_because = service.retention.decide(case.id, case.form)
+    for event in history:
+        entry = _journalpost(mappe, event, case, list(case.attachments))
+        if entry is not None:
+            mappe.journalposter.append(entry)
+        override = getattr(event, "override_reason", None)
+        if type(event).__name__ == "Archived" and override:
+            mappe.kept_because = f"kept by an archivist's decision: {override}"
+    return mappe
+
+
+def _journalpost(mappe: Saksmappe, event: Any, case: Any, uploads: list[Any]) -> Journalpost | None:
+    kind = type(event).__name__
+    made = JOURNAL_ENTRIES.get(kind)
+    if made is None:
+        return None
+    direction, title, text = made(mappe, event, case)
+    number = len(mappe.journalposter) + 1
+    system_id = uuid5(mappe.case_id, f"journalpost-{event.originator_version}")
+    neighbour = kind in ("NeighbourCommentReceived", "NeighbourConsentReceived")
+    party = str(getattr(event, "neighbour", "nabo")) if neighbour else mappe.party
+    public_party = SCREENED if mappe.screened or neighbour else party
+    entry = Journalpost(
+        system_id=system_id,
+        number=number,
+        kind=direction,
+        title=f"{title} – {party}",
+        public_title=f"{title} – {public_party}",
+        when=event.at,
+        party=party,
+        public_party=public_party,
+    )
+    entry.documents.append(
+        DocumentFile(
+            system_id=uuid5(system_id, "dokument-1"),
+            title=title,
+            role="Hoveddokument",
+            number=1,
+            created=event.at,
+            file_format="TXT",
+            name=f"{mappe.case_id}-{event.originator_version}-1.txt",
+            text=text,
+        )
+    )
+    if kind == "Submitted":
+        for n, upload in enumerate(uploads, start=2):
+            entry.documents.append(_upload(mappe, system_id, upload, n))
+    return entry
+
+
+def _upload(mappe: Saksmappe, journalpost: UUID, upload: Any, number: int) -> DocumentFile:
+    suffix = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
+    extension = suffix.get(upload["media_type"], "bin")
+    return DocumentFile(
+        system_id=uuid5(journalpost, f"dokument-{number}"),
+        title=f"Vedlegg: {upload['kind']}",
+        role="Vedlegg",
+        number=number,
+        created=upload.get("added_at") or mappe.opened,
+        file_format={"pdf": "PDF", "jpg": "JPEG", "png": "PNG"}.get(extension, "BIN"),
+        name=f"{mappe.case_id}-vedlegg-{upload['attachment_id']}.{extension}",
+        storage_ref=upload["storage_ref"],
+        sha256=upload["sha256"],
+    )
+
+
+def _text(lines: dict[str, Any]) -> str:
+    return "".join(f"{key}: {value}\n" for key, value in lines.items())
+
+
+def _submitted(mappe: Saksmappe, event: Any, case: Any) -> tuple[str, str, str]:
+    form = json.dumps(case.form, ensure_ascii=False, indent=2, sort_keys=True)
+    head = {"Tjeneste": mappe.service.name_nb, "Mottatt": event.at.isoformat()}
+    return "Inngående dokument", f"Søknad om {mappe.service.name_nb.lower()}", _text(head) + form
+
+
+def _receipt(mappe: Saksmappe, event: Any, case: Any) -> tuple[str, str, str]:
+    body = {"Kvittering for": mappe.service.name_nb, "Sendt": event.at.isoformat()}
+    return "Utgående dokument", "Kvittering for mottatt søknad", _text(body)
+
+
+def _notice(mappe: Saksmappe, event: Any, case: Any) -> tuple[str, str, str]:
+    body = {
+        "Nabovarsel til": ", ".join(event.neighbours),
+        "Frist for merknader": event.comment_deadline,
+    }
+    return "Utgående dokument", "Nabovarsel", _text(body)
+
+
+def _answer(mappe: Saksmappe, event: Any, case: Any) -> tuple[str, str, str]:
+    consent = type(event).__name__ == "NeighbourConsentReceived"
+    title = "Samtykke fra nabo" if consent else "Merknad fra nabo"
+    body = {"Fra": event.neighbour, "Innsigelse": getattr(event, "objection", False)}
+    return "Inngående dokument", title, _text(body)
+
+
+def _decision(mappe: Saksmappe, event: Any, case: Any) -> tuple[str, str, str]:
+    body = {
+        "Vedtak": event.outcome,
+        "Hjemmel": event.legal_basis,
+        "Saksbehandler": event.case_officer,
+        "Klagefrist": event.appeal_deadline,
+    }
+    return "Utgående dokument", "Vedtak", _text(body)
+
+
+JOURNAL_ENTRIES = {
+    "Submitted": _submitted,
+    "ReceiptSent": _receipt,
+    "NeighbourNoticeSent": _notice,
+    "NeighbourCommentReceived": _answer,
+    "NeighbourConsentReceived": _answer,
+    "DecisionMade": _decision,
+}

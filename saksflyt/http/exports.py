@@ -1,0 +1,128 @@
+"""Noark 5 exports over HTTP, for archivists: start a job, ask how it goes, download the package.
+
+``POST /exports/noark5`` starts building the package of one municipality's archived cases in a
+background thread and answers ``202`` with the job's id; ``GET /exports/{id}`` says running, done
+(with counts) or failed (with why); ``GET /exports/{id}/package`` sends the zip when done. A job
+lives in ``SAKSFLYT_EXPORT_DIR/<id>/`` (its ``status.json`` and ``package.zip``), so any worker
+process can answer for it and a finished one survives a restart.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Annotated, Any
+from uuid import UUID, uuid4
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse
+from pydantic import Field
+
+from saksflyt.access.policy import Permission as P
+from saksflyt.access.policy import Principal
+from saksflyt.archive import noark5
+from saksflyt.bootstrap import bootstrap, projection_database, projection_store
+from saksflyt.http import models as m
+from saksflyt.http.auth import permit, scope_of
+from saksflyt.http.documents import DocumentStore
+from saksflyt.http.problems import ApiProblem
+from saksflyt.http.services import services
+from saksflyt.privacy.vault import KeyVault
+from saksflyt.settings import Settings
+
+router = APIRouter(
+    tags=["archive"], responses=m.problem_responses(400, 401, 403, 404, 409, 413, 422, 503)
+)
+Archivist = Annotated[Principal, permit(P.RECORD)]
+
+
+class ExportRequest(m.Body):
+    municipality: Annotated[str, Field(pattern=r"^[0-9]{4}$", description="kommunenummer")]
+    date_from: date | None = Field(default=None, alias="from", description="closed on or after")
+    date_to: date | None = Field(default=None, alias="to", description="closed before")
+
+
+@router.post("/exports/noark5", status_code=202, summary="Start a Noark 5 export")
+def start_export(body: ExportRequest, request: Request, who: Archivist) -> dict[str, Any]:
+    scope_of(who, body.municipality)  # 403 outside the archivist's municipalities
+    settings = services(request).settings
+    if settings.noark5_schemas is None:
+        raise ApiProblem(503, "export-not-configured", "set SAKSFLYT_NOARK5_SCHEMAS on the server")
+    job = uuid4()
+    folder = settings.export_dir / str(job)
+    folder.mkdir(parents=True)
+    _status(folder, {"job_id": str(job), "municipality": body.municipality, "status": "running"})
+    threading.Thread(
+        target=_build, args=(settings, folder, body), name=f"export-{job}", daemon=True
+    ).start()
+    return _read(folder)
+
+
+@router.get("/exports/{job_id}", summary="How an export goes")
+def export_status(job_id: UUID, request: Request, who: Archivist) -> dict[str, Any]:
+    return _read(_job(request, job_id, who))
+
+
+@router.get(
+    "/exports/{job_id}/package",
+    summary="Download a finished export (zip)",
+    response_class=FileResponse,
+    responses={
+        200: {"content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}}}
+    },
+)
+def export_package(job_id: UUID, request: Request, who: Archivist) -> FileResponse:
+    folder = _job(request, job_id, who)
+    state = _read(folder)
+    if state["status"] != "done":
+        raise ApiProblem(409, f"export-{state['status']}", "the export is not finished")
+    name = f"noark5-{state['municipality']}-{job_id}.zip"
+    return FileResponse(folder / "package.zip", media_type="application/zip", filename=name)
+
+
+def _job(request: Request, job_id: UUID, who: Principal) -> Path:
+    folder = services(request).settings.export_dir / str(job_id)
+    if not (folder / "status.json").is_file():
+        raise ApiProblem(404, "export-not-found", "no such export")
+    scope_of(who, _read(folder)["municipality"])
+    return folder
+
+
+def _build(settings: Settings, folder: Path, body: ExportRequest) -> None:
+    """The job: the package into ``folder/package``, zipped; status.json says how it went."""
+    state = _read(folder)
+    app = bootstrap(settings)
+    store = projection_store(settings)
+    numbers = projection_database(settings, autocommit=True)
+    try:
+        assert isinstance(app.vault, KeyVault) and settings.noark5_schemas is not None
+        documents = DocumentStore(settings.document_dir, app.vault)
+        out = folder / "package"
+        package = noark5.Package(
+            app, store.db, documents, body.municipality, out, datetime.now(UTC), numbers
+        )
+        result = noark5.export(app, package, settings.noark5_schemas, body.date_from, body.date_to)
+        shutil.make_archive(str(folder / "package"), "zip", out)
+        shutil.rmtree(out)  # documents decrypted only for as long as the zip takes
+        state |= {"status": "done", "cases": result.cases, "documents": result.files_written}
+    except Exception as failure:  # the job reports any failure; the API lives on
+        shutil.rmtree(folder / "package", ignore_errors=True)
+        state |= {"status": "failed", "reason": str(failure)[:300]}
+    finally:
+        numbers.close()
+        store.db.close()
+        app.close()
+    _status(folder, state)
+
+
+def _status(folder: Path, state: dict[str, Any]) -> None:
+    temporary = folder / "status.json.tmp"
+    temporary.write_text(json.dumps(state), encoding="utf-8")
+    temporary.replace(folder / "status.json")
+
+
+def _read(folder: Path) -> dict[str, Any]:
+    return json.loads((folder / "status.json").read_text(encoding="utf-8"))  # type: ignore[no-any-return]
