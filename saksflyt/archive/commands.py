@@ -10,7 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.progress import MofNCompleteColumn, Progress, TextColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+)
 
 from domain.lifecycle import OSLO
 from saksflyt.archive import noark5, retention
@@ -81,11 +87,13 @@ def _export(args: argparse.Namespace) -> int:
     try:
         if not settings.kafka:
             retention.catch_up(app, store)
+        total = noark5.count_archived(store.db, args.municipality, args.date_from, args.date_to)
         with Progress(
-            TextColumn("exporting"), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
+            TextColumn("exporting"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"), TimeRemainingColumn(),
             console=Console(stderr=True), transient=True,
         ) as progress:  # fmt: skip
-            task = progress.add_task("cases", total=None, rate="")
+            task = progress.add_task("cases", total=total, rate="")
 
             def advance(n: int) -> None:
                 done = progress.tasks[0].completed + n

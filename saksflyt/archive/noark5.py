@@ -115,18 +115,34 @@ def _text(value: object) -> str:
     return str(value)
 
 
+def _archived(
+    kommunenummer: str, since: date | None, until: date | None
+) -> tuple[list[str], list[Any]]:
+    clauses = ["kommunenummer = ?", "status = 'archived'"]
+    params: list[Any] = [kommunenummer]
+    for column_test, value in (("closed_at >= ?", since), ("closed_at < ?", until)):
+        if value is not None:
+            clauses.append(column_test)
+            params.append(datetime.combine(value, datetime.min.time(), tzinfo=UTC))
+    return clauses, params
+
+
+def count_archived(db: Database, kommunenummer: str, since: date | None, until: date | None) -> int:
+    """How many cases a package will hold (for progress and its time remaining)."""
+    clauses, params = _archived(kommunenummer, since, until)
+    rows = db.rows(f"SELECT COUNT(*) AS n FROM case_overview WHERE {' AND '.join(clauses)}", params)
+    return int(rows[0]["n"])
+
+
 def archived_cases(
     db: Database, kommunenummer: str, service: str, since: date | None, until: date | None
 ) -> Iterator[UUID]:
     """Archived cases of one service and municipality, closed in the period, in id order."""
     after = ""
     while True:
-        clauses = ["kommunenummer = ?", "service = ?", "status = 'archived'", "case_id > ?"]
-        params: list[Any] = [kommunenummer, service, after]
-        for column_test, value in (("closed_at >= ?", since), ("closed_at < ?", until)):
-            if value is not None:
-                clauses.append(column_test)
-                params.append(datetime.combine(value, datetime.min.time(), tzinfo=UTC))
+        clauses, params = _archived(kommunenummer, since, until)
+        clauses += ["service = ?", "case_id > ?"]
+        params += [service, after]
         rows = db.rows(
             f"SELECT case_id FROM case_overview WHERE {' AND '.join(clauses)} "
             "ORDER BY case_id LIMIT ?",

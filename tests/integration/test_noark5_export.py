@@ -188,6 +188,9 @@ def test_every_archived_case_is_there_once_and_no_shredded_one(
     services = {store.app.get_case(c).service for c in mapper}
     assert services == klasser and len(services) == 10  # all ten services have archived cases
     assert result.cases == len(mapper)
+    projections = projection_store(store.settings)
+    assert noark5.count_archived(projections.db, OSLO, None, None) == result.cases  # progress
+    projections.db.close()
     ids = {
         UUID(m.findtext(f"{A}systemID") or ""): m.findtext(f"{A}mappeID")
         for m in ET.parse(out / "arkivstruktur.xml").iter(f"{A}mappe")
