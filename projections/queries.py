@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
+from uuid import UUID
 
 from domain.lifecycle import AWAITING_DECISION, UNDECIDED
 from projections.database import Database
@@ -225,3 +227,62 @@ def past_decision_deadline(db: Database, today: date) -> dict[tuple[str, str], i
         (today,),
     )
     return {(r["service"], r["kommunenummer"]): int(r["n"]) for r in rows}
+
+
+# ----- archive and retention ------------------------------------------------------------------
+
+
+def retention_candidates(db: Database, as_of: date, after: str, limit: int) -> list[str]:
+    """Closed cases past their appeal period (or withdrawn) by ``as_of``, after ``after`` in
+    case-id order: the cases a retention run looks at."""
+    rows = db.rows(
+        "SELECT case_id FROM case_overview WHERE case_id > ? AND ("
+        "(status = 'decided' AND appeal_deadline < ?) OR status = 'withdrawn'"
+        ") ORDER BY case_id LIMIT ?",
+        (after, as_of, limit),
+    )
+    return [str(row["case_id"]) for row in rows]
+
+
+def _archived(
+    kommunenummer: str, since: date | None, until: date | None
+) -> tuple[list[str], list[Any]]:
+    clauses = ["kommunenummer = ?", "status = 'archived'"]
+    params: list[Any] = [kommunenummer]
+    for column_test, value in (("closed_at >= ?", since), ("closed_at < ?", until)):
+        if value is not None:
+            clauses.append(column_test)
+            params.append(datetime.combine(value, datetime.min.time(), tzinfo=UTC))
+    return clauses, params
+
+
+def count_archived(db: Database, kommunenummer: str, since: date | None, until: date | None) -> int:
+    """How many cases a package will hold (for progress and its time remaining)."""
+    clauses, params = _archived(kommunenummer, since, until)
+    rows = db.rows(f"SELECT COUNT(*) AS n FROM case_overview WHERE {' AND '.join(clauses)}", params)
+    return int(rows[0]["n"])
+
+
+def archived_cases(
+    db: Database,
+    kommunenummer: str,
+    service: str,
+    since: date | None,
+    until: date | None,
+    page: int,
+) -> Iterator[UUID]:
+    """Archived cases of one service and municipality, closed in the period, in id order."""
+    after = ""
+    while True:
+        clauses, params = _archived(kommunenummer, since, until)
+        clauses += ["service = ?", "case_id > ?"]
+        params += [service, after]
+        rows = db.rows(
+            f"SELECT case_id FROM case_overview WHERE {' AND '.join(clauses)} "
+            "ORDER BY case_id LIMIT ?",
+            (*params, page),
+        )
+        if not rows:
+            return
+        yield from (UUID(r["case_id"]) for r in rows)
+        after = rows[-1]["case_id"]

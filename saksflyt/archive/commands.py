@@ -19,6 +19,7 @@ from rich.progress import (
 )
 
 from domain.lifecycle import OSLO
+from projections import queries
 from saksflyt.archive import noark5, retention
 from saksflyt.archive.numbers import Numbers
 from saksflyt.bootstrap import bootstrap, projection_database, projection_store
@@ -87,7 +88,7 @@ def _export(args: argparse.Namespace) -> int:
     try:
         if not settings.kafka:
             retention.catch_up(app, store)
-        total = noark5.count_archived(store.db, args.municipality, args.date_from, args.date_to)
+        total = queries.count_archived(store.db, args.municipality, args.date_from, args.date_to)
         with Progress(
             TextColumn("exporting"), BarColumn(), MofNCompleteColumn(),
             TextColumn("{task.fields[rate]}"), TimeRemainingColumn(),

@@ -23,6 +23,7 @@ from domain import commands as cmd
 from domain.casework import Casework
 from domain.lifecycle import OSLO, Status
 from domain.retention import RetentionAction
+from projections import queries
 from projections.store import ProjectionStore, ProjectionWriter
 from saksflyt.archive.numbers import Numbers
 from saksflyt.archive.records import saksaar
@@ -84,17 +85,9 @@ def plan(app: Casework, store: ProjectionStore, as_of: date) -> Iterator[Planned
 def _candidates(store: ProjectionStore, as_of: date) -> Iterator[UUID]:
     """Closed cases past their appeal period (or withdrawn) by ``as_of``, a page at a time."""
     after = ""
-    while True:
-        rows = store.db.rows(
-            "SELECT case_id FROM case_overview WHERE case_id > ? AND ("
-            "(status = 'decided' AND appeal_deadline < ?) OR status = 'withdrawn'"
-            ") ORDER BY case_id LIMIT ?",
-            (after, as_of, PAGE),
-        )
-        if not rows:
-            return
-        yield from (UUID(row["case_id"]) for row in rows)
-        after = rows[-1]["case_id"]
+    while page := queries.retention_candidates(store.db, as_of, after, PAGE):
+        yield from (UUID(case_id) for case_id in page)
+        after = page[-1]
 
 
 def run(app: Casework, planned: list[Planned], at: datetime, numbers: Numbers) -> Counter[str]:

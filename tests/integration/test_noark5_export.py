@@ -31,6 +31,7 @@ from domain.casework import Casework
 from domain.forms import applicant_name
 from domain.lifecycle import Status
 from domain.services import Sensitivity
+from projections import queries
 from saksflyt.access.policy import Role
 from saksflyt.archive import noark5, retention
 from saksflyt.bootstrap import bootstrap, projection_database, projection_store
@@ -189,7 +190,7 @@ def test_every_archived_case_is_there_once_and_no_shredded_one(
     assert services == klasser and len(services) == 10  # all ten services have archived cases
     assert result.cases == len(mapper)
     projections = projection_store(store.settings)
-    assert noark5.count_archived(projections.db, OSLO, None, None) == result.cases  # progress
+    assert queries.count_archived(projections.db, OSLO, None, None) == result.cases  # progress
     projections.db.close()
     ids = {
         UUID(m.findtext(f"{A}systemID") or ""): m.findtext(f"{A}mappeID")

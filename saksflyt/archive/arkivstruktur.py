@@ -1,0 +1,285 @@
+"""``arkivstruktur.xml``: arkiv → arkivdel → klassifikasjonssystem → klasse per service →
+saksmappe per case → journalpost → dokumentbeskrivelse → dokumentobjekt, written as the cases
+stream past; each case's journal entries and status change go to ``Journals`` on the way, and its
+documents into ``DOKUMENT/`` (decrypted only there).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from uuid import UUID, uuid5
+
+from domain.casework import Casework
+from domain.lifecycle import local_date
+from domain.places import municipalities
+from domain.services import Service
+from projections.database import Database
+from projections.queries import archived_cases
+from saksflyt.archive.journals import Journals, party_type
+from saksflyt.archive.numbers import Numbers
+from saksflyt.archive.records import SCREENING_BASIS, Journalpost, Saksmappe, saksmappe
+from saksflyt.archive.xml_stream import Document
+from saksflyt.http.documents import DocumentStore
+
+NS = "http://www.arkivverket.no/standarder/noark5/"
+SYSTEM = "saksflyt"
+IDS = UUID("8a4c1f0e-7d7b-4f55-9b0e-2f6d2b1a9c3d")  # namespace of the package's own systemIDs
+PAGE = 200
+MISSING = "Filen fantes ikke i dokumentlageret ved eksport; registrert uten dokumentobjekt"
+
+
+@dataclass
+class Exported:
+    cases: int = 0
+    journalposter: int = 0
+    documents: int = 0  # dokumentbeskrivelser
+    files_written: int = 0  # dokumentobjekter: files under DOKUMENT/
+    missing: int = 0  # uploads the document store no longer has (recorded, no file)
+    files: dict[str, str] = field(default_factory=dict)  # name -> sha256
+
+
+class Package:
+    """Writes one avleveringspakke; ``export`` drives it."""
+
+    def __init__(
+        self,
+        app: Casework,
+        db: Database,
+        documents: DocumentStore,
+        kommunenummer: str,
+        out: Path,
+        now: datetime,
+        numbers_db: Database,
+    ) -> None:
+        self.app, self.db, self.documents = app, db, documents
+        self.kommune, self.out, self.now = kommunenummer, out, now
+        self.numbers = Numbers(numbers_db)
+        self.result = Exported()
+        self.creator = municipalities().get(kommunenummer, kommunenummer) + " kommune"
+        (out / "DOKUMENT").mkdir(parents=True, exist_ok=True)
+        self.journals = Journals(out, kommunenummer, self.creator)
+        self.screened = False  # any case with screened fields
+
+    # ----- arkivstruktur.xml ----------------------------------------------------------------
+
+    def write(
+        self,
+        services: list[Service],
+        since: date | None,
+        until: date | None,
+        progress: Callable[[int], None],
+    ) -> Exported:
+        with open(self.out / "arkivstruktur.xml", "w", encoding="utf-8") as stream:
+            xml = Document(stream, "arkiv", NS + "arkivstruktur", "arkivstruktur.xsd")
+            self._arkiv_head(xml)
+            for service in services:
+                cases = archived_cases(self.db, self.kommune, service.code, since, until, PAGE)
+                self._klasse(xml, service, cases, progress)
+            xml.close("klassifikasjonssystem")
+            xml.close("arkivdel")
+            xml.end()
+        self.journals.finish(self.now.date())
+        return self.result
+
+    def _arkiv_head(self, xml: Document) -> None:
+        xml.leaves(
+            ("systemID", uuid5(IDS, f"arkiv-{self.kommune}")),
+            ("tittel", f"{self.creator}: saker fra selvbetjeningsløsninger (saksflyt)"),
+            ("opprettetDato", self.now),
+            ("opprettetAv", SYSTEM),
+            ("avsluttetDato", self.now),
+            ("avsluttetAv", SYSTEM),
+        )
+        xml.open("arkivskaper")
+        xml.leaves(("arkivskaperID", self.kommune), ("arkivskaperNavn", self.creator))
+        xml.close("arkivskaper")
+        xml.open("arkivdel")
+        xml.leaves(
+            ("systemID", uuid5(IDS, f"arkivdel-{self.kommune}")),
+            ("tittel", "Søknader fra selvbetjeningsløsninger"),
+            ("arkivdelstatus", "Avsluttet periode"),
+            ("opprettetDato", self.now),
+            ("opprettetAv", SYSTEM),
+            ("avsluttetDato", self.now),
+            ("avsluttetAv", SYSTEM),
+        )
+        xml.open("klassifikasjonssystem")
+        xml.leaves(
+            ("systemID", uuid5(IDS, f"klassifikasjonssystem-{self.kommune}")),
+            ("klassifikasjonstype", "Tjenester (saksflyt)"),
+            ("tittel", "Tjenester"),
+            ("opprettetDato", self.now),
+            ("opprettetAv", SYSTEM),
+        )
+
+    def _klasse(
+        self,
+        xml: Document,
+        service: Service,
+        cases: Iterator[UUID],
+        progress: Callable[[int], None],
+    ) -> None:
+        xml.open("klasse")
+        xml.leaves(
+            ("systemID", uuid5(IDS, f"klasse-{self.kommune}-{service.code}")),
+            ("klasseID", service.code),
+            ("tittel", service.name_nb),
+            ("opprettetDato", self.now),
+            ("opprettetAv", SYSTEM),
+        )
+        for case_id in cases:
+            case = self.app.get_case(case_id)
+            mappe = saksmappe(service, case, self.app.history(case_id))
+            self._saksmappe(xml, mappe)
+            self.result.cases += 1
+            progress(1)
+        xml.close("klasse")
+
+    def _saksmappe(self, xml: Document, mappe: Saksmappe) -> None:
+        year = mappe.saksdato.year
+        numbers = self.numbers.assign(mappe, self.kommune)
+        xml.open("mappe", "saksmappe")
+        xml.leaves(
+            ("systemID", mappe.case_id),
+            ("mappeID", f"{year}/{numbers.sak}"),
+            ("tittel", mappe.title),
+            ("offentligTittel", mappe.public_title),
+            ("opprettetDato", mappe.opened),
+            ("opprettetAv", SYSTEM),
+            ("avsluttetDato", mappe.closed),
+            ("avsluttetAv", mappe.officer),
+        )
+        xml.open("part")
+        xml.leaves(("partNavn", mappe.party), ("partRolle", "Søker"))
+        xml.close("part")
+        xml.open("merknad")
+        xml.leaves(
+            ("merknadstekst", f"Bevares: {mappe.kept_because}"),
+            ("merknadstype", "Bevaring"),
+            ("merknadsdato", mappe.closed),
+            ("merknadRegistrertAv", SYSTEM),
+        )
+        xml.close("merknad")
+        if mappe.screened:
+            self._skjerming(xml)
+            self.screened = True
+        for entry in mappe.journalposter:
+            self._journalpost(xml, mappe, entry, numbers.journal[entry.number], numbers.sak)
+        xml.leaves(
+            ("saksaar", year),
+            ("sakssekvensnummer", numbers.sak),
+            ("saksdato", mappe.saksdato),
+            ("administrativEnhet", mappe.service.name_nb),
+            ("saksansvarlig", mappe.officer),
+            ("saksstatus", "Avsluttet"),
+        )
+        xml.close("mappe")
+        self.journals.change(mappe)
+
+    def _skjerming(self, xml: Document) -> None:
+        xml.open("skjerming")
+        xml.leaves(
+            ("tilgangsrestriksjon", "P"),
+            ("skjermingshjemmel", SCREENING_BASIS),
+            ("skjermingMetadata", "tittel"),
+            ("skjermingMetadata", "part"),
+        )
+        xml.close("skjerming")
+
+    def _journalpost(
+        self, xml: Document, mappe: Saksmappe, entry: Journalpost, seq: int, sak: int
+    ) -> None:
+        xml.open("registrering", "journalpost")
+        xml.leaves(
+            ("systemID", entry.system_id),
+            ("opprettetDato", entry.when),
+            ("opprettetAv", SYSTEM),
+            ("arkivertDato", mappe.closed),
+            ("arkivertAv", SYSTEM),
+        )
+        if mappe.screened:
+            self._skjerming(xml)
+        for document in entry.documents:
+            self._document(xml, document)
+        xml.leaves(("tittel", entry.title), ("offentligTittel", entry.public_title))
+        xml.open("korrespondansepart")
+        xml.leaves(
+            ("korrespondanseparttype", party_type(entry)), ("korrespondansepartNavn", entry.party)
+        )
+        xml.close("korrespondansepart")
+        day = local_date(entry.when)
+        xml.leaves(
+            ("journalaar", day.year),
+            ("journalsekvensnummer", seq),
+            ("journalpostnummer", entry.number),
+            ("journalposttype", entry.kind),
+            ("journalstatus", "Arkivert"),
+            ("journaldato", day),
+        )
+        xml.close("registrering")
+        self.result.journalposter += 1
+        self.journals.entry(mappe, entry, seq, sak)
+
+    def _document(self, xml: Document, document: Any) -> None:
+        written = self._write_document(document)
+        xml.open("dokumentbeskrivelse")
+        xml.leaves(
+            ("systemID", document.system_id),
+            ("dokumenttype", "Brev" if document.role == "Hoveddokument" else "Vedlegg"),
+            ("dokumentstatus", "Dokumentet er ferdigstilt"),
+            ("tittel", document.title),
+            ("beskrivelse", None if written else MISSING),
+            ("opprettetDato", document.created),
+            ("opprettetAv", SYSTEM),
+            ("tilknyttetRegistreringSom", document.role),
+            ("dokumentnummer", document.number),
+            ("tilknyttetDato", document.created),
+            ("tilknyttetAv", SYSTEM),
+        )
+        if written:
+            size, sha256 = written
+            xml.open("dokumentobjekt")
+            xml.leaves(
+                ("systemID", uuid5(document.system_id, "objekt-1")),
+                ("versjonsnummer", 1),
+                ("variantformat", "Arkivformat"),
+                ("format", document.file_format),
+                ("opprettetDato", document.created),
+                ("opprettetAv", SYSTEM),
+                ("referanseDokumentfil", f"DOKUMENT/{document.name}"),
+                ("sjekksum", sha256),
+                ("sjekksumAlgoritme", "SHA-256"),
+                ("filstoerrelse", size),
+            )
+            xml.close("dokumentobjekt")
+            self.result.files_written += 1
+        else:
+            self.result.missing += 1
+        xml.close("dokumentbeskrivelse")
+        self.result.documents += 1
+
+    def _write_document(self, document: Any) -> tuple[int, str] | None:
+        """Decrypted only into the package: its size and SHA-256; None when the store lacks it."""
+        if document.text is not None:
+            content = document.text.encode("utf-8")
+        else:
+            case_id = UUID(document.name[:36])
+            found = self._read_upload(case_id, document.storage_ref)
+            if found is None:
+                return None
+            content = found
+        (self.out / "DOKUMENT" / document.name).write_bytes(content)
+        return len(content), hashlib.sha256(content).hexdigest()
+
+    def _read_upload(self, case_id: UUID, storage_ref: str) -> bytes | None:
+        try:
+            return self.documents.read(case_id, storage_ref)
+        except OSError:
+            return None
+
+    # ----- journals and change log ------------------------------------------------------------
