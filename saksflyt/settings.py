@@ -63,6 +63,7 @@ class Settings(BaseSettings):
     # packages are built and kept for download
     noark5_schemas: Path | None = None
     export_dir: Path = Path("var/exports")
+    export_keep_hours: float = Field(default=24.0, gt=0)
     # Bearer tokens (JWT) on every API endpoint but /healthz and /readyz: checked against a JWKS
     # file and/or a PEM public key, for this issuer and audience (docs/security.md)
     auth_jwks: Path | None = None

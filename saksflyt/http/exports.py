@@ -4,7 +4,9 @@
 background thread and answers ``202`` with the job's id; ``GET /exports/{id}`` says running, done
 (with counts) or failed (with why); ``GET /exports/{id}/package`` sends the zip when done. A job
 lives in ``SAKSFLYT_EXPORT_DIR/<id>/`` (its ``status.json`` and ``package.zip``), so any worker
-process can answer for it and a finished one survives a restart.
+process can answer for it and a finished one survives a restart. The zip holds personal data in
+clear: ``DELETE /exports/{id}`` removes it, and jobs older than ``SAKSFLYT_EXPORT_KEEP_HOURS`` go
+when the next one starts.
 """
 
 from __future__ import annotations
@@ -12,13 +14,14 @@ from __future__ import annotations
 import json
 import shutil
 import threading
+import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 from pydantic import Field
 
 from saksflyt.access.policy import Permission as P
@@ -51,6 +54,7 @@ def start_export(body: ExportRequest, request: Request, who: Archivist) -> dict[
     settings = services(request).settings
     if settings.noark5_schemas is None:
         raise ApiProblem(503, "export-not-configured", "set SAKSFLYT_NOARK5_SCHEMAS on the server")
+    sweep(settings.export_dir, settings.export_keep_hours)
     job = uuid4()
     folder = settings.export_dir / str(job)
     folder.mkdir(parents=True)
@@ -81,6 +85,24 @@ def export_package(job_id: UUID, request: Request, who: Archivist) -> FileRespon
         raise ApiProblem(409, f"export-{state['status']}", "the export is not finished")
     name = f"noark5-{state['municipality']}-{job_id}.zip"
     return FileResponse(folder / "package.zip", media_type="application/zip", filename=name)
+
+
+@router.delete("/exports/{job_id}", status_code=204, summary="Delete an export and its package")
+def delete_export(job_id: UUID, request: Request, who: Archivist) -> Response:
+    """The package holds personal data in clear: delete it once the archive has it."""
+    shutil.rmtree(_job(request, job_id, who))
+    return Response(status_code=204)
+
+
+def sweep(export_dir: Path, keep_hours: float) -> int:
+    """Remove finished or failed jobs older than ``keep_hours``; returns how many."""
+    cutoff = time.time() - keep_hours * 3600
+    removed = 0
+    for status in export_dir.glob("*/status.json"):
+        if status.stat().st_mtime < cutoff and _read(status.parent)["status"] != "running":
+            shutil.rmtree(status.parent, ignore_errors=True)
+            removed += 1
+    return removed
 
 
 def _job(request: Request, job_id: UUID, who: Principal) -> Path:

@@ -67,6 +67,7 @@ TABLE: list[tuple[str, str | set[str], int, int | None, str | None]] = [
     ("POST /exports/noark5",                             {A},           202,  403,   None),
     ("GET /exports/{job}",                               {A},           200,  403,   "exported"),
     ("GET /exports/{job}/package",                       {A},           200,  403,   "exported"),
+    ("DELETE /exports/{job}",                            {A},           204,  403,   "exported"),
     ("GET /metrics",                                     {OP},          200,  None,  None),
     ("GET /healthz",                                     EVERYONE,      200,  None,  None),
     ("GET /readyz",                                      EVERYONE,      200,  None,  None),

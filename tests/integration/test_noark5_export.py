@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import random
 import re
 import time
@@ -39,6 +40,7 @@ from saksflyt.demo import synthetic
 from saksflyt.demo.simulation import run_demo
 from saksflyt.http.app import create_app
 from saksflyt.http.documents import DocumentStore
+from saksflyt.http.exports import sweep
 from saksflyt.privacy.vault import KeyVault
 from saksflyt.settings import Settings
 from tests.api_helpers import PDF, PNG
@@ -321,3 +323,11 @@ def test_an_archivist_exports_over_http_and_downloads_the_zip(
     files = [n for n in names if n.startswith("DOKUMENT/") and not n.endswith("/")]
     assert len(files) == state["documents"]
     assert not (tmp_path / job.json()["job_id"] / "package").exists()  # only the zip is kept
+    with TestClient(create_app(settings), headers=archivist) as api:
+        assert api.delete(url).status_code == 204
+        assert api.get(url).status_code == 404 and not (tmp_path / job.json()["job_id"]).exists()
+    stale = tmp_path / "old-job"
+    stale.mkdir()
+    (stale / "status.json").write_text('{"status": "done", "municipality": "0301"}')
+    os.utime(stale / "status.json", (0, 0))
+    assert sweep(tmp_path, keep_hours=24) == 1 and not stale.exists()
