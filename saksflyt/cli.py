@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import time
 from collections.abc import Sequence
@@ -43,7 +44,10 @@ def _demo(args: argparse.Namespace) -> int:
     if args.fresh:
         for path in (settings.sqlite_path, settings.projection_sqlite_path):
             path.unlink(missing_ok=True)
+        shutil.rmtree(settings.document_dir, ignore_errors=True)
     app = bootstrap(settings)
+    assert isinstance(app.vault, KeyVault)
+    documents = DocumentStore(settings.document_dir, app.vault)  # a small PDF per attachment
     where = settings.sqlite_path if settings.event_store == "sqlite" else "PostgreSQL"
     console.print(f"[bold]saksflyt demo[/]: {args.applications} synthetic applications → {where}")
     with Progress(
@@ -57,7 +61,11 @@ def _demo(args: argparse.Namespace) -> int:
     ) as progress:
         task = progress.add_task("cases", total=args.applications)
         result = run_demo(
-            app, args.applications, seed=args.seed, on_case=lambda: progress.advance(task)
+            app,
+            args.applications,
+            seed=args.seed,
+            on_case=lambda: progress.advance(task),
+            documents=documents,
         )
     events = app.recorder.max_notification_id() or 0
     render(summarise(app.get_case(c) for c in result.case_ids), app.catalogue, console)

@@ -10,6 +10,7 @@ so a "month" runs in seconds.
 
 from __future__ import annotations
 
+import io
 import random
 import time
 from collections.abc import Callable
@@ -26,6 +27,7 @@ from domain.lifecycle import OSLO, Outcome, ReceiptChannel, local_date
 from domain.services import Service
 from domain.values import Attachment, Decision
 from saksflyt.demo import synthetic
+from saksflyt.http.documents import DocumentStore
 
 MUNICIPALITIES = ("0301", "4601", "5001", "5501")  # Oslo, Bergen, Trondheim, Tromsø
 SERVICE_MIX = {
@@ -83,7 +85,10 @@ def run_demo(
     seed: int = 2026,
     on_case: Callable[[], None] | None = None,
     municipalities: tuple[str, ...] = MUNICIPALITIES,
+    documents: DocumentStore | None = None,
 ) -> DemoResult:
+    """``documents``: keep a small synthetic PDF per attachment there (sealed, as an upload
+    would be); without it attachments are recorded with no bytes behind them."""
     rng = random.Random(seed)
     result = DemoResult()
     started = time.perf_counter()
@@ -92,7 +97,9 @@ def run_demo(
         service = rng.choices(services, weights)[0]
         kommunenummer = rng.choice(municipalities)
         start = MONTH_START + timedelta(minutes=rng.randint(0, 30 * 24 * 60))
-        case = CaseScript(app, rng, app.catalogue.service(service, kommunenummer), kommunenummer)
+        case = CaseScript(
+            app, rng, app.catalogue.service(service, kommunenummer), kommunenummer, documents
+        )
         result.case_ids.append(case.run(Clock(start)))
         result.refused_steps += case.refused
         if on_case:
@@ -104,8 +111,16 @@ def run_demo(
 class CaseScript:
     """One applicant's case, from first draft to archive or shredder."""
 
-    def __init__(self, app: Casework, rng: random.Random, service: Service, kommunenummer: str):
+    def __init__(
+        self,
+        app: Casework,
+        rng: random.Random,
+        service: Service,
+        kommunenummer: str,
+        documents: DocumentStore | None = None,
+    ):
         self.app, self.rng, self.service, self.kommunenummer = app, rng, service, kommunenummer
+        self.documents = documents
         self.case_id = uuid4()
         self.refused = 0
 
@@ -157,9 +172,23 @@ class CaseScript:
 
     def _attach(self, kind: str, at: datetime) -> None:
         digest = sha256(f"{self.case_id}/{kind}".encode()).hexdigest()
-        size = self.rng.randint(20_000, 4_000_000)
+        size = self.rng.randint(20_000, 4_000_000)  # drawn either way: the same run, same seed
         reference = f"vedlegg/{self.case_id}/{kind}.pdf"
         attachment = Attachment(uuid4(), kind, "application/pdf", size, digest, reference)
+        if self.documents is not None:
+            content = f"%PDF-1.7\n% synthetic {kind} for case {self.case_id}\n".encode()
+            upload = self.documents.receive(
+                self.case_id, io.BytesIO(content), "application/pdf", len(content)
+            )
+            self.documents.keep(upload)
+            attachment = Attachment(
+                attachment.attachment_id,
+                kind,
+                upload.media_type,
+                upload.size,
+                upload.sha256,
+                upload.storage_ref,
+            )
         self._do(cmd.AddAttachment, at, attachment=attachment)
 
     def _prepare(self, clock: Clock) -> None:

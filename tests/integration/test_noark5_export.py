@@ -121,7 +121,9 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     settings = sqlite_settings(folder, municipality_settings=keep_everything(folder))
     uploads = with_uploads(settings)
     app = bootstrap(settings)
-    demo = run_demo(app, 4000, seed=11, municipalities=(OSLO,))
+    assert isinstance(app.vault, KeyVault)
+    documents = DocumentStore(settings.document_dir, app.vault)  # uploads with bytes behind them
+    demo = run_demo(app, 4000, seed=11, municipalities=(OSLO,), documents=documents)
     later = date(2028, 6, 1)
     at = retention.moment(later)
     for case_id in demo.case_ids[:300]:  # some shredded by an archivist against the policy
@@ -224,6 +226,7 @@ def test_addml_counts_and_checksums_match_the_files(package: tuple[Path, noark5.
         assert hashlib.sha256((out / name).read_bytes()).hexdigest() == checksum, name
     files = list((out / "DOKUMENT").iterdir())
     assert len(files) == actual["dokumentobjekt"] == result.files_written
+    assert result.missing == 0 and result.files_written == result.documents
 
 
 def test_documents_are_the_bytes_received_and_as_checksummed(
