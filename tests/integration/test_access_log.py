@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from saksflyt.access import log
 from saksflyt.access.policy import Role
-from saksflyt.access.tokens import NotConfigured, jwks_of_dev_key
+from saksflyt.access.tokens import NotConfigured, ensure_dev_key, jwks_of_dev_key
 from saksflyt.bootstrap import projection_database
 from saksflyt.cli import main
 from saksflyt.http.app import create_app
@@ -111,10 +111,9 @@ def test_lists_keep_to_the_callers_municipalities_and_analysts_see_no_personal_d
 
 def test_tokens_from_a_jwks_file_or_a_pem_key(tmp_path: Path) -> None:
     dev = sqlite_settings(tmp_path)
-    TestClient(create_app(dev)).__enter__().__exit__(None, None, None)  # makes the dev key
-    jwks = tmp_path / "jwks.json"
     assert dev.auth_dev_key is not None
-    jwks.write_text(jwks_of_dev_key(dev.auth_dev_key))
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text(jwks_of_dev_key(ensure_dev_key(dev.auth_dev_key)))
     rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     pem = tmp_path / "idp.pem"
     pem.write_bytes(
