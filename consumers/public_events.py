@@ -36,10 +36,10 @@ class PublicEvents:
         if case_id not in self._context:
             if len(self._context) >= CONTEXT_CACHE:
                 self._context.clear()
-            created = domain_event
-            if getattr(created, "originator_version", None) != 1:
-                created = next(iter(self.app.events.get(case_id, lte=1)))
-            self._context[case_id] = (created.service, created.kommunenummer)
+            if getattr(domain_event, "originator_version", None) == 1:
+                self._context[case_id] = (domain_event.service, domain_event.kommunenummer)
+            else:
+                self._context[case_id] = self.app.case_scope(case_id)
         return self._context[case_id]
 
     def to_public(self, notification: Notification) -> PublicEvent:
