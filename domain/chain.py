@@ -17,7 +17,7 @@ import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
@@ -73,14 +73,13 @@ class Verification:
     cases: int = 0
     events: int = 0
     unchained: int = 0  # stored before chaining: nothing to check them against
-    breaks: list[ChainBreak] | None = None
+    breaks: list[ChainBreak] = field(default_factory=list)
 
 
 def verify(stored_events: Iterable[StoredEvent]) -> Verification:
     """Recompute every case's chain from events in store order (each case's in version order)."""
     heads: dict[str, tuple[int, bytes]] = {}
-    result = Verification(breaks=[])
-    assert result.breaks is not None
+    result = Verification()
     for stored in stored_events:
         case = str(stored.originator_id)
         version = int(stored.originator_version)

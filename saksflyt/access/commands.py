@@ -50,10 +50,10 @@ def _verify(args: argparse.Namespace) -> int:
         found = app.verify(args.case)
     finally:
         app.close()
-    breaks = [str(b) for b in found.breaks or []]
+    breaks = [str(b) for b in found.breaks]
     print(
         f"event store: {found.events} events in {found.cases} cases checked, "
-        f"{found.unchained} stored before chaining, {len(found.breaks or [])} breaks"
+        f"{found.unchained} stored before chaining, {len(found.breaks)} breaks"
     )
     if args.case is None:
         store = projection_store(settings)
