@@ -11,7 +11,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
 from uuid import UUID, uuid5
 
 from domain.casework import Casework
@@ -22,7 +21,13 @@ from projections.database import Database
 from projections.queries import archived_cases
 from saksflyt.archive.journals import Journals, party_type
 from saksflyt.archive.numbers import Numbers
-from saksflyt.archive.records import SCREENING_BASIS, Journalpost, Saksmappe, saksmappe
+from saksflyt.archive.records import (
+    SCREENING_BASIS,
+    DocumentFile,
+    Journalpost,
+    Saksmappe,
+    saksmappe,
+)
 from saksflyt.archive.xml_stream import Document
 from saksflyt.http.documents import DocumentStore
 
@@ -205,7 +210,7 @@ class Package:
         if mappe.screened:
             self._skjerming(xml)
         for document in entry.documents:
-            self._document(xml, document)
+            self._document(xml, mappe.case_id, document)
         xml.leaves(("tittel", entry.title), ("offentligTittel", entry.public_title))
         xml.open("korrespondansepart")
         xml.leaves(
@@ -225,8 +230,8 @@ class Package:
         self.result.journalposter += 1
         self.journals.entry(mappe, entry, seq, sak)
 
-    def _document(self, xml: Document, document: Any) -> None:
-        written = self._write_document(document)
+    def _document(self, xml: Document, case_id: UUID, document: DocumentFile) -> None:
+        written = self._write_document(case_id, document)
         xml.open("dokumentbeskrivelse")
         xml.leaves(
             ("systemID", document.system_id),
@@ -263,12 +268,12 @@ class Package:
         xml.close("dokumentbeskrivelse")
         self.result.documents += 1
 
-    def _write_document(self, document: Any) -> tuple[int, str] | None:
+    def _write_document(self, case_id: UUID, document: DocumentFile) -> tuple[int, str] | None:
         """Decrypted only into the package: its size and SHA-256; None when the store lacks it."""
         if document.text is not None:
             content = document.text.encode("utf-8")
         else:
-            case_id = UUID(document.name[:36])
+            assert document.storage_ref is not None  # an upload
             found = self._read_upload(case_id, document.storage_ref)
             if found is None:
                 return None

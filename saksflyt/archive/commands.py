@@ -23,9 +23,7 @@ from projections import queries
 from saksflyt.archive import noark5, retention
 from saksflyt.archive.numbers import Numbers
 from saksflyt.bootstrap import bootstrap, projection_database, projection_store
-from saksflyt.http.documents import DocumentStore
 from saksflyt.output import print_table
-from saksflyt.privacy.vault import KeyVault
 from saksflyt.processes import stop_on_signals
 from saksflyt.settings import Settings
 
@@ -77,40 +75,33 @@ def _watch(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
-    app, store = bootstrap(settings), projection_store(settings)
-    numbers_db = projection_database(settings, autocommit=True)
-    assert isinstance(app.vault, KeyVault)
-    documents = DocumentStore(settings.document_dir, app.vault)
-    package = noark5.Package(
-        app, store.db, documents, args.municipality, args.out, datetime.now(UTC), numbers_db
-    )
     started = time.monotonic()
     try:
-        if not settings.kafka:
-            retention.catch_up(app, store)
-        total = queries.count_archived(store.db, args.municipality, args.date_from, args.date_to)
-        with Progress(
-            TextColumn("exporting"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("{task.fields[rate]}"), TimeRemainingColumn(),
-            console=Console(stderr=True), transient=True,
-        ) as progress:  # fmt: skip
-            task = progress.add_task("cases", total=total, rate="")
+        with noark5.package_for(settings, args.municipality, args.out, datetime.now(UTC)) as (
+            app,
+            store,
+            package,
+        ):
+            if not settings.kafka:
+                retention.catch_up(app, store)
+            since, until = args.date_from, args.date_to
+            total = queries.count_archived(store.db, args.municipality, since, until)
+            with Progress(
+                TextColumn("exporting"), BarColumn(), MofNCompleteColumn(),
+                TextColumn("{task.fields[rate]}"), TimeRemainingColumn(),
+                console=Console(stderr=True), transient=True,
+            ) as progress:  # fmt: skip
+                task = progress.add_task("cases", total=total, rate="")
 
-            def advance(n: int) -> None:
-                done = progress.tasks[0].completed + n
-                rate = done / max(time.monotonic() - started, 1e-9)
-                progress.update(task, advance=n, rate=f"{rate:,.0f} cases/s")
+                def advance(n: int) -> None:
+                    done = progress.tasks[0].completed + n
+                    rate = done / max(time.monotonic() - started, 1e-9)
+                    progress.update(task, advance=n, rate=f"{rate:,.0f} cases/s")
 
-            result = noark5.export(
-                app, package, args.schemas, args.date_from, args.date_to, advance
-            )
+                result = noark5.export(app, package, args.schemas, since, until, advance)
     except (noark5.NothingToExport, FileNotFoundError) as problem:
         print(f"saksflyt export: {problem}", file=sys.stderr)
         return 2
-    finally:
-        numbers_db.close()
-        store.db.close()
-        app.close()
     seconds = time.monotonic() - started
     print(
         f"{result.cases} cases, {result.journalposter} journal entries, {result.files_written} "

@@ -21,15 +21,29 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-from collections.abc import Callable
-from datetime import date
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
 from pathlib import Path
 
 from domain.casework import Casework
+from projections.store import ProjectionStore
 from saksflyt.archive import addml
 from saksflyt.archive.arkivstruktur import Exported, Package
+from saksflyt.bootstrap import bootstrap, projection_database, projection_store
+from saksflyt.http.documents import DocumentStore
+from saksflyt.privacy.vault import KeyVault
+from saksflyt.settings import Settings
 
-__all__ = ["SCHEMAS", "Exported", "NothingToExport", "Package", "copy_schemas", "export"]
+__all__ = [
+    "SCHEMAS",
+    "Exported",
+    "NothingToExport",
+    "Package",
+    "copy_schemas",
+    "export",
+    "package_for",
+]
 
 SCHEMAS = (
     "arkivstruktur.xsd",
@@ -56,6 +70,24 @@ def sha256_of(path: Path) -> str:
         for block in iter(lambda: stream.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+@contextmanager
+def package_for(
+    settings: Settings, kommunenummer: str, out: Path, now: datetime
+) -> Iterator[tuple[Casework, ProjectionStore, Package]]:
+    """The stores one package is built from (the read models, and numbers on a connection of
+    their own), opened for an export and closed after it, however it ends."""
+    app, store = bootstrap(settings), projection_store(settings)
+    numbers = projection_database(settings, autocommit=True)
+    try:
+        assert isinstance(app.vault, KeyVault)
+        documents = DocumentStore(settings.document_dir, app.vault)
+        yield app, store, Package(app, store.db, documents, kommunenummer, out, now, numbers)
+    finally:
+        numbers.close()
+        store.db.close()
+        app.close()
 
 
 class NothingToExport(Exception):

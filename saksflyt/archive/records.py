@@ -38,7 +38,6 @@ class DocumentFile:
     name: str  # its file name in the package
     text: str | None = None  # generated documents
     storage_ref: str | None = None  # uploads, read from the document store
-    sha256: str | None = None  # uploads: known from the event; generated: set when written
 
 
 @dataclass
@@ -98,7 +97,7 @@ def saksmappe(service: Service, case: Any, history: Iterable[Any]) -> Saksmappe:
     )
     _, mappe.kept_because = service.retention.decide(case.id, case.form)
     for event in history:
-        entry = _journalpost(mappe, event, case, list(case.attachments))
+        entry = _journalpost(mappe, event, case, case.attachments)
         if entry is not None:
             mappe.journalposter.append(entry)
         override = getattr(event, "override_reason", None)
@@ -158,7 +157,6 @@ def _upload(mappe: Saksmappe, journalpost: UUID, upload: Any, number: int) -> Do
         file_format={"pdf": "PDF", "jpg": "JPEG", "png": "PNG"}.get(extension, "BIN"),
         name=f"{mappe.case_id}-vedlegg-{upload['attachment_id']}.{extension}",
         storage_ref=upload["storage_ref"],
-        sha256=upload["sha256"],
     )
 
 

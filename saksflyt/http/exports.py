@@ -27,13 +27,10 @@ from pydantic import Field
 from saksflyt.access.policy import Permission as P
 from saksflyt.access.policy import Principal
 from saksflyt.archive import noark5
-from saksflyt.bootstrap import bootstrap, projection_database, projection_store
 from saksflyt.http import models as m
 from saksflyt.http.auth import permit, scope_of
-from saksflyt.http.documents import DocumentStore
 from saksflyt.http.problems import ApiProblem
 from saksflyt.http.services import services
-from saksflyt.privacy.vault import KeyVault
 from saksflyt.settings import Settings
 
 router = APIRouter(
@@ -67,7 +64,7 @@ def start_export(body: ExportRequest, request: Request, who: Archivist) -> dict[
 
 @router.get("/exports/{job_id}", summary="How an export goes")
 def export_status(job_id: UUID, request: Request, who: Archivist) -> dict[str, Any]:
-    return _read(_job(request, job_id, who))
+    return _job(request, job_id, who)[1]
 
 
 @router.get(
@@ -79,8 +76,7 @@ def export_status(job_id: UUID, request: Request, who: Archivist) -> dict[str, A
     },
 )
 def export_package(job_id: UUID, request: Request, who: Archivist) -> FileResponse:
-    folder = _job(request, job_id, who)
-    state = _read(folder)
+    folder, state = _job(request, job_id, who)
     if state["status"] != "done":
         raise ApiProblem(409, f"export-{state['status']}", "the export is not finished")
     name = f"noark5-{state['municipality']}-{job_id}.zip"
@@ -90,7 +86,7 @@ def export_package(job_id: UUID, request: Request, who: Archivist) -> FileRespon
 @router.delete("/exports/{job_id}", status_code=204, summary="Delete an export and its package")
 def delete_export(job_id: UUID, request: Request, who: Archivist) -> Response:
     """The package holds personal data in clear: delete it once the archive has it."""
-    shutil.rmtree(_job(request, job_id, who))
+    shutil.rmtree(_job(request, job_id, who)[0])
     return Response(status_code=204)
 
 
@@ -105,38 +101,35 @@ def sweep(export_dir: Path, keep_hours: float) -> int:
     return removed
 
 
-def _job(request: Request, job_id: UUID, who: Principal) -> Path:
+def _job(request: Request, job_id: UUID, who: Principal) -> tuple[Path, dict[str, Any]]:
+    """The job's folder and state, if it exists and lies in the caller's municipalities."""
     folder = services(request).settings.export_dir / str(job_id)
     if not (folder / "status.json").is_file():
         raise ApiProblem(404, "export-not-found", "no such export")
-    scope_of(who, _read(folder)["municipality"])
-    return folder
+    state = _read(folder)
+    scope_of(who, state["municipality"])
+    return folder, state
 
 
 def _build(settings: Settings, folder: Path, body: ExportRequest) -> None:
     """The job: the package into ``folder/package``, zipped; status.json says how it went."""
     state = _read(folder)
-    app = bootstrap(settings)
-    store = projection_store(settings)
-    numbers = projection_database(settings, autocommit=True)
+    out = folder / "package"
     try:
-        assert isinstance(app.vault, KeyVault) and settings.noark5_schemas is not None
-        documents = DocumentStore(settings.document_dir, app.vault)
-        out = folder / "package"
-        package = noark5.Package(
-            app, store.db, documents, body.municipality, out, datetime.now(UTC), numbers
-        )
-        result = noark5.export(app, package, settings.noark5_schemas, body.date_from, body.date_to)
-        shutil.make_archive(str(folder / "package"), "zip", out)
+        assert settings.noark5_schemas is not None
+        with noark5.package_for(settings, body.municipality, out, datetime.now(UTC)) as (
+            app,
+            _,
+            package,
+        ):
+            since, until = body.date_from, body.date_to
+            result = noark5.export(app, package, settings.noark5_schemas, since, until)
+        shutil.make_archive(str(out), "zip", out)
         shutil.rmtree(out)  # documents decrypted only for as long as the zip takes
         state |= {"status": "done", "cases": result.cases, "documents": result.files_written}
     except Exception as failure:  # the job reports any failure; the API lives on
-        shutil.rmtree(folder / "package", ignore_errors=True)
+        shutil.rmtree(out, ignore_errors=True)
         state |= {"status": "failed", "reason": str(failure)[:300]}
-    finally:
-        numbers.close()
-        store.db.close()
-        app.close()
     _status(folder, state)
 
 

@@ -35,7 +35,7 @@ from domain.services import Sensitivity
 from projections import queries
 from saksflyt.access.policy import Role
 from saksflyt.archive import noark5, retention
-from saksflyt.bootstrap import bootstrap, projection_database, projection_store
+from saksflyt.bootstrap import bootstrap, projection_store
 from saksflyt.demo import synthetic
 from saksflyt.demo.simulation import run_demo
 from saksflyt.http.app import create_app
@@ -148,16 +148,8 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
 
 
 def export(store: Store, out: Path, schemas: Path) -> noark5.Exported:
-    projections = projection_store(store.settings)
-    numbers = projection_database(store.settings, autocommit=True)
-    assert isinstance(store.app.vault, KeyVault)
-    documents = DocumentStore(store.settings.document_dir, store.app.vault)
-    package = noark5.Package(store.app, projections.db, documents, OSLO, out, NOW, numbers)
-    try:
-        return noark5.export(store.app, package, schemas)
-    finally:
-        numbers.close()
-        projections.db.close()
+    with noark5.package_for(store.settings, OSLO, out, NOW) as (app, _, package):
+        return noark5.export(app, package, schemas)
 
 
 @pytest.fixture(scope="module")
