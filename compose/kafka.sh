@@ -6,6 +6,7 @@
 #                    user "saksflyt"; its host:port and password are in <dir>/sasl-listener and
 #                    <dir>/sasl-password (<dir> is named in .services/kafka.dir)
 #   kafka.sh stop    stops that broker and deletes its files
+#   kafka.sh tools   installs Java and Maven from Debian's packages when missing
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 state="${SAKSFLYT_SERVICES_DIR:-$here/../.services}"
@@ -117,5 +118,6 @@ stop() {
 case "${1:-}" in
   start) start ;;
   stop) stop ;;
-  *) echo "usage: $0 start|stop" >&2; exit 2 ;;
+  tools) install_tools ;;
+  *) echo "usage: $0 start|stop|tools" >&2; exit 2 ;;
 esac

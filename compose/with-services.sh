@@ -27,4 +27,9 @@ if [ -z "${SAKSFLYT_TEST_KAFKA:-}" ]; then
   SAKSFLYT_TEST_KAFKA_SASL_PASSWORD="$(cat "$kafka_dir/sasl-password")"
   export SAKSFLYT_TEST_KAFKA SAKSFLYT_TEST_KAFKA_DATA SAKSFLYT_TEST_KAFKA_SASL SAKSFLYT_TEST_KAFKA_SASL_PASSWORD
 fi
+if [ -z "${SAKSFLYT_TEST_PDFA_VALIDATOR:-}" ]; then
+  # not a service: the jars of the PDF/A validator the archive tests run (fetched once)
+  SAKSFLYT_TEST_PDFA_VALIDATOR=$("$here/pdfa.sh" path)
+  export SAKSFLYT_TEST_PDFA_VALIDATOR
+fi
 "$@"

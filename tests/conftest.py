@@ -22,6 +22,7 @@ from domain.lifecycle import OSLO
 from saksflyt.bootstrap import bootstrap
 from saksflyt.settings import Settings
 from tests import needs
+from tests.pdfa import Preflight
 from tests.stores import postgres_settings, sqlite_settings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -52,6 +53,12 @@ def shared_dir() -> Path:
     if not path.is_dir():
         needs.missing(f"shared material at {path}", "set SAKSFLYT_SHARED_DIR")
     return path
+
+
+@pytest.fixture(scope="session")
+def preflight() -> Preflight:
+    """Apache PDFBox Preflight, the PDF/A-1b validator (``make test`` fetches it)."""
+    return Preflight(Path(needs.env("SAKSFLYT_TEST_PDFA_VALIDATOR", "the PDF/A validator")))
 
 
 @pytest.fixture

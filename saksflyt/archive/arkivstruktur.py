@@ -30,11 +30,13 @@ from saksflyt.archive.records import (
 )
 from saksflyt.archive.xml_stream import Document
 from saksflyt.http.documents import DocumentStore
+from saksflyt.letters.pdfa import pdfa
 
 NS = "http://www.arkivverket.no/standarder/noark5/"
 SYSTEM = "saksflyt"
 IDS = UUID("8a4c1f0e-7d7b-4f55-9b0e-2f6d2b1a9c3d")  # namespace of the package's own systemIDs
 PAGE = 200
+KASSASJON_BASIS = "Kommunens bevarings- og kassasjonsregler i saksflyt"
 MISSING = "Filen fantes ikke i dokumentlageret ved eksport; registrert uten dokumentobjekt"
 
 
@@ -162,14 +164,7 @@ class Package:
         xml.open("part")
         xml.leaves(("partNavn", mappe.party), ("partRolle", "Søker"))
         xml.close("part")
-        xml.open("merknad")
-        xml.leaves(
-            ("merknadstekst", f"Bevares: {mappe.kept_because}"),
-            ("merknadstype", "Bevaring"),
-            ("merknadsdato", mappe.closed),
-            ("merknadRegistrertAv", SYSTEM),
-        )
-        xml.close("merknad")
+        self._kassasjon(xml, mappe)
         if mappe.screened:
             self._skjerming(xml)
             self.screened = True
@@ -185,6 +180,17 @@ class Package:
         )
         xml.close("mappe")
         self.journals.change(mappe)
+
+    def _kassasjon(self, xml: Document, mappe: Saksmappe) -> None:
+        """The retention decision this case got: kept (bevares), on which grounds, after how long."""
+        xml.open("kassasjon")
+        xml.leaves(
+            ("kassasjonsvedtak", "Bevares"),
+            ("kassasjonshjemmel", f"{KASSASJON_BASIS}: {mappe.kept_because}"),
+            ("bevaringstid", mappe.retention_years),
+            ("kassasjonsdato", mappe.archived_on or local_date(mappe.closed)),
+        )
+        xml.close("kassasjon")
 
     def _skjerming(self, xml: Document) -> None:
         xml.open("skjerming")
@@ -270,8 +276,8 @@ class Package:
 
     def _write_document(self, case_id: UUID, document: DocumentFile) -> tuple[int, str] | None:
         """Decrypted only into the package: its size and SHA-256; None when the store lacks it."""
-        if document.text is not None:
-            content = document.text.encode("utf-8")
+        if document.letter is not None:
+            content = pdfa(document.letter, self.creator, document.created)
         else:
             assert document.storage_ref is not None  # an upload
             found = self._read_upload(case_id, document.storage_ref)

@@ -2,23 +2,23 @@
 
 Which events become journal entries: the incoming application (Inngående), the receipt,
 neighbour notices and the decision (Utgående), and neighbours' answers (Inngående). The documents
-saksflyt writes itself (the application as received, the receipt, the notice, the decision) are
-UTF-8 text, an archival format (Riksarkivarens forskrift § 5-17); uploaded attachments go as
-received.
+saksflyt writes itself (the application as received, the receipt, the notice, a neighbour's answer,
+the decision) are letters rendered from their events (``saksflyt.letters``) and go to the package as
+PDF/A; uploaded attachments go as received.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID, uuid5
 
 from domain.forms import applicant_name
 from domain.lifecycle import local_date
 from domain.services import Sensitivity, Service
+from saksflyt.letters.render import Letter, render
 
 SCREENED = "*****"
 # offentleglova § 13 with forvaltningsloven § 13: personal matters under taushetsplikt
@@ -27,16 +27,16 @@ SCREENING_BASIS = "Offl. § 13 jf. fvl. § 13"
 
 @dataclass(frozen=True)
 class DocumentFile:
-    """One file under DOKUMENT/: generated text, or an upload's bytes as received."""
+    """One file under DOKUMENT/: a letter saksflyt wrote, or an upload's bytes as received."""
 
     system_id: UUID
     title: str
     role: str  # Hoveddokument | Vedlegg
     number: int
     created: datetime
-    file_format: str  # TXT | PDF | JPEG | PNG
+    file_format: str  # PDF/A-1b (letters) | PDF | JPEG | PNG (uploads)
     name: str  # its file name in the package
-    text: str | None = None  # generated documents
+    letter: Letter | None = None  # generated documents
     storage_ref: str | None = None  # uploads, read from the document store
 
 
@@ -66,6 +66,9 @@ class Saksmappe:
     party: str
     journalposter: list[Journalpost]
     kept_because: str = ""  # the retention policy's reason, or an archivist's override
+    reference: str | None = None  # saksnummer (saksår/sekvensnummer) once archived
+    retention_years: int = 0  # the policy's waiting time after the appeal period, whole years
+    archived_on: date | None = None  # the day the retention decision (bevares) was carried out
 
     @property
     def saksdato(self) -> Any:
@@ -94,15 +97,19 @@ def saksmappe(service: Service, case: Any, history: Iterable[Any]) -> Saksmappe:
         officer=(case.decision or {}).get("case_officer") or "saksflyt",
         party=party,
         journalposter=[],
+        reference=case.archive_reference,
     )
     _, mappe.kept_because = service.retention.decide(case.id, case.form)
+    mappe.retention_years = -(-service.retention.after_days // 365)
     for event in history:
         entry = _journalpost(mappe, event, case, case.attachments)
         if entry is not None:
             mappe.journalposter.append(entry)
-        override = getattr(event, "override_reason", None)
-        if type(event).__name__ == "Archived" and override:
-            mappe.kept_because = f"kept by an archivist's decision: {override}"
+        if type(event).__name__ == "Archived":
+            mappe.archived_on = local_date(event.at)
+            override = getattr(event, "override_reason", None)
+            if override:
+                mappe.kept_because = f"kept by an archivist's decision: {override}"
     return mappe
 
 
@@ -111,7 +118,8 @@ def _journalpost(mappe: Saksmappe, event: Any, case: Any, uploads: list[Any]) ->
     made = JOURNAL_ENTRIES.get(kind)
     if made is None:
         return None
-    direction, title, text = made(mappe, event, case)
+    direction, letter = made(mappe, event, case)
+    title = letter.title
     number = len(mappe.journalposter) + 1
     system_id = uuid5(mappe.case_id, f"journalpost-{event.originator_version}")
     neighbour = kind in ("NeighbourCommentReceived", "NeighbourConsentReceived")
@@ -134,9 +142,9 @@ def _journalpost(mappe: Saksmappe, event: Any, case: Any, uploads: list[Any]) ->
             role="Hoveddokument",
             number=1,
             created=event.at,
-            file_format="TXT",
-            name=f"{mappe.case_id}-{event.originator_version}-1.txt",
-            text=text,
+            file_format="PDF/A-1b",
+            name=f"{mappe.case_id}-{event.originator_version}-1.pdf",
+            letter=letter,
         )
     )
     if kind == "Submitted":
@@ -160,44 +168,56 @@ def _upload(mappe: Saksmappe, journalpost: UUID, upload: Any, number: int) -> Do
     )
 
 
-def _text(lines: dict[str, Any]) -> str:
-    return "".join(f"{key}: {value}\n" for key, value in lines.items())
+def _letter(kind: str, mappe: Saksmappe, event: Any, context: dict[str, Any]) -> Letter:
+    base = {"service": mappe.service, "reference": mappe.reference}
+    return render(kind, mappe.service.code, local_date(event.at), base | context)
 
 
-def _submitted(mappe: Saksmappe, event: Any, case: Any) -> tuple[str, str, str]:
-    form = json.dumps(case.form, ensure_ascii=False, indent=2, sort_keys=True)
-    head = {"Tjeneste": mappe.service.name_nb, "Mottatt": event.at.isoformat()}
-    return "Inngående dokument", f"Søknad om {mappe.service.name_nb.lower()}", _text(head) + form
+def _submitted(mappe: Saksmappe, event: Any, case: Any) -> tuple[str, Letter]:
+    context = {"received": event.at, "form": case.form, "uploads": case.attachments}
+    return "Inngående dokument", _letter("soknad", mappe, event, context)
 
 
-def _receipt(mappe: Saksmappe, event: Any, case: Any) -> tuple[str, str, str]:
-    body = {"Kvittering for": mappe.service.name_nb, "Sendt": event.at.isoformat()}
-    return "Utgående dokument", "Kvittering for mottatt søknad", _text(body)
+def _receipt(mappe: Saksmappe, event: Any, case: Any) -> tuple[str, Letter]:
+    context = {"received": mappe.opened, "sent": event.at, "expected_by": None}
+    return "Utgående dokument", _letter("kvittering", mappe, event, context)
 
 
-def _notice(mappe: Saksmappe, event: Any, case: Any) -> tuple[str, str, str]:
-    body = {
-        "Nabovarsel til": ", ".join(event.neighbours),
-        "Frist for merknader": event.comment_deadline,
+def _notice(mappe: Saksmappe, event: Any, case: Any) -> tuple[str, Letter]:
+    context = {
+        "sent": event.at,
+        "neighbours": event.neighbours,
+        "comment_deadline": event.comment_deadline,
     }
-    return "Utgående dokument", "Nabovarsel", _text(body)
+    return "Utgående dokument", _letter("nabovarsel", mappe, event, context)
 
 
-def _answer(mappe: Saksmappe, event: Any, case: Any) -> tuple[str, str, str]:
-    consent = type(event).__name__ == "NeighbourConsentReceived"
-    title = "Samtykke fra nabo" if consent else "Merknad fra nabo"
-    body = {"Fra": event.neighbour, "Innsigelse": getattr(event, "objection", False)}
-    return "Inngående dokument", title, _text(body)
-
-
-def _decision(mappe: Saksmappe, event: Any, case: Any) -> tuple[str, str, str]:
-    body = {
-        "Vedtak": event.outcome,
-        "Hjemmel": event.legal_basis,
-        "Saksbehandler": event.case_officer,
-        "Klagefrist": event.appeal_deadline,
+def _answer(mappe: Saksmappe, event: Any, case: Any) -> tuple[str, Letter]:
+    context = {
+        "received": event.at,
+        "neighbour": event.neighbour,
+        "consent": type(event).__name__ == "NeighbourConsentReceived",
+        "objection": getattr(event, "objection", False),
     }
-    return "Utgående dokument", "Vedtak", _text(body)
+    return "Inngående dokument", _letter("nabosvar", mappe, event, context)
+
+
+OUTCOMES_NB = {
+    "granted": "Søknaden er innvilget.",
+    "partly-granted": "Søknaden er delvis innvilget.",
+    "refused": "Søknaden er avslått.",
+}
+
+
+def _decision(mappe: Saksmappe, event: Any, case: Any) -> tuple[str, Letter]:
+    context = {
+        "decided": event.at,
+        "outcome_text": OUTCOMES_NB.get(str(event.outcome), str(event.outcome)),
+        "legal_basis": event.legal_basis,
+        "case_officer": event.case_officer,
+        "appeal_deadline": event.appeal_deadline,
+    }
+    return "Utgående dokument", _letter("vedtak", mappe, event, context)
 
 
 JOURNAL_ENTRIES = {

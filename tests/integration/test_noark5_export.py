@@ -30,7 +30,7 @@ from fastapi.testclient import TestClient
 from domain import commands as cmd
 from domain.casework import Casework
 from domain.forms import applicant_name
-from domain.lifecycle import Status
+from domain.lifecycle import Status, local_date
 from domain.services import Sensitivity
 from projections import queries
 from saksflyt.access.policy import Role
@@ -44,6 +44,7 @@ from saksflyt.http.exports import sweep
 from saksflyt.privacy.vault import KeyVault
 from saksflyt.settings import Settings
 from tests.api_helpers import PDF, PNG
+from tests.pdfa import Preflight
 from tests.stores import numbers, sqlite_settings
 from tests.tokens import headers
 
@@ -231,6 +232,37 @@ def test_documents_are_the_bytes_received_and_as_checksummed(
         assert len(content) == int(obj.findtext(f"{A}filstoerrelse") or -1)
     received = {hashlib.sha256(p.read_bytes()).hexdigest() for p in (out / "DOKUMENT").iterdir()}
     assert set(store.uploads) <= received  # uploads over the API: as received
+
+
+def test_the_letters_saksflyt_wrote_are_valid_pdfa(
+    package: tuple[Path, noark5.Exported], preflight: Preflight, tmp_path: Path
+) -> None:
+    out, _ = package
+    tree = ET.parse(out / "arkivstruktur.xml")
+    letters = [
+        out / (obj.findtext(f"{A}referanseDokumentfil") or "")
+        for obj in tree.iter(f"{A}dokumentobjekt")
+        if obj.findtext(f"{A}format") == "PDF/A-1b"
+    ]
+    assert len(letters) > 3 * 1800  # the application, the receipt and the decision at least
+    sample = letters[:: len(letters) // 150]  # every kind of letter, from every service
+    assert {p.read_bytes()[:8] for p in sample} == {b"%PDF-1.4"}
+    assert preflight.errors(sample, tmp_path) == {p.name: [] for p in sample}
+
+
+def test_each_case_carries_its_retention_decision(
+    store: Store, package: tuple[Path, noark5.Exported]
+) -> None:
+    out, _ = package
+    for mappe in ET.parse(out / "arkivstruktur.xml").iter(f"{A}mappe"):
+        case = store.app.get_case(UUID(mappe.findtext(f"{A}systemID") or ""))
+        kassasjon = mappe.find(f"{A}kassasjon")
+        assert kassasjon is not None and kassasjon.findtext(f"{A}kassasjonsvedtak") == "Bevares"
+        assert kassasjon.findtext(f"{A}bevaringstid") == "0"  # Oslo keeps at once (after_days 0)
+        why = kassasjon.findtext(f"{A}kassasjonshjemmel") or ""
+        assert "kept" in why or "an archivist" in why
+        archived = next(e for e in store.app.history(case.id) if type(e).__name__ == "Archived")
+        assert kassasjon.findtext(f"{A}kassasjonsdato") == local_date(archived.at).isoformat()
 
 
 def test_the_public_journal_shows_no_screened_name(

@@ -1,0 +1,120 @@
+"""Letters: every template renders for every service, dates read as Norwegian letters write them,
+text the font lacks falls back, lines never run past the margin, the PDF's cross-reference table
+points at its objects, and the same letter gives the same bytes. (Preflight, an independent
+PDF/A validator, checks the files in tests/integration/test_letters_pdfa.py.)"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from domain.services import default_services
+from saksflyt.letters import icc
+from saksflyt.letters.pdfa import COVERED, WIDTH, face, pdfa, printable, wrap
+from saksflyt.letters.render import Letter, dato, render, verdi
+
+AT = datetime(2026, 3, 3, 9, 30, tzinfo=UTC)
+KINDS = ("soknad", "kvittering", "nabovarsel", "nabosvar", "vedtak")
+
+
+def context(kind: str, service_code: str) -> dict[str, object]:
+    base: dict[str, object] = {"service": default_services()[service_code], "reference": "2026/17"}
+    return (
+        base
+        | {
+            "soknad": {"received": AT, "form": {"navn": "Kari", "barn": [1, 2]}, "uploads": []},
+            "kvittering": {"received": AT, "sent": AT, "expected_by": date(2026, 3, 31)},
+            "nabovarsel": {
+                "sent": AT,
+                "neighbours": ["a", "b"],
+                "comment_deadline": date(2026, 3, 17),
+            },
+            "nabosvar": {"received": AT, "neighbour": "a", "consent": False, "objection": True},
+            "vedtak": {
+                "decided": AT,
+                "outcome_text": "Søknaden er innvilget.",
+                "legal_basis": "fvl § 11 a",
+                "case_officer": "kari",
+                "appeal_deadline": date(2026, 3, 24),
+            },
+        }[kind]
+    )
+
+
+@pytest.mark.parametrize("service", sorted(default_services()))
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_letter_renders_for_every_service(kind: str, service: str) -> None:
+    letter = render(kind, service, AT.date(), context(kind, service))
+    assert letter.title and letter.body.strip()
+    assert "{{" not in letter.body and "{%" not in letter.body
+    assert "2026/17" in letter.title + letter.body or kind in ("nabovarsel", "nabosvar")
+
+
+def test_a_missing_value_is_an_error_not_a_blank() -> None:
+    with pytest.raises(Exception, match="is undefined"):
+        render(
+            "vedtak", "ledsagerbevis", AT.date(), {"service": default_services()["ledsagerbevis"]}
+        )
+
+
+def test_the_receipt_says_when_to_expect_an_answer_and_what_happens_next() -> None:
+    letter = render(
+        "kvittering", "ledsagerbevis", AT.date(), context("kvittering", "ledsagerbevis")
+    )
+    assert "31. mars 2026" in letter.body and "Hva skjer nå" in letter.body
+
+
+def test_the_decision_letter_gives_the_appeal_deadline() -> None:
+    letter = render("vedtak", "ledsagerbevis", AT.date(), context("vedtak", "ledsagerbevis"))
+    assert "klage" in letter.body.lower() and "24. mars 2026" in letter.body
+
+
+@pytest.mark.parametrize(
+    ("moment", "written"),
+    [
+        (date(2026, 1, 1), "1. januar 2026"),
+        (datetime(2026, 12, 31, 23, 30, tzinfo=UTC), "1. januar 2027"),  # Oslo is ahead of UTC
+    ],
+)
+def test_dates_are_written_as_norwegian_letters_write_them(moment: date, written: str) -> None:
+    assert dato(moment) == written
+
+
+def test_form_values_read_as_words() -> None:
+    assert verdi(True) == "ja" and verdi([]) == "–" and verdi(["a", "b"]) == "a, b"
+
+
+def test_letters_the_font_lacks_fall_back_to_their_base_letter() -> None:
+    assert printable("Čáhcesuolu ŋ") == "Čáhcesuolu ŋ"  # Sami letters are in the font
+    assert printable("Ǿ ℃ 😀 ſ") == "Ø °C ? s"
+
+
+@given(st.text(alphabet=st.sampled_from(sorted(map(chr, COVERED))), max_size=400))
+def test_no_line_runs_past_the_margin(text: str) -> None:
+    regular = face("F1")
+    for line in wrap(printable(text.replace("\n", " ")), regular, 11):
+        assert regular.width(line, 11) <= WIDTH or len(line) == 1
+
+
+def test_the_cross_reference_table_points_at_each_object_and_bytes_repeat() -> None:
+    letter = Letter("vedtak", "Vedtak – prøve", "Linje\n" * 200, date(2026, 3, 3))  # pages
+    content = pdfa(letter, "Oslo kommune", AT)
+    assert content == pdfa(letter, "Oslo kommune", AT)
+    start = int(content.rsplit(b"startxref\n", 1)[1].split()[0])
+    table = content[start:].split(b"trailer")[0].splitlines()[2:]  # after "xref" and "0 N"
+    assert table[0] == b"0000000000 65535 f"
+    for number, entry in enumerate(table[1:], start=1):
+        offset = int(entry.split()[0])
+        assert content[offset:].startswith(b"%d 0 obj" % number)
+    pages = re.search(rb"/Type /Pages /Kids \[[^]]*\] /Count (\d+)", content)
+    assert pages and int(pages[1]) > 1
+
+
+def test_the_colour_profile_is_icc_version_2_and_sized_right() -> None:
+    profile = icc.srgb_v2()
+    assert int.from_bytes(profile[:4], "big") == len(profile)
+    assert profile[8] == 2 and profile[36:40] == b"acsp"
