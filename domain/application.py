@@ -34,6 +34,7 @@ class Application(Guards, Aggregate):
 
     TOPIC = "saksflyt.application"
     signed_at: datetime | None = None  # when the applicant signed, as the form portal said
+    messages: tuple[dict[str, Any], ...] = ()  # letters other than receipts: sent or failed
 
     @event("Created", topic="saksflyt.application.created")
     def __init__(self, service: str, kommunenummer: str, at: datetime, *, id: UUID) -> None:
@@ -124,6 +125,40 @@ class Application(Guards, Aggregate):
                 "the form gives no return address for a receipt",
             )
         self._receipt_sent(channel=channel.value, address=address, message_id=message_id, at=at)
+
+    def record_message(
+        self,
+        kind: str,
+        channel: str,
+        message_id: str,
+        at: datetime,
+        failure: str | None = None,
+        attempts: int = 1,
+        address: str | None = None,
+    ) -> None:
+        """A letter to the applicant went out, or failed for good (``failure`` says why): kept
+        on the case once per message id. A sent receipt is the case's ``ReceiptSent``."""
+        self._guard("record message", at, tuple(Status))
+        known = [m["message_id"] for m in (*self.messages, *self.receipts)]
+        if message_id in known:
+            raise self._refuse(
+                "record message", "message-already-recorded", "that message is already recorded"
+            )
+        if failure is None and kind == "kvittering" and channel != "print":
+            self.send_receipt(ReceiptChannel(channel), message_id, at, address)
+        elif failure is None:
+            self._message_sent(
+                kind=kind, channel=channel, message_id=message_id, attempts=attempts, at=at
+            )
+        else:
+            self._message_failed(
+                kind=kind,
+                channel=channel,
+                message_id=message_id,
+                attempts=attempts,
+                reason=failure,
+                at=at,
+            )
 
     def request_missing_documents(
         self, kinds: list[str], reason: str, at: datetime, service: Service
@@ -246,6 +281,20 @@ class Application(Guards, Aggregate):
     @event("ReceiptSent", topic="saksflyt.application.receipt-sent")
     def _receipt_sent(self, channel: str, address: str, message_id: str, at: datetime) -> None:
         self.receipts.append({"channel": channel, "message_id": message_id, "at": at})
+        self._touch(at)
+
+    @event("MessageSent", topic="saksflyt.application.message-sent")
+    def _message_sent(
+        self, kind: str, channel: str, message_id: str, attempts: int, at: datetime
+    ) -> None:
+        self.messages = (*self.messages, {"message_id": message_id, "kind": kind})
+        self._touch(at)
+
+    @event("MessageFailed", topic="saksflyt.application.message-failed")
+    def _message_failed(
+        self, kind: str, channel: str, message_id: str, attempts: int, reason: str, at: datetime
+    ) -> None:
+        self.messages = (*self.messages, {"message_id": message_id, "kind": kind, "failed": reason})
         self._touch(at)
 
     @event("MissingDocumentsRequested", topic="saksflyt.application.missing-documents-requested")

@@ -68,6 +68,19 @@ class SendReceipt(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
+class RecordMessage(Command):
+    """What became of a letter the notices policy sent (kind: kvittering, vedtak, ...): sent,
+    or failed for good. A sent receipt is recorded as ``ReceiptSent``."""
+
+    kind: str
+    channel: str
+    message_id: str
+    failure: str | None = None  # why it failed for good (no personal values); None: sent
+    attempts: int = 1
+    address: str | None = None  # where a receipt went (sealed with the case's personal data)
+
+
+@dataclass(frozen=True, kw_only=True)
 class SendNeighbourNotice(Command):
     neighbours: list[str]
 

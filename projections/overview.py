@@ -151,6 +151,8 @@ ON_EVENT: dict[str, Callable[[Row, dict[str, Any]], None]] = {
     "DraftSaved": _nothing,
     "AttachmentAdded": _nothing,
     "ReceiptSent": _nothing,
+    "MessageSent": _nothing,
+    "MessageFailed": _nothing,
     "ApplicationSubmitted": _on_submitted,
     "MissingDocumentsRequested": _on_missing,
     "ProcessingResumed": _on_resumed,

@@ -179,6 +179,20 @@ NOARK_NUMBERS = Table(
     ("kind", "key"),
 )
 
+PRINT_QUEUE = Table(
+    "print_queue",  # letters to post to people without e-mail: no personal data, only pointers
+    (
+        ("message_id", "text"),
+        ("case_id", "text"),
+        ("event_version", "int"),
+        ("kind", "text"),
+        ("kommunenummer", "text"),
+        ("queued_at", "timestamp"),
+        ("printed_at", "timestamp"),
+    ),
+    ("message_id",),
+)
+
 READ_MODELS = (CASE_OVERVIEW, SERVICE_STATS, DECISION_TIMES, DEADLINE_WATCH, NEIGHBOUR_NOTICES)
 ALL_TABLES = (*READ_MODELS, PROJECTION_STATUS)
 TABLES_BY_NAME = (
@@ -278,10 +292,16 @@ def migration_5(dialect: str) -> list[str]:
     ]
 
 
+def migration_6(dialect: str) -> list[str]:
+    """Version 6: the print queue of the notices policy."""
+    return [create_table_sql(PRINT_QUEUE, dialect)]
+
+
 MIGRATIONS = (
     migration_1,
     migration_2,
     migration_3,
     migration_4,
     migration_5,
+    migration_6,
 )  # append; never edit a migration that has shipped

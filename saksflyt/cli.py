@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import shutil
 import sys
+import threading
 import time
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +20,13 @@ from saksflyt import processes, rebuild
 from saksflyt.access.commands import add_access_commands
 from saksflyt.access.tokens import NotConfigured, ensure_dev_key
 from saksflyt.archive.commands import add_export_commands, add_retention_commands
-from saksflyt.bootstrap import bootstrap, projection_store
+from saksflyt.bootstrap import bootstrap, projection_database, projection_store
 from saksflyt.demo.report import print_projection_summary, render, summarise
 from saksflyt.demo.simulation import HORIZON, run_demo
 from saksflyt.http.documents import DocumentStore, referenced_documents
+from saksflyt.notices.channels import MailboxChannel
+from saksflyt.notices.commands import add_notices_commands
+from saksflyt.notices.process import policy_for
 from saksflyt.ops import logs
 from saksflyt.ops.metrics import REBUILD_PROGRESS
 from saksflyt.output import FORMATS, emit
@@ -41,11 +45,17 @@ def _demo(args: argparse.Namespace) -> int:
     console = Console(width=None if sys.stdout.isatty() else 160)
     overrides: dict[str, Any] = {"sqlite_path": args.db} if args.db else {}
     settings = _settings(args).model_copy(update=overrides)
+    outbox = settings.notices_mailbox or settings.sqlite_path.parent / "outbox.mbox"
     if args.fresh:
-        for path in (settings.sqlite_path, settings.projection_sqlite_path):
+        for path in (settings.sqlite_path, settings.projection_sqlite_path, outbox):
             path.unlink(missing_ok=True)
         shutil.rmtree(settings.document_dir, ignore_errors=True)
     app = bootstrap(settings)
+    projection_store(settings).db.close()  # migrated: the print queue is there
+    letters_db = projection_database(settings, autocommit=True)
+    mailbox = MailboxChannel(outbox)
+    notices = policy_for(settings, app, letters_db, threading.Event(), mailbox)
+    notices.max_age = timedelta.max  # the demo's month lies in the past
     assert isinstance(app.vault, KeyVault)
     documents = DocumentStore(settings.document_dir, app.vault)  # a small PDF per attachment
     where = settings.sqlite_path if settings.event_store == "sqlite" else "PostgreSQL"
@@ -66,13 +76,22 @@ def _demo(args: argparse.Namespace) -> int:
             seed=args.seed,
             on_case=lambda: progress.advance(task),
             documents=documents,
+            notices=notices,
         )
+    mailbox.close()
+    letters_db.close()
     events = app.recorder.max_notification_id() or 0
     render(summarise(app.get_case(c) for c in result.case_ids), app.catalogue, console)
     console.print(
         f"{len(result.case_ids)} cases, {events} events stored in {result.seconds:.1f} s "
         f"({events / max(result.seconds, 1e-9):,.0f} events/s); "
         f"{result.refused_steps} steps refused by the rules (e.g. deciding during the neighbour period)."
+    )
+    sent = notices.tally
+    console.print(
+        f"Letters: {sent.sent} e-mails (receipts, requests for documents, preliminary replies, "
+        f"decisions) written to {outbox} — nothing left the machine — and {sent.printed} "
+        "to post (saksflyt notices print --out DIR)."
     )
     how, tally = processes.deliver_demo_events(app, settings, set(result.case_ids))
     console.print(
@@ -335,6 +354,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_access_commands(commands)
     add_retention_commands(commands)
     add_export_commands(commands)
+    add_notices_commands(commands)
     return parser
 
 

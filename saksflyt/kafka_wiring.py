@@ -62,15 +62,17 @@ def consumer(
     group: str,
     client_id: str = "saksflyt",
     security: Mapping[str, Any] = PLAINTEXT,
+    start: str = "earliest",
 ) -> KafkaConsumer:
-    """Manual commits, from the earliest offset, cooperative rebalancing."""
+    """Manual commits, cooperative rebalancing; a new group starts at the ``start`` offset
+    (``latest`` for a policy that must not act on history)."""
     return KafkaConsumer(
         **security,
         bootstrap_servers=bootstrap,
         group_id=group,
         client_id=client_id,
         enable_auto_commit=False,
-        auto_offset_reset="earliest",
+        auto_offset_reset=start,
         max_poll_records=500,
         partition_assignment_strategy=[CooperativeStickyAssignor],
     )

@@ -84,6 +84,19 @@ class Settings(BaseSettings):
     kafka_ssl_cafile: Path | None = None
     kafka_ssl_certfile: Path | None = None
     kafka_ssl_keyfile: Path | None = None
+    # letters to applicants (the notices policy): over SMTP, or into a local mbox file
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=25, gt=0, lt=65536)
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_user: str | None = None
+    smtp_password: str | None = Field(default=None, repr=False)
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0)
+    notices_from: str = (
+        "postmottak@kommune.example"  # the sender's address; its domain names messages
+    )
+    notices_mailbox: Path | None = None  # instead of SMTP: write letters into this mbox file
+    notices_max_age_hours: float = Field(default=72.0, gt=0)  # older occasions are not acted on
+    notices_max_attempts: int = Field(default=4, ge=1)  # for a message the server puts off (4xx)
 
     @field_validator(
         "auth_jwks",
@@ -93,6 +106,8 @@ class Settings(BaseSettings):
         "kafka_ssl_cafile",
         "kafka_ssl_certfile",
         "kafka_ssl_keyfile",
+        "smtp_host",
+        "notices_mailbox",
         mode="before",
     )
     @classmethod

@@ -74,6 +74,16 @@ EVENT_MAP: dict[str, tuple[str, dict[str, str], Extra | None]] = {
         _submitted_extra,
     ),
     "receipt-sent": ("ReceiptSent", {k: k for k in ("channel", "address", "message_id")}, None),
+    "message-sent": (
+        "MessageSent",
+        {k: k for k in ("kind", "channel", "message_id", "attempts")},
+        None,
+    ),
+    "message-failed": (
+        "MessageFailed",
+        {k: k for k in ("kind", "channel", "message_id", "attempts", "reason")},
+        None,
+    ),
     "missing-documents-requested": (
         "MissingDocumentsRequested",
         {"kinds": "kinds", "reason": "reason"},

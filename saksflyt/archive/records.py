@@ -1,7 +1,8 @@
 """A closed case as Noark 5 records: saksmappe, journalposter, dokumenter (no I/O here).
 
-Which events become journal entries: the incoming application (Inngående), the receipt,
-neighbour notices and the decision (Utgående), and neighbours' answers (Inngående). The documents
+Which events become journal entries (``saksflyt.letters.occasions``): the incoming application
+and neighbours' answers (Inngående); the receipt, requests for missing documents, preliminary
+replies, neighbour notices and the decision (Utgående). The documents
 saksflyt writes itself (the application as received, the receipt, the notice, a neighbour's answer,
 the decision) are letters rendered from their events (``saksflyt.letters``) and go to the package as
 PDF/A; uploaded attachments go as received.
@@ -18,7 +19,8 @@ from uuid import UUID, uuid5
 from domain.forms import applicant_name
 from domain.lifecycle import local_date
 from domain.services import Sensitivity, Service
-from saksflyt.letters.render import Letter, render
+from saksflyt.letters.occasions import OCCASIONS, About, letter_for
+from saksflyt.letters.render import Letter
 
 SCREENED = "*****"
 # offentleglova § 13 with forvaltningsloven § 13: personal matters under taushetsplikt
@@ -115,11 +117,12 @@ def saksmappe(service: Service, case: Any, history: Iterable[Any]) -> Saksmappe:
 
 def _journalpost(mappe: Saksmappe, event: Any, case: Any, uploads: list[Any]) -> Journalpost | None:
     kind = type(event).__name__
-    made = JOURNAL_ENTRIES.get(kind)
-    if made is None:
+    occasion = OCCASIONS.get(kind)
+    if occasion is None:
         return None
-    direction, letter = made(mappe, event, case)
-    title = letter.title
+    about = About(mappe.service, case, mappe.reference)
+    letter = letter_for(occasion, event, about)
+    direction, title = occasion.direction, letter.title
     number = len(mappe.journalposter) + 1
     system_id = uuid5(mappe.case_id, f"journalpost-{event.originator_version}")
     neighbour = kind in ("NeighbourCommentReceived", "NeighbourConsentReceived")
@@ -166,65 +169,3 @@ def _upload(mappe: Saksmappe, journalpost: UUID, upload: Any, number: int) -> Do
         name=f"{mappe.case_id}-vedlegg-{upload['attachment_id']}.{extension}",
         storage_ref=upload["storage_ref"],
     )
-
-
-def _letter(kind: str, mappe: Saksmappe, event: Any, context: dict[str, Any]) -> Letter:
-    base = {"service": mappe.service, "reference": mappe.reference}
-    return render(kind, mappe.service.code, local_date(event.at), base | context)
-
-
-def _submitted(mappe: Saksmappe, event: Any, case: Any) -> tuple[str, Letter]:
-    context = {"received": event.at, "form": case.form, "uploads": case.attachments}
-    return "Inngående dokument", _letter("soknad", mappe, event, context)
-
-
-def _receipt(mappe: Saksmappe, event: Any, case: Any) -> tuple[str, Letter]:
-    context = {"received": mappe.opened, "sent": event.at, "expected_by": None}
-    return "Utgående dokument", _letter("kvittering", mappe, event, context)
-
-
-def _notice(mappe: Saksmappe, event: Any, case: Any) -> tuple[str, Letter]:
-    context = {
-        "sent": event.at,
-        "neighbours": event.neighbours,
-        "comment_deadline": event.comment_deadline,
-    }
-    return "Utgående dokument", _letter("nabovarsel", mappe, event, context)
-
-
-def _answer(mappe: Saksmappe, event: Any, case: Any) -> tuple[str, Letter]:
-    context = {
-        "received": event.at,
-        "neighbour": event.neighbour,
-        "consent": type(event).__name__ == "NeighbourConsentReceived",
-        "objection": getattr(event, "objection", False),
-    }
-    return "Inngående dokument", _letter("nabosvar", mappe, event, context)
-
-
-OUTCOMES_NB = {
-    "granted": "Søknaden er innvilget.",
-    "partly-granted": "Søknaden er delvis innvilget.",
-    "refused": "Søknaden er avslått.",
-}
-
-
-def _decision(mappe: Saksmappe, event: Any, case: Any) -> tuple[str, Letter]:
-    context = {
-        "decided": event.at,
-        "outcome_text": OUTCOMES_NB.get(str(event.outcome), str(event.outcome)),
-        "legal_basis": event.legal_basis,
-        "case_officer": event.case_officer,
-        "appeal_deadline": event.appeal_deadline,
-    }
-    return "Utgående dokument", _letter("vedtak", mappe, event, context)
-
-
-JOURNAL_ENTRIES = {
-    "Submitted": _submitted,
-    "ReceiptSent": _receipt,
-    "NeighbourNoticeSent": _notice,
-    "NeighbourCommentReceived": _answer,
-    "NeighbourConsentReceived": _answer,
-    "DecisionMade": _decision,
-}

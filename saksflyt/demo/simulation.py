@@ -28,7 +28,17 @@ from domain.services import Service
 from domain.values import Attachment, Decision
 from saksflyt.demo import synthetic
 from saksflyt.http.documents import DocumentStore
+from saksflyt.notices.policy import NoticePolicy, Trigger
+from schemas.mapping import event_id
 
+# the commands whose event occasions a letter, and that event
+LETTER_AFTER: dict[type[cmd.Command], str] = {
+    cmd.SubmitApplication: "Submitted",
+    cmd.SubmitNewApplication: "Submitted",
+    cmd.RequestMissingDocuments: "MissingDocumentsRequested",
+    cmd.SendPreliminaryReply: "PreliminaryReplySent",
+    cmd.Decide: "DecisionMade",
+}
 MUNICIPALITIES = ("0301", "4601", "5001", "5501")  # Oslo, Bergen, Trondheim, Tromsø
 SERVICE_MIX = {
     "avfallsbeholder": 30,
@@ -86,9 +96,12 @@ def run_demo(
     on_case: Callable[[], None] | None = None,
     municipalities: tuple[str, ...] = MUNICIPALITIES,
     documents: DocumentStore | None = None,
+    notices: NoticePolicy | None = None,
 ) -> DemoResult:
     """``documents``: keep a small synthetic PDF per attachment there (sealed, as an upload
-    would be); without it attachments are recorded with no bytes behind them."""
+    would be); without it attachments are recorded with no bytes behind them. ``notices``: the
+    policy sends each case's letters a minute after their occasion (in business time); without
+    it the script records a receipt itself, as a form portal that sends its own would."""
     rng = random.Random(seed)
     result = DemoResult()
     started = time.perf_counter()
@@ -100,6 +113,7 @@ def run_demo(
         case = CaseScript(
             app, rng, app.catalogue.service(service, kommunenummer), kommunenummer, documents
         )
+        case.notices = notices
         result.case_ids.append(case.run(Clock(start)))
         result.refused_steps += case.refused
         if on_case:
@@ -123,11 +137,19 @@ class CaseScript:
         self.documents = documents
         self.case_id = uuid4()
         self.refused = 0
+        self.notices: NoticePolicy | None = None
+        self.clock: Clock | None = None
 
     def _send(self, command_type: type[cmd.Command], at: datetime, **fields: Any) -> cmd.Handled:
         """One command through ``Casework.handle``, received at the simulation's clock."""
         command = command_type(command_id=uuid4(), case_id=self.case_id, received_at=at, **fields)
-        return self.app.handle(command)
+        handled = self.app.handle(command)
+        occasion = LETTER_AFTER.get(command_type)
+        if self.notices and occasion and handled.version and self.clock:
+            version = handled.version
+            trigger = Trigger(self.case_id, version, event_id(self.case_id, version), occasion, at)
+            self.notices.act(trigger, self.clock.later(minutes=1))
+        return handled
 
     def _try(self, command_type: type[cmd.Command], at: datetime, **fields: Any) -> bool:
         return self._send(command_type, at, **fields).verdict is cmd.Verdict.ACCEPTED
@@ -139,6 +161,7 @@ class CaseScript:
             raise handled.refusal
 
     def run(self, clock: Clock) -> UUID:
+        self.clock = clock
         form = synthetic.complete_form(self.rng, self.service.code, self.kommunenummer)
         first_half = dict(list(form.items())[: max(1, len(form) // 2)])
         where = {"service": self.service.code, "kommunenummer": self.kommunenummer}
@@ -161,13 +184,14 @@ class CaseScript:
             self._prepare(clock)
             at = clock.later(hours=self.rng.uniform(0.2, 6))
             self._do(cmd.SubmitApplication, at, form=form)
-        receipt_id = f"kvittering-{self.case_id}"
-        self._do(
-            cmd.SendReceipt,
-            clock.later(minutes=1),
-            channel=ReceiptChannel.EMAIL,
-            message_id=receipt_id,
-        )
+        if self.notices is None:
+            receipt_id = f"kvittering-{self.case_id}"
+            self._do(
+                cmd.SendReceipt,
+                clock.later(minutes=1),
+                channel=ReceiptChannel.EMAIL,
+                message_id=receipt_id,
+            )
         self._process(clock)
 
     def _attach(self, kind: str, at: datetime) -> None:

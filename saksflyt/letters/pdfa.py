@@ -17,7 +17,7 @@ import hashlib
 import io
 import unicodedata
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -164,11 +164,15 @@ class Pages:
         self.y -= points
 
 
-def layout(letter: Letter, sender: str) -> list[bytes]:
+def layout(letter: Letter, sender: str, recipient: Sequence[str] = ()) -> list[bytes]:
     """Each page's content stream."""
     pages = Pages()
     pages.line(printable(sender), "F1", 10, 14)
     pages.line(dato(letter.dated), "F1", 10, 14, right=True)
+    if recipient:
+        pages.space(14)
+    for line in recipient:  # the address block of a letter that goes by post
+        pages.line(printable(line), "F1", 11, 15)
     pages.space(22)
     pages.paragraph(printable(letter.title), "F2", 14, 19)
     pages.space(8)
@@ -330,8 +334,9 @@ def _profile() -> bytes:
     return stream(srgb_v2(), b" /N 3")
 
 
-def pdfa(letter: Letter, sender: str, created: datetime) -> bytes:
-    """``letter`` from ``sender`` as an A4 PDF/A-1b, dated ``created``."""
+def pdfa(letter: Letter, sender: str, created: datetime, recipient: Sequence[str] = ()) -> bytes:
+    """``letter`` from ``sender`` (to ``recipient``'s address lines) as an A4 PDF/A-1b, dated
+    ``created``."""
     pdf = Writer()
     catalog, pages = pdf.reserve(), pdf.reserve()
     fonts = {style: _font(pdf, style) for style in FACES}
@@ -339,7 +344,7 @@ def pdfa(letter: Letter, sender: str, created: datetime) -> bytes:
         b"/%s %d 0 R" % (style.encode(), number) for style, number in fonts.items()
     )
     kids = []
-    for content in layout(letter, sender):
+    for content in layout(letter, sender, recipient):
         stream = pdf.stream(content)
         kids.append(
             pdf.put(

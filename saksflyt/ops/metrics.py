@@ -5,8 +5,11 @@ Labels are bounded, and never hold a case id, a person or free text:
 | label | values |
 |---|---|
 | `command` | the 14 command types (and `unknown`) |
-| `outcome` | accepted, rejected, duplicate, failed (commands); sent, failed (receipts) |
-| `event` | the 15 public event types |
+| `outcome` | accepted, rejected, duplicate, failed (commands); sent, failed (receipts, letters) |
+| | and stale, duplicate, unrecorded (letters) |
+| `event` | the 17 public event types |
+| `kind` | the 4 letters sent: kvittering, mangelbrev, forelopig-svar, vedtak |
+| `channel` | email, print (letters); email, sms, digital-mailbox (receipts) |
 | `service` | the 10 service codes |
 | `kommunenummer` | municipalities with cases: at most 357 |
 | `group`, `topic`, `partition` | the consumer groups and topics of a deployment, partitions per topic |
@@ -52,6 +55,11 @@ EVENTS_RECORDED = Counter(
 )
 RECEIPTS = Counter(
     "saksflyt_receipts_total", "Receipts (kvitteringer) to applicants", ["channel", "outcome"]
+)
+LETTERS = Counter(
+    "saksflyt_letters_total",
+    "Letters from the notices policy, by kind, channel and outcome",
+    ["kind", "channel", "outcome"],
 )
 RELAY_PUBLISHED = Counter("saksflyt_relay_published_total", "Events the relay published to Kafka")
 RELAY_BACKLOG = Gauge(
@@ -130,6 +138,8 @@ class PrometheusTelemetry(Telemetry):
             EVENTS_RECORDED.labels(type(event).__name__, service).inc()
             if type(event).__name__ == "ReceiptSent":
                 RECEIPTS.labels(getattr(event, "channel", "unknown"), "sent").inc()
+            elif type(event).__name__ == "MessageFailed" and event.kind == "kvittering":  # type: ignore[attr-defined]
+                RECEIPTS.labels(getattr(event, "channel", "unknown"), "failed").inc()
 
     def access_refused(self, reason: str) -> None:
         ACCESS_REFUSED.labels(reason).inc()

@@ -22,6 +22,7 @@ ALLOWED_LABELS = {
     "service",
     "kommunenummer",
     "channel",
+    "kind",  # the letters of the notices policy (4)
     "group",
     "topic",
     "partition",

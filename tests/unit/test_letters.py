@@ -18,7 +18,7 @@ from saksflyt.letters.pdfa import COVERED, WIDTH, face, pdfa, printable, wrap
 from saksflyt.letters.render import Letter, dato, render, verdi
 
 AT = datetime(2026, 3, 3, 9, 30, tzinfo=UTC)
-KINDS = ("soknad", "kvittering", "nabovarsel", "nabosvar", "vedtak")
+KINDS = ("soknad", "kvittering", "mangelbrev", "forelopig-svar", "nabovarsel", "nabosvar", "vedtak")
 
 
 def context(kind: str, service_code: str) -> dict[str, object]:
@@ -28,6 +28,8 @@ def context(kind: str, service_code: str) -> dict[str, object]:
         | {
             "soknad": {"received": AT, "form": {"navn": "Kari", "barn": [1, 2]}, "uploads": []},
             "kvittering": {"received": AT, "sent": AT, "expected_by": date(2026, 3, 31)},
+            "mangelbrev": {"kinds": ["kart"], "reason": "", "respond_by": date(2026, 3, 17)},
+            "forelopig-svar": {"reason": "mange saker", "expected_by": date(2026, 4, 30)},
             "nabovarsel": {
                 "sent": AT,
                 "neighbours": ["a", "b"],
@@ -66,6 +68,18 @@ def test_the_receipt_says_when_to_expect_an_answer_and_what_happens_next() -> No
         "kvittering", "ledsagerbevis", AT.date(), context("kvittering", "ledsagerbevis")
     )
     assert "31. mars 2026" in letter.body and "Hva skjer nå" in letter.body
+
+
+def test_the_mangelbrev_says_what_is_missing_and_by_when() -> None:
+    letter = render("mangelbrev", "gravemelding", AT.date(), context("mangelbrev", "gravemelding"))
+    assert "- kart" in letter.body and "17. mars 2026" in letter.body
+
+
+def test_the_preliminary_reply_gives_the_reason_and_when_to_expect_a_decision() -> None:
+    reply = render(
+        "forelopig-svar", "sosialhjelp", AT.date(), context("forelopig-svar", "sosialhjelp")
+    )
+    assert "mange saker" in reply.body and "30. april 2026" in reply.body and "§ 11 a" in reply.body
 
 
 def test_the_decision_letter_gives_the_appeal_deadline() -> None:

@@ -60,6 +60,8 @@ def _full_lifecycle_events() -> list[object]:
     )
     building.resume_processing(T0 + 2 * day)
     building.send_preliminary_reply("venter på høring", (T0 + 60 * day).date(), T0 + 3 * day)
+    building.record_message("forelopig-svar", "email", "<m-2@saksflyt>", T0 + 3 * day)
+    building.record_message("mangelbrev", "email", "<m-3@saksflyt>", T0 + 3 * day, "refused", 2)
     refused = Decision(Outcome.REFUSED, "pbl § 20-4", "sb-1")
     building.decide(refused, T0 + 20 * day, service(building.service))
     building.archive("0301-2026/9", T0 + 60 * day, service(building.service))

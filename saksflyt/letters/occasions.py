@@ -1,0 +1,119 @@
+"""Which event occasions which letter, and what the letter says: one table for the archive (every
+letter in a case's history) and the notices policy (the letters that go to the applicant).
+
+``letter_for(event, about)`` renders the letter of one domain event of a case; ``OUTGOING`` names
+the events whose letter is sent to the applicant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from domain.deadlines import decision_deadline
+from domain.lifecycle import local_date
+from domain.services import Service
+from saksflyt.letters.render import Letter, render
+
+INCOMING, OUTGOING_DOCUMENT = "Inngående dokument", "Utgående dokument"
+RESPOND_DAYS = 14  # a mangelbrev asks for the documents within two weeks (practice, not statute)
+OUTCOMES_NB = {
+    "granted": "Søknaden er innvilget.",
+    "partly-granted": "Søknaden er delvis innvilget.",
+    "refused": "Søknaden er avslått.",
+}
+
+
+@dataclass(frozen=True)
+class About:
+    """The case a letter belongs to, as far as letters need it (personal data open)."""
+
+    service: Service
+    case: Any  # the Application aggregate: its form, attachments and times
+    reference: str | None = None  # saksnummer, once the case has one
+
+
+@dataclass(frozen=True)
+class Occasion:
+    kind: str  # the letter's template: kvittering, vedtak, ...
+    direction: str  # Inngående | Utgående dokument (Noark 5 journalposttype)
+    context: Callable[[Any, About], dict[str, Any]]
+
+
+def _submitted(event: Any, about: About) -> dict[str, Any]:
+    return {"received": event.at, "form": about.case.form, "uploads": about.case.attachments}
+
+
+def _receipt(event: Any, about: About) -> dict[str, Any]:
+    received = about.case.submitted_at or event.at
+    days = getattr(event, "decision_days", about.case.decision_days)
+    return {
+        "received": received,
+        "sent": event.at,
+        "expected_by": decision_deadline(local_date(received), days),
+    }
+
+
+def _missing(event: Any, about: About) -> dict[str, Any]:
+    respond_by = local_date(event.at) + timedelta(days=RESPOND_DAYS)
+    return {"kinds": event.kinds, "reason": event.reason, "respond_by": respond_by}
+
+
+def _preliminary(event: Any, about: About) -> dict[str, Any]:
+    return {"reason": event.reason, "expected_by": event.expected_by}
+
+
+def _notice(event: Any, about: About) -> dict[str, Any]:
+    return {
+        "sent": event.at,
+        "neighbours": event.neighbours,
+        "comment_deadline": event.comment_deadline,
+    }
+
+
+def _answer(event: Any, about: About) -> dict[str, Any]:
+    return {
+        "received": event.at,
+        "neighbour": event.neighbour,
+        "consent": type(event).__name__ == "NeighbourConsentReceived",
+        "objection": getattr(event, "objection", False),
+    }
+
+
+def _decision(event: Any, about: About) -> dict[str, Any]:
+    return {
+        "decided": event.at,
+        "outcome_text": OUTCOMES_NB.get(str(event.outcome), str(event.outcome)),
+        "legal_basis": event.legal_basis,
+        "case_officer": event.case_officer,
+        "appeal_deadline": event.appeal_deadline,
+    }
+
+
+# domain event name -> the letter it occasions
+OCCASIONS: dict[str, Occasion] = {
+    "Submitted": Occasion("soknad", INCOMING, _submitted),
+    "ReceiptSent": Occasion("kvittering", OUTGOING_DOCUMENT, _receipt),
+    "MissingDocumentsRequested": Occasion("mangelbrev", OUTGOING_DOCUMENT, _missing),
+    "PreliminaryReplySent": Occasion("forelopig-svar", OUTGOING_DOCUMENT, _preliminary),
+    "NeighbourNoticeSent": Occasion("nabovarsel", OUTGOING_DOCUMENT, _notice),
+    "NeighbourCommentReceived": Occasion("nabosvar", INCOMING, _answer),
+    "NeighbourConsentReceived": Occasion("nabosvar", INCOMING, _answer),
+    "DecisionMade": Occasion("vedtak", OUTGOING_DOCUMENT, _decision),
+}
+# what the notices policy sends the applicant, by the event that occasions it; the receipt
+# answers the submission (its own event, ReceiptSent, records that it went)
+OUTGOING: dict[str, Occasion] = {
+    "Submitted": Occasion("kvittering", OUTGOING_DOCUMENT, _receipt),
+    "MissingDocumentsRequested": OCCASIONS["MissingDocumentsRequested"],
+    "PreliminaryReplySent": OCCASIONS["PreliminaryReplySent"],
+    "DecisionMade": OCCASIONS["DecisionMade"],
+}
+
+
+def letter_for(occasion: Occasion, event: Any, about: About, language: str = "nb") -> Letter:
+    context = {"service": about.service, "reference": about.reference}
+    context |= occasion.context(event, about)
+    return render(occasion.kind, about.service.code, local_date(event.at), context, language)
