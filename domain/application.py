@@ -26,7 +26,7 @@ from domain.guards import Guards
 from domain.lifecycle import UNDECIDED, ReceiptChannel, Status, local_date
 from domain.retention import RetentionAction
 from domain.services import Service
-from domain.values import Attachment, Decision
+from domain.values import Attachment, Decision, Neighbour
 
 
 class Application(Guards, Aggregate):
@@ -35,6 +35,8 @@ class Application(Guards, Aggregate):
     TOPIC = "saksflyt.application"
     signed_at: datetime | None = None  # when the applicant signed, as the form portal said
     messages: tuple[dict[str, Any], ...] = ()  # letters other than receipts: sent or failed
+    neighbour_parties: tuple[dict[str, str], ...] = ()  # who the nabovarsel went to
+    late_comments: tuple[str, ...] = ()  # neighbours whose comment came after the period
 
     @event("Created", topic="saksflyt.application.created")
     def __init__(self, service: str, kommunenummer: str, at: datetime, *, id: UUID) -> None:
@@ -85,6 +87,8 @@ class Application(Guards, Aggregate):
         """Send the application: the form must be complete and required attachments present."""
         self._guard("submit", at, (Status.DRAFT,))
         complete = complete_form(self.service, {**self.form, **form})
+        if service.neighbour_notice:
+            self._guard_neighbours_heard(at, complete)
         missing = sorted(service.required_attachments - self.attachment_kinds)
         if missing:
             raise self._refuse(
@@ -172,16 +176,29 @@ class Application(Guards, Aggregate):
         self._guard("resume processing", at, (Status.AWAITING_DOCUMENTS,))
         self._processing_resumed(at=at)
 
-    def send_neighbour_notice(self, neighbours: list[str], at: datetime, service: Service) -> None:
-        """Nabovarsel: neighbours get 14 days to comment (pbl § 21-3)."""
-        self._guard_neighbour_notice(neighbours, at, service)
+    def send_neighbour_notice(
+        self,
+        parties: list[Neighbour],
+        at: datetime,
+        service: Service,
+        neighbours: list[str] | None = None,
+    ) -> None:
+        """Nabovarsel, before the application goes in: neighbours and gjenboere get 14 days to
+        comment (pbl § 21-3). ``neighbours``, when given, must name the parties' properties."""
+        self._guard_neighbour_notice(parties, neighbours, at, service)
         deadline = deadlines.neighbour_comment_deadline(local_date(at))
-        self._neighbour_notice_sent(neighbours=neighbours, comment_deadline=deadline, at=at)
+        self._neighbour_notice_sent(
+            neighbours=[p.matrikkelnummer for p in parties],
+            comment_deadline=deadline,
+            at=at,
+            parties=[p.as_record() for p in parties],
+        )
 
     def record_neighbour_comment(self, neighbour: str, objection: bool, at: datetime) -> None:
-        """A merknad from a neighbour; an objection lengthens a building case's clock."""
+        """A merknad from a neighbour; one after the comment period is kept, marked late."""
         self._guard_neighbour("record neighbour comment", neighbour, at)
-        self._neighbour_comment_received(neighbour=neighbour, objection=objection, at=at)
+        late = self.neighbour_deadline is not None and local_date(at) > self.neighbour_deadline
+        self._neighbour_comment_received(neighbour=neighbour, objection=objection, at=at, late=late)
 
     def record_neighbour_consent(self, neighbour: str, at: datetime) -> None:
         """Samtykke: the neighbour has no objection, so the comment period need not run out."""
@@ -313,15 +330,24 @@ class Application(Guards, Aggregate):
 
     @event("NeighbourNoticeSent", topic="saksflyt.application.neighbour-notice-sent")
     def _neighbour_notice_sent(
-        self, neighbours: list[str], comment_deadline: date, at: datetime
+        self,
+        neighbours: list[str],
+        comment_deadline: date,
+        at: datetime,
+        parties: list[dict[str, str]] | None = None,  # absent from notices stored before
     ) -> None:
         self.neighbours = list(neighbours)
+        self.neighbour_parties = tuple(parties or [])
         self.neighbour_deadline = comment_deadline
         self._touch(at)
 
     @event("NeighbourCommentReceived", topic="saksflyt.application.neighbour-comment-received")
-    def _neighbour_comment_received(self, neighbour: str, objection: bool, at: datetime) -> None:
+    def _neighbour_comment_received(
+        self, neighbour: str, objection: bool, at: datetime, late: bool = False
+    ) -> None:
         self.neighbour_responses[neighbour] = "objection" if objection else "comment"
+        if late:
+            self.late_comments = (*self.late_comments, neighbour)
         self._touch(at)
 
     @event("NeighbourConsentReceived", topic="saksflyt.application.neighbour-consent-received")

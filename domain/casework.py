@@ -254,7 +254,9 @@ STEPS: dict[type[Command], Step] = {
         c.kinds, c.reason, at, s
     ),
     cmd.ResumeProcessing: lambda case, c, at, _: case.resume_processing(at),
-    cmd.SendNeighbourNotice: lambda case, c, at, s: case.send_neighbour_notice(c.neighbours, at, s),
+    cmd.SendNeighbourNotice: lambda case, c, at, s: case.send_neighbour_notice(
+        c.parties, at, s, c.neighbours
+    ),
     cmd.RecordNeighbourComment: lambda case, c, at, _: case.record_neighbour_comment(
         c.neighbour, c.objection, at
     ),

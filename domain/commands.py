@@ -14,7 +14,7 @@ from uuid import UUID
 
 from domain.errors import DomainError
 from domain.lifecycle import ReceiptChannel
-from domain.values import Attachment, Decision
+from domain.values import Attachment, Decision, Neighbour
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -82,7 +82,11 @@ class RecordMessage(Command):
 
 @dataclass(frozen=True, kw_only=True)
 class SendNeighbourNotice(Command):
+    """Nabovarsel, before the application is submitted (pbl § 21-3): ``neighbours`` names each
+    property by matrikkelnummer, ``parties`` says who is notified there (name, address, role)."""
+
     neighbours: list[str]
+    parties: list[Neighbour] = field(default_factory=list)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -150,6 +150,8 @@ class MeldingOmTiltakForm(FormModel):
     matrikkelnummer: MatrikkelnummerField
     tiltakstype: Literal["tilbygg", "garasje", "bod", "terrasse", "fasadeendring", "riving"]
     bruksareal_m2: float = Field(gt=0, le=1000)
+    # pbl § 21-3: the application goes in with the neighbours' objections and these comments
+    kommentar_til_merknader: Text | None = sensitive("personal", default=None)
 
 
 FORMS: dict[str, type[FormModel]] = {

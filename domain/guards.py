@@ -9,15 +9,17 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Iterable
 from datetime import date, datetime
+from typing import Any
 from uuid import UUID
 
 from domain.case_view import CaseView
 from domain.deadlines import PROMISE_AT_MOST
-from domain.errors import InvalidTransition
+from domain.errors import InvalidIdentifier, InvalidTransition
 from domain.lifecycle import UNDECIDED, Status, local_date
+from domain.places import Matrikkelnummer
 from domain.retention import RetentionAction
 from domain.services import Service
-from domain.values import Attachment
+from domain.values import NEIGHBOUR_ROLES, Attachment, Neighbour
 
 SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 
@@ -136,26 +138,82 @@ class Guards(CaseView):
             raise self._refuse(step, "attachment-already-added", "the attachment is already added")
 
     def _guard_neighbour_notice(
-        self, neighbours: list[str], at: datetime, service: Service
+        self,
+        parties: list[Neighbour],
+        neighbours: list[str] | None,
+        at: datetime,
+        service: Service,
     ) -> None:
-        self._guard("send neighbour notice", at, UNDECIDED)
+        step = "send neighbour notice"
+        if self.status is not Status.DRAFT and self.status is not Status.SHREDDED:
+            raise self._refuse(
+                step,
+                "neighbour-notice-after-submission",
+                "neighbours are notified before the application is submitted (pbl § 21-3)",
+            )
+        self._guard(step, at, (Status.DRAFT,))
         if not service.neighbour_notice:
             raise self._refuse(
-                "send neighbour notice",
-                "no-neighbour-notice-in-service",
-                f"{service.code} has no neighbour notice",
+                step, "no-neighbour-notice-in-service", f"{service.code} has no neighbour notice"
             )
         if self.neighbours:
             raise self._refuse(
-                "send neighbour notice",
-                "neighbours-already-notified",
-                "the neighbours are already notified",
+                step, "neighbours-already-notified", "the neighbours are already notified"
             )
-        if not neighbours or len(set(neighbours)) != len(neighbours):
+        properties = [p.matrikkelnummer for p in parties]
+        if not parties or len(set(properties)) != len(properties):
             raise self._refuse(
-                "send neighbour notice",
-                "neighbours-not-unique",
-                "name each neighbour once, at least one",
+                step, "neighbours-not-unique", "name each neighbour's property once, at least one"
+            )
+        if neighbours is not None and sorted(neighbours) != sorted(properties):
+            raise self._refuse(
+                step,
+                "neighbour-details-missing",
+                "each neighbour needs matrikkelnummer, name, address and role (nabo or gjenboer)",
+            )
+        for party in parties:
+            self._guard_party(step, party)
+
+    def _guard_party(self, step: str, party: Neighbour) -> None:
+        try:
+            Matrikkelnummer.parse(party.matrikkelnummer)
+        except InvalidIdentifier as error:
+            raise self._refuse(step, "neighbour-matrikkelnummer-invalid", str(error)) from None
+        if (
+            not party.navn.strip()
+            or not party.adresse.strip()
+            or party.rolle not in NEIGHBOUR_ROLES
+        ):
+            raise self._refuse(
+                step,
+                "neighbour-details-missing",
+                "each neighbour needs matrikkelnummer, name, address and role (nabo or gjenboer)",
+            )
+
+    def _guard_neighbours_heard(self, at: datetime, form: dict[str, Any]) -> None:
+        """pbl § 21-3: submitted after the comment period, or earlier once every party
+        consented; objections go in with the applicant's comments on them."""
+        if not self.neighbours:
+            raise self._refuse(
+                "submit",
+                "neighbours-not-notified",
+                "neighbours and gjenboere must be notified before the application is submitted "
+                "(pbl § 21-3)",
+            )
+        assert self.neighbour_deadline is not None
+        if local_date(at) <= self.neighbour_deadline and not self.all_neighbours_consented:
+            raise self._refuse(
+                "submit",
+                "neighbour-period-running",
+                f"the neighbours' comment period runs until {self.neighbour_deadline} and not "
+                "every neighbour has consented (pbl § 21-3)",
+            )
+        if self.has_objections and not str(form.get("kommentar_til_merknader") or "").strip():
+            raise self._refuse(
+                "submit",
+                "objection-comments-missing",
+                "a neighbour objected: the application must carry your comments on the "
+                "objections (kommentar_til_merknader)",
             )
 
     def _guard_document_request(self, kinds: list[str], at: datetime, service: Service) -> None:

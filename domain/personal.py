@@ -31,14 +31,20 @@ PERSONAL: dict[str, dict[str, str]] = {
     "saksflyt.application.submitted": {"form": "json"},
     "saksflyt.application.receipt-sent": {"address": "text"},
     "saksflyt.application.missing-documents-requested": {"reason": "text"},
-    "saksflyt.application.neighbour-notice-sent": {"neighbours": "texts"},
+    "saksflyt.application.neighbour-notice-sent": {"neighbours": "texts", "parties": "json"},
     "saksflyt.application.neighbour-comment-received": {"neighbour": "text"},
     "saksflyt.application.neighbour-consent-received": {"neighbour": "text"},
     "saksflyt.application.preliminary-reply-sent": {"reason": "text"},
     "saksflyt.application.withdrawn": {"reason": "text"},
 }
 # the aggregate's own state, as a snapshot keeps it
-PERSONAL_STATE = {"form": "json", "neighbours": "texts", "neighbour_responses": "json"}
+PERSONAL_STATE = {
+    "form": "json",
+    "neighbours": "texts",
+    "neighbour_responses": "json",
+    "neighbour_parties": "json",
+    "late_comments": "texts",
+}
 
 
 @dataclass(frozen=True)

@@ -86,6 +86,7 @@ def default_services() -> dict[str, Service]:
     return {code: _service_from_table(code, table) for code, table in tomllib.loads(text).items()}
 
 
+MAALFORMER = ("nb", "nn")  # bokmål, nynorsk (mållova § 6: the municipality chooses)
 OVERRIDABLE = frozenset({"decision_days", "objection_decision_days", "retention"})
 
 
@@ -97,12 +98,10 @@ class Catalogue:
     """
 
     services: Mapping[str, Service]
-    overrides: Mapping[str, Mapping[str, Mapping[str, Any]]]
+    overrides: Mapping[str, Mapping[str, Any]]  # service code -> settings, and "maalform"
 
     @classmethod
-    def default(
-        cls, overrides: Mapping[str, Mapping[str, Mapping[str, Any]]] | None = None
-    ) -> Catalogue:
+    def default(cls, overrides: Mapping[str, Mapping[str, Any]] | None = None) -> Catalogue:
         catalogue = cls(default_services(), overrides or {})
         catalogue._check_overrides()
         return catalogue
@@ -119,9 +118,19 @@ class Catalogue:
         override = self.overrides.get(kommunenummer or "", {}).get(code)
         return _apply_override(service, override) if override else service
 
+    def maalform(self, kommunenummer: str) -> str:
+        """The written standard the municipality writes its letters in: nb (bokmål) or nn."""
+        return str(self.overrides.get(kommunenummer, {}).get("maalform", "nb"))
+
     def _check_overrides(self) -> None:
         for kommunenummer, per_service in self.overrides.items():
             for code, settings in per_service.items():
+                if code == "maalform":  # a setting of the municipality, not of a service
+                    if settings not in MAALFORMER:
+                        raise ValueError(
+                            f"{kommunenummer}: maalform must be one of {list(MAALFORMER)}"
+                        )
+                    continue
                 self.service(code)
                 unknown = set(settings) - OVERRIDABLE
                 if unknown:

@@ -38,3 +38,18 @@ class Decision:
 
 
 DECISION_FIELDS = tuple(f.name for f in fields(Decision))
+
+NEIGHBOUR_ROLES = ("nabo", "gjenboer")  # pbl § 21-3: neighbours and those across the road
+
+
+@dataclass(frozen=True, slots=True)
+class Neighbour:
+    """A party to a nabovarsel: the property by its matrikkelnummer, and who owns it where."""
+
+    matrikkelnummer: str
+    navn: str
+    adresse: str
+    rolle: str = "nabo"  # nabo | gjenboer
+
+    def as_record(self) -> dict[str, str]:
+        return asdict(self)

@@ -186,6 +186,7 @@ PRINT_QUEUE = Table(
         ("case_id", "text"),
         ("event_version", "int"),
         ("kind", "text"),
+        ("party", "int"),  # a nabovarsel's party, by its place in the notice; -1: the applicant
         ("kommunenummer", "text"),
         ("queued_at", "timestamp"),
         ("printed_at", "timestamp"),

@@ -85,7 +85,7 @@ def _demo(args: argparse.Namespace) -> int:
     console.print(
         f"{len(result.case_ids)} cases, {events} events stored in {result.seconds:.1f} s "
         f"({events / max(result.seconds, 1e-9):,.0f} events/s); "
-        f"{result.refused_steps} steps refused by the rules (e.g. deciding during the neighbour period)."
+        f"{result.refused_steps} steps refused by the rules."
     )
     sent = notices.tally
     console.print(

@@ -17,7 +17,7 @@ from uuid import UUID, uuid5
 from domain import commands as cmd
 from domain.deadlines import decision_deadline
 from domain.lifecycle import Outcome, local_date
-from domain.values import ATTACHMENT_FIELDS, Attachment, Decision
+from domain.values import ATTACHMENT_FIELDS, Attachment, Decision, Neighbour
 from schemas.registry import Registry
 
 EVENT_ID_NAMESPACE = UUID("6f1c3c52-3b4e-4a8e-9d52-8a1f8b0c5e11")
@@ -44,8 +44,8 @@ def event_id(case_id: UUID, version: int) -> UUID:
     return uuid5(EVENT_ID_NAMESPACE, f"{case_id}/{version}")
 
 
-def _form_out(form: dict[str, Any] | str) -> str:
-    """A form as JSON text; a sealed form (already text) as it is."""
+def _form_out(form: dict[str, Any] | list[Any] | str) -> str:
+    """A form (or a list of parties) as JSON text; a sealed one (already text) as it is."""
     return form if isinstance(form, str) else json.dumps(form, ensure_ascii=False, sort_keys=True)
 
 
@@ -92,12 +92,16 @@ EVENT_MAP: dict[str, tuple[str, dict[str, str], Extra | None]] = {
     "processing-resumed": ("ProcessingResumed", {}, None),
     "neighbour-notice-sent": (
         "NeighbourNoticeSent",
-        {"neighbours": "neighbours", "comment_deadline": "comment_deadline"},
+        {
+            "neighbours": "neighbours",
+            "comment_deadline": "comment_deadline",
+            "parties_json": "parties",
+        },
         None,
     ),
     "neighbour-comment-received": (
         "NeighbourCommentReceived",
-        {"neighbour": "neighbour", "objection": "objection"},
+        {"neighbour": "neighbour", "objection": "objection", "late": "late"},
         None,
     ),
     "neighbour-consent-received": ("NeighbourConsentReceived", {"neighbour": "neighbour"}, None),
@@ -144,7 +148,9 @@ def to_public_event(
     }
     for public, attribute in field_map.items():
         value = state.get(attribute)  # an attribute newer than the stored event reads as None
-        record[public] = _form_out(value) if public == "form_json" and value is not None else value
+        if public.endswith("_json") and value is not None:
+            value = _form_out(value)
+        record[public] = value
     if extra and schema_version > 1:
         record.update(extra(state))
     return PublicEvent(name, f"{CE_TYPE_PREFIX}{suffix}.v{schema_version}", record)
@@ -201,6 +207,8 @@ def _form_in(text: str | None) -> dict[str, Any]:
 def _convert_in(name: str, value: Any) -> Any:
     if name == "form":
         return _form_in(value)
+    if name == "parties":
+        return [Neighbour(**party) for party in value or []]
     if name == "outcome":
         try:
             return Outcome(value)
@@ -242,6 +250,8 @@ def command_from_record(name: str, record: dict[str, Any], received_at: datetime
 def _value_out(name: str, value: Any) -> Any:
     if name == "form":
         return _form_out(value)
+    if name == "parties":
+        return [party.as_record() for party in value]
     return value.value if isinstance(value, Outcome) else value
 
 

@@ -10,7 +10,7 @@ from uuid import uuid4
 from domain.application import Application
 from domain.lifecycle import OSLO, Outcome
 from domain.services import Catalogue, Service
-from domain.values import Attachment, Decision
+from domain.values import Attachment, Decision, Neighbour
 from saksflyt.demo import synthetic
 
 CATALOGUE = Catalogue.default()
@@ -31,21 +31,45 @@ def draft(code: str, at: datetime) -> Application:
     return Application(service=code, kommunenummer=KOMMUNE, at=at, id=uuid4())
 
 
-def submitted(code: str, at: datetime, rng: random.Random | None = None) -> Application:
-    """Submitted with its required attachments (and, for building cases, no neighbour notice yet)."""
+def parties(*properties: str, rolle: str = "nabo") -> list[Neighbour]:
+    """Synthetic neighbours: each property's owner, with an address (pbl § 21-3)."""
+    return [
+        Neighbour(p, f"Eier av {p}", f"Nabovegen {n}, 0150 Oslo", rolle)
+        for n, p in enumerate(properties, start=1)
+    ]
+
+
+def prepared(code: str, at: datetime) -> Application:
+    """A draft with its required attachments."""
     case = draft(code, at)
     for kind in sorted(service(code).required_attachments):
         attach(case, kind, at)
+    return case
+
+
+def submitted(code: str, at: datetime, rng: random.Random | None = None) -> Application:
+    """Submitted with its required attachments; a building case's one neighbour notified and
+    consenting first (pbl § 21-3)."""
+    case = prepared(code, at)
+    if service(code).neighbour_notice:
+        case.send_neighbour_notice(parties("0301-1/2"), at, service(code))
+        case.record_neighbour_consent("0301-1/2", at)
     form = synthetic.complete_form(rng or random.Random(1), code, KOMMUNE)
     case.submit(form, at, service(code))
     return case
 
 
+def submit(case: Application, at: datetime, comments: str | None = None) -> Application:
+    """Submit a prepared draft (with the applicant's comments on objections, if given)."""
+    form = synthetic.complete_form(random.Random(1), case.service, KOMMUNE)
+    if comments:
+        form["kommentar_til_merknader"] = comments
+    case.submit(form, at, service(case.service))
+    return case
+
+
 def decided(code: str, at: datetime) -> Application:
     case = submitted(code, at)
-    if service(code).neighbour_notice:
-        case.send_neighbour_notice(["0301-1/2"], at, service(code))
-        case.record_neighbour_consent("0301-1/2", at)
     granted = Decision(Outcome.GRANTED, "lov § 1", "saksbehandler")
     case.decide(granted, at + timedelta(days=5), service(code))
     return case
@@ -59,8 +83,9 @@ BUILD = "melding-om-tiltak"
 
 
 def notified(at: datetime) -> Application:
-    case = submitted(BUILD, at)
-    case.send_neighbour_notice(["0301-1/2", "0301-1/3"], at, service(BUILD))
+    """A building case's draft, two neighbours notified (not yet submitted)."""
+    case = prepared(BUILD, at)
+    case.send_neighbour_notice(parties("0301-1/2", "0301-1/3"), at, service(BUILD))
     return case
 
 

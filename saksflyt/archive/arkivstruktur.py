@@ -141,7 +141,8 @@ class Package:
         )
         for case_id in cases:
             case = self.app.get_case(case_id)
-            mappe = saksmappe(service, case, self.app.history(case_id))
+            history = self.app.history(case_id)
+            mappe = saksmappe(service, case, history, self.app.catalogue.maalform(self.kommune))
             self._saksmappe(xml, mappe)
             self.result.cases += 1
             progress(1)

@@ -82,7 +82,9 @@ def saksaar(case: Any) -> int:
     return local_date(case.submitted_at or case.created_at).year
 
 
-def saksmappe(service: Service, case: Any, history: Iterable[Any]) -> Saksmappe:
+def saksmappe(
+    service: Service, case: Any, history: Iterable[Any], language: str = "nb"
+) -> Saksmappe:
     """The saksmappe of an archived case from its state and its history (personal data open)."""
     screened = service.sensitivity is not Sensitivity.NONE
     party = applicant_name(case.form) or "Ukjent avsender"
@@ -104,7 +106,7 @@ def saksmappe(service: Service, case: Any, history: Iterable[Any]) -> Saksmappe:
     _, mappe.kept_because = service.retention.decide(case.id, case.form)
     mappe.retention_years = -(-service.retention.after_days // 365)
     for event in history:
-        entry = _journalpost(mappe, event, case, case.attachments)
+        entry = _journalpost(mappe, event, case, case.attachments, language)
         if entry is not None:
             mappe.journalposter.append(entry)
         if type(event).__name__ == "Archived":
@@ -115,12 +117,14 @@ def saksmappe(service: Service, case: Any, history: Iterable[Any]) -> Saksmappe:
     return mappe
 
 
-def _journalpost(mappe: Saksmappe, event: Any, case: Any, uploads: list[Any]) -> Journalpost | None:
+def _journalpost(
+    mappe: Saksmappe, event: Any, case: Any, uploads: list[Any], language: str
+) -> Journalpost | None:
     kind = type(event).__name__
     occasion = OCCASIONS.get(kind)
     if occasion is None:
         return None
-    about = About(mappe.service, case, mappe.reference)
+    about = About(mappe.service, case, mappe.reference, language)
     letter = letter_for(occasion, event, about)
     direction, title = occasion.direction, letter.title
     number = len(mappe.journalposter) + 1

@@ -22,10 +22,10 @@ from uuid import UUID, uuid4
 
 from domain import commands as cmd
 from domain.casework import Casework
-from domain.deadlines import next_working_day
+from domain.deadlines import neighbour_comment_deadline, next_working_day
 from domain.lifecycle import OSLO, Outcome, ReceiptChannel, local_date
 from domain.services import Service
-from domain.values import Attachment, Decision
+from domain.values import Attachment, Decision, Neighbour
 from saksflyt.demo import synthetic
 from saksflyt.http.documents import DocumentStore
 from saksflyt.notices.policy import NoticePolicy, Trigger
@@ -33,6 +33,7 @@ from schemas.mapping import event_id
 
 # the commands whose event occasions a letter, and that event
 LETTER_AFTER: dict[type[cmd.Command], str] = {
+    cmd.SendNeighbourNotice: "NeighbourNoticeSent",
     cmd.SubmitApplication: "Submitted",
     cmd.SubmitNewApplication: "Submitted",
     cmd.RequestMissingDocuments: "MissingDocumentsRequested",
@@ -139,6 +140,7 @@ class CaseScript:
         self.refused = 0
         self.notices: NoticePolicy | None = None
         self.clock: Clock | None = None
+        self.objected = False  # a neighbour objected
 
     def _send(self, command_type: type[cmd.Command], at: datetime, **fields: Any) -> cmd.Handled:
         """One command through ``Casework.handle``, received at the simulation's clock."""
@@ -181,8 +183,15 @@ class CaseScript:
             if self.rng.random() < 0.05:
                 self._do(cmd.Withdraw, clock.later(days=3), reason="Søknaden ble ikke sendt inn")
                 return
-            self._prepare(clock)
+            heard = self._prepare(clock)
             at = clock.later(hours=self.rng.uniform(0.2, 6))
+            if heard is not None:  # pbl § 21-3: after the comment period, unless all consented
+                at = clock.working_day_at_or_after(max(at, heard))
+                if self.objected:
+                    form = {
+                        **form,
+                        "kommentar_til_merknader": "Tiltaket er justert etter merknaden.",
+                    }
             self._do(cmd.SubmitApplication, at, form=form)
         if self.notices is None:
             receipt_id = f"kvittering-{self.case_id}"
@@ -215,27 +224,47 @@ class CaseScript:
             )
         self._do(cmd.AddAttachment, at, attachment=attachment)
 
-    def _prepare(self, clock: Clock) -> None:
+    def _prepare(self, clock: Clock) -> datetime | None:
+        """Attachments, and for a building case the nabovarsel: the earliest moment it may be
+        submitted (None when it has no neighbour notice)."""
         for kind in sorted(self.service.required_attachments):
             self._attach(kind, clock.later(minutes=self.rng.uniform(1, 90)))
         if self.service.neighbour_notice:
-            self._neighbour_notice(clock)
+            return self._neighbour_notice(clock)
+        return None
 
-    def _neighbour_notice(self, clock: Clock) -> None:
-        neighbours = sorted(
+    def _neighbour_notice(self, clock: Clock) -> datetime:
+        properties = sorted(
             {
                 synthetic.matrikkel(self.rng, self.kommunenummer)
                 for _ in range(self.rng.randint(1, 4))
             }
         )
-        self._do(cmd.SendNeighbourNotice, clock.later(hours=1), neighbours=neighbours)
-        for neighbour in neighbours:
+        parties = [
+            Neighbour(
+                p,
+                synthetic.person(self.rng)["navn"],
+                synthetic.address(self.rng),
+                "gjenboer" if self.rng.random() < 0.3 else "nabo",
+            )
+            for p in properties
+        ]
+        noticed = clock.later(hours=1)
+        self._do(cmd.SendNeighbourNotice, noticed, neighbours=properties, parties=parties)
+        consents = 0
+        for neighbour in properties:
             roll = self.rng.random()
             at = clock.later(days=self.rng.uniform(0.2, 3))
             if roll < 0.7:
                 self._do(cmd.RecordNeighbourConsent, at, neighbour=neighbour)
+                consents += 1
             elif roll < 0.85:
                 self._do(cmd.RecordNeighbourComment, at, neighbour=neighbour, objection=True)
+                self.objected = True
+        if consents == len(properties):
+            return clock.now
+        period_over = neighbour_comment_deadline(local_date(noticed)) + timedelta(days=1)
+        return datetime(period_over.year, period_over.month, period_over.day, 9, tzinfo=OSLO)
 
     def _process(self, clock: Clock) -> None:
         submitted = clock.now

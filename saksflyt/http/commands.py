@@ -19,7 +19,7 @@ from pydantic import BaseModel
 
 from domain import commands as cmd
 from domain.errors import DomainError
-from domain.values import Decision
+from domain.values import Decision, Neighbour
 from saksflyt.access.policy import Permission as P
 from saksflyt.access.policy import Principal
 from saksflyt.archive.numbers import Numbers
@@ -141,7 +141,10 @@ def notify_neighbours(
     key: Key = None,
 ) -> Result:
     ids = command_ids(request, case_id, key, c.who)
-    return run(request, key, body, cmd.SendNeighbourNotice(**ids, neighbours=body.neighbours))
+    parties = [Neighbour(**n.model_dump()) for n in body.neighbours]
+    properties = [p.matrikkelnummer for p in parties]
+    command = cmd.SendNeighbourNotice(**ids, neighbours=properties, parties=parties)
+    return run(request, key, body, command)
 
 
 @router.post(STEP + "neighbour-comments", response_model=m.CommandResult, summary="A comment")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -49,8 +49,20 @@ class SubmitBody(Step):
     signed_at: SignedAt = None
 
 
+class NeighbourParty(BaseModel):
+    """One party to a nabovarsel (pbl § 21-3): the property and who is notified there."""
+
+    model_config = ConfigDict(extra="forbid")
+    matrikkelnummer: ShortText = Field(examples=["0301-12/34"])
+    navn: ShortText
+    adresse: ShortText
+    rolle: Literal["nabo", "gjenboer"] = "nabo"
+
+
 class NoticeBody(Step):
-    neighbours: list[ShortText] = Field(min_length=1, max_length=200)
+    """Sent before the application: neighbours and gjenboere, each by property and name."""
+
+    neighbours: list[NeighbourParty] = Field(min_length=1, max_length=200)
 
 
 class ConsentBody(Step):

@@ -19,11 +19,6 @@ from saksflyt.letters.render import Letter, render
 
 INCOMING, OUTGOING_DOCUMENT = "Inngående dokument", "Utgående dokument"
 RESPOND_DAYS = 14  # a mangelbrev asks for the documents within two weeks (practice, not statute)
-OUTCOMES_NB = {
-    "granted": "Søknaden er innvilget.",
-    "partly-granted": "Søknaden er delvis innvilget.",
-    "refused": "Søknaden er avslått.",
-}
 
 
 @dataclass(frozen=True)
@@ -33,6 +28,7 @@ class About:
     service: Service
     case: Any  # the Application aggregate: its form, attachments and times
     reference: str | None = None  # saksnummer, once the case has one
+    language: str = "nb"  # the municipality's maalform: nb | nn
 
 
 @dataclass(frozen=True)
@@ -85,7 +81,7 @@ def _answer(event: Any, about: About) -> dict[str, Any]:
 def _decision(event: Any, about: About) -> dict[str, Any]:
     return {
         "decided": event.at,
-        "outcome_text": OUTCOMES_NB.get(str(event.outcome), str(event.outcome)),
+        "outcome": str(event.outcome),
         "legal_basis": event.legal_basis,
         "case_officer": event.case_officer,
         "appeal_deadline": event.appeal_deadline,
@@ -106,6 +102,7 @@ OCCASIONS: dict[str, Occasion] = {
 # what the notices policy sends the applicant, by the event that occasions it; the receipt
 # answers the submission (its own event, ReceiptSent, records that it went)
 OUTGOING: dict[str, Occasion] = {
+    "NeighbourNoticeSent": OCCASIONS["NeighbourNoticeSent"],  # to each party, by post
     "Submitted": Occasion("kvittering", OUTGOING_DOCUMENT, _receipt),
     "MissingDocumentsRequested": OCCASIONS["MissingDocumentsRequested"],
     "PreliminaryReplySent": OCCASIONS["PreliminaryReplySent"],
@@ -113,7 +110,19 @@ OUTGOING: dict[str, Occasion] = {
 }
 
 
-def letter_for(occasion: Occasion, event: Any, about: About, language: str = "nb") -> Letter:
+def about_case(app: Any, case: Any) -> About:
+    """What letters need to know of a case in ``app`` (a Casework): its service as the
+    municipality has it, its reference, the municipality's maalform."""
+    kommunenummer = case.kommunenummer
+    return About(
+        app.service_of(case),
+        case,
+        case.archive_reference,
+        app.catalogue.maalform(kommunenummer),
+    )
+
+
+def letter_for(occasion: Occasion, event: Any, about: About) -> Letter:
     context = {"service": about.service, "reference": about.reference}
     context |= occasion.context(event, about)
-    return render(occasion.kind, about.service.code, local_date(event.at), context, language)
+    return render(occasion.kind, about.service.code, local_date(event.at), context, about.language)

@@ -19,7 +19,7 @@ from domain.lifecycle import local_date
 
 MONTHS_NB: tuple[str, ...] = ("januar", "februar", "mars", "april", "mai", "juni", "juli")
 MONTHS_NB += ("august", "september", "oktober", "november", "desember")
-LANGUAGES = ("nb",)
+LANGUAGES = ("nb", "nn")  # bokmål, nynorsk
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ from domain.forms import contact_email
 from domain.lifecycle import Status
 from domain.places import municipalities
 from projections.database import Database
-from saksflyt.letters.occasions import OUTGOING, About, letter_for
+from saksflyt.letters.occasions import OUTGOING, About, about_case, letter_for
 from saksflyt.letters.pdfa import pdfa
 from saksflyt.letters.render import Letter
 from saksflyt.notices.channels import Channel, Delivery, Outcome
@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 
 # public event name -> the domain event whose letter goes out
 TRIGGERS = {
+    "NeighbourNoticeSent": "NeighbourNoticeSent",
     "ApplicationSubmitted": "Submitted",
     "MissingDocumentsRequested": "MissingDocumentsRequested",
     "PreliminaryReplySent": "PreliminaryReplySent",
@@ -125,6 +126,9 @@ class NoticePolicy:
         if now - trigger.occurred_at > self.max_age:
             self._count(occasion.kind, "none", "stale")
             return
+        if trigger.name == "NeighbourNoticeSent":
+            self._notify_neighbours(trigger, now)
+            return
         if self.app.has_processed(record_id):
             self._count(occasion.kind, "none", "duplicate")
             return
@@ -134,7 +138,7 @@ class NoticePolicy:
         event = next(
             e for e in self.app.history(case.id) if e.originator_version == trigger.version
         )
-        about = About(self.app.service_of(case), case, case.archive_reference)
+        about = about_case(self.app, case)
         letter = letter_for(occasion, event, about)
         message_id = f"<{uuid5(trigger.event_id, occasion.kind)}@{self.domain}>"
         address = contact_email(case.form)
@@ -157,6 +161,27 @@ class NoticePolicy:
         # on paper instead, first: a restart before the failure is recorded prints it once
         self._print(trigger, record, case.kommunenummer, fallback=True)
         self._record(record, channel="email", failure=delivery.detail, attempts=attempts)
+
+    def _notify_neighbours(self, trigger: Trigger, now: datetime) -> None:
+        """Nabovarsel by post to each neighbour and gjenboer (they give no e-mail): one letter
+        and one record per party, so each has its receipt (pbl § 21-3)."""
+        case = self.app.get_case(trigger.case_id)
+        for number, party in enumerate(case.neighbour_parties):
+            key = f"{trigger.event_id}/{party['matrikkelnummer']}"
+            record = cmd.RecordMessage(
+                command_id=uuid5(RECORDS, key),
+                case_id=case.id,
+                received_at=now,
+                kind="nabovarsel",
+                channel="print",
+                message_id=f"<{uuid5(trigger.event_id, key)}@{self.domain}>",
+                actor="saksflyt-notices",
+            )
+            if self.app.has_processed(record.command_id):
+                self._count("nabovarsel", "print", "duplicate")
+                continue
+            self.print_queue.add(record, trigger.version, case.kommunenummer, party=number)
+            self._record(record)
 
     def _deliver(self, message: EmailMessage) -> tuple[Delivery, int]:
         """Send with a few attempts for a message put off; ChannelUnavailable if nothing goes."""
@@ -236,17 +261,20 @@ class PrintQueue:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def add(self, record: cmd.RecordMessage, version: int, kommunenummer: str) -> None:
+    def add(
+        self, record: cmd.RecordMessage, version: int, kommunenummer: str, party: int = -1
+    ) -> None:
         with self.db.transaction():
             self.db.execute(
-                "INSERT INTO print_queue "
-                "(message_id, case_id, event_version, kind, kommunenummer, queued_at, printed_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, NULL) ON CONFLICT (message_id) DO NOTHING",
+                "INSERT INTO print_queue (message_id, case_id, event_version, kind, party, "
+                "kommunenummer, queued_at, printed_at) VALUES (?, ?, ?, ?, ?, ?, ?, NULL) "
+                "ON CONFLICT (message_id) DO NOTHING",
                 (
                     record.message_id,
                     str(record.case_id),
                     version,
                     record.kind,
+                    party,
                     kommunenummer,
                     record.received_at,
                 ),

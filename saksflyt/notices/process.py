@@ -21,7 +21,7 @@ from domain.places import municipalities
 from projections.database import Database
 from saksflyt import kafka_wiring
 from saksflyt.bootstrap import bootstrap, projection_database, projection_store
-from saksflyt.letters.occasions import OUTGOING, About, letter_for
+from saksflyt.letters.occasions import OUTGOING, about_case, letter_for
 from saksflyt.letters.pdfa import pdfa
 from saksflyt.notices.channels import Channel, MailboxChannel, SmtpChannel, SmtpSettings
 from saksflyt.notices.policy import ChannelUnavailable, NoticePolicy, PrintQueue
@@ -184,12 +184,14 @@ def print_waiting(
                 e for e in app.history(case.id) if e.originator_version == row["event_version"]
             )
             occasion = OUTGOING[type(event).__name__]
-            letter = letter_for(
-                occasion, event, About(app.service_of(case), case, case.archive_reference)
-            )
+            letter = letter_for(occasion, event, about_case(app, case))
             sender = municipalities().get(case.kommunenummer, case.kommunenummer) + " kommune"
             path = out / f"{row['message_id'].strip('<>').replace('@', '_')}.pdf"
-            path.write_bytes(pdfa(letter, sender, now, address_lines(case.form)))
+            recipient = address_lines(case.form)
+            if row["party"] is not None and int(row["party"]) >= 0:  # a nabovarsel's party
+                party = case.neighbour_parties[int(row["party"])]
+                recipient = [party["navn"], party["adresse"]]
+            path.write_bytes(pdfa(letter, sender, now, recipient))
             queue.printed(row["message_id"], now)
             written.append(path)
     finally:

@@ -113,6 +113,10 @@ def kept_body(kommune: str) -> dict[str, Any]:
     return {"service": "sosialhjelp", "kommunenummer": kommune, "form": kept}
 
 
+def party(matrikkelnummer: str) -> dict[str, str]:
+    return {"matrikkelnummer": matrikkelnummer, "navn": "Kari Nabo", "adresse": "Nabovegen 2"}
+
+
 APPEAL_PERIOD_OVER = 30  # days after a decision: archive and shred may go ahead
 STEP_BODIES: dict[str, Callable[[str], Any]] = {
     "applications": new_body,
@@ -120,7 +124,7 @@ STEP_BODIES: dict[str, Callable[[str], Any]] = {
     "draft": lambda k: {"form": dict(list(form("ledsagerbevis", k).items())[:1])},
     "submit": lambda k: {"form": form("ledsagerbevis", k)},
     "withdrawal": lambda k: {"reason": "ikke lenger aktuelt"},
-    "neighbour-notice": lambda k: {"neighbours": [f"{k}-7/7"]},
+    "neighbour-notice": lambda k: {"neighbours": [party(f"{k}-7/7")]},
     "neighbour-comments": lambda k: {"neighbour": f"{k}-1/2", "objection": False},
     "neighbour-consents": lambda k: {"neighbour": f"{k}-1/2"},
     "missing-documents": lambda k: {"kinds": ["foto"], "reason": "mangler"},
@@ -170,7 +174,7 @@ class World:
             assert made.status_code == 201, made.text
             case = str(made.json()["case_id"])
         then = {
-            "noticed": ("neighbour-notice", {"neighbours": [f"{kommune}-1/2"]}),
+            "noticed": ("neighbour-notice", {"neighbours": [party(f"{kommune}-1/2")]}),
             "paused": ("missing-documents", body("missing-documents", kommune)),
             "decided": ("decision", body("decision", kommune)),
             "kept": ("decision", body("decision", kommune)),
@@ -196,10 +200,11 @@ class World:
         return str(job.json()["job_id"])
 
     def _drafted(self, state: str, kommune: str, h: dict[str, str]) -> str:
-        """A draft with the attachments its service needs; a building case also submitted."""
+        """A draft with the attachments its service needs (a building case stays a draft: its
+        neighbours are notified before it is submitted)."""
         building = state in ("building", "noticed")
         service = "melding-om-tiltak" if building else "ledsagerbevis"
-        submitted = building or state in ("lodged", "paused")
+        submitted = state in ("lodged", "paused")
         new = {"service": service, "kommunenummer": kommune}
         made = self.client.post("/drafts", json=new, headers=h)
         assert made.status_code == 201, made.text

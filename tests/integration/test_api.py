@@ -63,10 +63,11 @@ def test_a_building_case_through_the_api(client: TestClient, clock: FakeClock) -
         uploaded = _upload(client, case_id, kind)
         assert uploaded.status_code == 201, uploaded.text
         assert uploaded.json()["size"] == len(PDF)
-    steps = [
-        (0.1, "submit", {"form": form}),
-        (1, "neighbour-notice", {"neighbours": ["0301-1/2"]}),
-        (2, "neighbour-consents", {"neighbour": "0301-1/2"}),
+    neighbour = {"matrikkelnummer": "0301-1/2", "navn": "Kari Nabo", "adresse": "Nabovegen 2"}
+    steps = [  # pbl § 21-3: the neighbours first, the application after their consent
+        (0.1, "neighbour-notice", {"neighbours": [neighbour]}),
+        (0.5, "neighbour-consents", {"neighbour": "0301-1/2"}),
+        (1, "submit", {"form": form}),
         (3, "decision", {"outcome": "granted", "legal_basis": "pbl § 20-4", "case_officer": "s"}),
     ]
     for days, path, body in steps:

@@ -20,7 +20,7 @@ from domain.case_store import SNAPSHOT_INTERVAL
 from domain.casework import Casework
 from domain.errors import CaseNotFound, ConcurrentUpdate, InvalidTransition
 from domain.lifecycle import Outcome, ReceiptChannel, Status
-from domain.values import Attachment, Decision
+from domain.values import Attachment, Decision, Neighbour
 from saksflyt.bootstrap import bootstrap
 from saksflyt.demo import synthetic
 from saksflyt.privacy.keyring import FileKeyRing
@@ -31,13 +31,35 @@ DAY = timedelta(days=1)
 GRANTED = Decision(Outcome.GRANTED, "pbl § 20-4", "saksbehandler")
 
 
-def _submit_building_case(app: Casework, rng: random.Random, t0: datetime) -> tuple[UUID, dict]:
+NEIGHBOUR = Neighbour("0301-5/6", "Kari Nabo", "Nabovegen 6, 0150 Oslo")
+
+
+def _building_draft(app: Casework, rng: random.Random, t0: datetime) -> tuple[UUID, dict]:
     form = synthetic.complete_form(rng, "melding-om-tiltak", "0301")
     case_id = start(app, "melding-om-tiltak", t0, form={"adresse": form["adresse"]})
     for i, kind in enumerate(("situasjonsplan", "tegninger")):
         attachment = Attachment(uuid4(), kind, "application/pdf", 1000, f"{i}" * 64, kind)
         send(app, cmd.AddAttachment, case_id, t0, attachment=attachment)
-    send(app, cmd.SubmitApplication, case_id, t0 + timedelta(hours=1), form=form)
+    return case_id, form
+
+
+def _submit_building_case(
+    app: Casework, rng: random.Random, t0: datetime, objection: bool = False
+) -> tuple[UUID, dict]:
+    """Neighbour notified first (pbl § 21-3); consenting (submitted an hour later), or objecting
+    (submitted after the two weeks, with the applicant's comments)."""
+    case_id, form = _building_draft(app, rng, t0)
+    notice = {"neighbours": [NEIGHBOUR.matrikkelnummer], "parties": [NEIGHBOUR]}
+    send(app, cmd.SendNeighbourNotice, case_id, t0, **notice)
+    if objection:
+        comment = {"neighbour": NEIGHBOUR.matrikkelnummer, "objection": True}
+        send(app, cmd.RecordNeighbourComment, case_id, t0 + 3 * DAY, **comment)
+        form = {**form, "kommentar_til_merknader": "Tilbygget er flyttet en meter"}
+        send(app, cmd.SubmitApplication, case_id, t0 + 15 * DAY, form=form)
+    else:
+        consent = {"neighbour": NEIGHBOUR.matrikkelnummer}
+        send(app, cmd.RecordNeighbourConsent, case_id, t0 + timedelta(minutes=10), **consent)
+        send(app, cmd.SubmitApplication, case_id, t0 + timedelta(hours=1), form=form)
     return case_id, form
 
 
@@ -45,12 +67,9 @@ def test_a_case_survives_a_restart_with_its_whole_history(
     store_settings: Settings, rng: random.Random, t0: datetime
 ) -> None:
     app = bootstrap(store_settings)
-    case_id, _ = _submit_building_case(app, rng, t0)
+    case_id, _ = _submit_building_case(app, rng, t0, objection=True)
     receipt = {"channel": ReceiptChannel.EMAIL, "message_id": "msg-1"}
-    send(app, cmd.SendReceipt, case_id, t0 + timedelta(hours=2), **receipt)
-    send(app, cmd.SendNeighbourNotice, case_id, t0 + DAY, neighbours=["0301-5/6"])
-    comment = {"neighbour": "0301-5/6", "objection": True}
-    send(app, cmd.RecordNeighbourComment, case_id, t0 + 3 * DAY, **comment)
+    send(app, cmd.SendReceipt, case_id, t0 + 16 * DAY, **receipt)
     decision = Decision(Outcome.PARTLY_GRANTED, "pbl § 20-4", "saksbehandler")
     send(app, cmd.Decide, case_id, t0 + 20 * DAY, decision=decision)
     app.close()
@@ -64,24 +83,25 @@ def test_a_case_survives_a_restart_with_its_whole_history(
         "DraftSaved",
         "AttachmentAdded",
         "AttachmentAdded",
-        "Submitted",
-        "ReceiptSent",
         "NeighbourNoticeSent",
         "NeighbourCommentReceived",
+        "Submitted",
+        "ReceiptSent",
         "DecisionMade",
     ]
+    assert [p["navn"] for p in case.neighbour_parties] == ["Kari Nabo"]
     reopened.close()
 
 
 def test_a_refused_step_stores_nothing(
     casework: Casework, rng: random.Random, t0: datetime
 ) -> None:
-    case_id, _ = _submit_building_case(casework, rng, t0)
+    case_id, form = _building_draft(casework, rng, t0)
     before = casework.recorder.max_notification_id()
-    with pytest.raises(InvalidTransition, match="neighbours must be notified first"):
-        send(casework, cmd.Decide, case_id, t0 + 2 * DAY, decision=GRANTED)
+    with pytest.raises(InvalidTransition, match="must be notified before the application"):
+        send(casework, cmd.SubmitApplication, case_id, t0 + 2 * DAY, form=form)
     assert casework.recorder.max_notification_id() == before
-    assert casework.get_case(case_id).status is Status.SUBMITTED
+    assert casework.get_case(case_id).status is Status.DRAFT
 
 
 def test_two_writers_racing_on_one_case_one_gets_a_concurrency_error(
@@ -104,8 +124,6 @@ def test_the_case_as_it_was_at_a_moment_and_at_a_version(
     casework: Casework, rng: random.Random, t0: datetime
 ) -> None:
     case_id, _ = _submit_building_case(casework, rng, t0)
-    send(casework, cmd.SendNeighbourNotice, case_id, t0 + DAY, neighbours=["0301-5/6"])
-    send(casework, cmd.RecordNeighbourConsent, case_id, t0 + 2 * DAY, neighbour="0301-5/6")
     decided_at = t0 + 3 * DAY
     send(casework, cmd.Decide, case_id, decided_at, decision=GRANTED)
     send(casework, cmd.Archive, case_id, t0 + 40 * DAY, archive_reference="0301-2026/1")

@@ -19,7 +19,7 @@ from domain import commands as cmd
 from domain.casework import Casework
 from domain.forms import contact_email
 from domain.lifecycle import Outcome
-from domain.values import Decision
+from domain.values import Attachment, Decision, Neighbour
 from saksflyt.bootstrap import bootstrap, projection_database, projection_store
 from saksflyt.demo import synthetic
 from saksflyt.notices.channels import SmtpChannel, SmtpSettings
@@ -235,3 +235,58 @@ def test_old_occasions_are_not_acted_on(setup: Setup) -> None:
     setup.clock["now"] = NOW + timedelta(days=4)  # past the 72 hours
     setup.deliver()
     assert setup.smtp.inbox.messages == [] and setup.policy.tally.stale == 1
+
+
+def test_a_building_case_in_the_lawful_order_with_a_letter_to_each_neighbour(
+    setup: Setup, smtp: SmtpServer
+) -> None:
+    """pbl § 21-3: neighbours and gjenboere are notified first, each gets a letter by post (and
+    its record), the application goes in after the two weeks, and then the receipt follows."""
+    case_id, at = uuid4(), setup.clock["now"]
+    where = {"service": "melding-om-tiltak", "kommunenummer": "0301"}
+    form = synthetic.complete_form(setup.rng, "melding-om-tiltak", "0301")
+    start = cmd.StartApplication(command_id=uuid4(), case_id=case_id, received_at=at, **where)
+    assert setup.app.handle(start).refusal is None
+    for n, kind in enumerate(("situasjonsplan", "tegninger")):
+        attachment = Attachment(uuid4(), kind, "application/pdf", 9, f"{n}" * 64, kind)
+        add = cmd.AddAttachment(
+            command_id=uuid4(), case_id=case_id, received_at=at, attachment=attachment
+        )
+        assert setup.app.handle(add).refusal is None
+    parties = [
+        Neighbour("0301-7/1", "Kari Nabo", "Nabovegen 1, 0150 Oslo", "nabo"),
+        Neighbour("0301-7/9", "Ola Gjenboer", "Nabovegen 2, 0150 Oslo", "gjenboer"),
+    ]
+    notice = cmd.SendNeighbourNotice(
+        command_id=uuid4(),
+        case_id=case_id,
+        received_at=at,
+        neighbours=[p.matrikkelnummer for p in parties],
+        parties=parties,
+    )
+    assert setup.app.handle(notice).refusal is None
+    position = setup.deliver()
+    setup.deliver()  # again: no second letter
+    waiting = PrintQueue(setup.db).waiting()
+    assert sorted((r["kind"], r["party"]) for r in waiting) == [
+        ("nabovarsel", 0),
+        ("nabovarsel", 1),
+    ]
+    records = [e for e in setup.app.history(case_id) if type(e).__name__ == "MessageSent"]
+    assert [(e.kind, e.channel) for e in records] == [("nabovarsel", "print")] * 2  # type: ignore[attr-defined]
+    early = cmd.SubmitApplication(
+        command_id=uuid4(), case_id=case_id, received_at=at + timedelta(days=3), form=form
+    )
+    assert setup.app.handle(early).code == "neighbour-period-running"
+    later = at + timedelta(days=15)  # the two weeks ended on 16 March
+    setup.clock["now"] = later
+    submit = cmd.SubmitApplication(
+        command_id=uuid4(), case_id=case_id, received_at=later, form=form
+    )
+    assert setup.app.handle(submit).refusal is None
+    setup.deliver(position)
+    assert len(smtp.inbox.to(contact_email(form) or "")) == 1  # the receipt, after submission
+    from saksflyt.notices.process import print_waiting
+
+    written = print_waiting(setup.settings, setup.settings.document_dir / "post", "0301", NOW)
+    assert len(written) == 2

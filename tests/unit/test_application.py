@@ -23,8 +23,10 @@ from tests.builders import (
     decided,
     draft,
     notified,
+    parties,
     service,
     shredded,
+    submit,
     submitted,
     with_consent,
 )
@@ -33,21 +35,31 @@ When = Callable[[Application], None]
 
 
 def test_a_building_case_from_notice_to_archive() -> None:
-    case = notified(T0)
+    case = notified(T0)  # pbl § 21-3: notified before the application goes in
     case.record_neighbour_consent("0301-1/2", T0 + DAY)
     case.record_neighbour_comment("0301-1/3", True, T0 + 2 * DAY)
-    assert case.has_objections and case.decision_deadline == date(2026, 5, 26)  # 12 weeks
-    decide(case, T0 + 15 * DAY)
-    assert case.status is Status.DECIDED and case.appeal_deadline == date(2026, 4, 7)
+    submit(case, T0 + 15 * DAY, comments="Tilbygget holder seg fire meter fra grensen")
+    assert case.has_objections and case.decision_deadline == date(2026, 6, 9)  # 12 weeks
+    decide(case, T0 + 16 * DAY)
+    assert case.status is Status.DECIDED and case.appeal_deadline == date(2026, 4, 8)
     case.archive("0301-2026/17", T0 + 40 * DAY, service(case.service))
     assert (case.status, case.archive_reference) == (Status.ARCHIVED, "0301-2026/17")
 
 
-def test_three_weeks_without_objections_and_all_consents_allow_an_early_decision() -> None:
+def test_with_every_consent_the_application_goes_in_before_the_period_ends() -> None:
     case = with_consent(with_consent(notified(T0), "0301-1/2"), "0301-1/3")
-    assert case.decision_deadline == date(2026, 3, 23)
+    submit(case, T0 + DAY)
+    assert case.decision_deadline == date(2026, 3, 24)  # three weeks
     decide(case, T0 + 2 * DAY)
     assert case.status is Status.DECIDED
+
+
+def test_a_comment_after_the_period_is_kept_and_marked_late() -> None:
+    case = notified(T0)
+    case.record_neighbour_comment("0301-1/2", False, T0 + 15 * DAY)  # the period ended 16 March
+    assert case.late_comments == ("0301-1/2",)
+    (event,) = [e for e in case.collect_events() if type(e).__name__ == "NeighbourCommentReceived"]
+    assert event.late is True  # type: ignore[attr-defined]
 
 
 def test_missing_documents_pause_the_clock_until_they_arrive() -> None:
@@ -107,7 +119,7 @@ SHREDDED_STEPS: list[tuple[str, When]] = [
     ("resume processing", lambda c: c.resume_processing(T0 + 9 * DAY)),
     (
         "send neighbour notice",
-        lambda c: c.send_neighbour_notice(["n"], T0 + 9 * DAY, service(c.service)),
+        lambda c: c.send_neighbour_notice(parties("0301-1/2"), T0 + 9 * DAY, service(c.service)),
     ),
     ("record neighbour comment", lambda c: c.record_neighbour_comment("n", True, T0 + 9 * DAY)),
     ("record neighbour consent", lambda c: c.record_neighbour_consent("n", T0 + 9 * DAY)),

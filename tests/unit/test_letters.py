@@ -38,7 +38,7 @@ def context(kind: str, service_code: str) -> dict[str, object]:
             "nabosvar": {"received": AT, "neighbour": "a", "consent": False, "objection": True},
             "vedtak": {
                 "decided": AT,
-                "outcome_text": "Søknaden er innvilget.",
+                "outcome": "granted",
                 "legal_basis": "fvl § 11 a",
                 "case_officer": "kari",
                 "appeal_deadline": date(2026, 3, 24),
@@ -132,3 +132,21 @@ def test_the_colour_profile_is_icc_version_2_and_sized_right() -> None:
     profile = icc.srgb_v2()
     assert int.from_bytes(profile[:4], "big") == len(profile)
     assert profile[8] == 2 and profile[36:40] == b"acsp"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_letter_has_a_nynorsk_twin(kind: str) -> None:
+    nynorsk = render(kind, "gravemelding", AT.date(), context(kind, "gravemelding"), "nn")
+    bokmal = render(kind, "gravemelding", AT.date(), context(kind, "gravemelding"))
+    assert nynorsk.body != bokmal.body and "{{" not in nynorsk.body
+
+
+def test_a_municipality_chooses_nynorsk_and_a_wrong_choice_stops_the_start() -> None:
+    from domain.services import Catalogue
+
+    catalogue = Catalogue.default({"4601": {"maalform": "nn"}})
+    assert (catalogue.maalform("4601"), catalogue.maalform("0301")) == ("nn", "nb")
+    with pytest.raises(ValueError, match="maalform"):
+        Catalogue.default({"4601": {"maalform": "svensk"}})
+    decision = render("vedtak", "sosialhjelp", AT.date(), context("vedtak", "sosialhjelp"), "nn")
+    assert "Søknaden er innvilga." in decision.body and "Sakshandsamar" in decision.body

@@ -14,7 +14,7 @@ import pytest
 from domain.application import Application
 from domain.errors import IncompleteForm, InvalidTransition
 from domain.lifecycle import OSLO, ReceiptChannel
-from domain.values import Attachment
+from domain.values import Attachment, Neighbour
 from tests.builders import (
     BUILD,
     DAY,
@@ -25,8 +25,11 @@ from tests.builders import (
     decided,
     draft,
     notified,
+    parties,
+    prepared,
     service,
     shredded,
+    submit,
     submitted,
     with_consent,
     with_reply,
@@ -92,33 +95,59 @@ REFUSALS: list[tuple[str, Given, When, str]] = [
         "sha256",
     ),
     (
-        "decide a building case before notifying neighbours",
-        lambda t: submitted(BUILD, t),
-        lambda c: decide(c, T0 + 30 * DAY),
-        "neighbours must be notified first",
+        "submit a building case before notifying neighbours",
+        lambda t: prepared(BUILD, t),
+        lambda c: submit(c, T0 + 30 * DAY),
+        "must be notified before the application is submitted",
     ),
     (
-        "decide while the comment period runs",
+        "submit while the comment period runs",
         notified,
-        lambda c: decide(c, T0 + 5 * DAY),
-        "neighbour comment period runs until 2026-03-16",
+        lambda c: submit(c, T0 + 5 * DAY),
+        "comment period runs until 2026-03-16",
     ),
     (
-        "decide on the last day of the comment period with one consent of two",
+        "submit on the last day of the comment period with one consent of two",
         lambda t: with_consent(notified(t), "0301-1/2"),
-        lambda c: decide(c, datetime(2026, 3, 16, 15, tzinfo=OSLO)),
+        lambda c: submit(c, datetime(2026, 3, 16, 15, tzinfo=OSLO)),
         "not every neighbour has consented",
     ),
     (
+        "submit over an objection without the applicant's comments on it",
+        lambda t: objected(notified(t)),
+        lambda c: submit(c, T0 + 20 * DAY),
+        "comments on the objections",
+    ),
+    (
+        "neighbour notice after the application went in",
+        lambda t: submitted(BUILD, t),
+        lambda c: c.send_neighbour_notice(parties("0301-1/4"), T0, service(c.service)),
+        "before the application is submitted",
+    ),
+    (
+        "a neighbour named by free text instead of a property",
+        lambda t: prepared(BUILD, t),
+        lambda c: c.send_neighbour_notice(parties("naboen i nr. 5"), T0, service(c.service)),
+        "matrikkelnummer",
+    ),
+    (
+        "a neighbour without an address",
+        lambda t: prepared(BUILD, t),
+        lambda c: c.send_neighbour_notice(
+            [Neighbour("0301-1/2", "Kari Nabo", " ")], T0, service(c.service)
+        ),
+        "name, address and role",
+    ),
+    (
         "notice for a service without neighbours",
-        lambda t: submitted("sosialhjelp", t),
-        lambda c: c.send_neighbour_notice(["0301-1/2"], T0, service(c.service)),
+        lambda t: draft("avfallsbeholder", t),
+        lambda c: c.send_neighbour_notice(parties("0301-1/2"), T0, service(c.service)),
         "has no neighbour notice",
     ),
     (
         "second neighbour notice",
         notified,
-        lambda c: c.send_neighbour_notice(["0301-1/4"], T0, service(c.service)),
+        lambda c: c.send_neighbour_notice(parties("0301-1/4"), T0, service(c.service)),
         "already notified",
     ),
     (
@@ -207,6 +236,11 @@ REFUSALS: list[tuple[str, Given, When, str]] = [
     ),
     ("withdraw after shredding", shredded, lambda c: c.withdraw("x", T0 + 5 * DAY), "shredded"),
 ]
+
+
+def objected(case: Application) -> Application:
+    case.record_neighbour_comment("0301-1/2", True, T0 + DAY)
+    return case
 
 
 def _submitted_without_email(at: datetime) -> Application:

@@ -36,7 +36,7 @@ from schemas.mapping import (
 )
 from schemas.registry import default_registry
 from tests.avro_strategies import records
-from tests.builders import attach, decided, service, submitted
+from tests.builders import attach, decided, parties, prepared, service, submit, submitted
 
 REPO = Path(__file__).resolve().parents[2]
 CODEC = AvroCodec()
@@ -48,23 +48,25 @@ T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
 def _full_lifecycle_events() -> list[object]:
     """At least one domain event of every type, from in-memory aggregates."""
     day = timedelta(days=1)
-    building = submitted("melding-om-tiltak", T0)
-    building.send_receipt(ReceiptChannel.EMAIL, "m-1", T0)
+    building = prepared("melding-om-tiltak", T0)
     building.send_neighbour_notice(
-        ["0301-1/2", "0301-1/3", "0301-1/4"], T0, service("melding-om-tiltak")
+        parties("0301-1/2", "0301-1/3", "0301-1/4"), T0, service("melding-om-tiltak")
     )
     building.record_neighbour_consent("0301-1/2", T0 + day)
     building.record_neighbour_comment("0301-1/3", True, T0 + day)
+    at = T0 + 15 * day  # the application goes in after the comment period
+    submit(building, at, comments="Merknaden er tatt hensyn til")
+    building.send_receipt(ReceiptChannel.EMAIL, "m-1", at)
     building.request_missing_documents(
-        ["tegninger"], "mangler fasade", T0 + day, service(building.service)
+        ["tegninger"], "mangler fasade", at + day, service(building.service)
     )
-    building.resume_processing(T0 + 2 * day)
-    building.send_preliminary_reply("venter på høring", (T0 + 60 * day).date(), T0 + 3 * day)
-    building.record_message("forelopig-svar", "email", "<m-2@saksflyt>", T0 + 3 * day)
-    building.record_message("mangelbrev", "email", "<m-3@saksflyt>", T0 + 3 * day, "refused", 2)
+    building.resume_processing(at + 2 * day)
+    building.send_preliminary_reply("venter på høring", (at + 60 * day).date(), at + 3 * day)
+    building.record_message("forelopig-svar", "email", "<m-2@saksflyt>", at + 3 * day)
+    building.record_message("mangelbrev", "email", "<m-3@saksflyt>", at + 3 * day, "refused", 2)
     refused = Decision(Outcome.REFUSED, "pbl § 20-4", "sb-1")
-    building.decide(refused, T0 + 20 * day, service(building.service))
-    building.archive("0301-2026/9", T0 + 60 * day, service(building.service))
+    building.decide(refused, at + 20 * day, service(building.service))
+    building.archive("0301-2026/9", at + 60 * day, service(building.service))
     withdrawn = submitted("avfallsbeholder", T0)
     withdrawn.withdraw("flytter", T0 + day)
     withdrawn.shred(T0 + 2 * day, service(withdrawn.service))
