@@ -23,6 +23,7 @@ def _token(args: argparse.Namespace) -> int:
         roles=frozenset(Role(r) for r in args.role),
         kommuner=frozenset(args.kommune),
         services=frozenset(args.service) if args.service else None,
+        person=args.pid,
     )
     try:
         print(mint(Settings.from_env(), who, datetime.now(UTC), timedelta(minutes=args.minutes)))
@@ -81,6 +82,9 @@ def add_access_commands(commands: Any) -> None:
     token.add_argument("--kommune", action="append", default=[], help="kommunenummer; repeatable")
     token.add_argument("--service", action="append", help="limit to services; repeatable")
     token.add_argument("--sub", required=True, help="the subject (who); never a fødselsnummer")
+    token.add_argument(
+        "--pid", help="an applicant's (synthetic) fødselsnummer, as ID-porten's pid claim"
+    )
     token.add_argument("--minutes", type=int, default=60, help="lifetime (60)")
     token.set_defaults(handler=_token)
 

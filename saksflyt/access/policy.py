@@ -8,7 +8,7 @@ acts for, and optionally the services it is limited to. Each endpoint needs one 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -20,6 +20,7 @@ class Role(StrEnum):
     ANALYST = "analyst"  # read models and statistics, never personal data
     OPERATOR = "operator"  # metrics, health, rebuilds
     AUDITOR = "auditor"  # personvernombud / internkontroll: reads the access log
+    APPLICANT = "applicant"  # innbygger logged in through ID-porten: their own cases' letters
 
 
 class Permission(StrEnum):
@@ -31,6 +32,7 @@ class Permission(StrEnum):
     READ_MODELS = "read-models"  # lists, statistics, the dashboard
     OPERATE = "operate"  # /metrics
     AUDIT = "audit"  # the access log
+    READ_OWN = "read-own"  # the letters of a case whose applicant the caller is (``pid``)
 
 
 GRANTS: Mapping[Role, frozenset[Permission]] = {
@@ -48,6 +50,7 @@ GRANTS: Mapping[Role, frozenset[Permission]] = {
     Role.ANALYST: frozenset({Permission.READ_MODELS}),
     Role.OPERATOR: frozenset({Permission.OPERATE}),
     Role.AUDITOR: frozenset({Permission.AUDIT}),
+    Role.APPLICANT: frozenset({Permission.READ_OWN}),
 }
 ROLE_SCOPE_PREFIX = "saksflyt:"  # OAuth scopes (Maskinporten) name roles as saksflyt:<role>
 
@@ -62,6 +65,14 @@ class Principal:
     roles: frozenset[Role]
     kommuner: frozenset[str]
     services: frozenset[str] | None = None  # None: every service of its municipalities
+    # an applicant's fødselsnummer (ID-porten's ``pid``): compared, never logged or shown
+    person: str | None = field(default=None, repr=False)
+
+    def owns(self, applicant: str | None) -> bool:
+        """Whether the caller is the applicant (an applicant's role and the same identity)."""
+        return (
+            self.may(Permission.READ_OWN) and self.person is not None and self.person == applicant
+        )
 
     def may(self, *permissions: Permission) -> bool:
         """Whether any of its roles grants any of ``permissions``."""
@@ -86,11 +97,15 @@ class Principal:
         if any(len(k) != 4 or not k.isdigit() for k in kommuner):
             raise BadClaims("kommuner must be four-digit kommunenummer")
         services = claims.get("tjenester")
+        person = claims.get("pid")
+        if person is not None and (not isinstance(person, str) or len(person) != 11):
+            raise BadClaims("pid must be an 11-digit identity number")
         return cls(
             subject=subject,
             roles=frozenset(_roles(claims)),
             kommuner=frozenset(kommuner),
             services=None if services is None else frozenset(_strings(services, "tjenester")),
+            person=person,
         )
 
     def claims(self) -> dict[str, Any]:
@@ -102,6 +117,8 @@ class Principal:
         }
         if self.services is not None:
             out["tjenester"] = sorted(self.services)
+        if self.person is not None:
+            out["pid"] = self.person
         return out
 
 

@@ -24,6 +24,7 @@ from saksflyt.http.commands import router as command_router
 from saksflyt.http.dashboard import router as dashboard_router
 from saksflyt.http.exports import router as export_router
 from saksflyt.http.limits import UPLOAD_OVERHEAD, BodyLimit
+from saksflyt.http.messages import router as message_router
 from saksflyt.http.problems import add_problem_handlers
 from saksflyt.http.reads import router as read_router
 from saksflyt.http.services import Services
@@ -60,6 +61,7 @@ def create_app(
     app.include_router(command_router)
     app.include_router(attachment_router)
     app.include_router(read_router)
+    app.include_router(message_router)
     app.include_router(dashboard_router)
     app.include_router(audit_router)
     app.include_router(export_router)

@@ -16,6 +16,7 @@ from uuid import UUID
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from domain.forms import applicant_identifier
 from projections.queries import Scope
 from saksflyt.access.policy import Permission, Principal
 from saksflyt.access.tokens import InvalidToken, TokenVerifier
@@ -46,6 +47,7 @@ class CaseCaller:
     case_id: UUID
     service: str
     kommunenummer: str
+    own: bool = False  # the caller is the case's applicant
 
 
 def unauthenticated(code: str, detail: str) -> ApiProblem:
@@ -99,6 +101,25 @@ def permit_case(*permissions: Permission) -> Any:
                 "outside-scope", "the case lies outside your municipalities or services"
             )
         return CaseCaller(who, case_id, service, kommunenummer)
+
+    return Depends(allowed)
+
+
+def permit_own_case() -> Any:
+    """A dependency: a reader of whole cases in its scope, or the case's own applicant."""
+
+    role_check = permit(Permission.READ_CASE, Permission.READ_OWN)
+
+    def allowed(request: Request, case_id: UUID, who: Principal = role_check) -> CaseCaller:
+        app = request.app.state.services.app
+        service, kommunenummer = app.case_scope(case_id)
+        if who.may(Permission.READ_CASE) and who.covers(service, kommunenummer):
+            return CaseCaller(who, case_id, service, kommunenummer)
+        if who.may(Permission.READ_OWN):
+            if who.owns(applicant_identifier(app.get_case(case_id).form)):
+                return CaseCaller(who, case_id, service, kommunenummer, own=True)
+            raise forbidden("not-your-case", "only the applicant may read this case's letters")
+        raise forbidden("outside-scope", "the case lies outside your municipalities or services")
 
     return Depends(allowed)
 

@@ -59,6 +59,16 @@ WITH_PDF = frozenset({"mangelbrev", "forelopig-svar", "vedtak"})  # formal lette
 RECORDS = UUID("5b0b7e8e-3f3c-4f0e-9a55-6f0d7c3c2a11")  # namespace of record command ids
 
 
+def message_id_for(event_id: UUID, kind: str, domain: str) -> str:
+    """The Message-ID of the letter ``kind`` that event ``event_id`` occasions: the same on every
+    attempt, so a receiver can drop a copy."""
+    return f"<{uuid5(event_id, kind)}@{domain}>"
+
+
+def domain_of(sender: str) -> str:
+    return sender.rpartition("@")[2] or "saksflyt.invalid"
+
+
 class ChannelUnavailable(ConnectionError):
     """The channel cannot take any message now (e.g. the SMTP server is down): try again later."""
 
@@ -109,7 +119,7 @@ class NoticePolicy:
         counted: Callable[[str, str, str], None] = lambda kind, channel, outcome: None,
     ) -> None:
         self.app, self.channel, self.print_queue = app, channel, print_queue
-        self.sender, self.domain = sender, sender.rpartition("@")[2] or "saksflyt.invalid"
+        self.sender, self.domain = sender, domain_of(sender)
         self.clock, self.max_age, self.max_attempts = clock, max_age, max_attempts
         self.stop = stop or threading.Event()
         self.counted = counted
@@ -140,7 +150,7 @@ class NoticePolicy:
         )
         about = about_case(self.app, case)
         letter = letter_for(occasion, event, about)
-        message_id = f"<{uuid5(trigger.event_id, occasion.kind)}@{self.domain}>"
+        message_id = message_id_for(trigger.event_id, occasion.kind, self.domain)
         address = contact_email(case.form)
         record = cmd.RecordMessage(
             command_id=record_id,

@@ -34,7 +34,9 @@ from tests.clock import FakeClock
 from tests.stores import sqlite_settings
 from tests.tokens import PURPOSE, headers, token
 
-S, C, A, N, OP, U = (r.value for r in Role)  # service caseworker archivist analyst operator auditor
+S, C, A, N, OP, U, AP = (
+    r.value for r in Role
+)  # service caseworker archivist analyst operator auditor applicant
 EVERYONE = "anyone, no token"
 OWN, OTHER = "0301", "4601"
 
@@ -58,6 +60,7 @@ TABLE: list[tuple[str, str | set[str], int, int | None, str | None]] = [
     ("GET /applications/{case}",                         {C, A},        200,  403,   "submitted"),
     ("GET /applications/{case}/events",                  {C, A},        200,  403,   "submitted"),
     ("GET /applications/{case}/events?personal",         {C},           200,  403,   "submitted"),
+    ("GET /applications/{case}/messages",                {C, A},        200,  403,   "submitted"),
     ("GET /overview",                                    {C, A, N},     200,  403,   None),
     ("GET /stats",                                       {C, A, N},     200,  403,   None),
     ("GET /deadlines",                                   {C, A, N},     200,  403,   None),
@@ -329,3 +332,27 @@ def markdown_table() -> str:
 def test_the_docs_show_this_table() -> None:
     docs = Path(__file__).parents[2] / "docs" / "security.md"
     assert markdown_table() in docs.read_text(encoding="utf-8")
+
+
+def test_an_applicant_reads_the_letters_of_their_own_case_and_no_one_elses(world: World) -> None:
+    """ID-porten's ``pid`` against the applicant's fødselsnummer: their own letters, logged;
+    another applicant's case is 403, and no other endpoint opens to the role."""
+    body = new_body(OWN)
+    case = world.client.post("/applications", json=body, headers=world.setup_headers(OWN))
+    case_id = case.json()["case_id"]
+    own = body["form"]["soker"]["fodselsnummer"]
+    someone_else = form("avfallsbeholder", OWN, seed=9)["soker"]["fodselsnummer"]
+    assert own != someone_else
+    mine = {"Authorization": f"Bearer {token(world.settings, roles={Role.APPLICANT}, kommuner=set(), sub='innbygger', person=own)}"}  # fmt: skip
+    theirs = {"Authorization": f"Bearer {token(world.settings, roles={Role.APPLICANT}, kommuner=set(), sub='annen', person=someone_else)}"}  # fmt: skip
+    answer = world.client.get(f"/applications/{case_id}/messages", headers=mine)
+    assert answer.status_code == 200, answer.text
+    (receipt,) = answer.json()
+    assert receipt["kind"] == "kvittering" and receipt["outcome"] == "waiting"  # no policy here
+    assert receipt["subject"].startswith("Kvittering for mottatt søknad")
+    refused = world.client.get(f"/applications/{case_id}/messages", headers=theirs)
+    assert refused.status_code == 403 and refused.json()["rule"] == "not-your-case"
+    assert world.client.get(f"/applications/{case_id}", headers=mine).status_code == 403
+    log = world.client.get("/access-log", headers=headers(world.settings, roles={Role.AUDITOR}, kommuner={OWN}))  # fmt: skip
+    reads = [r for r in log.json() if r["case_id"] == case_id and r["action"] == "messages"]
+    assert [r["subject"] for r in reads] == ["innbygger"] and own not in log.text

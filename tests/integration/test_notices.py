@@ -13,6 +13,7 @@ from pathlib import Path
 from uuid import UUID, uuid4
 
 import pytest
+from fastapi.testclient import TestClient
 
 from consumers.delivery import InProcessDelivery
 from domain import commands as cmd
@@ -20,14 +21,17 @@ from domain.casework import Casework
 from domain.forms import contact_email
 from domain.lifecycle import Outcome
 from domain.values import Attachment, Decision, Neighbour
+from saksflyt.access.policy import Role
 from saksflyt.bootstrap import bootstrap, projection_database, projection_store
 from saksflyt.demo import synthetic
+from saksflyt.http.app import create_app
 from saksflyt.notices.channels import SmtpChannel, SmtpSettings
 from saksflyt.notices.policy import NoticePolicy, PrintQueue
 from saksflyt.settings import Settings
 from tests.pdfa import Preflight
 from tests.smtp import SmtpServer
 from tests.stores import sqlite_settings
+from tests.tokens import headers
 
 NOW = datetime(2026, 3, 2, 9, tzinfo=UTC)
 
@@ -51,7 +55,7 @@ class Setup:
             self.app,
             self.channel,
             PrintQueue(self.db),
-            "postmottak@oslo.kommune.example",
+            settings.notices_from,
             clock=lambda: clock["now"],
             stop=self.stop,
         )
@@ -290,3 +294,20 @@ def test_a_building_case_in_the_lawful_order_with_a_letter_to_each_neighbour(
 
     written = print_waiting(setup.settings, setup.settings.document_dir / "post", "0301", NOW)
     assert len(written) == 2
+
+
+def test_the_applicant_reads_the_receipt_back_as_sent(setup: Setup) -> None:
+    case_id = setup.submit()
+    setup.deliver()
+    fnr = setup.app.get_case(case_id).form["soker"]["fodselsnummer"]
+    mine = headers(setup.settings, roles={Role.APPLICANT}, kommuner=set(), person=fnr)
+    with TestClient(create_app(setup.settings)) as api:
+        answer = api.get(f"/applications/{case_id}/messages", headers=mine)
+    assert answer.status_code == 200, answer.text
+    (receipt,) = answer.json()
+    assert (receipt["kind"], receipt["outcome"], receipt["channel"]) == (
+        "kvittering",
+        "sent",
+        "email",
+    )
+    assert receipt["message_id"] == setup.smtp.inbox.messages[0]["Message-ID"]
