@@ -343,8 +343,10 @@ def test_an_applicant_reads_the_letters_of_their_own_case_and_no_one_elses(world
     own = body["form"]["soker"]["fodselsnummer"]
     someone_else = form("avfallsbeholder", OWN, seed=9)["soker"]["fodselsnummer"]
     assert own != someone_else
-    mine = {"Authorization": f"Bearer {token(world.settings, roles={Role.APPLICANT}, kommuner=set(), sub='innbygger', person=own)}"}  # fmt: skip
-    theirs = {"Authorization": f"Bearer {token(world.settings, roles={Role.APPLICANT}, kommuner=set(), sub='annen', person=someone_else)}"}  # fmt: skip
+    applicant = {"roles": {Role.APPLICANT}, "kommuner": set()}
+    mine = headers(world.settings, sub="innbygger", person=own, **applicant)
+    theirs = headers(world.settings, sub="annen", person=someone_else, **applicant)
+    mine.pop("Access-Purpose"), theirs.pop("Access-Purpose")  # an applicant need not say why
     answer = world.client.get(f"/applications/{case_id}/messages", headers=mine)
     assert answer.status_code == 200, answer.text
     (receipt,) = answer.json()
@@ -353,6 +355,7 @@ def test_an_applicant_reads_the_letters_of_their_own_case_and_no_one_elses(world
     refused = world.client.get(f"/applications/{case_id}/messages", headers=theirs)
     assert refused.status_code == 403 and refused.json()["rule"] == "not-your-case"
     assert world.client.get(f"/applications/{case_id}", headers=mine).status_code == 403
-    log = world.client.get("/access-log", headers=headers(world.settings, roles={Role.AUDITOR}, kommuner={OWN}))  # fmt: skip
+    auditor = headers(world.settings, roles={Role.AUDITOR}, kommuner={OWN})
+    log = world.client.get("/access-log", headers=auditor)
     reads = [r for r in log.json() if r["case_id"] == case_id and r["action"] == "messages"]
     assert [r["subject"] for r in reads] == ["innbygger"] and own not in log.text
