@@ -98,7 +98,11 @@ class Positioned:
             )
 
 
-def run_notices(settings: Settings, stop: threading.Event, idle_s: float = 0.2) -> NoticePolicy:
+def run_notices(
+    settings: Settings, stop: threading.Event, idle_s: float = 0.2, start: str = "latest"
+) -> NoticePolicy:
+    """Until ``stop``. On Kafka a new consumer group begins at ``start`` (``latest``: the events
+    from now on; a group that has committed resumes where it was)."""
     channel = channel_for(settings)
     projection_store(settings).db.close()  # migrated: the print queue and positions exist
     db = projection_database(settings, autocommit=True)
@@ -109,7 +113,7 @@ def run_notices(settings: Settings, stop: threading.Event, idle_s: float = 0.2) 
         if settings.kafka:
             checks["kafka"] = _kafka_check(settings.kafka)
             with ops_server(settings, checks):
-                _from_kafka(settings, policy, stop)
+                _from_kafka(settings, policy, stop, start)
         else:
             with ops_server(settings, checks):
                 _in_process(app, Positioned(policy, db), stop, idle_s)
@@ -121,13 +125,15 @@ def run_notices(settings: Settings, stop: threading.Event, idle_s: float = 0.2) 
     return policy
 
 
-def _from_kafka(settings: Settings, policy: NoticePolicy, stop: threading.Event) -> None:
+def _from_kafka(
+    settings: Settings, policy: NoticePolicy, stop: threading.Event, start: str
+) -> None:
     assert settings.kafka is not None
     topics = Topics(settings.topic_prefix)
     security = kafka_wiring.security(settings)
     producer = kafka_wiring.producer(settings.kafka, "saksflyt-notices", security=security)
     consumer = kafka_wiring.consumer(
-        settings.kafka, NOTICES_GROUP, "saksflyt-notices", security=security, start="latest"
+        settings.kafka, NOTICES_GROUP, "saksflyt-notices", security=security, start=start
     )
     runner = ConsumerRunner(
         consumer,
