@@ -71,6 +71,7 @@ def test_appeal_deadline_is_three_weeks(decided: date, expected: date) -> None:
         (date(2026, 1, 31), date(2026, 3, 2)),  # 28 Feb 2026 is a Saturday
         (date(2028, 1, 31), date(2028, 2, 29)),  # leap year
         (date(2026, 4, 1), date(2026, 5, 4)),  # 1 May is a holiday, then a weekend
+        (date(2026, 3, 3), date(2026, 4, 7)),  # 3 April Langfredag, 6 April 2. påskedag
     ],
 )
 def test_preliminary_reply_due_a_month_after_receipt(received: date, expected: date) -> None:
