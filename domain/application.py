@@ -214,7 +214,7 @@ class Application(Guards, Aggregate):
         """Vedtak. The appeal deadline (fvl § 29) runs from the decision date."""
         self._guard("decide", at, (Status.SUBMITTED,))
         if service.neighbour_notice:
-            self._guard_neighbour_period(at)
+            self._guard_neighbour_period("decide", at)  # cases from before notice came first
         appeal = deadlines.appeal_deadline(local_date(at))
         self._decision_made(
             outcome=decision.outcome.value,

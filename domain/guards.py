@@ -74,20 +74,22 @@ class Guards(CaseView):
                 step, "neighbour-already-answered", "that neighbour has already answered"
             )
 
-    def _guard_neighbour_period(self, at: datetime) -> None:
+    def _guard_neighbour_period(self, step: str, at: datetime) -> None:
+        """pbl § 21-3: neighbours notified, and their two weeks over or every one consented."""
         if not self.neighbours:
             raise self._refuse(
-                "decide",
+                step,
                 "neighbours-not-notified",
-                "neighbours must be notified first (pbl § 21-3)",
+                "neighbours and gjenboere must be notified before the application is submitted "
+                "(pbl § 21-3)",
             )
         assert self.neighbour_deadline is not None
         if local_date(at) <= self.neighbour_deadline and not self.all_neighbours_consented:
             raise self._refuse(
-                "decide",
+                step,
                 "neighbour-period-running",
-                f"the neighbour comment period runs until {self.neighbour_deadline} "
-                "and not every neighbour has consented (pbl § 21-3)",
+                f"the neighbours' comment period runs until {self.neighbour_deadline} and not "
+                "every neighbour has consented (pbl § 21-3)",
             )
 
     def _guard_closable(self, step: str, at: datetime) -> None:
@@ -193,21 +195,7 @@ class Guards(CaseView):
     def _guard_neighbours_heard(self, at: datetime, form: dict[str, Any]) -> None:
         """pbl § 21-3: submitted after the comment period, or earlier once every party
         consented; objections go in with the applicant's comments on them."""
-        if not self.neighbours:
-            raise self._refuse(
-                "submit",
-                "neighbours-not-notified",
-                "neighbours and gjenboere must be notified before the application is submitted "
-                "(pbl § 21-3)",
-            )
-        assert self.neighbour_deadline is not None
-        if local_date(at) <= self.neighbour_deadline and not self.all_neighbours_consented:
-            raise self._refuse(
-                "submit",
-                "neighbour-period-running",
-                f"the neighbours' comment period runs until {self.neighbour_deadline} and not "
-                "every neighbour has consented (pbl § 21-3)",
-            )
+        self._guard_neighbour_period("submit", at)
         if self.has_objections and not str(form.get("kommentar_til_merknader") or "").strip():
             raise self._refuse(
                 "submit",

@@ -26,3 +26,20 @@ def start(app: Casework, service: str, at: datetime, **fields: Any) -> UUID:
     case_id = uuid4()
     send(app, cmd.StartApplication, case_id, at, service=service, kommunenummer="0301", **fields)
     return case_id
+
+
+def file_application(
+    app: Casework, form: dict[str, Any], at: datetime, service: str = "sosialhjelp"
+) -> UUID:
+    """Start and submit in one step in Oslo (a service without drafts); returns the case id."""
+    case_id = uuid4()
+    send(
+        app,
+        cmd.SubmitNewApplication,
+        case_id,
+        at,
+        service=service,
+        kommunenummer="0301",
+        form=form,
+    )
+    return case_id

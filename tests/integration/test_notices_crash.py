@@ -19,11 +19,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from uuid import UUID, uuid4
 
-from domain import commands as cmd
 from saksflyt.bootstrap import bootstrap, projection_database, projection_store
 from saksflyt.demo import synthetic
 from saksflyt.notices.process import POSITION
 from saksflyt.settings import Settings
+from tests.send import file_application
 from tests.smtp import SmtpServer, free_port
 from tests.stores import postgres_settings
 
@@ -35,19 +35,9 @@ def _submit(settings: Settings, rng: random.Random) -> list[UUID]:
     app = bootstrap(settings)
     cases = []
     for _ in range(CASES):
-        case_id = uuid4()
         form = synthetic.complete_form(rng, "sosialhjelp", "0301")
-        form["soker"]["epost"] = f"{case_id}@example.org"
-        submitted = cmd.SubmitNewApplication(
-            command_id=uuid4(),
-            case_id=case_id,
-            received_at=datetime.now(UTC),
-            service="sosialhjelp",
-            kommunenummer="0301",
-            form=form,
-        )
-        assert app.handle(submitted).refusal is None
-        cases.append(case_id)
+        form["soker"]["epost"] = f"{uuid4()}@example.org"  # one address per case
+        cases.append(file_application(app, form, datetime.now(UTC)))
     app.close()
     return cases
 

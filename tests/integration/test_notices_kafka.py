@@ -9,14 +9,13 @@ import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from uuid import uuid4
 
 from consumers.topics import Topics
-from domain import commands as cmd
 from saksflyt.bootstrap import bootstrap
 from saksflyt.demo import synthetic
 from saksflyt.notices.process import run_notices
 from saksflyt.processes import run_relay
+from tests.send import file_application
 from tests.smtp import SmtpServer
 from tests.stores import sqlite_settings
 
@@ -36,17 +35,8 @@ def test_receipts_from_the_events_topic_once_each(
     app = bootstrap(settings)
     rng, cases = random.Random(3), []
     for _ in range(5):
-        case_id = uuid4()
-        submitted = cmd.SubmitNewApplication(
-            command_id=uuid4(),
-            case_id=case_id,
-            received_at=datetime.now(UTC),
-            service="sosialhjelp",
-            kommunenummer="0301",
-            form=synthetic.complete_form(rng, "sosialhjelp", "0301"),
-        )
-        assert app.handle(submitted).refusal is None
-        cases.append(case_id)
+        form = synthetic.complete_form(rng, "sosialhjelp", "0301")
+        cases.append(file_application(app, form, datetime.now(UTC)))
     assert run_relay(settings, threading.Event(), once=True) == 10  # created + submitted
     try:
         for _ in range(2):  # the second run is a restart
