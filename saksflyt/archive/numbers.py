@@ -32,6 +32,13 @@ class Numbers:
             self.db.lock("saksflyt-noark-numbers")
             return f"{saksaar}/{self._one('sak', str(case_id), kommunenummer, saksaar)}"
 
+    def existing(self, case_id: UUID) -> str | None:
+        """The case's mappeID if it has been given one (nothing is assigned here)."""
+        found = self.db.rows(
+            "SELECT year, number FROM noark_numbers WHERE kind = 'sak' AND key = ?", (str(case_id),)
+        )
+        return f"{found[0]['year']}/{found[0]['number']}" if found else None
+
     def assign(self, mappe: Saksmappe, kommunenummer: str) -> CaseNumbers:
         with self.db.transaction():
             self.db.lock("saksflyt-noark-numbers")  # one assigner at a time

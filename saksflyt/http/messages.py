@@ -8,11 +8,14 @@ from its template. Every read is in the access log.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Header, Request
 
+from saksflyt.archive.numbers import Numbers
+from saksflyt.bootstrap import projection_database
 from saksflyt.http import models as m
 from saksflyt.http.auth import CaseCaller, permit_own_case
 from saksflyt.http.problems import ApiProblem
@@ -53,6 +56,12 @@ def case_messages(
     history = list(s.app.history(case_id))
     outcomes = {e.message_id: e for e in history if type(e).__name__ in RECORDS}  # type: ignore[attr-defined]
     domain, about = domain_of(s.settings.notices_from), about_case(s.app, case)
+    if about.reference is None:  # the saksnummer the receipt gave it, if any
+        db = projection_database(s.settings, autocommit=True)
+        try:
+            about = replace(about, reference=Numbers(db).existing(case_id))
+        finally:
+            db.close()
     letters = []
     for event in history:
         name = type(event).__name__

@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -39,6 +39,8 @@ from domain.forms import contact_email
 from domain.lifecycle import Status
 from domain.places import municipalities
 from projections.database import Database
+from saksflyt.archive.numbers import Numbers
+from saksflyt.archive.records import saksaar
 from saksflyt.letters.occasions import OUTGOING, About, about_case, letter_for
 from saksflyt.letters.pdfa import pdfa
 from saksflyt.letters.render import Letter
@@ -117,12 +119,14 @@ class NoticePolicy:
         max_attempts: int = 4,
         stop: threading.Event | None = None,
         counted: Callable[[str, str, str], None] = lambda kind, channel, outcome: None,
+        numbers: Numbers | None = None,
     ) -> None:
         self.app, self.channel, self.print_queue = app, channel, print_queue
         self.sender, self.domain = sender, domain_of(sender)
         self.clock, self.max_age, self.max_attempts = clock, max_age, max_attempts
         self.stop = stop or threading.Event()
         self.counted = counted
+        self.numbers = numbers  # gives a case its saksnummer for the receipt, when there are
         self.tally = Tally()
 
     def __call__(self, event: PublicEvent) -> None:
@@ -149,6 +153,9 @@ class NoticePolicy:
             e for e in self.app.history(case.id) if e.originator_version == trigger.version
         )
         about = about_case(self.app, case)
+        if about.reference is None and self.numbers is not None:  # the saksnummer, from now on
+            reference = self.numbers.case_reference(case.id, case.kommunenummer, saksaar(case))
+            about = replace(about, reference=reference)
         letter = letter_for(occasion, event, about)
         message_id = message_id_for(trigger.event_id, occasion.kind, self.domain)
         address = contact_email(case.form)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from domain.forms import applicant_name
 from domain.places import municipalities
 from projections.database import Database
 from saksflyt import kafka_wiring
+from saksflyt.archive.numbers import Numbers
 from saksflyt.bootstrap import bootstrap, projection_database, projection_store
 from saksflyt.letters.occasions import OUTGOING, about_case, letter_for
 from saksflyt.letters.pdfa import pdfa
@@ -66,6 +68,7 @@ def policy_for(
         max_attempts=settings.notices_max_attempts,
         stop=stop,
         counted=lambda kind, channel, outcome: LETTERS.labels(kind, channel, outcome).inc(),
+        numbers=Numbers(db),
     )
 
 
@@ -180,7 +183,7 @@ def print_waiting(
     """The print queue's letters as PDF/A files in ``out``, each marked printed once written."""
     app = bootstrap(settings)
     db = projection_database(settings, autocommit=True)
-    queue = PrintQueue(db)
+    queue, numbers = PrintQueue(db), Numbers(db)
     written = []
     out.mkdir(parents=True, exist_ok=True)
     try:
@@ -190,7 +193,9 @@ def print_waiting(
                 e for e in app.history(case.id) if e.originator_version == row["event_version"]
             )
             occasion = OUTGOING[type(event).__name__]
-            letter = letter_for(occasion, event, about_case(app, case))
+            about = about_case(app, case)
+            about = replace(about, reference=about.reference or numbers.existing(case.id))
+            letter = letter_for(occasion, event, about)
             sender = municipalities().get(case.kommunenummer, case.kommunenummer) + " kommune"
             path = out / f"{row['message_id'].strip('<>').replace('@', '_')}.pdf"
             recipient = address_lines(case.form)

@@ -22,6 +22,7 @@ from domain.forms import contact_email
 from domain.lifecycle import Outcome
 from domain.values import Attachment, Decision, Neighbour
 from saksflyt.access.policy import Role
+from saksflyt.archive.numbers import Numbers
 from saksflyt.bootstrap import bootstrap, projection_database, projection_store
 from saksflyt.demo import synthetic
 from saksflyt.http.app import create_app
@@ -58,6 +59,7 @@ class Setup:
             settings.notices_from,
             clock=lambda: clock["now"],
             stop=self.stop,
+            numbers=Numbers(self.db),
         )
         self.rng = random.Random(7)
 
@@ -123,6 +125,10 @@ def test_every_submission_gets_one_receipt_with_what_to_expect(setup: Setup) -> 
         assert "2. mars 2026" in body  # received
         assert "16. mars 2026" in body  # expected decision: 14 days (avfallsbeholder)
         assert "Hva skjer nå" in body
+        reference = Numbers(setup.db).existing(
+            case_id
+        )  # given at the receipt, kept for the archive
+        assert reference and f"Saksnummeret er {reference}." in body
         assert message["Auto-Submitted"] == "auto-generated"
         assert [r["message_id"] for r in case.receipts] == [message["Message-ID"]]
     assert setup.policy.tally.sent == 20 and setup.policy.tally.duplicate == 20
