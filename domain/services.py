@@ -87,6 +87,7 @@ def default_services() -> dict[str, Service]:
 
 
 MAALFORMER = ("nb", "nn")  # bokmål, nynorsk (mållova § 6: the municipality chooses)
+STATUTORY_CLOCKS = frozenset({"decision_days", "objection_decision_days"})
 OVERRIDABLE = frozenset({"decision_days", "objection_decision_days", "retention"})
 
 
@@ -137,6 +138,13 @@ class Catalogue:
                     raise ValueError(
                         f"{kommunenummer}/{code}: cannot override {sorted(unknown)}; "
                         f"only {sorted(OVERRIDABLE)} are municipal settings"
+                    )
+                clocks = sorted(set(settings) & STATUTORY_CLOCKS)
+                if clocks and self.services[code].decision_days_statutory:
+                    law = ", ".join(self.services[code].legal_basis)
+                    raise ValueError(
+                        f"{kommunenummer}/{code}: {', '.join(clocks)} is set by law ({law}) and "
+                        "cannot be overridden; only deadlines of local practice can"
                     )
                 self.service(code, kommunenummer)  # parses, and so checks, a retention policy
 

@@ -77,6 +77,14 @@ def test_statutory_settings_cannot_be_overridden() -> None:
         Catalogue.default({"0301": {"melding-om-tiltak": {"neighbour_notice": False}}})
 
 
+@pytest.mark.parametrize("clock", ["decision_days", "objection_decision_days"])
+def test_a_statutory_deadline_cannot_be_overridden_only_local_practice(clock: str) -> None:
+    """pbl § 21-7 sets the building case's 3 and 12 weeks: no municipality may lengthen them."""
+    with pytest.raises(ValueError, match=r"set by law \(.*pbl § 21-7.*cannot be overridden"):
+        Catalogue.default({"0301": {"melding-om-tiltak": {clock: 42}}})
+    Catalogue.default({"0301": {"skjenkebevilling": {"decision_days": 90}}})  # practice: allowed
+
+
 def test_unknown_service_names_the_known_ones() -> None:
     with pytest.raises(UnknownService, match="known services: ledsagerbevis"):
         Catalogue.default().service("hundeskatt")
