@@ -79,7 +79,14 @@ class Fodselsnummer:
     birth_date: date
 
     @classmethod
-    def parse(cls, value: str, rule: ControlDigitRule = ControlDigitRule.CURRENT) -> Fodselsnummer:
+    def parse(
+        cls,
+        value: str,
+        rule: ControlDigitRule = ControlDigitRule.CURRENT,
+        today: date | None = None,
+    ) -> Fodselsnummer:
+        """The number if valid: digits, control digits, a birth date that exists and has come
+        (``today``: the calendar's date unless told)."""
         digits = _require_digits(value, 11, "fødselsnummer")
         kind, day, month = _kind_day_month(digits)
         _check_control_digits(digits, rule)
@@ -95,6 +102,8 @@ class Fodselsnummer:
             raise InvalidIdentifier(
                 f"fødselsnummer: {day:02d}.{month:02d}.{century + yy} is not a date"
             ) from None
+        if birth_date > (today or date.today()):  # a number is given at birth, never before
+            raise InvalidIdentifier("fødselsnummer: its birth date lies in the future")
         return cls(digits, kind, birth_date)
 
     def __str__(self) -> str:

@@ -4,8 +4,9 @@ import random
 from datetime import date
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
+from stdnum.no import fodselsnummer as stdnum_fodselsnummer
 
 from domain.errors import InvalidIdentifier
 from domain.identifiers import (
@@ -21,7 +22,8 @@ from domain.identifiers import (
 )
 from domain.places import Kommunenummer, Matrikkelnummer
 
-birth_dates = st.dates(min_value=date(1900, 1, 1), max_value=date(2039, 12, 31))
+LAST = date(2039, 12, 31)  # the generator's last birth date: "today" for the tests that use it
+birth_dates = st.dates(min_value=date(1900, 1, 1), max_value=LAST)
 kinds = st.sampled_from(list(PersonNumberKind))
 seeds = st.integers(min_value=0, max_value=2**32)
 
@@ -35,7 +37,9 @@ def _change_one_digit(value: str, position: int, delta: int) -> str:
 def test_generated_person_numbers_are_valid_and_keep_their_birth_date(
     birth: date, kind: PersonNumberKind, seed: int
 ) -> None:
-    number = Fodselsnummer.parse(synthetic_fodselsnummer(random.Random(seed), birth, kind))
+    number = Fodselsnummer.parse(
+        synthetic_fodselsnummer(random.Random(seed), birth, kind), today=LAST
+    )
     assert number.kind is kind
     assert number.birth_date == birth
 
@@ -48,7 +52,36 @@ def test_any_single_digit_change_is_refused(
     changed = _change_one_digit(valid, position, delta)
     for rule in ControlDigitRule:
         with pytest.raises(InvalidIdentifier):
-            Fodselsnummer.parse(changed, rule)
+            Fodselsnummer.parse(changed, rule, today=LAST)
+
+
+def test_a_birth_date_in_the_future_is_refused() -> None:
+    """A fødselsnummer is given at birth (folkeregisterloven § 2-2): none for a date to come."""
+    number = synthetic_fodselsnummer(random.Random(1), date(2030, 1, 1))
+    with pytest.raises(InvalidIdentifier, match="birth date lies in the future"):
+        Fodselsnummer.parse(number, today=date(2026, 11, 30))
+    assert Fodselsnummer.parse(number, today=date(2030, 1, 1)).birth_date == date(2030, 1, 1)
+
+
+eleven_digits = st.text(alphabet="0123456789", min_size=11, max_size=11)
+
+
+@settings(max_examples=500)
+@given(st.one_of(eleven_digits, st.builds(
+    lambda birth, kind, seed, position, delta: _change_one_digit(
+        synthetic_fodselsnummer(random.Random(seed), birth, kind), position, delta % 10
+    ),
+    birth_dates, kinds, seeds, st.integers(0, 10), st.integers(0, 9),
+)))  # fmt: skip
+def test_the_validator_agrees_with_python_stdnum(value: str) -> None:
+    """python-stdnum as an oracle (tests only): valid, D- and H-numbers, wrong control digits,
+    impossible dates and dates to come are judged alike under today's control-digit rule."""
+    try:
+        Fodselsnummer.parse(value)
+        ours = True
+    except InvalidIdentifier:
+        ours = False
+    assert ours == stdnum_fodselsnummer.is_valid(value), value
 
 
 @given(seeds)
