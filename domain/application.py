@@ -215,7 +215,7 @@ class Application(Guards, Aggregate):
         self._guard("decide", at, (Status.SUBMITTED,))
         if service.neighbour_notice:
             self._guard_neighbour_period("decide", at)  # cases from before notice came first
-        appeal = deadlines.appeal_deadline(local_date(at))
+        appeal = deadlines.appeal_deadline(local_date(at), service.appeal_days)
         self._decision_made(
             outcome=decision.outcome.value,
             legal_basis=decision.legal_basis,

@@ -108,6 +108,7 @@ def neighbour_comment_deadline(notice_sent: date) -> date:
     return next_working_day(notice_sent + timedelta(days=NEIGHBOUR_COMMENT_DAYS))
 
 
-def appeal_deadline(decision_received: date) -> date:
-    """fvl § 29: three weeks from the decision reaching the party."""
-    return next_working_day(decision_received + timedelta(days=APPEAL_DAYS))
+def appeal_deadline(decision_received: date, days: int = APPEAL_DAYS) -> date:
+    """fvl § 29: three weeks from the decision reaching the party (``days``: a special law's
+    period, e.g. four weeks under pasient- og brukerrettighetsloven § 7-5)."""
+    return next_working_day(decision_received + timedelta(days=days))

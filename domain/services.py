@@ -14,6 +14,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from domain.deadlines import APPEAL_DAYS
 from domain.errors import UnknownService
 from domain.forms import FORMS
 from domain.retention import Retention, RetentionAction, parse_retention
@@ -49,6 +50,9 @@ class Service:
     objection_decision_days: int | None = None
     urgent_decision_days: int | None = None
     drafts: bool = True  # False: submitted in one step, nothing stored before (sosialhjelp)
+    appeal_days: int = (
+        APPEAL_DAYS  # fvl § 29; pleie-omsorg: 28 (pasient- og brukerrettighetsloven § 7-5)
+    )
 
     @property
     def allowed_attachments(self) -> frozenset[str]:
@@ -77,6 +81,7 @@ def _service_from_table(code: str, table: Mapping[str, Any]) -> Service:
         objection_decision_days=table.get("objection_decision_days"),
         urgent_decision_days=table.get("urgent_decision_days"),
         drafts=table.get("drafts", True),
+        appeal_days=table.get("appeal_days", APPEAL_DAYS),
     )
 
 

@@ -142,3 +142,15 @@ def test_nothing_follows_shredding(step: str, when: When) -> None:
         when(case)
     assert refused.value.step == step
     assert vars(case) == before
+
+
+@pytest.mark.parametrize(
+    ("code", "appeal_deadline"),
+    [
+        ("ledsagerbevis", date(2026, 3, 30)),  # fvl § 29: three weeks, 28 March a Saturday
+        ("pleie-omsorg", date(2026, 4, 7)),  # pbrl. § 7-5: four weeks, then Easter
+    ],
+)
+def test_the_appeal_period_is_the_law_of_the_service(code: str, appeal_deadline: date) -> None:
+    case = decided(code, T0)  # decided on Saturday 7 March
+    assert case.appeal_deadline == appeal_deadline
