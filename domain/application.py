@@ -35,6 +35,7 @@ class Application(Guards, Aggregate):
     TOPIC = "saksflyt.application"
     signed_at: datetime | None = None  # when the applicant signed, as the form portal said
     messages: tuple[dict[str, Any], ...] = ()  # letters other than receipts: sent or failed
+    late: bool | None = None  # a høringssvar after the closing date
     neighbour_parties: tuple[dict[str, str], ...] = ()  # who the nabovarsel went to
     late_comments: tuple[str, ...] = ()  # neighbours whose comment came after the period
 
@@ -106,6 +107,7 @@ class Application(Guards, Aggregate):
             objection_decision_days=service.objection_decision_days,
             signed_at=signed_at,
             applicant_ref=_reference(complete, pseudonym),
+            late=_after_closing_date(complete, at),
         )
 
     def withdraw(self, reason: str, at: datetime) -> None:
@@ -205,14 +207,17 @@ class Application(Guards, Aggregate):
         self._guard_neighbour("record neighbour consent", neighbour, at)
         self._neighbour_consent_received(neighbour=neighbour, at=at)
 
-    def send_preliminary_reply(self, reason: str, expected_by: date, at: datetime) -> None:
+    def send_preliminary_reply(
+        self, reason: str, expected_by: date, at: datetime, service: Service
+    ) -> None:
         """Foreløpig svar (fvl § 11 a): why it takes time and when to expect a decision."""
-        self._guard_preliminary_reply(expected_by, at)
+        self._guard_preliminary_reply(expected_by, at, service)
         self._preliminary_reply_sent(reason=reason, expected_by=expected_by, at=at)
 
     def decide(self, decision: Decision, at: datetime, service: Service) -> None:
         """Vedtak. The appeal deadline (fvl § 29) runs from the decision date."""
         self._guard("decide", at, (Status.SUBMITTED,))
+        self._guard_decision_comes("decide", service)
         if service.neighbour_notice:
             self._guard_neighbour_period("decide", at)  # cases from before notice came first
         appeal = deadlines.appeal_deadline(local_date(at), service.appeal_days)
@@ -233,14 +238,14 @@ class Application(Guards, Aggregate):
     ) -> None:
         """Arkivering (bevares): after the appeal period, or after a withdrawal; only a case the
         retention policy keeps, unless an archivist overrides it with a reason (recorded)."""
-        self._guard_closable("archive", at)
+        self._guard_closable("archive", at, service)
         self._guard_retention("archive", RetentionAction.ARCHIVE, service, override_reason)
         self._archived(archive_reference=archive_reference, at=at, override_reason=override_reason)
 
     def shred(self, at: datetime, service: Service, override_reason: str | None = None) -> None:
         """Kassasjon: destroyed after the appeal period, or after a withdrawal; never a case the
         retention policy keeps, unless an archivist overrides it with a reason (recorded)."""
-        self._guard_closable("shred", at)
+        self._guard_closable("shred", at, service)
         self._guard_retention("shred", RetentionAction.SHRED, service, override_reason)
         self._shredded(at=at, override_reason=override_reason)
 
@@ -286,7 +291,9 @@ class Application(Guards, Aggregate):
         objection_decision_days: int | None,
         signed_at: datetime | None = None,  # absent from events stored before it was recorded
         applicant_ref: str | None = None,  # a pseudonym of the applicant, for the read models
+        late: bool | None = None,  # after the consultation's closing date (a høringssvar)
     ) -> None:
+        self.late = late
         self.form = form
         self.submitted_at = at
         self.signed_at = signed_at
@@ -399,6 +406,16 @@ class Application(Guards, Aggregate):
         self.status_value = Status.SHREDDED.value
         self.closed_at = self.closed_at or at
         self._touch(at)
+
+
+def _after_closing_date(form: dict[str, Any], at: datetime) -> bool | None:
+    """A response after the consultation's closing date is registered, and marked late
+    (pbl § 11-14, § 12-10: the høringsfrist); None where the form names no closing date."""
+    closing = form.get("horingsfrist")
+    if closing is None:
+        return None
+    closing = closing if isinstance(closing, date) else date.fromisoformat(str(closing))
+    return local_date(at) > closing
 
 
 def _reference(form: dict[str, Any], pseudonym: Callable[[str], str] | None) -> str | None:

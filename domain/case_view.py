@@ -68,16 +68,22 @@ class CaseView:
 
     @property
     def preliminary_reply_due(self) -> date | None:
-        """fvl § 11 a: due a month after receipt while undecided and no preliminary reply sent."""
+        """fvl § 11 a: due a month after receipt while undecided and no preliminary reply sent
+        (none where no decision comes: no clock to explain)."""
         if self.submitted_at is None or self.decision or self.preliminary_reply_at:
+            return None
+        if self.decision_days is None:
             return None
         if self.status not in UNDECIDED:
             return None
         return deadlines.preliminary_reply_due(local_date(self.submitted_at))
 
-    def retention_due(self, after_days: int) -> date | None:
-        """First day archiving or shredding may happen: after the appeal period (or withdrawal)."""
-        if self.status is Status.WITHDRAWN and self.closed_at is not None:
+    def retention_due(self, after_days: int, registered_closes: bool = False) -> date | None:
+        """First day archiving or shredding may happen: after the appeal period (or withdrawal);
+        ``registered_closes``: a case that ends in no decision is done once registered."""
+        if registered_closes and self.status is Status.SUBMITTED and self.submitted_at:
+            start = local_date(self.submitted_at)
+        elif self.status is Status.WITHDRAWN and self.closed_at is not None:
             start = local_date(self.closed_at)
         elif self.status is Status.DECIDED and self.appeal_deadline is not None:
             start = self.appeal_deadline + timedelta(days=1)

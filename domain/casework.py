@@ -226,7 +226,7 @@ def _apply_retention(
     case: Application, c: cmd.ApplyRetention, at: datetime, service: Service
 ) -> None:
     """Archive or shred a closed case once its service's retention says so."""
-    due = case.retention_due(service.retention.after_days)
+    due = case.retention_due(service.retention.after_days, not service.individual_decision)
     if due is None or local_date(at) < due:
         raise InvalidTransition(
             case.id, case.status.value, "apply retention", "retention-not-due", "not due yet"
@@ -263,8 +263,8 @@ STEPS: dict[type[Command], Step] = {
     cmd.RecordNeighbourConsent: lambda case, c, at, _: case.record_neighbour_consent(
         c.neighbour, at
     ),
-    cmd.SendPreliminaryReply: lambda case, c, at, _: case.send_preliminary_reply(
-        c.reason, c.expected_by, at
+    cmd.SendPreliminaryReply: lambda case, c, at, s: case.send_preliminary_reply(
+        c.reason, c.expected_by, at, s
     ),
     cmd.Decide: lambda case, c, at, s: case.decide(c.decision, at, s),
     cmd.Withdraw: lambda case, c, at, _: case.withdraw(c.reason, at),

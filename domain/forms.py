@@ -106,6 +106,7 @@ class SkjenkebevillingForm(FormModel):
 
 class HoringssvarForm(FormModel):
     sak_referanse: Annotated[str, Field(min_length=1, max_length=100)]
+    horingsfrist: date | None = None  # the consultation's closing date, as published
     avsender_navn: Name
     epost: Email | None = None
     organisasjonsnummer: OrganisasjonsnummerField | None = None

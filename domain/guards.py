@@ -92,8 +92,11 @@ class Guards(CaseView):
                 "every neighbour has consented (pbl § 21-3)",
             )
 
-    def _guard_closable(self, step: str, at: datetime) -> None:
-        self._guard(step, at, (Status.DECIDED, Status.WITHDRAWN))
+    def _guard_closable(self, step: str, at: datetime, service: Service) -> None:
+        closed: tuple[Status, ...] = (Status.DECIDED, Status.WITHDRAWN)
+        if not service.individual_decision:  # a høringssvar is done once registered
+            closed = (*closed, Status.SUBMITTED)
+        self._guard(step, at, closed)
         appeal = self.appeal_deadline
         if self.status is Status.DECIDED and appeal is not None and local_date(at) <= appeal:
             raise self._refuse(
@@ -211,9 +214,19 @@ class Guards(CaseView):
             raise self._refuse(step, "no-document-kinds", "name at least one document kind")
         self._guard_attachment_kinds(step, kinds, service)
 
-    def _guard_preliminary_reply(self, expected_by: date, at: datetime) -> None:
+    def _guard_decision_comes(self, step: str, service: Service) -> None:
+        if not service.individual_decision:
+            raise self._refuse(
+                step,
+                "no-decision-in-service",
+                f"a {service.name_nb.lower()} is registered and acknowledged, not decided: it is "
+                "no individual decision (fvl § 2), so no vedtak, clock or appeal",
+            )
+
+    def _guard_preliminary_reply(self, expected_by: date, at: datetime, service: Service) -> None:
         step = "send preliminary reply"
         self._guard(step, at, (Status.SUBMITTED, Status.AWAITING_DOCUMENTS))
+        self._guard_decision_comes(step, service)
         if self.preliminary_reply_at is not None:
             raise self._refuse(
                 step, "preliminary-reply-already-sent", "a preliminary reply was already sent"

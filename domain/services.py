@@ -50,9 +50,9 @@ class Service:
     objection_decision_days: int | None = None
     urgent_decision_days: int | None = None
     drafts: bool = True  # False: submitted in one step, nothing stored before (sosialhjelp)
-    appeal_days: int = (
-        APPEAL_DAYS  # fvl § 29; pleie-omsorg: 28 (pasient- og brukerrettighetsloven § 7-5)
-    )
+    # the klagefrist: fvl § 29, or a special law's (pleie-omsorg: pbrl. § 7-5, four weeks)
+    appeal_days: int = APPEAL_DAYS
+    individual_decision: bool = True  # False: registered and acknowledged, never decided
 
     @property
     def allowed_attachments(self) -> frozenset[str]:
@@ -82,6 +82,7 @@ def _service_from_table(code: str, table: Mapping[str, Any]) -> Service:
         urgent_decision_days=table.get("urgent_decision_days"),
         drafts=table.get("drafts", True),
         appeal_days=table.get("appeal_days", APPEAL_DAYS),
+        individual_decision=table.get("individual_decision", True),
     )
 
 

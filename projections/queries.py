@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -232,14 +232,19 @@ def past_decision_deadline(db: Database, today: date) -> dict[tuple[str, str], i
 # ----- archive and retention ------------------------------------------------------------------
 
 
-def retention_candidates(db: Database, as_of: date, after: str, limit: int) -> list[str]:
+def retention_candidates(
+    db: Database, as_of: date, after: str, limit: int, registered: Sequence[str] = ()
+) -> list[str]:
     """Closed cases past their appeal period (or withdrawn) by ``as_of``, after ``after`` in
-    case-id order: the cases a retention run looks at."""
+    case-id order: the cases a retention run looks at. Cases of the ``registered`` services
+    (no decision comes: a høringssvar) count as closed once submitted."""
+    marks = ", ".join("?" for _ in registered) or "NULL"
     rows = db.rows(
         "SELECT case_id FROM case_overview WHERE case_id > ? AND ("
-        "(status = 'decided' AND appeal_deadline < ?) OR status = 'withdrawn'"
+        "(status = 'decided' AND appeal_deadline < ?) OR status = 'withdrawn' "
+        f"OR (status = 'submitted' AND service IN ({marks}))"
         ") ORDER BY case_id LIMIT ?",
-        (after, as_of, limit),
+        (after, as_of, *registered, limit),
     )
     return [str(row["case_id"]) for row in rows]
 

@@ -70,6 +70,7 @@ EVENT_MAP: dict[str, tuple[str, dict[str, str], Extra | None]] = {
             "decision_days": "decision_days",
             "objection_decision_days": "objection_decision_days",
             "applicant_ref": "applicant_ref",
+            "late": "late",
         },
         _submitted_extra,
     ),

@@ -117,5 +117,5 @@ def with_consent(case: Application, neighbour: str) -> Application:
 
 
 def with_reply(case: Application) -> Application:
-    case.send_preliminary_reply("høring hos politiet", date(2026, 6, 1), T0)
+    case.send_preliminary_reply("høring hos politiet", date(2026, 6, 1), T0, service(case.service))
     return case

@@ -69,12 +69,18 @@ def catch_up(app: Casework, store: ProjectionStore) -> None:
 
 def plan(app: Casework, store: ProjectionStore, as_of: date) -> Iterator[Planned]:
     """Every closed case whose retention is due on ``as_of``, in case-id order."""
-    for case_id in _candidates(store, as_of):
+    registered = [
+        c for c in app.catalogue.codes() if not app.catalogue.service(c).individual_decision
+    ]
+    for case_id in _candidates(store, as_of, registered):
         case = app.get_case(case_id)
-        if case.status not in (Status.DECIDED, Status.WITHDRAWN):
-            continue  # the read model lags: done since
         service = app.catalogue.service(case.service, case.kommunenummer)
-        due = case.retention_due(service.retention.after_days)
+        closed = (Status.DECIDED, Status.WITHDRAWN)
+        if case.status not in closed and not (
+            case.status is Status.SUBMITTED and not service.individual_decision
+        ):
+            continue  # the read model lags: done since
+        due = case.retention_due(service.retention.after_days, not service.individual_decision)
         if due is None or due > as_of:
             continue
         action, why = service.retention.decide(case.id, case.form)
@@ -82,10 +88,11 @@ def plan(app: Casework, store: ProjectionStore, as_of: date) -> Iterator[Planned
         yield Planned(case.id, case.service, case.kommunenummer, due, action, why, year)
 
 
-def _candidates(store: ProjectionStore, as_of: date) -> Iterator[UUID]:
-    """Closed cases past their appeal period (or withdrawn) by ``as_of``, a page at a time."""
+def _candidates(store: ProjectionStore, as_of: date, registered: list[str]) -> Iterator[UUID]:
+    """Closed cases past their appeal period (or withdrawn, or registered where no decision
+    comes) by ``as_of``, a page at a time."""
     after = ""
-    while page := queries.retention_candidates(store.db, as_of, after, PAGE):
+    while page := queries.retention_candidates(store.db, as_of, after, PAGE, registered):
         yield from (UUID(case_id) for case_id in page)
         after = page[-1]
 

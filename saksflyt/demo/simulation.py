@@ -267,6 +267,8 @@ class CaseScript:
         return datetime(period_over.year, period_over.month, period_over.day, 9, tzinfo=OSLO)
 
     def _process(self, clock: Clock) -> None:
+        if not self.service.individual_decision:
+            return  # a høringssvar is registered and acknowledged: nothing is decided
         submitted = clock.now
         if self.service.allowed_attachments and self.rng.random() < 0.12:
             kinds = [self.rng.choice(sorted(self.service.allowed_attachments))]
@@ -310,7 +312,9 @@ class CaseScript:
 
     def _retention(self, clock: Clock) -> None:
         case = self.app.get_case(self.case_id)
-        due = case.retention_due(self.service.retention.after_days)
+        due = case.retention_due(
+            self.service.retention.after_days, not self.service.individual_decision
+        )
         if due is None:
             return
         at = clock.working_day_at_or_after(datetime(due.year, due.month, due.day, 12, tzinfo=OSLO))

@@ -33,11 +33,13 @@ GRANTED = Decision(Outcome.GRANTED, "lov § 1", "saksbehandler")
 
 
 def decided_case(app: Casework, service: str, case_id: UUID, **form: Any) -> UUID:
-    """Submitted on T0 and granted the next day (no attachments needed for these services)."""
+    """Submitted on T0 and granted the next day (no attachments needed for these services);
+    a høringssvar is only registered (no individual decision: closed once submitted)."""
     complete = {**synthetic.complete_form(random.Random(case_id.int), service, "0301"), **form}
     new_case = {"service": service, "kommunenummer": "0301", "form": complete}
     send(app, cmd.SubmitNewApplication, case_id, T0, **new_case)
-    send(app, cmd.Decide, case_id, T0 + timedelta(days=1), decision=GRANTED)
+    if app.catalogue.service(service).individual_decision:
+        send(app, cmd.Decide, case_id, T0 + timedelta(days=1), decision=GRANTED)
     return case_id
 
 

@@ -11,7 +11,8 @@ import pytest
 
 from domain.application import Application
 from domain.errors import InvalidTransition
-from domain.lifecycle import ReceiptChannel, Status
+from domain.lifecycle import Outcome, ReceiptChannel, Status
+from domain.values import Decision
 from saksflyt.demo import synthetic
 from tests.builders import (
     BUILD,
@@ -96,7 +97,9 @@ def test_retention_is_due_after_the_appeal_period() -> None:
 def test_preliminary_reply_is_due_a_month_after_submission_until_sent() -> None:
     case = submitted("skjenkebevilling", T0)
     assert case.preliminary_reply_due == date(2026, 4, 7)  # 2 April is Skjærtorsdag
-    case.send_preliminary_reply("høring hos politiet", date(2026, 6, 1), T0 + 20 * DAY)
+    case.send_preliminary_reply(
+        "høring hos politiet", date(2026, 6, 1), T0 + 20 * DAY, service(case.service)
+    )
     assert case.preliminary_reply_due is None
 
 
@@ -125,7 +128,7 @@ SHREDDED_STEPS: list[tuple[str, When]] = [
     ("record neighbour consent", lambda c: c.record_neighbour_consent("n", T0 + 9 * DAY)),
     (
         "send preliminary reply",
-        lambda c: c.send_preliminary_reply("r", date(2027, 1, 1), T0 + 9 * DAY),
+        lambda c: c.send_preliminary_reply("r", date(2027, 1, 1), T0 + 9 * DAY, service(c.service)),
     ),
     ("decide", lambda c: decide(c, T0 + 9 * DAY)),
     ("withdraw", lambda c: c.withdraw("r", T0 + 9 * DAY)),
@@ -154,3 +157,26 @@ def test_nothing_follows_shredding(step: str, when: When) -> None:
 def test_the_appeal_period_is_the_law_of_the_service(code: str, appeal_deadline: date) -> None:
     case = decided(code, T0)  # decided on Saturday 7 March
     assert case.appeal_deadline == appeal_deadline
+
+
+def test_a_horingssvar_is_registered_not_decided() -> None:
+    """A response to a consultation is no individual decision (fvl § 2): no vedtak, no decision
+    clock, no preliminary reply, no appeal; it is done once registered and may be archived."""
+    case = draft("horingssvar", T0)
+    form = {"sak_referanse": "2026/1", "avsender_navn": "Velforeningen", "merknad": "Nei takk."}
+    case.submit({**form, "horingsfrist": date(2026, 3, 16)}, T0, service("horingssvar"))
+    assert case.decision_deadline is None and case.preliminary_reply_due is None
+    assert case.late is False
+    granted = Decision(Outcome.GRANTED, "pbl § 12-10", "s")
+    with pytest.raises(InvalidTransition, match="no individual decision") as refused:
+        case.decide(granted, T0 + DAY, service("horingssvar"))
+    assert refused.value.code == "no-decision-in-service"
+    case.archive("2026/1", T0 + DAY, service("horingssvar"))
+    assert case.status is Status.ARCHIVED
+
+
+def test_a_horingssvar_after_the_closing_date_is_registered_and_marked_late() -> None:
+    case = draft("horingssvar", T0)
+    form = {"sak_referanse": "2026/1", "avsender_navn": "Ola", "merknad": "Sent, men likevel."}
+    case.submit({**form, "horingsfrist": date(2026, 3, 1)}, T0, service("horingssvar"))
+    assert case.status is Status.SUBMITTED and case.late is True

@@ -189,13 +189,13 @@ REFUSALS: list[tuple[str, Given, When, str]] = [
     (
         "second preliminary reply",
         lambda t: with_reply(submitted("skjenkebevilling", t)),
-        lambda c: c.send_preliminary_reply("x", date(2026, 6, 1), T0 + DAY),
+        lambda c: c.send_preliminary_reply("x", date(2026, 6, 1), T0 + DAY, service(c.service)),
         "already sent",
     ),
     (
         "preliminary reply expecting the past",
         lambda t: submitted("skjenkebevilling", t),
-        lambda c: c.send_preliminary_reply("x", date(2026, 3, 1), T0),
+        lambda c: c.send_preliminary_reply("x", date(2026, 3, 1), T0, service(c.service)),
         "later date, within a year",
     ),
     (

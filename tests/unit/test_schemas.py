@@ -61,7 +61,9 @@ def _full_lifecycle_events() -> list[object]:
         ["tegninger"], "mangler fasade", at + day, service(building.service)
     )
     building.resume_processing(at + 2 * day)
-    building.send_preliminary_reply("venter på høring", (at + 60 * day).date(), at + 3 * day)
+    building.send_preliminary_reply(
+        "venter på høring", (at + 60 * day).date(), at + 3 * day, service(building.service)
+    )
     building.record_message("forelopig-svar", "email", "<m-2@saksflyt>", at + 3 * day)
     building.record_message("mangelbrev", "email", "<m-3@saksflyt>", at + 3 * day, "refused", 2)
     refused = Decision(Outcome.REFUSED, "pbl § 20-4", "sb-1")
@@ -110,7 +112,7 @@ def test_submitted_carries_the_decision_due_date_and_the_applicant_pseudonym() -
         if type(e).__name__ == "Submitted"
     )
     public = to_latest_public_event(event, "melding-om-tiltak", "0301", CODEC.registry)
-    assert public.ce_type == "no.saksflyt.application.submitted.v3"
+    assert public.ce_type == "no.saksflyt.application.submitted.v4"
     assert public.record["decision_due"] == date(2026, 3, 23)  # three weeks, a Monday
     assert "applicant_ref" in public.record  # None: no pseudonym key in a pure aggregate
 
@@ -176,7 +178,7 @@ def test_v1_data_reads_as_the_newest_with_the_defaults(data: st.DataObject) -> N
     record = data.draw(records(REGISTRY.version("ApplicationSubmitted", 1).raw))
     decoded = CODEC.decode(CODEC.encode("ApplicationSubmitted", record, version=1))
     assert decoded.writer_version == 1
-    added = ("decision_due", "applicant_ref")
+    added = ("decision_due", "applicant_ref", "late")
     assert all(decoded.record[name] is None for name in added)
     assert {k: v for k, v in decoded.record.items() if k not in added} == record
 
