@@ -141,9 +141,11 @@ class Application(Guards, Aggregate):
         failure: str | None = None,
         attempts: int = 1,
         address: str | None = None,
+        service: Service | None = None,
     ) -> None:
         """A letter to the applicant went out, or failed for good (``failure`` says why): kept
-        on the case once per message id. A sent receipt is the case's ``ReceiptSent``."""
+        on the case once per message id. A sent receipt is the case's ``ReceiptSent``; a decision
+        letter handed to the applicant's mailbox has reached them that day (fvl § 29)."""
         self._guard("record message", at, tuple(Status))
         known = [m["message_id"] for m in (*self.messages, *self.receipts)]
         if message_id in known:
@@ -156,6 +158,8 @@ class Application(Guards, Aggregate):
             self._message_sent(
                 kind=kind, channel=channel, message_id=message_id, attempts=attempts, at=at
             )
+            if kind == "vedtak" and channel == "email" and service and not self.delivered:
+                self.record_delivery(local_date(at), at, service)
         else:
             self._message_failed(
                 kind=kind,
@@ -165,6 +169,13 @@ class Application(Guards, Aggregate):
                 reason=failure,
                 at=at,
             )
+
+    def record_delivery(self, delivered_on: date, at: datetime, service: Service) -> None:
+        """The vedtak reached the party: the appeal period counts from this day (fvl § 29;
+        pasient- og brukerrettighetsloven § 7-5 for care services)."""
+        self._guard_delivery(delivered_on, at)
+        appeal = deadlines.appeal_deadline(delivered_on, service.appeal_days)
+        self._decision_delivered(delivered_on=delivered_on, appeal_deadline=appeal, at=at)
 
     def request_missing_documents(
         self, kinds: list[str], reason: str, at: datetime, service: Service
@@ -384,6 +395,16 @@ class Application(Guards, Aggregate):
             "at": at,
         }
         self.status_value = Status.DECIDED.value
+        self._touch(at)
+
+    @event("DecisionDelivered", topic="saksflyt.application.decision-delivered")
+    def _decision_delivered(self, delivered_on: date, appeal_deadline: date, at: datetime) -> None:
+        assert self.decision is not None
+        self.decision = {
+            **self.decision,
+            "delivered_on": delivered_on,
+            "appeal_deadline": appeal_deadline,
+        }
         self._touch(at)
 
     @event("Withdrawn", topic="saksflyt.application.withdrawn")

@@ -51,7 +51,13 @@ class CaseView:
 
     @property
     def appeal_deadline(self) -> date | None:
+        """From the day the vedtak reached the party once that is recorded; until then as if
+        it reached them the day it was made (fvl § 29)."""
         return self.decision["appeal_deadline"] if self.decision else None
+
+    @property
+    def delivered(self) -> bool:
+        return bool(self.decision and self.decision.get("delivered_on"))
 
     def clock_pauses(self) -> list[deadlines.Pause]:
         return [deadlines.Pause(p["start"], p["end"]) for p in self.pauses]  # type: ignore[arg-type]

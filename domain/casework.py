@@ -247,9 +247,10 @@ STEPS: dict[type[Command], Step] = {
     cmd.SendReceipt: lambda case, c, at, _: case.send_receipt(
         c.channel, c.message_id, at, c.address
     ),
-    cmd.RecordMessage: lambda case, c, at, _: case.record_message(
-        c.kind, c.channel, c.message_id, at, c.failure, c.attempts, c.address
+    cmd.RecordMessage: lambda case, c, at, s: case.record_message(
+        c.kind, c.channel, c.message_id, at, c.failure, c.attempts, c.address, s
     ),
+    cmd.RecordDecisionDelivery: lambda case, c, at, s: case.record_delivery(c.delivered_on, at, s),
     cmd.RequestMissingDocuments: lambda case, c, at, s: case.request_missing_documents(
         c.kinds, c.reason, at, s
     ),

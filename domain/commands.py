@@ -81,6 +81,14 @@ class RecordMessage(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
+class RecordDecisionDelivery(Command):
+    """The vedtak reached the party on ``delivered_on`` (a letter by post, a signed receipt):
+    the appeal period runs from then (fvl § 29)."""
+
+    delivered_on: date
+
+
+@dataclass(frozen=True, kw_only=True)
 class SendNeighbourNotice(Command):
     """Nabovarsel, before the application is submitted (pbl § 21-3): ``neighbours`` names each
     property by matrikkelnummer, ``parties`` says who is notified there (name, address, role)."""

@@ -214,6 +214,22 @@ class Guards(CaseView):
             raise self._refuse(step, "no-document-kinds", "name at least one document kind")
         self._guard_attachment_kinds(step, kinds, service)
 
+    def _guard_delivery(self, delivered_on: date, at: datetime) -> None:
+        step = "record decision delivery"
+        self._guard(step, at, (Status.DECIDED,))
+        if self.delivered:
+            raise self._refuse(
+                step, "decision-already-delivered", "the decision's delivery is already recorded"
+            )
+        assert self.decision is not None
+        if not local_date(self.decision["at"]) <= delivered_on <= local_date(at):
+            raise self._refuse(
+                step,
+                "delivery-date-out-of-range",
+                "a decision reaches the party on or after the day it was made, and not later "
+                "than today",
+            )
+
     def _guard_decision_comes(self, step: str, service: Service) -> None:
         if not service.individual_decision:
             raise self._refuse(

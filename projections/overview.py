@@ -142,6 +142,10 @@ def _on_shredded(row: Row, r: dict[str, Any]) -> None:
     row.update(status=Status.SHREDDED.value, closed_at=row["closed_at"] or r["occurred_at"])
 
 
+def _on_delivered(row: Row, r: dict[str, Any]) -> None:
+    row.update(appeal_deadline=r["appeal_deadline"])  # fvl § 29: from delivery
+
+
 def _nothing(row: Row, r: dict[str, Any]) -> None:
     return None
 
@@ -161,6 +165,7 @@ ON_EVENT: dict[str, Callable[[Row, dict[str, Any]], None]] = {
     "NeighbourConsentReceived": _on_consent,
     "PreliminaryReplySent": _on_reply,
     "DecisionMade": _on_decision,
+    "DecisionDelivered": _on_delivered,
     "ApplicationWithdrawn": _on_withdrawn,
     "ApplicationArchived": _on_archived,
     "ApplicationShredded": _on_shredded,

@@ -59,6 +59,7 @@ NEXT_STEPS = (
     "resume",
     "preliminary_reply",
     "decide",
+    "record_delivery",
     "withdraw",
     "archive",
     "shred",
@@ -222,6 +223,26 @@ def decide(
     decision = Decision(body.outcome, body.legal_basis, body.case_officer)
     command = cmd.Decide(**command_ids(request, case_id, key, c.who), decision=decision)
     return run(request, key, body, command)
+
+
+@router.post(
+    STEP + "decision-delivery",
+    response_model=m.CommandResult,
+    summary="The day the vedtak reached the party",
+)
+def record_delivery(
+    case_id: UUID,
+    body: m.DeliveryBody,
+    request: Request,
+    c: Annotated[CaseCaller, permit_case(P.ACT)],
+    key: Key = None,
+) -> Result:
+    """For a decision letter by post: the appeal period runs from this day (fvl § 29). A
+    letter by e-mail records its own delivery when it is handed over."""
+    ids = command_ids(request, case_id, key, c.who)
+    return run(
+        request, key, body, cmd.RecordDecisionDelivery(**ids, delivered_on=body.delivered_on)
+    )
 
 
 @router.post(STEP + "withdrawal", response_model=m.CommandResult, summary="Withdraw")

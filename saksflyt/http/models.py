@@ -89,6 +89,12 @@ class DecisionBody(Step):
     case_officer: ShortText
 
 
+class DeliveryBody(Step):
+    """The day the vedtak reached the party (fvl § 29: the appeal period runs from it)."""
+
+    delivered_on: date
+
+
 class WithdrawBody(Step):
     reason: Text
 

@@ -18,6 +18,7 @@ from domain.services import Service
 from saksflyt.letters.render import Letter, render
 
 INCOMING, OUTGOING_DOCUMENT = "Inngående dokument", "Utgående dokument"
+APPEAL_LAW = {28: "pasient- og brukerrettighetsloven § 7-5"}  # else fvl § 29 (three weeks)
 RESPOND_DAYS = 14  # a mangelbrev asks for the documents within two weeks (practice, not statute)
 
 
@@ -84,7 +85,9 @@ def _decision(event: Any, about: About) -> dict[str, Any]:
         "outcome": str(event.outcome),
         "legal_basis": event.legal_basis,
         "case_officer": event.case_officer,
-        "appeal_deadline": event.appeal_deadline,
+        "appeal_deadline": event.appeal_deadline,  # if it reached the party that day
+        "appeal_weeks": about.service.appeal_days // 7,
+        "appeal_law": APPEAL_LAW.get(about.service.appeal_days, "forvaltningsloven § 29"),
     }
 
 

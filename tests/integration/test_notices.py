@@ -238,6 +238,10 @@ def test_formal_letters_carry_a_pdfa_and_the_appeal_deadline(
     assert preflight.errors(pdfs, tmp_path) == {p.name: [] for p in pdfs}
     kinds = [e.kind for e in setup.app.history(case_id) if type(e).__name__ == "MessageSent"]  # type: ignore[attr-defined]
     assert kinds == ["mangelbrev", "forelopig-svar", "vedtak"]
+    decided = setup.app.get_case(
+        case_id
+    )  # in the mailbox that day: the appeal period runs (fvl § 29)
+    assert decided.decision and decided.decision["delivered_on"] == date(2026, 3, 6)
 
 
 def test_old_occasions_are_not_acted_on(setup: Setup) -> None:

@@ -180,3 +180,32 @@ def test_a_horingssvar_after_the_closing_date_is_registered_and_marked_late() ->
     form = {"sak_referanse": "2026/1", "avsender_navn": "Ola", "merknad": "Sent, men likevel."}
     case.submit({**form, "horingsfrist": date(2026, 3, 1)}, T0, service("horingssvar"))
     assert case.status is Status.SUBMITTED and case.late is True
+
+
+def test_the_appeal_period_runs_from_the_day_the_decision_reached_the_party() -> None:
+    """fvl § 29: three weeks from delivery, not from the decision; a letter by post that came
+    on 16 March gives until 6 April (then Easter: 7 April)."""
+    case = decided("ledsagerbevis", T0)  # decided on Saturday 7 March
+    case.record_delivery(date(2026, 3, 16), T0 + 15 * DAY, service("ledsagerbevis"))
+    assert case.appeal_deadline == date(2026, 4, 7) and case.delivered
+    with pytest.raises(InvalidTransition, match="already recorded"):
+        case.record_delivery(date(2026, 3, 17), T0 + 16 * DAY, service("ledsagerbevis"))
+
+
+def test_a_decision_letter_in_the_mailbox_has_reached_the_party_that_day() -> None:
+    case = decided("pleie-omsorg", T0)
+    sent = T0 + 6 * DAY  # Sunday 8 March
+    case.record_message("vedtak", "email", "<v@x>", sent, service=service("pleie-omsorg"))
+    assert case.appeal_deadline == date(2026, 4, 7)  # pbrl. § 7-5: four weeks, then Easter
+    assert [type(e).__name__ for e in case.collect_events()][-2:] == [
+        "MessageSent",
+        "DecisionDelivered",
+    ]
+
+
+@pytest.mark.parametrize("delivered_on", [date(2026, 3, 6), date(2026, 3, 20)])
+def test_a_delivery_before_the_decision_or_after_today_is_refused(delivered_on: date) -> None:
+    case = decided("ledsagerbevis", T0)  # decided 7 March; "today" is 10 March
+    with pytest.raises(InvalidTransition, match="on or after the day it was made") as refused:
+        case.record_delivery(delivered_on, T0 + 8 * DAY, service("ledsagerbevis"))
+    assert refused.value.code == "delivery-date-out-of-range"

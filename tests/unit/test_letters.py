@@ -42,6 +42,8 @@ def context(kind: str, service_code: str) -> dict[str, object]:
                 "legal_basis": "fvl § 11 a",
                 "case_officer": "kari",
                 "appeal_deadline": date(2026, 3, 24),
+                "appeal_weeks": 3,
+                "appeal_law": "forvaltningsloven § 29",
             },
         }[kind]
     )
@@ -85,6 +87,7 @@ def test_the_preliminary_reply_gives_the_reason_and_when_to_expect_a_decision() 
 def test_the_decision_letter_gives_the_appeal_deadline() -> None:
     letter = render("vedtak", "ledsagerbevis", AT.date(), context("vedtak", "ledsagerbevis"))
     assert "klage" in letter.body.lower() and "24. mars 2026" in letter.body
+    assert "3 uker fra den dagen du mottok det (forvaltningsloven § 29)" in letter.body
 
 
 @pytest.mark.parametrize(

@@ -68,6 +68,7 @@ def _full_lifecycle_events() -> list[object]:
     building.record_message("mangelbrev", "email", "<m-3@saksflyt>", at + 3 * day, "refused", 2)
     refused = Decision(Outcome.REFUSED, "pbl § 20-4", "sb-1")
     building.decide(refused, at + 20 * day, service(building.service))
+    building.record_delivery((at + 22 * day).date(), at + 23 * day, service(building.service))
     building.archive("0301-2026/9", at + 60 * day, service(building.service))
     withdrawn = submitted("avfallsbeholder", T0)
     withdrawn.withdraw("flytter", T0 + day)
