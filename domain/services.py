@@ -50,6 +50,9 @@ class Service:
     objection_decision_days: int | None = None
     urgent_decision_days: int | None = None
     drafts: bool = True  # False: submitted in one step, nothing stored before (sosialhjelp)
+    name_nn: str = ""
+    description_nb: str = ""  # for the published catalogue: what, who, cost, attachments, time
+    former_name_nb: str | None = None  # a name people still search for (melding om tiltak)
     # the klagefrist: fvl § 29, or a special law's (pleie-omsorg: pbrl. § 7-5, four weeks)
     appeal_days: int = APPEAL_DAYS
     individual_decision: bool = True  # False: registered and acknowledged, never decided
@@ -83,6 +86,9 @@ def _service_from_table(code: str, table: Mapping[str, Any]) -> Service:
         drafts=table.get("drafts", True),
         appeal_days=table.get("appeal_days", APPEAL_DAYS),
         individual_decision=table.get("individual_decision", True),
+        name_nn=table.get("name_nn", table["name_nb"]),
+        description_nb=" ".join(table.get("description_nb", "").split()),
+        former_name_nb=table.get("former_name_nb"),
     )
 
 

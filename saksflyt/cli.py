@@ -21,6 +21,7 @@ from saksflyt.access.commands import add_access_commands
 from saksflyt.access.tokens import NotConfigured, ensure_dev_key
 from saksflyt.archive.commands import add_export_commands, add_retention_commands
 from saksflyt.bootstrap import bootstrap, projection_database, projection_store
+from saksflyt.catalogue.commands import add_catalogue_commands
 from saksflyt.demo.report import print_projection_summary, render, summarise
 from saksflyt.demo.simulation import HORIZON, run_demo
 from saksflyt.http.documents import DocumentStore, referenced_documents
@@ -102,6 +103,10 @@ def _demo(args: argparse.Namespace) -> int:
     store = projection_store(settings)
     print_projection_summary(store.db, HORIZON.date(), console)
     store.db.close()
+    console.print(
+        "The service catalogue: saksflyt services [CODE], or GET /services once served (open "
+        "to anyone)."
+    )
     console.print(
         "Query the read models: saksflyt query stats|overview|deadlines|neighbours — or serve "
         "the API with a development key (see the README):"
@@ -355,6 +360,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_retention_commands(commands)
     add_export_commands(commands)
     add_notices_commands(commands)
+    add_catalogue_commands(commands)
     return parser
 
 

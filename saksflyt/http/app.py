@@ -20,6 +20,7 @@ from starlette.formparsers import MultiPartParser
 from saksflyt.access.tokens import TokenVerifier
 from saksflyt.http.attachments import router as attachment_router
 from saksflyt.http.audit import router as audit_router
+from saksflyt.http.catalogue import router as catalogue_router
 from saksflyt.http.commands import router as command_router
 from saksflyt.http.dashboard import router as dashboard_router
 from saksflyt.http.exports import router as export_router
@@ -62,6 +63,7 @@ def create_app(
     app.include_router(attachment_router)
     app.include_router(read_router)
     app.include_router(message_router)
+    app.include_router(catalogue_router)
     app.include_router(dashboard_router)
     app.include_router(audit_router)
     app.include_router(export_router)

@@ -73,6 +73,9 @@ TABLE: list[tuple[str, str | set[str], int, int | None, str | None]] = [
     ("GET /exports/{job}/package",                       {A},           200,  403,   "exported"),
     ("DELETE /exports/{job}",                            {A},           204,  403,   "exported"),
     ("GET /metrics",                                     {OP},          200,  None,  None),
+    ("GET /services",                                    EVERYONE,      200,  None,  None),
+    ("GET /services/melding-om-tiltak",                  EVERYONE,      200,  None,  None),
+    ("GET /services/melding-om-tiltak/form-schema",      EVERYONE,      200,  None,  None),
     ("GET /healthz",                                     EVERYONE,      200,  None,  None),
     ("GET /readyz",                                      EVERYONE,      200,  None,  None),
 ]  # fmt: skip

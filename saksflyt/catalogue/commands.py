@@ -1,0 +1,68 @@
+"""``saksflyt services [CODE] [--municipality N] [--format table|json]``: the catalogue."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from rich.console import Console
+
+from domain.errors import UnknownService
+from saksflyt.catalogue.published import form_schema, published
+from saksflyt.output import print_table
+from saksflyt.settings import Settings
+
+
+def _services(args: argparse.Namespace) -> int:
+    catalogue = Settings.from_env().catalogue()
+    codes = [args.code] if args.code else catalogue.codes()
+    try:
+        rows = [
+            published(catalogue.service(c, args.municipality), catalogue, args.municipality)
+            for c in codes
+        ]
+    except UnknownService as error:
+        print(f"saksflyt services: {error}", file=sys.stderr)
+        return 2
+    if args.format == "json":
+        if args.code:
+            rows[0]["form_schema"] = form_schema(args.code)
+        print(json.dumps(rows[0] if args.code else rows, ensure_ascii=False, indent=2))
+        return 0
+    print_table([_line(r) for r in rows], "Services", Console(width=160))
+    return 0
+
+
+def _line(row: dict[str, Any]) -> dict[str, Any]:
+    clock = row["deadlines"]
+    days = clock["decision_days"]
+    return {
+        "code": row["code"],
+        "name": row["name"]["nb"],
+        "decision": "none"
+        if not row["individual_decision"]
+        else f"{days or '–'} days" + (" (law)" if clock["statutory"] else ""),
+        "appeal days": clock["appeal_days"] or "–",
+        "sensitivity": row["sensitivity"],
+        "required attachments": ", ".join(row["attachments"]["required"]) or "–",
+        "retention": f"{row['retention']['action']} after {row['retention']['after_days']} d",
+    }
+
+
+def add_catalogue_commands(commands: Any) -> None:
+    parser = commands.add_parser(
+        "services",
+        help="the service catalogue: law, clocks, attachments, form",
+        description="Example: saksflyt services melding-om-tiltak --municipality 0301 --format json",
+    )
+    parser.add_argument(
+        "code", nargs="?", help="one service (its JSON adds the form's JSON Schema)"
+    )
+    parser.add_argument(
+        "--municipality",
+        help="apply this kommunenummer's settings (SAKSFLYT_MUNICIPALITY_SETTINGS)",
+    )
+    parser.add_argument("--format", choices=("table", "json"), default="table")
+    parser.set_defaults(handler=_services)

@@ -1,0 +1,95 @@
+"""The published catalogue: every service with its names, description, law, clocks and form
+schema, open to anyone; a municipality's settings applied when asked; the form schema accepts
+the forms the API accepts."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+from fastapi.testclient import TestClient
+
+from saksflyt.demo import synthetic
+from saksflyt.http.app import create_app
+from tests.stores import sqlite_settings
+
+TEN = {
+    "ledsagerbevis", "pleie-omsorg", "parkering-forflytningshemmet", "sosialhjelp",
+    "skjenkebevilling", "horingssvar", "avfallsbeholder", "gravemelding", "kartforretning",
+    "melding-om-tiltak",
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    folder = tmp_path_factory.mktemp("catalogue")
+    settings_file = folder / "kommuner.toml"
+    settings_file.write_text(
+        '[0301]\nmaalform = "nn"\n[0301.skjenkebevilling]\ndecision_days = 90\n', encoding="utf-8"
+    )
+    settings = sqlite_settings(folder, municipality_settings=settings_file)
+    with TestClient(create_app(settings)) as client:  # no token: the catalogue is public
+        yield client
+
+
+def test_every_service_is_published_with_what_an_applicant_needs(api: TestClient) -> None:
+    services = api.get("/services").json()
+    assert {s["code"] for s in services} == TEN
+    for s in services:
+        assert all(s["name"][lang] for lang in ("nb", "nn", "en")), s["code"]
+        assert len(s["description_nb"]) > 100 and s["legal_basis"], s["code"]
+
+
+def test_the_building_case_shows_its_current_name_and_its_clocks_are_law(api: TestClient) -> None:
+    """pbl § 20-4 replaced "melding om tiltak" in 2010; pbl § 21-7 sets 3 and 12 weeks."""
+    building = api.get("/services/melding-om-tiltak").json()
+    assert building["name"]["nb"] == "Søknad om tiltak uten ansvarsrett"
+    assert building["former_name_nb"] == "Melding om tiltak"
+    deadlines = building["deadlines"]
+    assert (deadlines["decision_days"], deadlines["objection_decision_days"]) == (21, 84)
+    assert deadlines["statutory"] is True
+
+
+def test_a_horingssvar_has_no_decision_and_no_appeal(api: TestClient) -> None:
+    reply = api.get("/services/horingssvar").json()
+    assert reply["individual_decision"] is False
+    assert reply["deadlines"]["decision_days"] is None and reply["deadlines"]["appeal_days"] is None
+
+
+def test_a_municipality_sees_its_own_settings(api: TestClient) -> None:
+    oslo = api.get("/services/skjenkebevilling", params={"municipality": "0301"}).json()
+    everyone = api.get("/services/skjenkebevilling").json()
+    assert (oslo["deadlines"]["decision_days"], oslo["maalform"]) == (90, "nn")
+    assert everyone["deadlines"]["decision_days"] == 120
+
+
+@pytest.mark.parametrize(
+    ("path", "rule"),
+    [
+        ("/services/hundeskatt", "unknown-service"),
+        ("/services?municipality=9999", "unknown-municipality"),
+    ],
+)
+def test_an_unknown_service_or_municipality_is_404(api: TestClient, path: str, rule: str) -> None:
+    answer = api.get(path)
+    assert answer.status_code == 404 and answer.json()["rule"] == rule
+    assert answer.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize("code", sorted(TEN))
+def test_the_form_schema_accepts_a_valid_form_and_refuses_a_broken_one(
+    api: TestClient, code: str
+) -> None:
+    schema = api.get(f"/services/{code}/form-schema").json()
+    form: dict[str, Any] = json.loads(
+        json.dumps(synthetic.complete_form(random.Random(1), code, "0301"), default=str)
+    )
+    jsonschema.validate(form, schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({**form, "not_a_field": 1}, schema)
+    assert Path(schema["$schema"]).name == "schema"
