@@ -20,6 +20,7 @@ from domain.forms import (
     check_draft,
     complete_form,
     contact_email,
+    deep_merge,
     is_urgent,
 )
 from domain.guards import Guards
@@ -67,7 +68,7 @@ class Application(Guards, Aggregate):
     def save_draft(self, form: dict[str, Any], at: datetime) -> None:
         """Mellomlagring: keep a partial form; what it holds must already be valid."""
         self._guard("save draft", at, (Status.DRAFT,))
-        check_draft(self.service, form)
+        check_draft(self.service, deep_merge(self.form, form))
         self._draft_saved(form=form, at=at)
 
     def add_attachment(self, attachment: Attachment, at: datetime, service: Service) -> None:
@@ -87,7 +88,7 @@ class Application(Guards, Aggregate):
     ) -> None:
         """Send the application: the form must be complete and required attachments present."""
         self._guard("submit", at, (Status.DRAFT,))
-        complete = complete_form(self.service, {**self.form, **form})
+        complete = complete_form(self.service, deep_merge(self.form, form))
         if service.neighbour_notice:
             self._guard_neighbours_heard(at, complete)
         missing = sorted(service.required_attachments - self.attachment_kinds)
@@ -267,7 +268,7 @@ class Application(Guards, Aggregate):
 
     @event("DraftSaved", topic="saksflyt.application.draft-saved")
     def _draft_saved(self, form: dict[str, Any], at: datetime) -> None:
-        self.form = {**self.form, **form}
+        self.form = deep_merge(self.form, form)
         self._touch(at)
 
     @event("AttachmentAdded", topic="saksflyt.application.attachment-added")

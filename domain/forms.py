@@ -184,6 +184,18 @@ def _problems(error: ValidationError, *, ignore_missing: bool) -> list[str]:
     ]
 
 
+def deep_merge(saved: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    """A partial save laid over what was saved: nested sections merge field by field, so
+    saving ``{"soker": {"epost": …}}`` keeps the name already saved there."""
+    merged = dict(saved)
+    for key, value in update.items():
+        old = merged.get(key)
+        merged[key] = (
+            deep_merge(old, value) if isinstance(old, dict) and isinstance(value, dict) else value
+        )
+    return merged
+
+
 def check_draft(service: str, data: dict[str, Any]) -> None:
     """A draft may be partial, but every field it has must be a field of the form and valid."""
     try:

@@ -6,11 +6,12 @@ from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import AwareDatetime
 
+from domain.lifecycle import Status
 from domain.personal import ERASED
 from projections import queries
 from saksflyt.access.log import Access
@@ -26,6 +27,7 @@ from saksflyt.http.auth import (
     permit_case,
     scope_of,
 )
+from saksflyt.http.problems import ApiProblem
 from saksflyt.http.services import services
 from saksflyt.ops.health import run_checks
 from saksflyt.ops.metrics import TELEMETRY, metrics_payload
@@ -161,6 +163,37 @@ def case_events(
         record = {k: (hidden if k in personal and hidden else v) for k, v in public.record.items()}
         out.append({"type": public.name, "ce_type": public.ce_type, **record})
     return out
+
+
+@router.get(
+    "/applications/{case_id}/draft",
+    tags=["cases"],
+    summary="A draft read back: the form as saved",
+    responses=m.problem_responses(401, 403, 404, 409),
+)
+def get_draft(
+    request: Request,
+    case_id: UUID,
+    c: Annotated[CaseCaller, permit_case(P.FILE)],
+    purpose: Annotated[
+        str | None, Header(alias="Access-Purpose", min_length=3, max_length=200)
+    ] = None,
+) -> dict[str, Any]:
+    """For the form portal (or a caseworker) to let the applicant go on where they stopped:
+    the form as saved so far, nested sections merged, and the attachments. Logged."""
+    case = services(request).app.get_case(case_id)
+    if case.status is not Status.DRAFT:
+        raise ApiProblem(409, "not-a-draft", f"the case is {case.status.value}, not a draft")
+    log_read(request, c, "draft", purpose or "the applicant goes on with a draft")
+    return {
+        "case_id": str(case.id),
+        "service": case.service,
+        "form": case.form,
+        "attachments": [
+            {k: v for k, v in a.items() if k != "storage_ref"} for a in case.attachments
+        ],
+        "saved_at": case.last_event_at,
+    }
 
 
 def log_read(request: Request, c: CaseCaller, action: str, purpose: str) -> None:

@@ -62,6 +62,7 @@ TABLE: list[tuple[str, str | set[str], int, int | None, str | None]] = [
     ("GET /applications/{case}/events",                  {C, A},        200,  403,   "submitted"),
     ("GET /applications/{case}/events?personal",         {C},           200,  403,   "submitted"),
     ("GET /applications/{case}/messages",                {C, A},        200,  403,   "submitted"),
+    ("GET /applications/{case}/draft",                   {S, C},        200,  403,   "draft"),
     ("GET /overview",                                    {C, A, N},     200,  403,   None),
     ("GET /stats",                                       {C, A, N},     200,  403,   None),
     ("GET /deadlines",                                   {C, A, N},     200,  403,   None),

@@ -228,3 +228,21 @@ def test_api_commands_are_counted_by_outcome(client: TestClient) -> None:
     body = {"outcome": "granted", "legal_basis": "x", "case_officer": "y"}
     assert client.post(f"/applications/{case_id}/decision", json=body).status_code == 409
     assert _commands_counted(client, "rejected") == before + 1
+
+
+def test_a_draft_is_read_back_with_its_partial_saves_merged(client: TestClient) -> None:
+    """Mellomlagring people can use: saving one field of a section keeps the others."""
+    case_id = _draft(client, "avfallsbeholder", {"soker": {"navn": "Kari Nordmann"}})
+    saved = client.post(
+        f"/applications/{case_id}/draft", json={"form": {"soker": {"epost": "kari@example.org"}}}
+    )
+    assert saved.status_code == 200, saved.text
+    draft = client.get(f"/applications/{case_id}/draft")
+    assert draft.status_code == 200, draft.text
+    assert draft.json()["form"]["soker"] == {"navn": "Kari Nordmann", "epost": "kari@example.org"}
+    form = synthetic.complete_form(random.Random(4), "avfallsbeholder", "0301")
+    del form["soker"]["navn"]  # the name saved earlier completes the form
+    submitted = client.post(f"/applications/{case_id}/submit", json={"form": form})
+    assert submitted.status_code == 200, submitted.text
+    gone = client.get(f"/applications/{case_id}/draft")
+    assert gone.status_code == 409 and gone.json()["rule"] == "not-a-draft"
