@@ -38,6 +38,17 @@ Purpose = Annotated[
     ),
 ]
 
+OptionalPurpose = Annotated[
+    str | None,
+    Header(
+        alias="Access-Purpose",
+        min_length=3,
+        max_length=200,
+        description="Why you read this case (kept in the access log); may be left out where "
+        "the endpoint names the reason itself",
+    ),
+]
+
 
 @dataclass(frozen=True)
 class CaseCaller:

@@ -12,12 +12,12 @@ from dataclasses import replace
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Request
 
 from saksflyt.archive.numbers import Numbers
 from saksflyt.bootstrap import projection_database
 from saksflyt.http import models as m
-from saksflyt.http.auth import CaseCaller, permit_own_case
+from saksflyt.http.auth import CaseCaller, OptionalPurpose, permit_own_case
 from saksflyt.http.problems import ApiProblem
 from saksflyt.http.reads import log_read
 from saksflyt.http.services import services
@@ -28,15 +28,6 @@ from schemas.mapping import event_id
 router = APIRouter()
 RECORDS = ("ReceiptSent", "MessageSent", "MessageFailed")
 OwnReader = Annotated[CaseCaller, permit_own_case()]
-OptionalPurpose = Annotated[
-    str | None,
-    Header(
-        alias="Access-Purpose",
-        min_length=3,
-        max_length=200,
-        description="Why you read this case (caseworkers and archivists; the applicant need not)",
-    ),
-]
 
 
 @router.get(

@@ -6,7 +6,7 @@ from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import AwareDatetime
@@ -20,6 +20,7 @@ from saksflyt.access.policy import Principal
 from saksflyt.http import models as m
 from saksflyt.http.auth import (
     CaseCaller,
+    OptionalPurpose,
     Purpose,
     forbidden,
     metrics_caller,
@@ -175,9 +176,7 @@ def get_draft(
     request: Request,
     case_id: UUID,
     c: Annotated[CaseCaller, permit_case(P.FILE)],
-    purpose: Annotated[
-        str | None, Header(alias="Access-Purpose", min_length=3, max_length=200)
-    ] = None,
+    purpose: OptionalPurpose = None,
 ) -> dict[str, Any]:
     """For the form portal (or a caseworker) to let the applicant go on where they stopped:
     the form as saved so far, nested sections merged, and the attachments. Logged."""

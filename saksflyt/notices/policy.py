@@ -126,7 +126,7 @@ class NoticePolicy:
         self.clock, self.max_age, self.max_attempts = clock, max_age, max_attempts
         self.stop = stop or threading.Event()
         self.counted = counted
-        self.numbers = numbers  # gives a case its saksnummer for the receipt, when there are
+        self.numbers = numbers  # gives a case without one its saksnummer at the receipt
         self.tally = Tally()
 
     def __call__(self, event: PublicEvent) -> None:
