@@ -8,7 +8,7 @@ so moving or renaming this class never breaks replay of stored events.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -24,7 +24,7 @@ from domain.forms import (
     is_urgent,
 )
 from domain.guards import Guards
-from domain.lifecycle import UNDECIDED, ReceiptChannel, Status, local_date
+from domain.lifecycle import UNDECIDED, AppealResult, ReceiptChannel, Status, local_date
 from domain.retention import RetentionAction
 from domain.services import Service
 from domain.values import Attachment, Decision, Neighbour
@@ -37,6 +37,8 @@ class Application(Guards, Aggregate):
     signed_at: datetime | None = None  # when the applicant signed, as the form portal said
     messages: tuple[dict[str, Any], ...] = ()  # letters other than receipts: sent or failed
     late: bool | None = None  # a høringssvar after the closing date
+    appeal: dict[str, Any] | None = None  # the klage: received, review due, forwarded, result
+    final: bool = False  # the appeal body has answered: no further appeal
     neighbour_parties: tuple[dict[str, str], ...] = ()  # who the nabovarsel went to
     late_comments: tuple[str, ...] = ()  # neighbours whose comment came after the period
 
@@ -178,6 +180,40 @@ class Application(Guards, Aggregate):
         appeal = deadlines.appeal_deadline(delivered_on, service.appeal_days)
         self._decision_delivered(delivered_on=delivered_on, appeal_deadline=appeal, at=at)
 
+    # ----- use cases: an appeal (klage) --------------------------------------------------------
+
+    def receive_appeal(self, received_on: date, at: datetime, service: Service) -> None:
+        """A klage arrived (fvl § 32). One after the appeal period is taken in and marked late:
+        the body may still consider it (fvl § 31). The deciding body reviews it first."""
+        self._guard_appeal(received_on, at, service)
+        assert self.appeal_deadline is not None
+        review_due = deadlines.next_working_day(
+            received_on + timedelta(days=service.appeal_review_days)
+        )
+        self._appeal_received(
+            received_on=received_on,
+            timely=received_on <= self.appeal_deadline,
+            review_due=review_due,
+            at=at,
+        )
+
+    def review_appeal(
+        self, decision: Decision | None, appeal_body: str, at: datetime, service: Service
+    ) -> None:
+        """fvl § 33: the deciding body reverses the decision (omgjøring: a new vedtak, which may
+        be appealed in turn) or sends the appeal on to the appeal body."""
+        self._guard_appeal_step("review appeal", at, forwarded=False)
+        if decision is None:
+            self._appeal_forwarded(appeal_body=appeal_body, at=at)
+            return
+        self._appeal_reviewed(reversed=True, at=at)
+        self._record_decision(decision, at, service)  # omgjøring: a new vedtak
+
+    def record_appeal_result(self, result: AppealResult, at: datetime) -> None:
+        """fvl § 34: the appeal body's answer; final, no further appeal (fvl § 28 third para.)."""
+        self._guard_appeal_step("record appeal result", at, forwarded=True)
+        self._appeal_decided(result=result.value, at=at)
+
     def request_missing_documents(
         self, kinds: list[str], reason: str, at: datetime, service: Service
     ) -> None:
@@ -227,11 +263,15 @@ class Application(Guards, Aggregate):
         self._preliminary_reply_sent(reason=reason, expected_by=expected_by, at=at)
 
     def decide(self, decision: Decision, at: datetime, service: Service) -> None:
-        """Vedtak. The appeal deadline (fvl § 29) runs from the decision date."""
+        """Vedtak. The appeal deadline (fvl § 29) runs from the decision date until its
+        delivery is recorded."""
         self._guard("decide", at, (Status.SUBMITTED,))
         self._guard_decision_comes("decide", service)
         if service.neighbour_notice:
             self._guard_neighbour_period("decide", at)  # cases from before notice came first
+        self._record_decision(decision, at, service)
+
+    def _record_decision(self, decision: Decision, at: datetime, service: Service) -> None:
         appeal = deadlines.appeal_deadline(local_date(at), service.appeal_days)
         self._decision_made(
             outcome=decision.outcome.value,
@@ -406,6 +446,33 @@ class Application(Guards, Aggregate):
             "delivered_on": delivered_on,
             "appeal_deadline": appeal_deadline,
         }
+        self._touch(at)
+
+    @event("AppealReceived", topic="saksflyt.application.appeal-received")
+    def _appeal_received(
+        self, received_on: date, timely: bool, review_due: date, at: datetime
+    ) -> None:
+        self.appeal = {"received_on": received_on, "timely": timely, "review_due": review_due}
+        self.status_value = Status.APPEALED.value
+        self._touch(at)
+
+    @event("AppealForwarded", topic="saksflyt.application.appeal-forwarded")
+    def _appeal_forwarded(self, appeal_body: str, at: datetime) -> None:
+        self.appeal = {**(self.appeal or {}), "forwarded_to": appeal_body, "forwarded_at": at}
+        self._touch(at)
+
+    @event("AppealReviewed", topic="saksflyt.application.appeal-reviewed")
+    def _appeal_reviewed(self, reversed: bool, at: datetime) -> None:
+        self.appeal = {**(self.appeal or {}), "reversed": reversed}
+        self._touch(at)
+
+    @event("AppealDecided", topic="saksflyt.application.appeal-decided")
+    def _appeal_decided(self, result: str, at: datetime) -> None:
+        self.appeal = {**(self.appeal or {}), "result": result}
+        self.final = True
+        self.status_value = Status.DECIDED.value
+        if self.decision is not None:  # final: nothing left to appeal, closable from now
+            self.decision = {**self.decision, "appeal_deadline": local_date(at)}
         self._touch(at)
 
     @event("Withdrawn", topic="saksflyt.application.withdrawn")

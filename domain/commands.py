@@ -13,7 +13,7 @@ from typing import Any
 from uuid import UUID
 
 from domain.errors import DomainError
-from domain.lifecycle import ReceiptChannel
+from domain.lifecycle import AppealResult, ReceiptChannel
 from domain.values import Attachment, Decision, Neighbour
 
 
@@ -86,6 +86,29 @@ class RecordDecisionDelivery(Command):
     the appeal period runs from then (fvl § 29)."""
 
     delivered_on: date
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReceiveAppeal(Command):
+    """A klage on the decision arrived on ``received_on`` (fvl § 32: to the body that decided)."""
+
+    received_on: date
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReviewAppeal(Command):
+    """The deciding body's review (fvl § 33): ``decision`` reverses (omgjøring, a new vedtak);
+    without one the appeal goes on to ``appeal_body``."""
+
+    decision: Decision | None = None
+    appeal_body: str = "Statsforvalteren"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordAppealResult(Command):
+    """The appeal body's final answer (fvl § 34), as it reached the municipality."""
+
+    result: AppealResult
 
 
 @dataclass(frozen=True, kw_only=True)

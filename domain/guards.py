@@ -26,6 +26,8 @@ SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 
 class Guards(CaseView):
     id: UUID
+    appeal: dict[str, Any] | None
+    final: bool
     last_event_at: datetime
     requested_documents: list[str]
     neighbour_deadline: date | None
@@ -213,6 +215,29 @@ class Guards(CaseView):
         if not kinds:
             raise self._refuse(step, "no-document-kinds", "name at least one document kind")
         self._guard_attachment_kinds(step, kinds, service)
+
+    def _guard_appeal(self, received_on: date, at: datetime, service: Service) -> None:
+        step = "receive appeal"
+        self._guard(step, at, (Status.DECIDED,))
+        self._guard_decision_comes(step, service)
+        if self.final:
+            raise self._refuse(
+                step, "appeal-decided", "the appeal body has decided: no further appeal (fvl § 28)"
+            )
+        assert self.decision is not None
+        if not local_date(self.decision["at"]) <= received_on <= local_date(at):
+            raise self._refuse(
+                step,
+                "appeal-date-out-of-range",
+                "an appeal arrives after the decision it is against, and not later than today",
+            )
+
+    def _guard_appeal_step(self, step: str, at: datetime, forwarded: bool) -> None:
+        self._guard(step, at, (Status.APPEALED,))
+        assert self.appeal is not None
+        if bool(self.appeal.get("forwarded_to")) is not forwarded:
+            where = "is with the appeal body" if not forwarded else "has not been sent on yet"
+            raise self._refuse(step, "appeal-not-here", f"the appeal {where}")
 
     def _guard_delivery(self, delivered_on: date, at: datetime) -> None:
         step = "record decision delivery"

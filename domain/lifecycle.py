@@ -14,6 +14,7 @@ class Status(enum.StrEnum):
     SUBMITTED = "submitted"  # innsendt, under behandling
     AWAITING_DOCUMENTS = "awaiting-documents"  # venter på dokumentasjon; the clock stands
     DECIDED = "decided"  # vedtak fattet
+    APPEALED = "appealed"  # klage under behandling (fvl §§ 32-34)
     WITHDRAWN = "withdrawn"  # trukket
     ARCHIVED = "archived"  # arkivert (bevares)
     SHREDDED = "shredded"  # kassert
@@ -23,6 +24,14 @@ class Status(enum.StrEnum):
 UNDECIDED = (Status.DRAFT, Status.SUBMITTED, Status.AWAITING_DOCUMENTS)
 # Sent in and waiting for the municipality's decision: the decision clock applies.
 AWAITING_DECISION = (Status.SUBMITTED, Status.AWAITING_DOCUMENTS)
+
+
+class AppealResult(enum.StrEnum):
+    """What the appeal body (Statsforvalteren) made of the decision (fvl § 34)."""
+
+    UPHELD = "upheld"  # stadfestet
+    REVERSED = "reversed"  # endret
+    REPEALED = "repealed"  # opphevet, sent back for a new decision
 
 
 class Outcome(enum.StrEnum):

@@ -56,6 +56,7 @@ class Service:
     # the klagefrist: fvl § 29, or a special law's (pleie-omsorg: pbrl. § 7-5, four weeks)
     appeal_days: int = APPEAL_DAYS
     individual_decision: bool = True  # False: registered and acknowledged, never decided
+    appeal_review_days: int = 42  # fvl § 33 (practice); building cases 56 (SAK10 § 7-1)
 
     @property
     def allowed_attachments(self) -> frozenset[str]:
@@ -86,6 +87,7 @@ def _service_from_table(code: str, table: Mapping[str, Any]) -> Service:
         drafts=table.get("drafts", True),
         appeal_days=table.get("appeal_days", APPEAL_DAYS),
         individual_decision=table.get("individual_decision", True),
+        appeal_review_days=table.get("appeal_review_days", 42),
         name_nn=table.get("name_nn", table["name_nb"]),
         description_nb=" ".join(table.get("description_nb", "").split()),
         former_name_nb=table.get("former_name_nb"),

@@ -43,6 +43,9 @@ OVERVIEW_COLUMNS = (
     "neighbour_objections",
     "neighbour_comments",
     "last_event_at",
+    "appeal_status",
+    "appeal_received_on",
+    "appeal_review_due",
 )
 
 
@@ -146,6 +149,28 @@ def _on_delivered(row: Row, r: dict[str, Any]) -> None:
     row.update(appeal_deadline=r["appeal_deadline"])  # fvl § 29: from delivery
 
 
+def _on_appeal(row: Row, r: dict[str, Any]) -> None:
+    row.update(
+        status=Status.APPEALED.value,
+        appeal_status="received",
+        appeal_received_on=r["received_on"],
+        appeal_review_due=r["review_due"],
+    )
+
+
+def _on_forwarded(row: Row, r: dict[str, Any]) -> None:
+    row.update(appeal_status="forwarded", appeal_review_due=None)  # reviewed: sent on
+
+
+def _on_reviewed(row: Row, r: dict[str, Any]) -> None:
+    row.update(appeal_status="reversed", appeal_review_due=None)  # the new vedtak follows
+
+
+def _on_appeal_decided(row: Row, r: dict[str, Any]) -> None:
+    final = local_date(r["occurred_at"])  # nothing left to appeal: closable from the next day
+    row.update(status=Status.DECIDED.value, appeal_status=r["result"], appeal_deadline=final)
+
+
 def _nothing(row: Row, r: dict[str, Any]) -> None:
     return None
 
@@ -166,6 +191,10 @@ ON_EVENT: dict[str, Callable[[Row, dict[str, Any]], None]] = {
     "PreliminaryReplySent": _on_reply,
     "DecisionMade": _on_decision,
     "DecisionDelivered": _on_delivered,
+    "AppealReceived": _on_appeal,
+    "AppealForwarded": _on_forwarded,
+    "AppealReviewed": _on_reviewed,
+    "AppealDecided": _on_appeal_decided,
     "ApplicationWithdrawn": _on_withdrawn,
     "ApplicationArchived": _on_archived,
     "ApplicationShredded": _on_shredded,
@@ -188,6 +217,7 @@ WATCHED = {  # column -> deadline kind, for the statuses in which it is still to
     "preliminary_reply_due": ("preliminary-reply", AWAITING),
     "neighbour_deadline": ("neighbour-comments", tuple(s.value for s in UNDECIDED)),
     "appeal_deadline": ("appeal", (Status.DECIDED.value,)),
+    "appeal_review_due": ("appeal-review", (Status.APPEALED.value,)),
 }
 
 

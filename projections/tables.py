@@ -45,6 +45,13 @@ CASE_OVERVIEW = Table(
         ("neighbour_objections", "int"),
         ("neighbour_comments", "int"),
         ("last_event_at", "timestamp"),
+        *(
+            APPEAL_COLUMNS := (
+                ("appeal_status", "text"),  # received | forwarded | reversed | upheld | repealed
+                ("appeal_received_on", "date"),
+                ("appeal_review_due", "date"),  # the deciding body's review (fvl § 33)
+            )
+        ),
     ),
     ("case_id",),
 )
@@ -244,8 +251,15 @@ def create_index_sql(table_name: str, columns: tuple[str, ...]) -> str:
 
 
 def migration_1(dialect: str) -> list[str]:
-    """Version 1: the four read models, decision times for medians, and projection status."""
-    return [create_table_sql(t, dialect) for t in ALL_TABLES] + [
+    """Version 1: the four read models, decision times for medians, and projection status (the
+    case overview with the columns it had then; later versions add theirs)."""
+    first = Table(
+        CASE_OVERVIEW.name,
+        tuple(c for c in CASE_OVERVIEW.columns if c not in APPEAL_COLUMNS),
+        CASE_OVERVIEW.key,
+    )
+    tables = [first if t is CASE_OVERVIEW else t for t in ALL_TABLES]
+    return [create_table_sql(t, dialect) for t in tables] + [
         create_index_sql(t, c) for t, c in INDEXES
     ]
 
@@ -298,6 +312,15 @@ def migration_6(dialect: str) -> list[str]:
     return [create_table_sql(PRINT_QUEUE, dialect)]
 
 
+def migration_7(dialect: str) -> list[str]:
+    """Version 7: the appeal (klage) of each case in the overview."""
+    types = SQL_TYPES[dialect]
+    return [
+        f"ALTER TABLE case_overview ADD COLUMN {column} {types[kind]}"
+        for column, kind in APPEAL_COLUMNS
+    ]
+
+
 MIGRATIONS = (
     migration_1,
     migration_2,
@@ -305,4 +328,5 @@ MIGRATIONS = (
     migration_4,
     migration_5,
     migration_6,
+    migration_7,
 )  # append; never edit a migration that has shipped

@@ -121,6 +121,14 @@ EVENT_MAP: dict[str, tuple[str, dict[str, str], Extra | None]] = {
         {"delivered_on": "delivered_on", "appeal_deadline": "appeal_deadline"},
         None,
     ),
+    "appeal-received": (
+        "AppealReceived",
+        {k: k for k in ("received_on", "timely", "review_due")},
+        None,
+    ),
+    "appeal-forwarded": ("AppealForwarded", {"appeal_body": "appeal_body"}, None),
+    "appeal-reviewed": ("AppealReviewed", {"reversed": "reversed"}, None),
+    "appeal-decided": ("AppealDecided", {"result": "result"}, None),
     "withdrawn": ("ApplicationWithdrawn", {"reason": "reason"}, None),
     "archived": (
         "ApplicationArchived",

@@ -60,6 +60,9 @@ NEXT_STEPS = (
     "preliminary_reply",
     "decide",
     "record_delivery",
+    "receive_appeal",
+    "review_appeal",
+    "record_appeal_result",
     "withdraw",
     "archive",
     "shred",
@@ -243,6 +246,47 @@ def record_delivery(
     return run(
         request, key, body, cmd.RecordDecisionDelivery(**ids, delivered_on=body.delivered_on)
     )
+
+
+@router.post(STEP + "appeal", response_model=m.CommandResult, summary="A klage arrived")
+def receive_appeal(
+    case_id: UUID,
+    body: m.AppealBody,
+    request: Request,
+    c: Annotated[CaseCaller, permit_case(P.FILE, P.ACT)],
+    key: Key = None,
+) -> Result:
+    """From the form portal or registered by a caseworker; one after the appeal period is taken
+    in and marked late (fvl § 31)."""
+    ids = command_ids(request, case_id, key, c.who)
+    return run(request, key, body, cmd.ReceiveAppeal(**ids, received_on=body.received_on))
+
+
+@router.post(STEP + "appeal-review", response_model=m.CommandResult, summary="Review a klage")
+def review_appeal(
+    case_id: UUID,
+    body: m.AppealReviewBody,
+    request: Request,
+    c: Annotated[CaseCaller, permit_case(P.ACT)],
+    key: Key = None,
+) -> Result:
+    d = body.decision
+    decision = Decision(d.outcome, d.legal_basis, d.case_officer) if d else None
+    ids = command_ids(request, case_id, key, c.who)
+    command = cmd.ReviewAppeal(**ids, decision=decision, appeal_body=body.appeal_body)
+    return run(request, key, body, command)
+
+
+@router.post(STEP + "appeal-result", response_model=m.CommandResult, summary="The appeal's answer")
+def record_appeal_result(
+    case_id: UUID,
+    body: m.AppealResultBody,
+    request: Request,
+    c: Annotated[CaseCaller, permit_case(P.ACT)],
+    key: Key = None,
+) -> Result:
+    ids = command_ids(request, case_id, key, c.who)
+    return run(request, key, body, cmd.RecordAppealResult(**ids, result=body.result))
 
 
 @router.post(STEP + "withdrawal", response_model=m.CommandResult, summary="Withdraw")

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from domain.lifecycle import Outcome
+from domain.lifecycle import AppealResult, Outcome
 
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
 ShortText = Annotated[str, Field(min_length=1, max_length=200)]
@@ -93,6 +93,26 @@ class DeliveryBody(Step):
     """The day the vedtak reached the party (fvl § 29: the appeal period runs from it)."""
 
     delivered_on: date
+
+
+class AppealBody(Step):
+    """A klage arrived (fvl § 32): the day it came."""
+
+    received_on: date
+
+
+class AppealReviewBody(Step):
+    """The deciding body's review (fvl § 33): a new decision reverses it (omgjøring); without
+    one the appeal goes on to ``appeal_body``."""
+
+    decision: DecisionBody | None = None
+    appeal_body: ShortText = "Statsforvalteren"
+
+
+class AppealResultBody(Step):
+    """The appeal body's answer (fvl § 34): upheld, reversed or repealed."""
+
+    result: AppealResult
 
 
 class WithdrawBody(Step):

@@ -56,6 +56,9 @@ TABLE: list[tuple[str, str | set[str], int, int | None, str | None]] = [
     ("POST /applications/{case}/preliminary-reply",      {C},           200,  403,   "submitted"),
     ("POST /applications/{case}/decision",               {C},           200,  403,   "submitted"),
     ("POST /applications/{case}/decision-delivery",      {C},           200,  403,   "decided"),
+    ("POST /applications/{case}/appeal",                 {S, C},        200,  403,   "decided"),
+    ("POST /applications/{case}/appeal-review",          {C},           200,  403,   "appealed"),
+    ("POST /applications/{case}/appeal-result",          {C},           200,  403,   "forwarded"),
     ("POST /applications/{case}/archive",                {A},           200,  403,   "kept"),
     ("POST /applications/{case}/shred",                  {A},           200,  403,   "decided"),
     ("GET /applications/{case}",                         {C, A},        200,  403,   "submitted"),
@@ -139,6 +142,9 @@ STEP_BODIES: dict[str, Callable[[str], Any]] = {
     "preliminary-reply": lambda k: {"reason": "stor pågang", "expected_by": str(TODAY + timedelta(days=40))},
     "decision": lambda k: {"outcome": "granted", "legal_basis": "forskrift", "case_officer": "s"},
     "decision-delivery": lambda k: {"delivered_on": str(TODAY)},
+    "appeal": lambda k: {"received_on": str(TODAY)},
+    "appeal-review": lambda k: {},
+    "appeal-result": lambda k: {"result": "upheld"},
     "archive": lambda k: {"archive_reference": "2026/123"},
     "shred": lambda k: {},
     "resume": lambda k: {},
@@ -182,14 +188,18 @@ class World:
             made = self.client.post("/applications", json=new, headers=h)
             assert made.status_code == 201, made.text
             case = str(made.json()["case_id"])
+        decision = ("decision", body("decision", kommune))
+        appeal = ("appeal", body("appeal", kommune))
         then = {
-            "noticed": ("neighbour-notice", {"neighbours": [party(f"{kommune}-1/2")]}),
-            "paused": ("missing-documents", body("missing-documents", kommune)),
-            "decided": ("decision", body("decision", kommune)),
-            "kept": ("decision", body("decision", kommune)),
-        }.get(state)
-        if then is not None:
-            step = self.client.post(f"/applications/{case}/{then[0]}", json=then[1], headers=h)
+            "noticed": [("neighbour-notice", {"neighbours": [party(f"{kommune}-1/2")]})],
+            "paused": [("missing-documents", body("missing-documents", kommune))],
+            "decided": [decision],
+            "kept": [decision],
+            "appealed": [decision, appeal],
+            "forwarded": [decision, appeal, ("appeal-review", {})],
+        }.get(state, [])
+        for path, json in then:
+            step = self.client.post(f"/applications/{case}/{path}", json=json, headers=h)
             assert step.status_code == 200, step.text
         return case
 
@@ -266,7 +276,9 @@ def test_role_and_municipality(
 ) -> None:
     case = world.case_for(state, kommune, fresh=expected < 400) if state else None
     caller = headers(world.settings, roles={role}, kommuner={OWN}, sub=f"{role.value}-user")
-    world.clock.at(APPEAL_PERIOD_OVER if state in ("decided", "kept") else 0)
+    world.clock.at(
+        APPEAL_PERIOD_OVER if state in ("decided", "kept", "appealed", "forwarded") else 0
+    )
     answer = world.client.request(**request_for(endpoint, kommune, case), headers=caller)
     world.clock.at(0)
     assert answer.status_code == expected, answer.text

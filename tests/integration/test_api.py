@@ -246,3 +246,35 @@ def test_a_draft_is_read_back_with_its_partial_saves_merged(client: TestClient) 
     assert submitted.status_code == 200, submitted.text
     gone = client.get(f"/applications/{case_id}/draft")
     assert gone.status_code == 409 and gone.json()["rule"] == "not-a-draft"
+
+
+def test_an_appeal_through_the_api_is_watched_until_the_deciding_body_has_reviewed_it(
+    client: TestClient, clock: FakeClock
+) -> None:
+    """fvl § 33: the review has its own clock in the deadline watch; once sent on to the
+    Statsforvalteren it is met, and the answer closes the case's appeal (fvl § 34)."""
+    form = synthetic.complete_form(random.Random(5), "avfallsbeholder", "0301")
+    made = client.post(
+        "/applications", json={"service": "avfallsbeholder", "kommunenummer": "0301", "form": form}
+    )
+    case_id = made.json()["case_id"]
+    decision = {"outcome": "refused", "legal_basis": "forurensningsloven § 30", "case_officer": "s"}
+    assert client.post(f"/applications/{case_id}/decision", json=decision).status_code == 200
+    clock.at(5)
+    received = str((T0 + timedelta(days=5)).date())
+    appealed = client.post(f"/applications/{case_id}/appeal", json={"received_on": received})
+    assert appealed.status_code == 200 and appealed.json()["status"] == "appealed"
+    (row,) = client.get("/overview", params={"service": "avfallsbeholder"}).json()
+    assert (row["status"], row["appeal_status"]) == ("appealed", "received")
+    watched = client.get("/deadlines").json()
+    assert [(w["kind"], w["due"]) for w in watched if w["case_id"] == case_id] == [
+        ("appeal-review", row["appeal_review_due"])
+    ]
+    clock.at(6)
+    assert client.post(f"/applications/{case_id}/appeal-review", json={}).status_code == 200
+    assert not [w for w in client.get("/deadlines").json() if w["case_id"] == case_id]
+    clock.at(40)
+    answer = client.post(f"/applications/{case_id}/appeal-result", json={"result": "upheld"})
+    assert answer.status_code == 200 and answer.json()["status"] == "decided"
+    (row,) = client.get("/overview", params={"service": "avfallsbeholder"}).json()
+    assert row["appeal_status"] == "upheld"

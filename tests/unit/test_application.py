@@ -11,7 +11,7 @@ import pytest
 
 from domain.application import Application
 from domain.errors import InvalidTransition
-from domain.lifecycle import Outcome, ReceiptChannel, Status
+from domain.lifecycle import AppealResult, Outcome, ReceiptChannel, Status
 from domain.values import Decision
 from saksflyt.demo import synthetic
 from tests.builders import (
@@ -209,3 +209,46 @@ def test_a_delivery_before_the_decision_or_after_today_is_refused(delivered_on: 
     with pytest.raises(InvalidTransition, match="on or after the day it was made") as refused:
         case.record_delivery(delivered_on, T0 + 8 * DAY, service("ledsagerbevis"))
     assert refused.value.code == "delivery-date-out-of-range"
+
+
+def test_an_appeal_goes_to_the_deciding_body_then_to_the_statsforvalteren() -> None:
+    """fvl §§ 32-34: the klage goes to the body that decided; it reviews it within its clock
+    (practice; building cases eight weeks, SAK10 § 7-1), upholds and sends it on; the appeal
+    body's answer is final (fvl § 28) and the case may then be closed."""
+    case = decided("ledsagerbevis", T0)  # decided 7 March, appeal period to 30 March
+    case.receive_appeal(date(2026, 3, 20), T0 + 18 * DAY, service("ledsagerbevis"))
+    assert case.status is Status.APPEALED and case.appeal is not None
+    assert case.appeal["timely"] is True
+    assert case.appeal["review_due"] == date(2026, 5, 4)  # 42 days: 1 May, a holiday, then Monday
+    with pytest.raises(InvalidTransition, match="has not been sent on"):
+        case.record_appeal_result(AppealResult.UPHELD, T0 + 19 * DAY)
+    case.review_appeal(None, "Statsforvalteren", T0 + 20 * DAY, service("ledsagerbevis"))
+    case.record_appeal_result(AppealResult.UPHELD, T0 + 60 * DAY)
+    assert case.status is Status.DECIDED and case.final
+    with pytest.raises(InvalidTransition, match="no further appeal") as refused:
+        case.receive_appeal(date(2026, 5, 2), T0 + 61 * DAY, service("ledsagerbevis"))
+    assert refused.value.code == "appeal-decided"
+    case.shred(T0 + 62 * DAY, service("ledsagerbevis"))  # closable: the answer was final
+
+
+def test_the_deciding_body_may_reverse_with_a_new_decision_that_can_be_appealed() -> None:
+    case = decided("ledsagerbevis", T0)
+    case.receive_appeal(date(2026, 4, 6), T0 + 36 * DAY, service("ledsagerbevis"))
+    assert case.appeal and case.appeal["timely"] is False  # after 30 March: taken in, late
+    refused_before = case.decision
+    new = Decision(Outcome.GRANTED, "Bufdirs retningslinjer", "sb-2")
+    case.review_appeal(new, "Statsforvalteren", T0 + 37 * DAY, service("ledsagerbevis"))
+    assert case.status is Status.DECIDED and case.decision != refused_before
+    assert case.appeal_deadline == date(2026, 4, 29)  # a new appeal period from the new vedtak
+    case.receive_appeal(date(2026, 4, 10), T0 + 39 * DAY, service("ledsagerbevis"))
+    assert case.status is Status.APPEALED
+
+
+def test_a_building_case_appeal_is_reviewed_within_eight_weeks() -> None:
+    case = notified(T0)
+    for neighbour in ("0301-1/2", "0301-1/3"):
+        case.record_neighbour_consent(neighbour, T0)
+    submit(case, T0 + DAY)
+    decide(case, T0 + 2 * DAY)
+    case.receive_appeal(date(2026, 3, 9), T0 + 7 * DAY, service(BUILD))
+    assert case.appeal and case.appeal["review_due"] == date(2026, 5, 4)  # SAK10 § 7-1: 56 days

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from consumers.public_events import to_kafka_record
 from domain import commands as cmd
 from domain.application import Application
-from domain.lifecycle import Outcome, ReceiptChannel
+from domain.lifecycle import AppealResult, Outcome, ReceiptChannel
 from domain.personal import PERSONAL
 from domain.values import Decision
 from schemas.codec import HEADER_SIZE, AvroCodec, UndecodableMessage
@@ -70,13 +70,22 @@ def _full_lifecycle_events() -> list[object]:
     building.decide(refused, at + 20 * day, service(building.service))
     building.record_delivery((at + 22 * day).date(), at + 23 * day, service(building.service))
     building.archive("0301-2026/9", at + 60 * day, service(building.service))
+    appealed = decided("ledsagerbevis", T0)
+    appealed.receive_appeal(date(2026, 3, 10), T0 + 8 * day, service("ledsagerbevis"))
+    appealed.review_appeal(None, "Statsforvalteren", T0 + 9 * day, service("ledsagerbevis"))
+    appealed.record_appeal_result(AppealResult.UPHELD, T0 + 30 * day)
+    reversed_ = decided("ledsagerbevis", T0)
+    reversed_.receive_appeal(date(2026, 3, 10), T0 + 8 * day, service("ledsagerbevis"))
+    granted = Decision(Outcome.GRANTED, "Bufdirs retningslinjer", "sb-2")
+    reversed_.review_appeal(granted, "Statsforvalteren", T0 + 9 * day, service("ledsagerbevis"))
     withdrawn = submitted("avfallsbeholder", T0)
     withdrawn.withdraw("flytter", T0 + day)
     withdrawn.shred(T0 + 2 * day, service(withdrawn.service))
     draft = Application(service="ledsagerbevis", kommunenummer="0301", at=T0, id=uuid4())
     draft.save_draft({"funksjonsnedsettelse": "nedsatt syn"}, T0)
     attach(draft, "foto", T0)
-    return [*building.collect_events(), *withdrawn.collect_events(), *draft.collect_events()]
+    others = (appealed, reversed_, withdrawn, draft)
+    return [*building.collect_events(), *(e for case in others for e in case.collect_events())]
 
 
 def test_every_domain_event_and_command_has_a_schema() -> None:
