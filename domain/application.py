@@ -22,6 +22,7 @@ from domain.forms import (
     contact_email,
     deep_merge,
     is_urgent,
+    needs_longer_clock,
 )
 from domain.guards import Guards
 from domain.lifecycle import UNDECIDED, AppealResult, ReceiptChannel, Status, local_date
@@ -103,6 +104,8 @@ class Application(Guards, Aggregate):
         days = service.decision_days
         if is_urgent(complete) and service.urgent_decision_days is not None:
             days = service.urgent_decision_days
+        if needs_longer_clock(complete) and service.objection_decision_days is not None:
+            days = service.objection_decision_days  # pbl § 21-7: twelve weeks
         self._submitted(
             form=complete,
             at=at,

@@ -153,6 +153,9 @@ class MeldingOmTiltakForm(FormModel):
     bruksareal_m2: float = Field(gt=0, le=1000)
     # pbl § 21-3: the application goes in with the neighbours' objections and these comments
     kommentar_til_merknader: Text | None = sensitive("personal", default=None)
+    # pbl § 21-7: a dispensation, or another authority's consent, makes it a 12-week case
+    krever_dispensasjon: bool = False
+    krever_samtykke_annen_myndighet: bool = False
 
 
 FORMS: dict[str, type[FormModel]] = {
@@ -212,6 +215,11 @@ def complete_form(service: str, data: dict[str, Any]) -> dict[str, Any]:
         return form_model(service).model_validate(data).model_dump(mode="json")
     except ValidationError as error:
         raise IncompleteForm(service, _problems(error, ignore_missing=False)) from None
+
+
+def needs_longer_clock(data: dict[str, Any]) -> bool:
+    """pbl § 21-7: the three weeks hold only without dispensation or another authority's say."""
+    return bool(data.get("krever_dispensasjon") or data.get("krever_samtykke_annen_myndighet"))
 
 
 def is_urgent(data: dict[str, Any]) -> bool:

@@ -252,3 +252,24 @@ def test_a_building_case_appeal_is_reviewed_within_eight_weeks() -> None:
     decide(case, T0 + 2 * DAY)
     case.receive_appeal(date(2026, 3, 9), T0 + 7 * DAY, service(BUILD))
     assert case.appeal and case.appeal["review_due"] == date(2026, 5, 4)  # SAK10 § 7-1: 56 days
+
+
+@pytest.mark.parametrize(
+    ("needs", "deadline"),
+    [
+        ({}, date(2026, 4, 7)),  # three weeks from 16 March: 6 April is Easter Monday
+        ({"krever_dispensasjon": True}, date(2026, 6, 8)),  # twelve weeks
+        ({"krever_samtykke_annen_myndighet": True}, date(2026, 6, 8)),
+    ],
+)
+def test_a_building_case_needing_a_dispensation_or_consent_has_twelve_weeks(
+    needs: dict[str, bool], deadline: date
+) -> None:
+    """pbl § 21-7: three weeks for a søknad om tiltak uten ansvarsrett, twelve where a
+    dispensation or another authority's consent is needed."""
+    case = notified(T0)
+    for neighbour in ("0301-1/2", "0301-1/3"):
+        case.record_neighbour_consent(neighbour, T0)
+    form = synthetic.complete_form(random.Random(1), BUILD, "0301") | needs
+    case.submit(form, T0 + 14 * DAY, service(BUILD))  # Monday 16 March
+    assert case.decision_deadline == deadline
