@@ -116,6 +116,19 @@ class Application(Guards, Aggregate):
             late=_after_closing_date(complete, at),
         )
 
+    def expire_draft(self, after_days: int, at: datetime) -> None:
+        """An abandoned draft: withdrawn, then shredded — its personal data erased with its key
+        (GDPR art. 5 (1) e: kept no longer than needed; it was never sent in)."""
+        self._guard("expire draft", at, (Status.DRAFT,))
+        if self.last_event_at > at - timedelta(days=after_days):
+            raise self._refuse(
+                "expire draft",
+                "draft-still-in-use",
+                f"the draft was saved within the last {after_days} days",
+            )
+        self._withdrawn(reason=f"utkastet ble ikke sendt inn på {after_days} dager", at=at)
+        self._shredded(at=at, override_reason="utkast som aldri ble sendt inn")
+
     def withdraw(self, reason: str, at: datetime) -> None:
         self._guard("withdraw", at, UNDECIDED)
         self._withdrawn(reason=reason, at=at)

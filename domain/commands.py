@@ -89,6 +89,13 @@ class RecordDecisionDelivery(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
+class ExpireDraft(Command):
+    """A draft untouched for ``after_days`` is withdrawn and its personal data erased."""
+
+    after_days: int
+
+
+@dataclass(frozen=True, kw_only=True)
 class ReceiveAppeal(Command):
     """A klage on the decision arrived on ``received_on`` (fvl § 32: to the body that decided)."""
 

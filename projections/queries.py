@@ -232,6 +232,16 @@ def past_decision_deadline(db: Database, today: date) -> dict[tuple[str, str], i
 # ----- archive and retention ------------------------------------------------------------------
 
 
+def stale_drafts(db: Database, before: datetime, after: str, limit: int) -> list[str]:
+    """Drafts last saved before ``before``, after ``after`` in case-id order (draft expiry)."""
+    rows = db.rows(
+        "SELECT case_id FROM case_overview WHERE case_id > ? AND status = 'draft' "
+        "AND last_event_at < ? ORDER BY case_id LIMIT ?",
+        (after, before, limit),
+    )
+    return [str(row["case_id"]) for row in rows]
+
+
 def retention_candidates(
     db: Database, as_of: date, after: str, limit: int, registered: Sequence[str] = ()
 ) -> list[str]:

@@ -19,7 +19,11 @@ from projections import queries
 from saksflyt import processes, rebuild
 from saksflyt.access.commands import add_access_commands
 from saksflyt.access.tokens import NotConfigured, ensure_dev_key
-from saksflyt.archive.commands import add_export_commands, add_retention_commands
+from saksflyt.archive.commands import (
+    add_draft_commands,
+    add_export_commands,
+    add_retention_commands,
+)
 from saksflyt.bootstrap import bootstrap, projection_database, projection_store
 from saksflyt.catalogue.commands import add_catalogue_commands
 from saksflyt.demo.report import print_projection_summary, render, summarise
@@ -361,6 +365,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_export_commands(commands)
     add_notices_commands(commands)
     add_catalogue_commands(commands)
+    add_draft_commands(commands)
     return parser
 
 

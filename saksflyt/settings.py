@@ -84,6 +84,7 @@ class Settings(BaseSettings):
     kafka_ssl_cafile: Path | None = None
     kafka_ssl_certfile: Path | None = None
     kafka_ssl_keyfile: Path | None = None
+    draft_expiry_days: int = Field(default=90, ge=1)  # untouched drafts are erased after this
     # letters to applicants (the notices policy): over SMTP, or into a local mbox file
     smtp_host: str | None = None
     smtp_port: int = Field(default=25, gt=0, lt=65536)

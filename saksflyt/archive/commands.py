@@ -20,7 +20,7 @@ from rich.progress import (
 
 from domain.lifecycle import OSLO
 from projections import queries
-from saksflyt.archive import noark5, retention
+from saksflyt.archive import drafts, noark5, retention
 from saksflyt.archive.numbers import Numbers
 from saksflyt.bootstrap import bootstrap, projection_database, projection_store
 from saksflyt.output import print_table
@@ -134,6 +134,44 @@ def add_export_commands(commands: Any) -> None:
         "--schemas", type=Path, required=True, help="folder with Arkivverket's official XSDs"
     )
     noark.set_defaults(handler=_export)
+
+
+def _expire_drafts(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    app, store = bootstrap(settings), projection_store(settings)
+    try:
+        if not settings.kafka:
+            retention.catch_up(app, store)
+        at = retention.moment(args.as_of)
+        days = args.after_days or settings.draft_expiry_days
+        cases = list(drafts.stale(store, at, days))
+        if args.dry_run:
+            print(f"{len(cases)} drafts untouched for {days} days would be expired and erased")
+            return 0
+        done = drafts.expire(app, cases, at, days)
+        print(f"drafts: {dict(done) or 'none due'}")
+        return 0
+    finally:
+        store.db.close()
+        app.close()
+
+
+def add_draft_commands(commands: Any) -> None:
+    parser = commands.add_parser("drafts", help="drafts nobody finished")
+    sub = parser.add_subparsers(dest="drafts_command", required=True)
+    expire = sub.add_parser(
+        "expire",
+        help="withdraw abandoned drafts and erase their personal data",
+        description="Drafts untouched for SAKSFLYT_DRAFT_EXPIRY_DAYS (90) are withdrawn and "
+        "shredded: their personal data goes with the case's key. Safe to repeat and to run in "
+        "several processes. Example: saksflyt drafts expire --dry-run",
+    )
+    expire.add_argument("--dry-run", action="store_true", help="count them, change nothing")
+    expire.add_argument("--after-days", type=int, help="days untouched (default: the setting)")
+    expire.add_argument(
+        "--as-of", type=date.fromisoformat, help="act as on this day (YYYY-MM-DD; default today)"
+    )
+    expire.set_defaults(handler=_expire_drafts)
 
 
 def add_retention_commands(commands: Any) -> None:

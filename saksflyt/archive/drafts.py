@@ -1,0 +1,59 @@
+"""``saksflyt drafts expire``: drafts nobody has touched for a while are withdrawn and their
+personal data erased (kassasjon by destroying the case's key), once each, in any number of
+processes: the command id comes from the case and the version it was seen at (a draft saved
+again since gets a new chance to expire later)."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from uuid import UUID, uuid5
+
+from domain import commands as cmd
+from domain.casework import Casework
+from domain.lifecycle import Status
+from projections import queries
+from projections.store import ProjectionStore
+
+log = logging.getLogger(__name__)
+EXPIRY_COMMANDS = UUID("0b9f3a52-6c1e-4d8e-9f0c-5d2a7e3b1c44")
+PAGE = 500
+
+
+def stale(store: ProjectionStore, as_of: datetime, after_days: int) -> Iterator[UUID]:
+    """Drafts last saved more than ``after_days`` before ``as_of`` (from the read model)."""
+    before, after = as_of - timedelta(days=after_days), ""
+    while page := queries.stale_drafts(store.db, before, after, PAGE):
+        yield from (UUID(case_id) for case_id in page)
+        after = page[-1]
+
+
+def expire(app: Casework, cases: list[UUID], as_of: datetime, after_days: int) -> Counter[str]:
+    """Expire each draft; returns how many were expired, no longer drafts, expired by another
+    process at the same time (``duplicate``), or refused (saved again since)."""
+    done: Counter[str] = Counter()
+    for case_id in cases:
+        case = app.get_case(case_id)
+        if case.status is not Status.DRAFT:
+            done["no longer a draft"] += 1  # submitted, withdrawn or expired since it was found
+            continue
+        version = case.version
+        handled = app.handle(
+            cmd.ExpireDraft(
+                command_id=uuid5(EXPIRY_COMMANDS, f"{case_id}/{version}"),
+                case_id=case_id,
+                received_at=as_of,
+                actor="draft-expiry",
+                after_days=after_days,
+            )
+        )
+        outcome = {
+            cmd.Verdict.ACCEPTED: "expired",
+            cmd.Verdict.DUPLICATE: "duplicate",
+            cmd.Verdict.REJECTED: "refused",
+        }[handled.verdict]
+        done[outcome] += 1
+        log.info("draft expiry", extra={"case_id": str(case_id), "outcome": outcome})
+    return done
