@@ -10,13 +10,16 @@ from typing import Any
 from rich.console import Console
 
 from domain.errors import UnknownService
-from saksflyt.catalogue.published import form_schema, published
+from saksflyt.catalogue.published import form_schema, markdown, published
 from saksflyt.output import print_table
 from saksflyt.settings import Settings
 
 
 def _services(args: argparse.Namespace) -> int:
     catalogue = Settings.from_env().catalogue()
+    if args.format == "markdown":
+        print(markdown(catalogue), end="")
+        return 0
     codes = [args.code] if args.code else catalogue.codes()
     try:
         rows = [
@@ -64,5 +67,10 @@ def add_catalogue_commands(commands: Any) -> None:
         "--municipality",
         help="apply this kommunenummer's settings (SAKSFLYT_MUNICIPALITY_SETTINGS)",
     )
-    parser.add_argument("--format", choices=("table", "json"), default="table")
+    parser.add_argument(
+        "--format",
+        choices=("table", "json", "markdown"),
+        default="table",
+        help="markdown: the whole catalogue as docs/services.md",
+    )
     parser.set_defaults(handler=_services)

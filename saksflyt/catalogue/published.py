@@ -53,3 +53,50 @@ def form_schema(code: str) -> dict[str, Any]:
     schema = FORMS[code].model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     return schema
+
+
+def markdown(catalogue: Catalogue) -> str:
+    """The catalogue as ``docs/services.md`` (generated: ``saksflyt services --format markdown``)."""
+    lines = [
+        "# The services (generated)",
+        "",
+        "Written by `saksflyt services --format markdown > docs/services.md` from",
+        "`domain/data/services.toml` and `domain/forms.py`; a test keeps it current.",
+        "",
+        "| code | name | decision | appeal | sensitivity | retention |",
+        "|---|---|---|---|---|---|",
+    ]
+    services = [published(catalogue.service(code), catalogue) for code in catalogue.codes()]
+    for s in services:
+        lines.append(
+            f"| `{s['code']}` | {s['name']['nb']} | {_clock(s)} | {_appeal(s)} | "
+            f"{s['sensitivity']} | {s['retention']['action']} after {s['retention']['after_days']} d |"
+        )
+    for s in services:
+        lines += ["", f"## {s['name']['nb']} (`{s['code']}`)", "", s["description_nb"], ""]
+        lines.append(f"- Nynorsk: {s['name']['nn']}; English: {s['name']['en']}")
+        if s["former_name_nb"]:
+            lines.append(f"- Formerly: {s['former_name_nb']}")
+        lines.append(f"- Law: {', '.join(s['legal_basis'])}")
+        attachments = s["attachments"]
+        lines.append(f"- Attach: {', '.join(attachments['required']) or 'nothing required'}")
+        if attachments["optional"]:
+            lines.append(f"- May attach: {', '.join(attachments['optional'])}")
+        if s["third_parties"]:
+            lines.append(f"- Third parties: {', '.join(s['third_parties'])}")
+        fields = ", ".join(f"`{f}`" for f in form_schema(s["code"])["properties"])
+        lines.append(f"- Form fields: {fields}")
+    return "\n".join(lines) + "\n"
+
+
+def _clock(s: dict[str, Any]) -> str:
+    if not s["individual_decision"]:
+        return "none (registered, not decided)"
+    days = s["deadlines"]["decision_days"]
+    law = " (law)" if s["deadlines"]["statutory"] else " (practice)"
+    return f"{days} days{law}" if days else "as soon as possible"
+
+
+def _appeal(s: dict[str, Any]) -> str:
+    days = s["deadlines"]["appeal_days"]
+    return f"{days} days from delivery" if days else "—"

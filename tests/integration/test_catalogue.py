@@ -93,3 +93,14 @@ def test_the_form_schema_accepts_a_valid_form_and_refuses_a_broken_one(
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({**form, "not_a_field": 1}, schema)
     assert Path(schema["$schema"]).name == "schema"
+
+
+def test_the_catalogue_in_docs_is_current() -> None:
+    """docs/services.md is generated from the catalogue; it must say what the code says."""
+    from domain.services import Catalogue
+    from saksflyt.catalogue.published import markdown
+
+    committed = (Path(__file__).parents[2] / "docs/services.md").read_text(encoding="utf-8")
+    assert committed == markdown(Catalogue.default()), (
+        "run: saksflyt services --format markdown > docs/services.md"
+    )
