@@ -153,6 +153,13 @@ class CaseStore(EventSourcedApp[UUID]):
         yield first
         yield from events
 
+    def event_at(self, case_id: UUID, version: int) -> DomainEventProtocol[UUID]:
+        """The one event at ``version`` of the case (personal data opened), read alone."""
+        found = next(iter(self.events.get(case_id, gt=version - 1, lte=version)), None)
+        if found is None:
+            raise CaseNotFound(case_id)
+        return found
+
     def case_scope(self, case_id: UUID) -> tuple[str, str]:
         """(service, kommunenummer) of a case, from its first event, personal data left sealed."""
         first = self.recorder.select_events(case_id, lte=1, limit=1)

@@ -23,6 +23,12 @@ def municipalities() -> dict[str, str]:
     return {row["kommunenummer"]: row["navn"] for row in csv.DictReader(io.StringIO(text))}
 
 
+def municipality_title(kommunenummer: str) -> str:
+    """ "Oslo kommune": how letters and the archive name the municipality (the number itself
+    where the list does not know it)."""
+    return f"{municipalities().get(kommunenummer, kommunenummer)} kommune"
+
+
 @dataclass(frozen=True, slots=True)
 class Kommunenummer:
     """A municipality number of the 2024 structure. The first two digits are the county."""

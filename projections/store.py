@@ -106,8 +106,18 @@ class ProjectionStore:
 
     def position(self, source: str) -> int:
         """The position recorded for ``source`` with the rows (0 if none)."""
+        kept = self.kept_position(source)
+        return 0 if kept is None else kept
+
+    def kept_position(self, source: str) -> int | None:
+        """The position recorded for ``source``, or None: it has never been read."""
         rows = self.db.rows("SELECT position FROM projection_position WHERE source = ?", (source,))
-        return int(rows[0]["position"]) if rows else 0
+        return int(rows[0]["position"]) if rows else None
+
+    def keep_position(self, source: str, position: int) -> None:
+        """Record how far ``source`` has been read, on its own (no rows with it)."""
+        with self.db.transaction():
+            self._save_position(source, position)
 
     def _save_position(self, source: str, position: int) -> None:
         self.db.execute(

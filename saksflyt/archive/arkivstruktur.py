@@ -15,7 +15,7 @@ from uuid import UUID, uuid5
 
 from domain.casework import Casework
 from domain.lifecycle import local_date
-from domain.places import municipalities
+from domain.places import municipality_title
 from domain.services import Service
 from projections.database import Database
 from projections.queries import archived_cases
@@ -67,7 +67,7 @@ class Package:
         self.kommune, self.out, self.now = kommunenummer, out, now
         self.numbers = Numbers(numbers_db)
         self.result = Exported()
-        self.creator = municipalities().get(kommunenummer, kommunenummer) + " kommune"
+        self.creator = municipality_title(kommunenummer)
         (out / "DOKUMENT").mkdir(parents=True, exist_ok=True)
         self.journals = Journals(out, kommunenummer, self.creator)
         self.screened = False  # any case with screened fields

@@ -37,7 +37,7 @@ from domain import commands as cmd
 from domain.casework import Casework
 from domain.forms import contact_email
 from domain.lifecycle import Status
-from domain.places import municipalities
+from domain.places import municipality_title
 from projections.database import Database
 from saksflyt.archive.numbers import Numbers
 from saksflyt.archive.records import saksaar
@@ -149,9 +149,7 @@ class NoticePolicy:
         case = self.app.get_case(trigger.case_id)
         if case.status is Status.SHREDDED:
             return  # kassert: no personal data left to write to
-        event = next(
-            e for e in self.app.history(case.id) if e.originator_version == trigger.version
-        )
+        event = self.app.event_at(case.id, trigger.version)
         about = about_case(self.app, case)
         if about.reference is None and self.numbers is not None:  # the saksnummer, from now on
             reference = self.numbers.case_reference(case.id, case.kommunenummer, saksaar(case))
@@ -191,7 +189,7 @@ class NoticePolicy:
                 received_at=now,
                 kind="nabovarsel",
                 channel="print",
-                message_id=f"<{uuid5(trigger.event_id, key)}@{self.domain}>",
+                message_id=message_id_for(trigger.event_id, key, self.domain),
                 actor="saksflyt-notices",
             )
             if self.app.has_processed(record.command_id):
@@ -218,17 +216,17 @@ class NoticePolicy:
     def _email(
         self, letter: Letter, about: About, address: str, message_id: str, now: datetime
     ) -> EmailMessage:
-        kommune = municipalities().get(about.case.kommunenummer, about.case.kommunenummer)
+        kommune = municipality_title(about.case.kommunenummer)
         message = EmailMessage()
-        message["From"] = f"{kommune} kommune <{self.sender}>"
+        message["From"] = f"{kommune} <{self.sender}>"
         message["To"] = address
         message["Subject"] = letter.title
         message["Message-ID"] = message_id
         message["Date"] = format_datetime(now)
         message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies, please
-        message.set_content(f"{letter.body}\n-- \n{kommune} kommune\n")
+        message.set_content(f"{letter.body}\n-- \n{kommune}\n")
         if letter.kind in WITH_PDF:
-            document = pdfa(letter, f"{kommune} kommune", now)
+            document = pdfa(letter, kommune, now)
             message.add_attachment(
                 document, maintype="application", subtype="pdf", filename=f"{letter.kind}.pdf"
             )
@@ -243,12 +241,10 @@ class NoticePolicy:
     ) -> None:
         """Into the print queue; a fallback is a second message, with its own id and record."""
         if fallback:
-            record = cmd.RecordMessage(
-                **{
-                    **record.__dict__,
-                    "command_id": uuid5(record.command_id, "print"),
-                    "message_id": record.message_id.replace("@", ".print@", 1),
-                }
+            record = replace(
+                record,
+                command_id=uuid5(record.command_id, "print"),
+                message_id=record.message_id.replace("@", ".print@", 1),
             )
             if self.app.has_processed(record.command_id):
                 return
@@ -256,7 +252,7 @@ class NoticePolicy:
         self._record(record, channel="print")
 
     def _record(self, record: cmd.RecordMessage, **outcome: Any) -> None:
-        record = cmd.RecordMessage(**{**record.__dict__, **outcome})
+        record = replace(record, **outcome)
         handled = self.app.handle(record)
         result = "failed" if record.failure else "sent"
         if handled.refusal is not None:

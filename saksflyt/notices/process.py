@@ -18,8 +18,9 @@ from consumers.runner import ConsumerRunner
 from consumers.topics import Topics
 from domain.casework import Casework
 from domain.forms import applicant_name
-from domain.places import municipalities
+from domain.places import municipality_title
 from projections.database import Database
+from projections.store import ProjectionStore
 from saksflyt import kafka_wiring
 from saksflyt.archive.numbers import Numbers
 from saksflyt.bootstrap import bootstrap, projection_database, projection_store
@@ -76,29 +77,21 @@ class Positioned:
     """The policy fed in-process: keeps its place in the log in the read-model database."""
 
     def __init__(self, policy: NoticePolicy, db: Database) -> None:
-        self.policy, self.db = policy, db
+        self.policy, self.positions = policy, ProjectionStore(db)
 
     def __call__(self, event: PublicEvent) -> None:
         self.policy(event)
 
     def position(self, head: int) -> int:
-        rows = self.db.rows(
-            "SELECT position FROM projection_position WHERE source = ?", (POSITION,)
-        )
-        if rows:
-            return int(rows[0]["position"])
+        kept = self.positions.kept_position(POSITION)
+        if kept is not None:
+            return kept
         self.flush(head)  # first start: from now on, never the history before it
         return head
 
     def flush(self, position: int | None = None) -> None:
-        if position is None:
-            return
-        with self.db.transaction():
-            self.db.execute(
-                "INSERT INTO projection_position (source, position) VALUES (?, ?) "
-                "ON CONFLICT (source) DO UPDATE SET position = excluded.position",
-                (POSITION, position),
-            )
+        if position is not None:
+            self.positions.keep_position(POSITION, position)
 
 
 def run_notices(
@@ -189,14 +182,12 @@ def print_waiting(
     try:
         for row in queue.waiting(kommunenummer):
             case = app.get_case(UUID(row["case_id"]))
-            event = next(
-                e for e in app.history(case.id) if e.originator_version == row["event_version"]
-            )
+            event = app.event_at(case.id, int(row["event_version"]))
             occasion = OUTGOING[type(event).__name__]
             about = about_case(app, case)
             about = replace(about, reference=about.reference or numbers.existing(case.id))
             letter = letter_for(occasion, event, about)
-            sender = municipalities().get(case.kommunenummer, case.kommunenummer) + " kommune"
+            sender = municipality_title(case.kommunenummer)
             path = out / f"{row['message_id'].strip('<>').replace('@', '_')}.pdf"
             recipient = address_lines(case.form)
             if row["party"] is not None and int(row["party"]) >= 0:  # a nabovarsel's party
