@@ -25,7 +25,7 @@ from domain.forms import (
     needs_longer_clock,
 )
 from domain.guards import Guards
-from domain.lifecycle import UNDECIDED, AppealResult, ReceiptChannel, Status, local_date
+from domain.lifecycle import AppealResult, ReceiptChannel, Status, local_date
 from domain.retention import RetentionAction
 from domain.services import Service
 from domain.values import Attachment, Decision, Neighbour
@@ -70,7 +70,7 @@ class Application(Guards, Aggregate):
 
     def save_draft(self, form: dict[str, Any], at: datetime) -> None:
         """Mellomlagring: keep a partial form; what it holds must already be valid."""
-        self._guard("save draft", at, (Status.DRAFT,))
+        self._guard("save draft", at)
         check_draft(self.service, deep_merge(self.form, form))
         self._draft_saved(form=form, at=at)
 
@@ -90,7 +90,7 @@ class Application(Guards, Aggregate):
         pseudonym: Callable[[str], str] | None = None,
     ) -> None:
         """Send the application: the form must be complete and required attachments present."""
-        self._guard("submit", at, (Status.DRAFT,))
+        self._guard("submit", at)
         complete = complete_form(self.service, deep_merge(self.form, form))
         if service.neighbour_notice:
             self._guard_neighbours_heard(at, complete)
@@ -119,7 +119,7 @@ class Application(Guards, Aggregate):
     def expire_draft(self, after_days: int, at: datetime) -> None:
         """An abandoned draft: withdrawn, then shredded — its personal data erased with its key
         (GDPR art. 5 (1) e: kept no longer than needed; it was never sent in)."""
-        self._guard("expire draft", at, (Status.DRAFT,))
+        self._guard("expire draft", at)
         if self.last_event_at > at - timedelta(days=after_days):
             raise self._refuse(
                 "expire draft",
@@ -130,7 +130,7 @@ class Application(Guards, Aggregate):
         self._shredded(at=at, override_reason="utkast som aldri ble sendt inn")
 
     def withdraw(self, reason: str, at: datetime) -> None:
-        self._guard("withdraw", at, UNDECIDED)
+        self._guard("withdraw", at)
         self._withdrawn(reason=reason, at=at)
 
     # ----- use cases: the municipality ---------------------------------------------------------
@@ -139,9 +139,7 @@ class Application(Guards, Aggregate):
         self, channel: ReceiptChannel, message_id: str, at: datetime, address: str | None = None
     ) -> None:
         """Kvittering: tell the applicant the application arrived (to the form's e-mail by default)."""
-        self._guard(
-            "send receipt", at, (Status.SUBMITTED, Status.AWAITING_DOCUMENTS, Status.DECIDED)
-        )
+        self._guard("send receipt", at)
         address = address or contact_email(self.form)
         if not address:
             raise self._refuse(
@@ -165,7 +163,7 @@ class Application(Guards, Aggregate):
         """A letter to the applicant went out, or failed for good (``failure`` says why): kept
         on the case once per message id. A sent receipt is the case's ``ReceiptSent``; a decision
         letter handed to the applicant's mailbox has reached them that day (fvl § 29)."""
-        self._guard("record message", at, tuple(Status))
+        self._guard("record message", at)
         known = [m["message_id"] for m in (*self.messages, *self.receipts)]
         if message_id in known:
             raise self._refuse(
@@ -239,7 +237,7 @@ class Application(Guards, Aggregate):
 
     def resume_processing(self, at: datetime) -> None:
         """The case officer finds the application complete even without every requested kind."""
-        self._guard("resume processing", at, (Status.AWAITING_DOCUMENTS,))
+        self._guard("resume processing", at)
         self._processing_resumed(at=at)
 
     def send_neighbour_notice(
@@ -281,7 +279,7 @@ class Application(Guards, Aggregate):
     def decide(self, decision: Decision, at: datetime, service: Service) -> None:
         """Vedtak. The appeal deadline (fvl § 29) runs from the decision date until its
         delivery is recorded."""
-        self._guard("decide", at, (Status.SUBMITTED,))
+        self._guard("decide", at)
         self._guard_decision_comes("decide", service)
         if service.neighbour_notice:
             self._guard_neighbour_period("decide", at)  # cases from before notice came first

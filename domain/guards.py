@@ -7,15 +7,16 @@ A mixin, kept apart so the aggregate's own file holds its steps and events. Ever
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable
+from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
+from domain import process
 from domain.case_view import CaseView
 from domain.deadlines import PROMISE_AT_MOST
 from domain.errors import InvalidIdentifier, InvalidTransition
-from domain.lifecycle import UNDECIDED, Status, local_date
+from domain.lifecycle import Status, local_date
 from domain.places import Matrikkelnummer
 from domain.retention import RetentionAction
 from domain.services import Service
@@ -35,7 +36,9 @@ class Guards(CaseView):
     def _refuse(self, step: str, code: str, message: str) -> InvalidTransition:
         return InvalidTransition(self.id, self.status.value, step, code, message)
 
-    def _guard(self, step: str, at: datetime, allowed: Collection[Status]) -> None:
+    def _guard(self, step: str, at: datetime, service: Service | None = None) -> None:
+        """The common rules of every step; the statuses it is allowed in come from
+        ``domain.process`` (for ``service``'s process when given)."""
         if self.status is Status.SHREDDED:
             raise self._refuse(
                 step, "case-shredded", "the case is shredded (kassert); nothing may follow"
@@ -49,6 +52,7 @@ class Guards(CaseView):
                 f"issued_at {at.isoformat()} is before the case's previous event "
                 f"({self.last_event_at.isoformat()})",
             )
+        allowed = process.allowed(step, service)
         if self.status not in allowed:
             names = ", ".join(s.value for s in allowed)
             raise self._refuse(
@@ -66,7 +70,7 @@ class Guards(CaseView):
             )
 
     def _guard_neighbour(self, step: str, neighbour: str, at: datetime) -> None:
-        self._guard(step, at, UNDECIDED)
+        self._guard(step, at)
         if neighbour not in self.neighbours:
             raise self._refuse(
                 step, "neighbour-not-notified", "that neighbour was not notified in this case"
@@ -95,10 +99,7 @@ class Guards(CaseView):
             )
 
     def _guard_closable(self, step: str, at: datetime, service: Service) -> None:
-        closed: tuple[Status, ...] = (Status.DECIDED, Status.WITHDRAWN)
-        if not service.individual_decision:  # a høringssvar is done once registered
-            closed = (*closed, Status.SUBMITTED)
-        self._guard(step, at, closed)
+        self._guard(step, at, service)  # a høringssvar is done once registered
         appeal = self.appeal_deadline
         if self.status is Status.DECIDED and appeal is not None and local_date(at) <= appeal:
             raise self._refuse(
@@ -131,7 +132,7 @@ class Guards(CaseView):
     def _guard_attachment(
         self, step: str, attachment: Attachment, at: datetime, service: Service
     ) -> None:
-        self._guard(step, at, UNDECIDED)
+        self._guard(step, at)
         self._guard_attachment_kinds(step, [attachment.kind], service)
         if attachment.size <= 0:
             raise self._refuse(
@@ -158,7 +159,7 @@ class Guards(CaseView):
                 "neighbour-notice-after-submission",
                 "neighbours are notified before the application is submitted (pbl § 21-3)",
             )
-        self._guard(step, at, (Status.DRAFT,))
+        self._guard(step, at)
         if not service.neighbour_notice:
             raise self._refuse(
                 step, "no-neighbour-notice-in-service", f"{service.code} has no neighbour notice"
@@ -211,14 +212,14 @@ class Guards(CaseView):
 
     def _guard_document_request(self, kinds: list[str], at: datetime, service: Service) -> None:
         step = "request missing documents"
-        self._guard(step, at, (Status.SUBMITTED,))
+        self._guard(step, at)
         if not kinds:
             raise self._refuse(step, "no-document-kinds", "name at least one document kind")
         self._guard_attachment_kinds(step, kinds, service)
 
     def _guard_appeal(self, received_on: date, at: datetime, service: Service) -> None:
         step = "receive appeal"
-        self._guard(step, at, (Status.DECIDED,))
+        self._guard(step, at)
         self._guard_decision_comes(step, service)
         if self.final:
             raise self._refuse(
@@ -233,7 +234,7 @@ class Guards(CaseView):
             )
 
     def _guard_appeal_step(self, step: str, at: datetime, forwarded: bool) -> None:
-        self._guard(step, at, (Status.APPEALED,))
+        self._guard(step, at)
         assert self.appeal is not None
         if bool(self.appeal.get("forwarded_to")) is not forwarded:
             where = "is with the appeal body" if not forwarded else "has not been sent on yet"
@@ -241,7 +242,7 @@ class Guards(CaseView):
 
     def _guard_delivery(self, delivered_on: date, at: datetime) -> None:
         step = "record decision delivery"
-        self._guard(step, at, (Status.DECIDED,))
+        self._guard(step, at)
         if self.delivered:
             raise self._refuse(
                 step, "decision-already-delivered", "the decision's delivery is already recorded"
@@ -266,7 +267,7 @@ class Guards(CaseView):
 
     def _guard_preliminary_reply(self, expected_by: date, at: datetime, service: Service) -> None:
         step = "send preliminary reply"
-        self._guard(step, at, (Status.SUBMITTED, Status.AWAITING_DOCUMENTS))
+        self._guard(step, at)
         self._guard_decision_comes(step, service)
         if self.preliminary_reply_at is not None:
             raise self._refuse(

@@ -1,0 +1,223 @@
+"""The case's process as a table: which step may be taken in which status, by whom, and where it
+leads. The aggregate's guards read their allowed statuses from here, and the published process
+model (SVG and BPMN 2.0, ``saksflyt.catalogue.process``) is drawn from the same table, so a changed
+rule changes the diagram.
+
+A step may appear more than once when it leads to different places (an attachment that completes
+the requested documents takes the case back to processing) or applies to some services only.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from domain.lifecycle import UNDECIDED, Status
+from domain.services import Service
+
+
+class Actor(enum.StrEnum):
+    APPLICANT = "søker"
+    CASE_OFFICER = "saksbehandler"
+    NEIGHBOUR = "nabo"
+    APPEAL_BODY = "klageinstans"
+    SAKSFLYT = "saksflyt"  # done by the system on its own: receipts, expiry
+
+
+class Applies(enum.StrEnum):
+    """Which services a step belongs to, by what the catalogue says of them."""
+
+    ALWAYS = "always"
+    NEIGHBOUR_NOTICE = "neighbour-notice"  # byggesak: nabovarsel before submission (pbl § 21-3)
+    DECIDED = "individual-decision"  # an enkeltvedtak is made (fvl § 2)
+    REGISTERED = "registered-only"  # høringssvar: registered and acknowledged, never decided
+
+    def to(self, service: Service) -> bool:
+        if self is Applies.NEIGHBOUR_NOTICE:
+            return service.neighbour_notice
+        if self is Applies.DECIDED:
+            return service.individual_decision
+        if self is Applies.REGISTERED:
+            return not service.individual_decision
+        return True
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str  # as the guards and refusals name it
+    label_nb: str  # as the process model shows it
+    actor: Actor
+    sources: tuple[Status, ...]
+    target: Status | None = None  # None: the case stays in its status
+    applies: Applies = Applies.ALWAYS
+    law: str = ""
+
+
+CLOSED = (Status.DECIDED, Status.WITHDRAWN)
+A, C, N = Actor.APPLICANT, Actor.CASE_OFFICER, Actor.NEIGHBOUR
+
+STEPS: tuple[Step, ...] = (
+    Step("start", "Starte søknad", A, (), Status.DRAFT),
+    Step("save draft", "Mellomlagre", A, (Status.DRAFT,)),
+    Step("add attachment", "Legge ved vedlegg", A, UNDECIDED),
+    Step(
+        "add attachment",
+        "Ettersende det som manglet",
+        A,
+        (Status.AWAITING_DOCUMENTS,),
+        Status.SUBMITTED,
+    ),
+    Step(
+        "send neighbour notice",
+        "Sende nabovarsel",
+        A,
+        (Status.DRAFT,),
+        applies=Applies.NEIGHBOUR_NOTICE,
+        law="pbl § 21-3",
+    ),
+    Step(
+        "record neighbour comment",
+        "Merknad fra nabo",
+        N,
+        UNDECIDED,
+        applies=Applies.NEIGHBOUR_NOTICE,
+        law="pbl § 21-3",
+    ),
+    Step(
+        "record neighbour consent",
+        "Samtykke fra nabo",
+        N,
+        UNDECIDED,
+        applies=Applies.NEIGHBOUR_NOTICE,
+        law="pbl § 21-3",
+    ),
+    Step("submit", "Sende inn", A, (Status.DRAFT,), Status.SUBMITTED),
+    Step(
+        "expire draft",
+        "Utløpt utkast slettes",
+        Actor.SAKSFLYT,
+        (Status.DRAFT,),
+        Status.SHREDDED,
+        law="GDPR art. 5 (1) e",
+    ),
+    Step("withdraw", "Trekke søknaden", A, UNDECIDED, Status.WITHDRAWN),
+    Step(
+        "send receipt",
+        "Sende kvittering",
+        Actor.SAKSFLYT,
+        (Status.SUBMITTED, Status.AWAITING_DOCUMENTS, Status.DECIDED),
+    ),
+    Step("record message", "Registrere brev", Actor.SAKSFLYT, tuple(Status)),
+    Step(
+        "request missing documents",
+        "Be om manglende dokumenter",
+        C,
+        (Status.SUBMITTED,),
+        Status.AWAITING_DOCUMENTS,
+        law="fvl § 17",
+    ),
+    Step("resume processing", "Behandle videre", C, (Status.AWAITING_DOCUMENTS,), Status.SUBMITTED),
+    Step(
+        "send preliminary reply",
+        "Sende foreløpig svar",
+        C,
+        (Status.SUBMITTED, Status.AWAITING_DOCUMENTS),
+        applies=Applies.DECIDED,
+        law="fvl § 11 a",
+    ),
+    Step(
+        "decide",
+        "Fatte vedtak",
+        C,
+        (Status.SUBMITTED,),
+        Status.DECIDED,
+        applies=Applies.DECIDED,
+        law="fvl §§ 24-27",
+    ),
+    Step(
+        "record decision delivery",
+        "Vedtaket er mottatt",
+        C,
+        (Status.DECIDED,),
+        applies=Applies.DECIDED,
+        law="fvl § 29",
+    ),
+    Step(
+        "receive appeal",
+        "Motta klage",
+        C,
+        (Status.DECIDED,),
+        Status.APPEALED,
+        applies=Applies.DECIDED,
+        law="fvl § 32",
+    ),
+    Step(
+        "review appeal",
+        "Omgjøre vedtaket",
+        C,
+        (Status.APPEALED,),
+        Status.DECIDED,
+        applies=Applies.DECIDED,
+        law="fvl § 33",
+    ),
+    Step(
+        "review appeal",
+        "Sende klagen til klageinstansen",
+        C,
+        (Status.APPEALED,),
+        applies=Applies.DECIDED,
+        law="fvl § 33",
+    ),
+    Step(
+        "record appeal result",
+        "Klageinstansens vedtak",
+        Actor.APPEAL_BODY,
+        (Status.APPEALED,),
+        Status.DECIDED,
+        applies=Applies.DECIDED,
+        law="fvl § 34",
+    ),
+    Step("archive", "Arkivere", C, CLOSED, Status.ARCHIVED),
+    Step(
+        "archive",
+        "Arkivere",
+        C,
+        (Status.SUBMITTED,),
+        Status.ARCHIVED,
+        applies=Applies.REGISTERED,
+    ),
+    Step("shred", "Kassere", C, CLOSED, Status.SHREDDED),
+    Step(
+        "shred",
+        "Kassere",
+        C,
+        (Status.SUBMITTED,),
+        Status.SHREDDED,
+        applies=Applies.REGISTERED,
+    ),
+)
+
+
+def steps_for(service: Service | None) -> list[Step]:
+    """The steps of one service's process (every step when ``service`` is None)."""
+    return [s for s in STEPS if service is None or s.applies.to(service)]
+
+
+def allowed(step: str, service: Service | None = None) -> tuple[Status, ...]:
+    """The statuses ``step`` may be taken in, in the order of ``Status``."""
+    sources = {status for s in steps_for(service) if s.name == step for status in s.sources}
+    return tuple(status for status in Status if status in sources)
+
+
+def reachable(steps: Iterable[Step]) -> list[Status]:
+    """The statuses a case of these steps can come to, from the start, in the order of ``Status``."""
+    steps = list(steps)
+    seen: set[Status] = set()
+    frontier = [s.target for s in steps if not s.sources and s.target]
+    while frontier:
+        status = frontier.pop()
+        if status not in seen:
+            seen.add(status)
+            frontier += [s.target for s in steps if status in s.sources and s.target]
+    return [status for status in Status if status in seen]
