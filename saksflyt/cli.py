@@ -26,6 +26,7 @@ from saksflyt.archive.commands import (
 )
 from saksflyt.bootstrap import bootstrap, projection_database, projection_store
 from saksflyt.catalogue.commands import add_catalogue_commands
+from saksflyt.catalogue.process import svg as process_svg
 from saksflyt.demo.report import print_projection_summary, render, summarise
 from saksflyt.demo.simulation import HORIZON, run_demo
 from saksflyt.http.documents import DocumentStore, referenced_documents
@@ -107,9 +108,14 @@ def _demo(args: argparse.Namespace) -> int:
     store = projection_store(settings)
     print_projection_summary(store.db, HORIZON.date(), console)
     store.db.close()
+    diagram = settings.sqlite_path.parent / "process" / "melding-om-tiltak.svg"
+    diagram.parent.mkdir(parents=True, exist_ok=True)
+    diagram.write_text(process_svg(app.catalogue.service("melding-om-tiltak")), encoding="utf-8")
     console.print(
         "The service catalogue: saksflyt services [CODE], or GET /services once served (open "
-        "to anyone)."
+        f"to anyone). One process diagram, drawn from the domain's rules: {diagram} (open it "
+        "in a browser); every service's at GET /services/CODE/process.svg and .bpmn (bpmn.io "
+        "opens it), and in docs/services.md."
     )
     console.print(
         "Query the read models: saksflyt query stats|overview|deadlines|neighbours — or serve "

@@ -61,7 +61,11 @@ def markdown(catalogue: Catalogue) -> str:
         "# The services (generated)",
         "",
         "Written by `saksflyt services --format markdown > docs/services.md` from",
-        "`domain/data/services.toml` and `domain/forms.py`; a test keeps it current.",
+        "`domain/data/services.toml` and `domain/forms.py`, the process diagrams by",
+        "`saksflyt services --format svg --out docs/process` from `domain/process.py`;",
+        "a test keeps both current. Each diagram: the statuses a case can reach (with",
+        "the clocks that run there), the steps that move it (coloured by who takes them);",
+        "hover a status for the steps that leave it where it is.",
         "",
         "| code | name | decision | appeal | sensitivity | retention |",
         "|---|---|---|---|---|---|",
@@ -86,6 +90,7 @@ def markdown(catalogue: Catalogue) -> str:
             lines.append(f"- Third parties: {', '.join(s['third_parties'])}")
         fields = ", ".join(f"`{f}`" for f in form_schema(s["code"])["properties"])
         lines.append(f"- Form fields: {fields}")
+        lines += ["", f"![Saksgang for {s['name']['nb']}](process/{s['code']}.svg)"]
     return "\n".join(lines) + "\n"
 
 

@@ -23,7 +23,7 @@ from uuid import UUID, uuid4
 from domain import commands as cmd
 from domain.casework import Casework
 from domain.deadlines import neighbour_comment_deadline, next_working_day
-from domain.lifecycle import OSLO, Outcome, ReceiptChannel, local_date
+from domain.lifecycle import OSLO, AppealResult, Outcome, ReceiptChannel, local_date
 from domain.services import Service
 from domain.values import Attachment, Decision, Neighbour
 from saksflyt.demo import synthetic
@@ -301,6 +301,23 @@ class CaseScript:
         outcome = self.rng.choices(list(Outcome), weights=(80, 8, 12))[0]
         decision = Decision(outcome, self.service.legal_basis[0], "saksbehandler-1")
         self._do(cmd.Decide, at, decision=decision)
+        if outcome is not Outcome.GRANTED and self.rng.random() < 0.3:
+            self._appeal(clock)
+
+    def _appeal(self, clock: Clock) -> None:
+        """A klage within the appeal period (fvl § 29); the office reverses one in five itself
+        (fvl § 33), the rest go to the Statsforvalteren, whose answer is final (fvl § 34)."""
+        at = clock.later(days=self.rng.uniform(3, 18))
+        self._do(cmd.ReceiveAppeal, at, received_on=local_date(at))
+        review = clock.working_day_at_or_after(clock.later(days=self.rng.uniform(10, 35)))
+        if self.rng.random() < 0.2:
+            decision = Decision(Outcome.GRANTED, self.service.legal_basis[0], "saksbehandler-1")
+            self._do(cmd.ReviewAppeal, review, decision=decision)
+            return
+        self._do(cmd.ReviewAppeal, review)
+        result = self.rng.choices(list(AppealResult), weights=(70, 15, 15))[0]
+        answer = clock.working_day_at_or_after(clock.later(days=self.rng.uniform(30, 90)))
+        self._do(cmd.RecordAppealResult, answer, result=result)
 
     def _try_early_decision(self, clock: Clock) -> bool:
         """A hasty officer: refused while the neighbour period runs unless all consented."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import socket
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -23,23 +22,9 @@ from saksflyt.bootstrap import bootstrap, projection_store
 from saksflyt.demo.simulation import HORIZON, run_demo
 from saksflyt.http.app import create_app
 from saksflyt.settings import Settings
-from tests import needs
+from tests.browser import ARTIFACTS, browse
 from tests.stores import sqlite_settings
 from tests.tokens import token
-
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--hide-scrollbars",
-    "--window-size=1300,1000",
-]
 
 
 class AuthenticatingProxy:
@@ -91,21 +76,6 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Sett
     thread.join(10)
 
 
-def _browser(*args: str, profile: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [
-            needs.tool("chromium", "chromium-browser"),
-            *CHROMIUM_FLAGS,
-            f"--user-data-dir={profile}",
-            *args,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-
-
 def _values(dom: str, chart: str) -> dict[str, float]:
     svg = re.search(rf'<svg id="{chart}".*?</svg>', dom, re.S)
     assert svg, f"chart {chart} not rendered"
@@ -135,7 +105,7 @@ def test_the_dashboard_renders_the_read_models_numbers(
     served: tuple[str, Settings], tmp_path: Path
 ) -> None:
     url, settings = served
-    dom = _browser("--dump-dom", f"{url}/dashboard", profile=tmp_path / "profile").stdout
+    dom = browse("--dump-dom", f"{url}/dashboard", profile=tmp_path / "profile").stdout
     expected = _expected(settings)
     assert f"As of {HORIZON.date()}" in dom
     assert _values(dom, "backlog") == expected["backlog"] and expected["backlog"]
@@ -150,7 +120,7 @@ def test_a_screenshot_is_saved_as_an_artifact(served: tuple[str, Settings], tmp_
     ARTIFACTS.mkdir(exist_ok=True)
     target = ARTIFACTS / "dashboard.png"
     target.unlink(missing_ok=True)
-    _browser(
+    browse(
         f"--screenshot={target}",
         f"{url}/dashboard?as_of={date(2026, 11, 20)}",
         profile=tmp_path / "profile",

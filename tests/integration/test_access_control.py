@@ -80,6 +80,8 @@ TABLE: list[tuple[str, str | set[str], int, int | None, str | None]] = [
     ("GET /services",                                    EVERYONE,      200,  None,  None),
     ("GET /services/melding-om-tiltak",                  EVERYONE,      200,  None,  None),
     ("GET /services/melding-om-tiltak/form-schema",      EVERYONE,      200,  None,  None),
+    ("GET /services/melding-om-tiltak/process.svg",      EVERYONE,      200,  None,  None),
+    ("GET /services/melding-om-tiltak/process.bpmn",     EVERYONE,      200,  None,  None),
     ("GET /healthz",                                     EVERYONE,      200,  None,  None),
     ("GET /readyz",                                      EVERYONE,      200,  None,  None),
 ]  # fmt: skip

@@ -104,3 +104,23 @@ def test_the_catalogue_in_docs_is_current() -> None:
     assert committed == markdown(Catalogue.default()), (
         "run: saksflyt services --format markdown > docs/services.md"
     )
+
+
+def test_the_demo_says_where_to_see_the_catalogue_and_a_process_diagram(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from saksflyt.cli import main
+
+    for name, path in {
+        "SQLITE_PATH": "events.db",
+        "PROJECTION_SQLITE_PATH": "projections.db",
+        "KEY_RING": "keyring.json",
+        "DOCUMENT_DIR": "documents",
+        "AUTH_DEV_KEY": "dev-key.pem",
+    }.items():
+        monkeypatch.setenv(f"SAKSFLYT_{name}", str(tmp_path / path))
+    assert main(["demo", "--applications", "30"]) == 0
+    said = capsys.readouterr().out.replace("\n", "")
+    diagram = tmp_path / "process" / "melding-om-tiltak.svg"
+    assert "GET /services" in said and f"{diagram} (open it in a browser)" in said
+    assert "Søknad om tiltak uten ansvarsrett" in diagram.read_text(encoding="utf-8")
