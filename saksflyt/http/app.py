@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from starlette.formparsers import MultiPartParser
 
 from saksflyt.access.tokens import TokenVerifier
+from saksflyt.http import openapi
 from saksflyt.http.attachments import router as attachment_router
 from saksflyt.http.audit import router as audit_router
 from saksflyt.http.catalogue import router as catalogue_router
@@ -67,4 +68,5 @@ def create_app(
     app.include_router(dashboard_router)
     app.include_router(audit_router)
     app.include_router(export_router)
+    openapi.install(app)  # each service's form schema in the request bodies
     return app

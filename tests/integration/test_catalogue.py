@@ -13,6 +13,8 @@ from typing import Any
 import jsonschema
 import pytest
 from fastapi.testclient import TestClient
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
 
 from saksflyt.demo import synthetic
 from saksflyt.http.app import create_app
@@ -124,3 +126,28 @@ def test_the_demo_says_where_to_see_the_catalogue_and_a_process_diagram(
     diagram = tmp_path / "process" / "melding-om-tiltak.svg"
     assert "GET /services" in said and f"{diagram} (open it in a browser)" in said
     assert "Søknad om tiltak uten ansvarsrett" in diagram.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("code", sorted(TEN))
+def test_the_openapi_document_describes_forms_by_their_schemas(api: TestClient, code: str) -> None:
+    """A client generated from /openapi.json knows what `form` holds: a whole form where one
+    step submits it, a partial one (nothing required yet) for drafts."""
+    document = api.get("/openapi.json").json()
+    registry = Registry().with_resource("urn:api", Resource.from_contents(document, DRAFT202012))
+    schemas = document["components"]["schemas"]
+    whole_refs = [r["$ref"] for r in schemas["NewApplication"]["properties"]["form"]["anyOf"]]
+    draft_refs = [r["$ref"] for r in schemas["DraftBody"]["properties"]["form"]["anyOf"]]
+    assert len(whole_refs) == len(draft_refs) == len(TEN)
+    whole = jsonschema.Draft202012Validator(
+        {"$ref": f"urn:api#/components/schemas/Form-{code}"}, registry=registry
+    )
+    partial = jsonschema.Draft202012Validator(
+        {"$ref": f"urn:api#/components/schemas/Form-{code}-partial"}, registry=registry
+    )
+    form: dict[str, Any] = json.loads(
+        json.dumps(synthetic.complete_form(random.Random(2), code, "0301"), default=str)
+    )
+    whole.validate(form)
+    first = dict([next(iter(form.items()))])
+    partial.validate(first)
+    assert not whole.is_valid(first) and not partial.is_valid({**first, "not_a_field": 1})
