@@ -25,10 +25,12 @@ from domain.forms import (
     needs_longer_clock,
 )
 from domain.guards import Guards
-from domain.lifecycle import AppealResult, ReceiptChannel, Status, local_date
+from domain.lifecycle import AppealResult, Outcome, ReceiptChannel, Status, local_date
 from domain.retention import RetentionAction
 from domain.services import Service
 from domain.values import Attachment, Decision, Neighbour
+
+DEEMED_GRANTED = "pbl § 21-7 annet ledd"  # the legal basis of a permit granted by law
 
 
 class Application(Guards, Aggregate):
@@ -285,6 +287,15 @@ class Application(Guards, Aggregate):
             self._guard_neighbour_period("decide", at)  # cases from before notice came first
         self._record_decision(decision, at, service)
 
+    def deem_granted(self, at: datetime, service: Service) -> None:
+        """pbl § 21-7 annet ledd: a building case on the three-week clock, needing no dispensation
+        or other authority's consent and with no objection from neighbours or gjenboere, that is
+        still undecided when the clock has run out, is granted by law (tillatelse regnes som gitt).
+        It may be appealed like a decision, from the day it happened."""
+        deadline = self._guard_deemed_grant(at, service)
+        appeal = deadlines.appeal_deadline(local_date(at), service.appeal_days)
+        self._permit_deemed_granted(decision_deadline=deadline, appeal_deadline=appeal, at=at)
+
     def _record_decision(self, decision: Decision, at: datetime, service: Service) -> None:
         appeal = deadlines.appeal_deadline(local_date(at), service.appeal_days)
         self._decision_made(
@@ -446,6 +457,20 @@ class Application(Guards, Aggregate):
             "outcome": outcome,
             "legal_basis": legal_basis,
             "case_officer": case_officer,
+            "appeal_deadline": appeal_deadline,
+            "at": at,
+        }
+        self.status_value = Status.DECIDED.value
+        self._touch(at)
+
+    @event("PermitDeemedGranted", topic="saksflyt.application.permit-deemed-granted")
+    def _permit_deemed_granted(
+        self, decision_deadline: date, appeal_deadline: date, at: datetime
+    ) -> None:
+        self.decision = {
+            "outcome": Outcome.GRANTED.value,
+            "legal_basis": DEEMED_GRANTED,
+            "case_officer": "",  # nobody decided: the law did
             "appeal_deadline": appeal_deadline,
             "at": at,
         }

@@ -64,13 +64,14 @@ class CaseView:
 
     @property
     def decision_deadline(self) -> date | None:
-        """When the decision is due, counting pauses; objections lengthen a building case's clock."""
+        """When the decision is due, counting pauses. A neighbour's objection does not lengthen a
+        building case's clock (pbl § 21-7 tredje ledd: still three weeks, but not deemed granted
+        on an overrun); a dispensation or another authority's consent does, from submission."""
         if self.submitted_at is None:
             return None
-        days = deadlines.clock_days(
-            self.decision_days, self.objection_decision_days, self.has_objections
+        return deadlines.decision_deadline(
+            local_date(self.submitted_at), self.decision_days, self.clock_pauses()
         )
-        return deadlines.decision_deadline(local_date(self.submitted_at), days, self.clock_pauses())
 
     @property
     def preliminary_reply_due(self) -> date | None:

@@ -251,6 +251,7 @@ STEPS: dict[type[Command], Step] = {
         c.kind, c.channel, c.message_id, at, c.failure, c.attempts, c.address, s
     ),
     cmd.ExpireDraft: lambda case, c, at, _: case.expire_draft(c.after_days, at),
+    cmd.DeemPermitGranted: lambda case, c, at, s: case.deem_granted(at, s),
     cmd.ReceiveAppeal: lambda case, c, at, s: case.receive_appeal(c.received_on, at, s),
     cmd.ReviewAppeal: lambda case, c, at, s: case.review_appeal(c.decision, c.appeal_body, at, s),
     cmd.RecordAppealResult: lambda case, c, at, _: case.record_appeal_result(c.result, at),

@@ -89,6 +89,12 @@ class RecordDecisionDelivery(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
+class DeemPermitGranted(Command):
+    """The building case's three weeks ran out undecided: the permit is granted by law
+    (pbl § 21-7 annet ledd). Issued by ``saksflyt clocks run``, refused where the law says no."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class ExpireDraft(Command):
     """A draft untouched for ``after_days`` is withdrawn and its personal data erased."""
 

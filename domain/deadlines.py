@@ -73,15 +73,6 @@ def deadline(
     return next_working_day(start + timedelta(days=days + paused))
 
 
-def clock_days(
-    decision_days: int | None, objection_decision_days: int | None, has_objections: bool
-) -> int | None:
-    """Which decision clock runs: a neighbour's objection lengthens a building case's clock."""
-    if has_objections and objection_decision_days is not None:
-        return objection_decision_days
-    return decision_days
-
-
 def decision_deadline(
     complete_since: date,
     decision_days: int | None,

@@ -256,6 +256,37 @@ class Guards(CaseView):
                 "than today",
             )
 
+    def _guard_deemed_grant(self, at: datetime, service: Service) -> date:
+        """pbl § 21-7: only the three-week clock, without objections, grants by law; returns the
+        deadline that ran out."""
+        step = "deem permit granted"
+        self._guard(step, at)
+        if not service.deemed_granted:
+            raise self._refuse(
+                step, "no-deemed-grant-in-service", f"{service.code} is never granted by law"
+            )
+        if self.decision_days != service.decision_days:
+            raise self._refuse(
+                step,
+                "twelve-week-case",
+                "a case needing a dispensation or another authority's consent is not granted by "
+                "law on an overrun (pbl § 21-7 første ledd)",
+            )
+        if self.has_objections:
+            raise self._refuse(
+                step,
+                "neighbours-objected",
+                "a neighbour or gjenboer objected: the three weeks still apply, but the permit is "
+                "not granted by law on an overrun (pbl § 21-7 tredje ledd)",
+            )
+        deadline = self.decision_deadline
+        assert deadline is not None  # submitted, not paused
+        if local_date(at) <= deadline:
+            raise self._refuse(
+                step, "decision-clock-running", f"the decision is due by {deadline}: not yet over"
+            )
+        return deadline
+
     def _guard_decision_comes(self, step: str, service: Service) -> None:
         if not service.individual_decision:
             raise self._refuse(

@@ -31,6 +31,7 @@ class Applies(enum.StrEnum):
     ALWAYS = "always"
     NEIGHBOUR_NOTICE = "neighbour-notice"  # byggesak: nabovarsel before submission (pbl § 21-3)
     DECIDED = "individual-decision"  # an enkeltvedtak is made (fvl § 2)
+    DEEMED = "deemed-granted"  # granted by law when the clock runs out (pbl § 21-7)
     REGISTERED = "registered-only"  # høringssvar: registered and acknowledged, never decided
 
     def to(self, service: Service) -> bool:
@@ -38,6 +39,8 @@ class Applies(enum.StrEnum):
             return service.neighbour_notice
         if self is Applies.DECIDED:
             return service.individual_decision
+        if self is Applies.DEEMED:
+            return service.deemed_granted
         if self is Applies.REGISTERED:
             return not service.individual_decision
         return True
@@ -134,6 +137,15 @@ STEPS: tuple[Step, ...] = (
         Status.DECIDED,
         applies=Applies.DECIDED,
         law="fvl §§ 24-27",
+    ),
+    Step(
+        "deem permit granted",
+        "Tillatelse regnes som gitt",
+        Actor.SAKSFLYT,
+        (Status.SUBMITTED,),
+        Status.DECIDED,
+        applies=Applies.DEEMED,
+        law="pbl § 21-7 annet ledd",
     ),
     Step(
         "record decision delivery",

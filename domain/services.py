@@ -57,6 +57,7 @@ class Service:
     appeal_days: int = APPEAL_DAYS
     individual_decision: bool = True  # False: registered and acknowledged, never decided
     appeal_review_days: int = 42  # fvl § 33 (practice); building cases 56 (SAK10 § 7-1)
+    deemed_granted: bool = False  # pbl § 21-7 annet ledd: granted by law on an overrun
 
     @property
     def allowed_attachments(self) -> frozenset[str]:
@@ -91,6 +92,7 @@ def _service_from_table(code: str, table: Mapping[str, Any]) -> Service:
         name_nn=table.get("name_nn", table["name_nb"]),
         description_nb=" ".join(table.get("description_nb", "").split()),
         former_name_nb=table.get("former_name_nb"),
+        deemed_granted=table.get("deemed_granted_on_overrun", False),
     )
 
 

@@ -1,18 +1,20 @@
 """``case_overview``: one row per case, as a pure function of the previous row and the next event.
 
 The row holds what case officers and analysts ask about: service, municipality, status, the times
-that matter, the current decision deadline (counting pauses, lengthened by neighbour objections),
-the neighbour notice and a pseudonymous applicant reference — never an identity number or a name.
+that matter, the current decision deadline (counting pauses), the day a building case is granted by
+law if still undecided (pbl § 21-7), the neighbour notice, the appeal, and a pseudonymous applicant
+reference — never an identity number or a name.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from domain import deadlines
-from domain.lifecycle import AWAITING_DECISION, UNDECIDED, Status, local_date
+from domain.lifecycle import AWAITING_DECISION, UNDECIDED, Outcome, Status, local_date
+from domain.services import default_services
 from schemas.mapping import PublicEvent
 
 Row = dict[str, Any]
@@ -46,6 +48,7 @@ OVERVIEW_COLUMNS = (
     "appeal_status",
     "appeal_received_on",
     "appeal_review_due",
+    "deemed_granted_on",
 )
 
 
@@ -72,11 +75,8 @@ def new_row(event: PublicEvent) -> Row:
 def _decision_deadline(row: Row) -> date | None:
     if row["submitted_at"] is None or row["paused_since"] is not None:
         return None
-    days = deadlines.clock_days(
-        row["decision_days"], row["objection_decision_days"], bool(row["neighbour_objections"])
-    )
     return deadlines.decision_deadline(
-        local_date(row["submitted_at"]), days, paused_days=row["paused_days"]
+        local_date(row["submitted_at"]), row["decision_days"], paused_days=row["paused_days"]
     )
 
 
@@ -128,12 +128,16 @@ def _on_decision(row: Row, r: dict[str, Any]) -> None:
         appeal_deadline=r["appeal_deadline"],
         preliminary_reply_due=None,
         decided_past_deadline=due is not None and local_date(r["occurred_at"]) > due,
+        deemed_granted_on=None,  # decided by someone: not granted by law
     )
 
 
 def _on_withdrawn(row: Row, r: dict[str, Any]) -> None:
     row.update(
-        status=Status.WITHDRAWN.value, closed_at=r["occurred_at"], preliminary_reply_due=None
+        status=Status.WITHDRAWN.value,
+        closed_at=r["occurred_at"],
+        preliminary_reply_due=None,
+        deemed_granted_on=None,
     )
 
 
@@ -166,6 +170,31 @@ def _on_reviewed(row: Row, r: dict[str, Any]) -> None:
     row.update(appeal_status="reversed", appeal_review_due=None)  # the new vedtak follows
 
 
+def _on_deemed_granted(row: Row, r: dict[str, Any]) -> None:
+    """pbl § 21-7 annet ledd: granted by law, the deadline having run out."""
+    row.update(
+        status=Status.DECIDED.value,
+        decided_at=r["occurred_at"],
+        outcome=Outcome.GRANTED.value,
+        appeal_deadline=r["appeal_deadline"],
+        preliminary_reply_due=None,
+        decided_past_deadline=True,
+        deemed_granted_on=local_date(r["occurred_at"]),
+    )
+
+
+def _deemed_granted_on(row: Row) -> date | None:
+    """While undecided: the day after the deadline, where the law grants the permit then — a
+    building case on its three weeks with no objection (pbl § 21-7 annet and tredje ledd)."""
+    service = default_services().get(row["service"])
+    deadline: date | None = row["decision_deadline"]
+    if service is None or not service.deemed_granted or deadline is None:
+        return None
+    if row["decision_days"] != service.decision_days or row["neighbour_objections"]:
+        return None
+    return deadline + timedelta(days=1)
+
+
 def _on_appeal_decided(row: Row, r: dict[str, Any]) -> None:
     final = local_date(r["occurred_at"])  # nothing left to appeal: closable from the next day
     row.update(status=Status.DECIDED.value, appeal_status=r["result"], appeal_deadline=final)
@@ -190,6 +219,7 @@ ON_EVENT: dict[str, Callable[[Row, dict[str, Any]], None]] = {
     "NeighbourConsentReceived": _on_consent,
     "PreliminaryReplySent": _on_reply,
     "DecisionMade": _on_decision,
+    "PermitDeemedGranted": _on_deemed_granted,
     "DecisionDelivered": _on_delivered,
     "AppealReceived": _on_appeal,
     "AppealForwarded": _on_forwarded,
@@ -207,6 +237,7 @@ def next_overview(row: Row | None, event: PublicEvent) -> Row:
     ON_EVENT[event.name](new, event.record)
     if new["status"] in UNDECIDED:  # a decision freezes the deadline it was measured against
         new["decision_deadline"] = _decision_deadline(new)
+        new["deemed_granted_on"] = _deemed_granted_on(new)
     new.update(version=event.record["case_version"], last_event_at=event.record["occurred_at"])
     return new
 
@@ -218,6 +249,7 @@ WATCHED = {  # column -> deadline kind, for the statuses in which it is still to
     "neighbour_deadline": ("neighbour-comments", tuple(s.value for s in UNDECIDED)),
     "appeal_deadline": ("appeal", (Status.DECIDED.value,)),
     "appeal_review_due": ("appeal-review", (Status.APPEALED.value,)),
+    "deemed_granted_on": ("permit-deemed-granted", (Status.SUBMITTED.value,)),
 }
 
 

@@ -22,9 +22,10 @@ def _stats(event: PublicEvent, after: Row) -> list[RowChange]:
         "service": r["service"],
         "kommunenummer": r["kommunenummer"],
     }
-    if event.name == "DecisionMade":
+    if event.name in ("DecisionMade", "PermitDeemedGranted"):  # granted by law counts as granted
+        outcome = r.get("outcome", "granted")
         counts = {
-            f"decided_{r['outcome'].replace('-', '_')}": 1,
+            f"decided_{outcome.replace('-', '_')}": 1,
             "decided_past_deadline": int(after["decided_past_deadline"]),
         }
         days = (r["occurred_at"] - after["submitted_at"]).total_seconds() / 86400

@@ -242,6 +242,17 @@ def stale_drafts(db: Database, before: datetime, after: str, limit: int) -> list
     return [str(row["case_id"]) for row in rows]
 
 
+def granted_by_law(db: Database, as_of: date) -> list[UUID]:
+    """Submitted building cases the law grants by ``as_of`` (pbl § 21-7 annet ledd)."""
+    rows = db.rows(
+        "SELECT case_id FROM case_overview WHERE status = 'submitted' "
+        "AND deemed_granted_on <= ? ORDER BY case_id",
+        (as_of,),
+        table="case_overview",
+    )
+    return [UUID(str(row["case_id"])) for row in rows]
+
+
 def retention_candidates(
     db: Database, as_of: date, after: str, limit: int, registered: Sequence[str] = ()
 ) -> list[str]:

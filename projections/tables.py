@@ -52,6 +52,13 @@ CASE_OVERVIEW = Table(
                 ("appeal_review_due", "date"),  # the deciding body's review (fvl § 33)
             )
         ),
+        *(
+            DEEMED_COLUMNS := (
+                # pbl § 21-7 annet ledd: the day an undecided building case is granted by law
+                # (while undecided and it may be), or was (PermitDeemedGranted)
+                ("deemed_granted_on", "date"),
+            )
+        ),
     ),
     ("case_id",),
 )
@@ -255,7 +262,7 @@ def migration_1(dialect: str) -> list[str]:
     case overview with the columns it had then; later versions add theirs)."""
     first = Table(
         CASE_OVERVIEW.name,
-        tuple(c for c in CASE_OVERVIEW.columns if c not in APPEAL_COLUMNS),
+        tuple(c for c in CASE_OVERVIEW.columns if c not in (*APPEAL_COLUMNS, *DEEMED_COLUMNS)),
         CASE_OVERVIEW.key,
     )
     tables = [first if t is CASE_OVERVIEW else t for t in ALL_TABLES]
@@ -321,6 +328,15 @@ def migration_7(dialect: str) -> list[str]:
     ]
 
 
+def migration_8(dialect: str) -> list[str]:
+    """Version 8: when a building case is (or was) granted by law on an overrun (pbl § 21-7)."""
+    types = SQL_TYPES[dialect]
+    return [
+        f"ALTER TABLE case_overview ADD COLUMN {column} {types[kind]}"
+        for column, kind in DEEMED_COLUMNS
+    ]
+
+
 MIGRATIONS = (
     migration_1,
     migration_2,
@@ -329,4 +345,5 @@ MIGRATIONS = (
     migration_5,
     migration_6,
     migration_7,
+    migration_8,
 )  # append; never edit a migration that has shipped

@@ -27,6 +27,7 @@ from saksflyt.archive.commands import (
 from saksflyt.bootstrap import bootstrap, projection_database, projection_store
 from saksflyt.catalogue.commands import add_catalogue_commands
 from saksflyt.catalogue.process import svg as process_svg
+from saksflyt.clocks import add_clock_commands
 from saksflyt.demo.report import print_projection_summary, render, summarise
 from saksflyt.demo.simulation import HORIZON, run_demo
 from saksflyt.http.documents import DocumentStore, referenced_documents
@@ -372,6 +373,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_notices_commands(commands)
     add_catalogue_commands(commands)
     add_draft_commands(commands)
+    add_clock_commands(commands)
     return parser
 
 

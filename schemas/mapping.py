@@ -116,6 +116,11 @@ EVENT_MAP: dict[str, tuple[str, dict[str, str], Extra | None]] = {
         {k: k for k in ("outcome", "legal_basis", "case_officer", "appeal_deadline")},
         None,
     ),
+    "permit-deemed-granted": (
+        "PermitDeemedGranted",
+        {"decision_deadline": "decision_deadline", "appeal_deadline": "appeal_deadline"},
+        None,
+    ),
     "decision-delivered": (
         "DecisionDelivered",
         {"delivered_on": "delivered_on", "appeal_deadline": "appeal_deadline"},

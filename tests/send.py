@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import random
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
 from domain import commands as cmd
 from domain.casework import Casework
+from domain.values import Attachment, Neighbour
+from saksflyt.demo import synthetic
+
+DAY = timedelta(days=1)
 
 
 def send(
@@ -43,3 +48,35 @@ def file_application(
         form=form,
     )
     return case_id
+
+
+NEIGHBOUR = Neighbour("0301-5/6", "Kari Nabo", "Nabovegen 6, 0150 Oslo")
+
+
+def building_draft(app: Casework, rng: random.Random, t0: datetime) -> tuple[UUID, dict]:
+    form = synthetic.complete_form(rng, "melding-om-tiltak", "0301")
+    case_id = start(app, "melding-om-tiltak", t0, form={"adresse": form["adresse"]})
+    for i, kind in enumerate(("situasjonsplan", "tegninger")):
+        attachment = Attachment(uuid4(), kind, "application/pdf", 1000, f"{i}" * 64, kind)
+        send(app, cmd.AddAttachment, case_id, t0, attachment=attachment)
+    return case_id, form
+
+
+def submit_building_case(
+    app: Casework, rng: random.Random, t0: datetime, objection: bool = False
+) -> tuple[UUID, dict]:
+    """Neighbour notified first (pbl § 21-3); consenting (submitted an hour later), or objecting
+    (submitted after the two weeks, with the applicant's comments)."""
+    case_id, form = building_draft(app, rng, t0)
+    notice = {"neighbours": [NEIGHBOUR.matrikkelnummer], "parties": [NEIGHBOUR]}
+    send(app, cmd.SendNeighbourNotice, case_id, t0, **notice)
+    if objection:
+        comment = {"neighbour": NEIGHBOUR.matrikkelnummer, "objection": True}
+        send(app, cmd.RecordNeighbourComment, case_id, t0 + 3 * DAY, **comment)
+        form = {**form, "kommentar_til_merknader": "Tilbygget er flyttet en meter"}
+        send(app, cmd.SubmitApplication, case_id, t0 + 15 * DAY, form=form)
+    else:
+        consent = {"neighbour": NEIGHBOUR.matrikkelnummer}
+        send(app, cmd.RecordNeighbourConsent, case_id, t0 + timedelta(minutes=10), **consent)
+        send(app, cmd.SubmitApplication, case_id, t0 + timedelta(hours=1), form=form)
+    return case_id, form

@@ -28,6 +28,7 @@ def published(
             "objection_decision_days": service.objection_decision_days,
             "urgent_decision_days": service.urgent_decision_days,
             "appeal_days": service.appeal_days if service.individual_decision else None,
+            "deemed_granted_on_overrun": service.deemed_granted,
         },
         "sensitivity": service.sensitivity.value,
         "attachments": {

@@ -15,7 +15,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from hashlib import sha256
 from typing import Any
 from uuid import UUID, uuid4
@@ -297,6 +297,8 @@ class CaseScript:
             target = max(
                 target, datetime(earliest.year, earliest.month, earliest.day, 9, tzinfo=OSLO)
             )
+        if self._granted_by_law(clock, case.decision_deadline, target):
+            return
         at = clock.working_day_at_or_after(target)
         outcome = self.rng.choices(list(Outcome), weights=(80, 8, 12))[0]
         decision = Decision(outcome, self.service.legal_basis[0], "saksbehandler-1")
@@ -318,6 +320,18 @@ class CaseScript:
         result = self.rng.choices(list(AppealResult), weights=(70, 15, 15))[0]
         answer = clock.working_day_at_or_after(clock.later(days=self.rng.uniform(30, 90)))
         self._do(cmd.RecordAppealResult, answer, result=result)
+
+    def _granted_by_law(self, clock: Clock, deadline: date | None, target: datetime) -> bool:
+        """pbl § 21-7 annet ledd: a building case still undecided the day after its three weeks
+        is granted by law (refused, and decided later, where a neighbour objected)."""
+        if not self.service.deemed_granted or deadline is None:
+            return False
+        day = deadline + timedelta(days=1)
+        moment = datetime(day.year, day.month, day.day, 6, tzinfo=OSLO)
+        if target < moment:
+            return False
+        at = clock.later(seconds=max(60.0, (moment - clock.now).total_seconds()))
+        return self._try(cmd.DeemPermitGranted, at)
 
     def _try_early_decision(self, clock: Clock) -> bool:
         """A hasty officer: refused while the neighbour period runs unless all consented."""

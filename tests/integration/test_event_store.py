@@ -20,54 +20,21 @@ from domain.case_store import SNAPSHOT_INTERVAL
 from domain.casework import Casework
 from domain.errors import CaseNotFound, ConcurrentUpdate, InvalidTransition
 from domain.lifecycle import Outcome, ReceiptChannel, Status
-from domain.values import Attachment, Decision, Neighbour
+from domain.values import Decision
 from saksflyt.bootstrap import bootstrap
-from saksflyt.demo import synthetic
 from saksflyt.privacy.keyring import FileKeyRing
 from saksflyt.settings import Settings
-from tests.send import send, start
+from tests.send import building_draft, send, start, submit_building_case
 
 DAY = timedelta(days=1)
 GRANTED = Decision(Outcome.GRANTED, "pbl § 20-4", "saksbehandler")
-
-
-NEIGHBOUR = Neighbour("0301-5/6", "Kari Nabo", "Nabovegen 6, 0150 Oslo")
-
-
-def _building_draft(app: Casework, rng: random.Random, t0: datetime) -> tuple[UUID, dict]:
-    form = synthetic.complete_form(rng, "melding-om-tiltak", "0301")
-    case_id = start(app, "melding-om-tiltak", t0, form={"adresse": form["adresse"]})
-    for i, kind in enumerate(("situasjonsplan", "tegninger")):
-        attachment = Attachment(uuid4(), kind, "application/pdf", 1000, f"{i}" * 64, kind)
-        send(app, cmd.AddAttachment, case_id, t0, attachment=attachment)
-    return case_id, form
-
-
-def _submit_building_case(
-    app: Casework, rng: random.Random, t0: datetime, objection: bool = False
-) -> tuple[UUID, dict]:
-    """Neighbour notified first (pbl § 21-3); consenting (submitted an hour later), or objecting
-    (submitted after the two weeks, with the applicant's comments)."""
-    case_id, form = _building_draft(app, rng, t0)
-    notice = {"neighbours": [NEIGHBOUR.matrikkelnummer], "parties": [NEIGHBOUR]}
-    send(app, cmd.SendNeighbourNotice, case_id, t0, **notice)
-    if objection:
-        comment = {"neighbour": NEIGHBOUR.matrikkelnummer, "objection": True}
-        send(app, cmd.RecordNeighbourComment, case_id, t0 + 3 * DAY, **comment)
-        form = {**form, "kommentar_til_merknader": "Tilbygget er flyttet en meter"}
-        send(app, cmd.SubmitApplication, case_id, t0 + 15 * DAY, form=form)
-    else:
-        consent = {"neighbour": NEIGHBOUR.matrikkelnummer}
-        send(app, cmd.RecordNeighbourConsent, case_id, t0 + timedelta(minutes=10), **consent)
-        send(app, cmd.SubmitApplication, case_id, t0 + timedelta(hours=1), form=form)
-    return case_id, form
 
 
 def test_a_case_survives_a_restart_with_its_whole_history(
     store_settings: Settings, rng: random.Random, t0: datetime
 ) -> None:
     app = bootstrap(store_settings)
-    case_id, _ = _submit_building_case(app, rng, t0, objection=True)
+    case_id, _ = submit_building_case(app, rng, t0, objection=True)
     receipt = {"channel": ReceiptChannel.EMAIL, "message_id": "msg-1"}
     send(app, cmd.SendReceipt, case_id, t0 + 16 * DAY, **receipt)
     decision = Decision(Outcome.PARTLY_GRANTED, "pbl § 20-4", "saksbehandler")
@@ -96,7 +63,7 @@ def test_a_case_survives_a_restart_with_its_whole_history(
 def test_a_refused_step_stores_nothing(
     casework: Casework, rng: random.Random, t0: datetime
 ) -> None:
-    case_id, form = _building_draft(casework, rng, t0)
+    case_id, form = building_draft(casework, rng, t0)
     before = casework.recorder.max_notification_id()
     with pytest.raises(InvalidTransition, match="must be notified before the application"):
         send(casework, cmd.SubmitApplication, case_id, t0 + 2 * DAY, form=form)
@@ -108,7 +75,7 @@ def test_two_writers_racing_on_one_case_one_gets_a_concurrency_error(
     store_settings: Settings, rng: random.Random, t0: datetime
 ) -> None:
     first, second = bootstrap(store_settings), bootstrap(store_settings)
-    case_id, _ = _submit_building_case(first, rng, t0)
+    case_id, _ = submit_building_case(first, rng, t0)
     mine, theirs = first.get_case(case_id), second.get_case(case_id)
     mine.send_receipt(ReceiptChannel.EMAIL, "mine", t0 + DAY)
     theirs.withdraw("trekker søknaden", t0 + DAY)
@@ -123,7 +90,7 @@ def test_two_writers_racing_on_one_case_one_gets_a_concurrency_error(
 def test_the_case_as_it_was_at_a_moment_and_at_a_version(
     casework: Casework, rng: random.Random, t0: datetime
 ) -> None:
-    case_id, _ = _submit_building_case(casework, rng, t0)
+    case_id, _ = submit_building_case(casework, rng, t0)
     decided_at = t0 + 3 * DAY
     send(casework, cmd.Decide, case_id, decided_at, decision=GRANTED)
     send(casework, cmd.Archive, case_id, t0 + 40 * DAY, archive_reference="0301-2026/1")
@@ -182,7 +149,7 @@ def test_personal_data_is_sealed_at_rest_and_whole_events_when_a_key_is_set(
     key = base64.b64encode(os.urandom(32)).decode() if encrypted else None
     settings = store_settings.model_copy(update={"cipher_key": key})
     app = bootstrap(settings)
-    case_id, form = _submit_building_case(app, rng, t0)
+    case_id, form = submit_building_case(app, rng, t0)
     fnr = form["tiltakshaver"]["fodselsnummer"].encode()
     raw = _raw_stored_state(settings)
     assert fnr not in raw and form["adresse"].encode() not in raw

@@ -40,7 +40,8 @@ def test_a_building_case_from_notice_to_archive() -> None:
     case.record_neighbour_consent("0301-1/2", T0 + DAY)
     case.record_neighbour_comment("0301-1/3", True, T0 + 2 * DAY)
     submit(case, T0 + 15 * DAY, comments="Tilbygget holder seg fire meter fra grensen")
-    assert case.has_objections and case.decision_deadline == date(2026, 6, 9)  # 12 weeks
+    # pbl § 21-7 tredje ledd: an objection keeps the three weeks (no grant by law on an overrun)
+    assert case.has_objections and case.decision_deadline == date(2026, 4, 7)
     decide(case, T0 + 16 * DAY)
     assert case.status is Status.DECIDED and case.appeal_deadline == date(2026, 4, 8)
     case.archive("0301-2026/17", T0 + 40 * DAY, service(case.service))
@@ -273,3 +274,38 @@ def test_a_building_case_needing_a_dispensation_or_consent_has_twelve_weeks(
     form = synthetic.complete_form(random.Random(1), BUILD, "0301") | needs
     case.submit(form, T0 + 14 * DAY, service(BUILD))  # Monday 16 March
     assert case.decision_deadline == deadline
+
+
+@pytest.mark.parametrize(
+    ("build", "code"),
+    [
+        (lambda: _building(krever_dispensasjon=True), "twelve-week-case"),  # pbl § 21-7 første ledd
+        (lambda: submitted("avfallsbeholder", T0), "no-deemed-grant-in-service"),
+    ],
+)
+def test_pbl_21_7_grants_by_law_only_a_three_week_building_case(
+    build: Callable[[], Application], code: str
+) -> None:
+    case = build()
+    with pytest.raises(InvalidTransition) as refused:
+        case.deem_granted(T0 + 200 * DAY, service(case.service))
+    assert refused.value.code == code and case.status is Status.SUBMITTED
+
+
+def test_pbl_21_7_a_quiet_building_case_is_granted_by_law_after_three_weeks() -> None:
+    case = _building()
+    assert case.decision_deadline == date(2026, 3, 23)
+    case.deem_granted(T0 + 22 * DAY, service(BUILD))
+    assert case.status is Status.DECIDED and case.decided_past_deadline
+    assert case.decision is not None and case.decision["outcome"] == Outcome.GRANTED.value
+    assert case.appeal_deadline == date(2026, 4, 14)  # fvl § 29: three weeks from that day
+
+
+def _building(**form: object) -> Application:
+    """A building case submitted with every neighbour's consent (pbl § 21-3)."""
+    case = notified(T0)
+    for neighbour in case.neighbours:
+        case.record_neighbour_consent(neighbour, T0)
+    complete = synthetic.complete_form(random.Random(1), BUILD, "0301")
+    case.submit({**complete, **form}, T0, service(BUILD))
+    return case

@@ -28,6 +28,8 @@ VEDTAK = Decision(Outcome.GRANTED, "lov § 1", "saksbehandler")
 def _code(step: Step) -> str:
     if step.applies is process.Applies.REGISTERED:
         return "horingssvar"
+    if step.applies is process.Applies.DEEMED:
+        return "melding-om-tiltak"
     return "sosialhjelp"
 
 
@@ -55,6 +57,9 @@ TAKE: dict[tuple[str, str], Callable[[Application], None]] = {
         c.request_missing_documents(["lonnsslipp"], "mangler", T0 + DAY, service(c.service))
     ),
     ("resume processing", "Behandle videre"): lambda c: c.resume_processing(T0 + DAY),
+    ("deem permit granted", "Tillatelse regnes som gitt"): lambda c: c.deem_granted(
+        T0 + 30 * DAY, service(c.service)
+    ),
     ("decide", "Fatte vedtak"): lambda c: c.decide(VEDTAK, T0 + DAY, service(c.service)),
     ("receive appeal", "Motta klage"): lambda c: c.receive_appeal(
         local_date(T0 + 6 * DAY), T0 + 6 * DAY, service(c.service)

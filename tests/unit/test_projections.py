@@ -77,7 +77,8 @@ def test_missing_documents_stop_the_clock_and_resuming_lengthens_it() -> None:
     assert resumed["decision_deadline"] == date(2026, 3, 30)  # 23 March + 5 days, a Saturday
 
 
-def test_an_objection_makes_it_a_twelve_week_case() -> None:
+def test_an_objection_keeps_three_weeks_but_no_grant_by_law() -> None:
+    """pbl § 21-7 tredje ledd: still three weeks, but an overrun grants nothing."""
     row = replay(
         [
             *submitted(),
@@ -91,8 +92,41 @@ def test_an_objection_makes_it_a_twelve_week_case() -> None:
             event("NeighbourCommentReceived", 4, T0 + DAY, neighbour="a", objection=True),
         ]
     )
-    assert row["decision_deadline"] == date(2026, 5, 26)
+    assert row["decision_deadline"] == date(2026, 3, 23)
+    assert row["deemed_granted_on"] is None
     assert (row["neighbours_notified"], row["neighbour_objections"]) == (2, 1)
+
+
+def test_a_building_case_on_three_weeks_is_granted_by_law_the_day_after_its_deadline() -> None:
+    """pbl § 21-7 annet ledd: the deadline watch shows the day; the event makes it so."""
+    row = replay(submitted())
+    assert (row["decision_deadline"], row["deemed_granted_on"]) == (
+        date(2026, 3, 23),
+        date(2026, 3, 24),
+    )
+    assert ("permit-deemed-granted", date(2026, 3, 24)) in open_deadlines(row)
+    granted = next_overview(
+        row,
+        event(
+            "PermitDeemedGranted",
+            3,
+            T0 + 22 * DAY,
+            decision_deadline=date(2026, 3, 23),
+            appeal_deadline=date(2026, 4, 15),
+        ),
+    )
+    assert (granted["status"], granted["outcome"], granted["decided_past_deadline"]) == (
+        "decided",
+        "granted",
+        True,
+    )
+    assert granted["deemed_granted_on"] == date(2026, 3, 24)
+    assert "permit-deemed-granted" not in dict(open_deadlines(granted))
+    decision = {"outcome": "granted", "legal_basis": "pbl", "case_officer": "sb"}
+    decided = next_overview(
+        row, event("DecisionMade", 3, T0 + 5 * DAY, **decision, appeal_deadline=date(2026, 4, 1))
+    )
+    assert decided["deemed_granted_on"] is None
 
 
 @pytest.mark.parametrize(("decided_after", "late"), [(20, False), (22, True)])
@@ -138,6 +172,7 @@ def test_open_deadlines_depend_on_the_status(status: str, expected_kinds: set[st
         "preliminary_reply_due": date(2026, 4, 7),
         "neighbour_deadline": date(2026, 3, 16),
         "appeal_deadline": date(2026, 4, 20),
+        "deemed_granted_on": None,
     }
     assert {kind for kind, _ in open_deadlines(row)} == expected_kinds
 
@@ -191,3 +226,16 @@ def test_a_batch_writes_each_row_once_and_forgets_rows_a_later_delete_wipes() ->
         Upsert("deadline_watch", watch, {"case_id": "c", "kind": "appeal"}),
         Increment("service_stats", {"day": 1}, {"submitted": 3, "withdrawn": 1}),
     ]
+
+
+def test_a_permit_granted_by_law_counts_as_a_late_granted_decision() -> None:
+    grant = event(
+        "PermitDeemedGranted",
+        3,
+        T0 + 22 * DAY,
+        decision_deadline=date(2026, 3, 23),
+        appeal_deadline=date(2026, 4, 14),
+    )
+    _, changes = project(replay(submitted()), grant)
+    counted = [c for c in changes if isinstance(c, Increment) and c.table == "service_stats"]
+    assert counted and counted[0].counts == {"decided_granted": 1, "decided_past_deadline": 1}

@@ -84,7 +84,9 @@ def _full_lifecycle_events() -> list[object]:
     draft = Application(service="ledsagerbevis", kommunenummer="0301", at=T0, id=uuid4())
     draft.save_draft({"funksjonsnedsettelse": "nedsatt syn"}, T0)
     attach(draft, "foto", T0)
-    others = (appealed, reversed_, withdrawn, draft)
+    by_law = submitted("melding-om-tiltak", T0)  # every neighbour consented
+    by_law.deem_granted(T0 + 30 * day, service("melding-om-tiltak"))
+    others = (appealed, reversed_, withdrawn, draft, by_law)
     return [*building.collect_events(), *(e for case in others for e in case.collect_events())]
 
 
