@@ -108,6 +108,9 @@ class Application(Guards, Aggregate):
             days = service.urgent_decision_days
         if needs_longer_clock(complete) and service.objection_decision_days is not None:
             days = service.objection_decision_days  # pbl § 21-7: twelve weeks
+        if service.decision_before:  # gravemelding: answered before the work starts
+            start = self._guard_planned_start(complete, service.decision_before, at)
+            days = deadlines.decided_before(start, local_date(at), days)
         self._submitted(
             form=complete,
             at=at,

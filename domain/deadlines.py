@@ -51,6 +51,16 @@ def next_working_day(day: date) -> date:
     return day
 
 
+def decided_before(start: date, submitted: date, days: int | None) -> int:
+    """The clock of a notice that must be answered before work starts (gravemelding): the
+    service's days, or fewer so the deadline is the last working day before ``start``."""
+    last = start - timedelta(days=1)
+    while not is_working_day(last) and last > submitted:
+        last -= timedelta(days=1)
+    before_start = max(0, (last - submitted).days)
+    return before_start if days is None else min(days, before_start)
+
+
 def add_months(day: date, months: int) -> date:
     """Same day-of-month ``months`` later, clamped to the month's last day (31 Jan + 1 = 28/29 Feb)."""
     month_index = day.month - 1 + months

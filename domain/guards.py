@@ -287,6 +287,18 @@ class Guards(CaseView):
             )
         return deadline
 
+    def _guard_planned_start(self, form: dict[str, Any], field: str, at: datetime) -> date:
+        """A notice of work (gravemelding) is sent before the work starts (veglova § 32 and the
+        municipality's gravereglement): the decision is measured against that day."""
+        start = date.fromisoformat(str(form[field]))
+        if start <= local_date(at):
+            raise self._refuse(
+                "submit",
+                "planned-start-passed",
+                f"the work starts {start} ({field}): the notice must come before the work starts",
+            )
+        return start
+
     def _guard_decision_comes(self, step: str, service: Service) -> None:
         if not service.individual_decision:
             raise self._refuse(

@@ -58,6 +58,7 @@ class Service:
     individual_decision: bool = True  # False: registered and acknowledged, never decided
     appeal_review_days: int = 42  # fvl § 33 (practice); building cases 56 (SAK10 § 7-1)
     deemed_granted: bool = False  # pbl § 21-7 annet ledd: granted by law on an overrun
+    decision_before: str | None = None  # a form date the decision must come before (gravemelding)
 
     @property
     def allowed_attachments(self) -> frozenset[str]:
@@ -93,6 +94,7 @@ def _service_from_table(code: str, table: Mapping[str, Any]) -> Service:
         description_nb=" ".join(table.get("description_nb", "").split()),
         former_name_nb=table.get("former_name_nb"),
         deemed_granted=table.get("deemed_granted_on_overrun", False),
+        decision_before=table.get("decision_before"),
     )
 
 

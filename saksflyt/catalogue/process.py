@@ -205,6 +205,8 @@ def _clocks(service: Service, statuses: list[Status]) -> dict[Status, list[str]]
             clocks[Status.SUBMITTED].append(
                 f"{service.objection_decision_days} dager ved dispensasjon/samtykke"
             )
+        if service.decision_before:
+            clocks[Status.SUBMITTED].append(f"og før {service.decision_before}")
         if service.urgent_decision_days:
             clocks[Status.SUBMITTED].append(f"hastesak: {service.urgent_decision_days} dager")
     if not service.individual_decision and Status.SUBMITTED in clocks:

@@ -29,6 +29,7 @@ def published(
             "urgent_decision_days": service.urgent_decision_days,
             "appeal_days": service.appeal_days if service.individual_decision else None,
             "deemed_granted_on_overrun": service.deemed_granted,
+            "decision_before": service.decision_before,
         },
         "sensitivity": service.sensitivity.value,
         "attachments": {

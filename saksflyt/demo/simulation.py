@@ -192,7 +192,7 @@ class CaseScript:
                         **form,
                         "kommentar_til_merknader": "Tiltaket er justert etter merknaden.",
                     }
-            self._do(cmd.SubmitApplication, at, form=form)
+            self._do(cmd.SubmitApplication, at, form=self._planned(form, at))
         if self.notices is None:
             receipt_id = f"kvittering-{self.case_id}"
             self._do(
@@ -202,6 +202,14 @@ class CaseScript:
                 message_id=receipt_id,
             )
         self._process(clock)
+
+    def _planned(self, form: dict[str, Any], at: datetime) -> dict[str, Any]:
+        """A gravemelding plans its work a few days to a month after it is sent."""
+        if self.service.decision_before != "periode_fra":
+            return form
+        start = local_date(at) + timedelta(days=self.rng.randint(3, 30))
+        length = date.fromisoformat(form["periode_til"]) - date.fromisoformat(form["periode_fra"])
+        return {**form, "periode_fra": str(start), "periode_til": str(start + length)}
 
     def _attach(self, kind: str, at: datetime) -> None:
         digest = sha256(f"{self.case_id}/{kind}".encode()).hexdigest()

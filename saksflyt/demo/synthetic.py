@@ -108,7 +108,7 @@ def _avfallsbeholder(rng: random.Random, knr: str) -> dict[str, Any]:
 
 
 def _gravemelding(rng: random.Random, knr: str) -> dict[str, Any]:
-    start = date(2026, 11, 1) + timedelta(days=rng.randint(0, 60))
+    start = date(2027, 6, 1) + timedelta(days=rng.randint(0, 60))  # the demo sets its own
     return {
         "sted": address(rng),
         "periode_fra": start.isoformat(),

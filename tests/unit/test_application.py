@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import random
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 
@@ -25,6 +25,7 @@ from tests.builders import (
     draft,
     notified,
     parties,
+    prepared,
     service,
     shredded,
     submit,
@@ -309,3 +310,33 @@ def _building(**form: object) -> Application:
     complete = synthetic.complete_form(random.Random(1), BUILD, "0301")
     case.submit({**complete, **form}, T0, service(BUILD))
     return case
+
+
+@pytest.mark.parametrize(
+    ("sent", "start", "deadline"),
+    [
+        (date(2026, 3, 2), date(2026, 4, 20), date(2026, 3, 16)),  # the usual 14 days
+        (date(2026, 3, 2), date(2026, 3, 9), date(2026, 3, 6)),  # Monday start: the Friday before
+        (date(2026, 3, 27), date(2026, 4, 7), date(2026, 4, 1)),  # Easter: the Wednesday before
+    ],
+)
+def test_a_gravemelding_is_answered_before_the_work_starts(
+    sent: date, start: date, deadline: date
+) -> None:
+    """Veglova § 32 and the gravereglement: the notice comes before the work, and so does the
+    answer; the clock ends on the last working day before the planned start."""
+    case = prepared("gravemelding", T0)
+    form = synthetic.complete_form(random.Random(1), "gravemelding", "0301")
+    form |= {"periode_fra": str(start), "periode_til": str(start + 10 * DAY)}
+    at = datetime.combine(sent, T0.timetz())
+    case.submit(form, at, service("gravemelding"))
+    assert case.decision_deadline == deadline
+
+
+def test_a_gravemelding_for_work_already_started_is_refused() -> None:
+    case = prepared("gravemelding", T0)
+    form = synthetic.complete_form(random.Random(1), "gravemelding", "0301")
+    form |= {"periode_fra": str(T0.date()), "periode_til": str(T0.date() + 3 * DAY)}
+    with pytest.raises(InvalidTransition) as refused:
+        case.submit(form, T0, service("gravemelding"))
+    assert refused.value.code == "planned-start-passed" and case.status is Status.DRAFT
