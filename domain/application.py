@@ -44,6 +44,7 @@ class Application(Guards, Aggregate):
     final: bool = False  # the appeal body has answered: no further appeal
     neighbour_parties: tuple[dict[str, str], ...] = ()  # who the nabovarsel went to
     late_comments: tuple[str, ...] = ()  # neighbours whose comment came after the period
+    consultations: tuple[dict[str, Any], ...] = ()  # party, answer_by, answered, objection
 
     @event("Created", topic="saksflyt.application.created")
     def __init__(self, service: str, kommunenummer: str, at: datetime, *, id: UUID) -> None:
@@ -274,6 +275,21 @@ class Application(Guards, Aggregate):
         self._guard_neighbour("record neighbour consent", neighbour, at)
         self._neighbour_consent_received(neighbour=neighbour, at=at)
 
+    def request_consultation(self, party: str, at: datetime, service: Service) -> None:
+        """Ask a body for its statement (alkoholloven § 1-7: the police and social services are
+        heard before a licence is decided), with an answer-by date."""
+        self._guard_consultation_request(party, at, service)
+        answer_by = deadlines.next_working_day(
+            local_date(at) + timedelta(days=service.consultation_days)
+        )
+        self._consultation_requested(party=party, answer_by=answer_by, at=at)
+
+    def record_consultation_answer(self, party: str, objection: bool, at: datetime) -> None:
+        """The body's statement: for or against; one after the answer-by date is marked late."""
+        asked = self._guard_consultation_answer(party, at)
+        late = local_date(at) > asked["answer_by"]
+        self._consultation_answered(party=party, objection=objection, late=late, at=at)
+
     def send_preliminary_reply(
         self, reason: str, expected_by: date, at: datetime, service: Service
     ) -> None:
@@ -286,6 +302,7 @@ class Application(Guards, Aggregate):
         delivery is recorded."""
         self._guard("decide", at)
         self._guard_decision_comes("decide", service)
+        self._guard_consulted(at, service)
         if service.neighbour_notice:
             self._guard_neighbour_period("decide", at)  # cases from before notice came first
         self._record_decision(decision, at, service)
@@ -440,6 +457,20 @@ class Application(Guards, Aggregate):
     @event("NeighbourConsentReceived", topic="saksflyt.application.neighbour-consent-received")
     def _neighbour_consent_received(self, neighbour: str, at: datetime) -> None:
         self.neighbour_responses[neighbour] = "consent"
+        self._touch(at)
+
+    @event("ConsultationRequested", topic="saksflyt.application.consultation-requested")
+    def _consultation_requested(self, party: str, answer_by: date, at: datetime) -> None:
+        asked = {"party": party, "answer_by": answer_by, "answered": False, "objection": None}
+        self.consultations = (*self.consultations, asked)
+        self._touch(at)
+
+    @event("ConsultationAnswered", topic="saksflyt.application.consultation-answered")
+    def _consultation_answered(self, party: str, objection: bool, late: bool, at: datetime) -> None:
+        self.consultations = tuple(
+            {**c, "answered": True, "objection": objection} if c["party"] == party else c
+            for c in self.consultations
+        )
         self._touch(at)
 
     @event("PreliminaryReplySent", topic="saksflyt.application.preliminary-reply-sent")

@@ -252,6 +252,10 @@ STEPS: dict[type[Command], Step] = {
     ),
     cmd.ExpireDraft: lambda case, c, at, _: case.expire_draft(c.after_days, at),
     cmd.DeemPermitGranted: lambda case, c, at, s: case.deem_granted(at, s),
+    cmd.RequestConsultation: lambda case, c, at, s: case.request_consultation(c.party, at, s),
+    cmd.RecordConsultationAnswer: lambda case, c, at, _: case.record_consultation_answer(
+        c.party, c.objection, at
+    ),
     cmd.ReceiveAppeal: lambda case, c, at, s: case.receive_appeal(c.received_on, at, s),
     cmd.ReviewAppeal: lambda case, c, at, s: case.review_appeal(c.decision, c.appeal_body, at, s),
     cmd.RecordAppealResult: lambda case, c, at, _: case.record_appeal_result(c.result, at),

@@ -89,6 +89,21 @@ class RecordDecisionDelivery(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
+class RequestConsultation(Command):
+    """Ask ``party`` (e.g. politiet, sosialtjenesten) for its statement (alkoholloven § 1-7)."""
+
+    party: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordConsultationAnswer(Command):
+    """``party``'s statement arrived: ``objection`` if it advises against."""
+
+    party: str
+    objection: bool
+
+
+@dataclass(frozen=True, kw_only=True)
 class DeemPermitGranted(Command):
     """The building case's three weeks ran out undecided: the permit is granted by law
     (pbl § 21-7 annet ledd). Issued by ``saksflyt clocks run``, refused where the law says no."""

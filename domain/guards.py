@@ -32,6 +32,7 @@ class Guards(CaseView):
     last_event_at: datetime
     requested_documents: list[str]
     neighbour_deadline: date | None
+    consultations: tuple[dict[str, Any], ...]
 
     def _refuse(self, step: str, code: str, message: str) -> InvalidTransition:
         return InvalidTransition(self.id, self.status.value, step, code, message)
@@ -298,6 +299,56 @@ class Guards(CaseView):
                 f"the work starts {start} ({field}): the notice must come before the work starts",
             )
         return start
+
+    def _consultation(self, party: str) -> dict[str, Any] | None:
+        return next((c for c in self.consultations if c["party"] == party), None)
+
+    def _guard_consultation_request(self, party: str, at: datetime, service: Service) -> None:
+        step = "request consultation"
+        self._guard(step, at, service)
+        bodies = (*service.consultations, *service.optional_consultations)
+        if party not in bodies:
+            raise self._refuse(
+                step,
+                "consultation-party-unknown",
+                f"{service.code} hears {', '.join(bodies) or 'no one'}, not {party}",
+            )
+        if self._consultation(party) is not None:
+            raise self._refuse(
+                step, "consultation-already-requested", f"{party} has already been asked"
+            )
+
+    def _guard_consultation_answer(self, party: str, at: datetime) -> dict[str, Any]:
+        step = "record consultation answer"
+        self._guard(step, at)
+        asked = self._consultation(party)
+        if asked is None:
+            raise self._refuse(step, "consultation-not-requested", f"{party} was not asked")
+        if asked["answered"]:
+            raise self._refuse(step, "consultation-already-answered", f"{party} has answered")
+        return asked
+
+    def _guard_consulted(self, at: datetime, service: Service) -> None:
+        """alkoholloven § 1-7: the required bodies were asked, and each has answered or let its
+        answer-by date pass, before the decision."""
+        missing = [p for p in service.consultations if self._consultation(p) is None]
+        if missing:
+            raise self._refuse(
+                "decide",
+                "consultations-missing",
+                f"{', '.join(missing)} must be heard before the decision (alkoholloven § 1-7)",
+            )
+        waiting = [
+            c["party"]
+            for c in self.consultations
+            if not c["answered"] and local_date(at) <= c["answer_by"]
+        ]
+        if waiting:
+            raise self._refuse(
+                "decide",
+                "consultation-running",
+                f"waiting for the statement of {', '.join(waiting)} (answer-by date not passed)",
+            )
 
     def _guard_decision_comes(self, step: str, service: Service) -> None:
         if not service.individual_decision:

@@ -13,7 +13,7 @@ import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from domain.lifecycle import UNDECIDED, Status
+from domain.lifecycle import AWAITING_DECISION, UNDECIDED, Status
 from domain.services import Service
 
 
@@ -22,6 +22,7 @@ class Actor(enum.StrEnum):
     CASE_OFFICER = "saksbehandler"
     NEIGHBOUR = "nabo"
     APPEAL_BODY = "klageinstans"
+    CONSULTEE = "høringsinstans"  # a body heard before the decision (politiet, sosialtjenesten)
     SAKSFLYT = "saksflyt"  # done by the system on its own: receipts, expiry
 
 
@@ -32,6 +33,7 @@ class Applies(enum.StrEnum):
     NEIGHBOUR_NOTICE = "neighbour-notice"  # byggesak: nabovarsel before submission (pbl § 21-3)
     DECIDED = "individual-decision"  # an enkeltvedtak is made (fvl § 2)
     DEEMED = "deemed-granted"  # granted by law when the clock runs out (pbl § 21-7)
+    CONSULTED = "consultations"  # other bodies are heard before the decision (alkoholloven § 1-7)
     REGISTERED = "registered-only"  # høringssvar: registered and acknowledged, never decided
 
     def to(self, service: Service) -> bool:
@@ -41,6 +43,8 @@ class Applies(enum.StrEnum):
             return service.individual_decision
         if self is Applies.DEEMED:
             return service.deemed_granted
+        if self is Applies.CONSULTED:
+            return bool(service.consultations or service.optional_consultations)
         if self is Applies.REGISTERED:
             return not service.individual_decision
         return True
@@ -121,6 +125,22 @@ STEPS: tuple[Step, ...] = (
         law="fvl § 17",
     ),
     Step("resume processing", "Behandle videre", C, (Status.AWAITING_DOCUMENTS,), Status.SUBMITTED),
+    Step(
+        "request consultation",
+        "Be om uttalelse",
+        C,
+        AWAITING_DECISION,
+        applies=Applies.CONSULTED,
+        law="alkoholloven § 1-7",
+    ),
+    Step(
+        "record consultation answer",
+        "Uttalelse mottatt",
+        Actor.CONSULTEE,
+        AWAITING_DECISION,
+        applies=Applies.CONSULTED,
+        law="alkoholloven § 1-7",
+    ),
     Step(
         "send preliminary reply",
         "Sende foreløpig svar",

@@ -59,6 +59,9 @@ class Service:
     appeal_review_days: int = 42  # fvl § 33 (practice); building cases 56 (SAK10 § 7-1)
     deemed_granted: bool = False  # pbl § 21-7 annet ledd: granted by law on an overrun
     decision_before: str | None = None  # a form date the decision must come before (gravemelding)
+    consultations: tuple[str, ...] = ()  # bodies that must be heard before deciding
+    optional_consultations: tuple[str, ...] = ()  # bodies that may be heard
+    consultation_days: int = 21  # the answer-by date given to a consulted body (practice)
 
     @property
     def allowed_attachments(self) -> frozenset[str]:
@@ -95,6 +98,9 @@ def _service_from_table(code: str, table: Mapping[str, Any]) -> Service:
         former_name_nb=table.get("former_name_nb"),
         deemed_granted=table.get("deemed_granted_on_overrun", False),
         decision_before=table.get("decision_before"),
+        consultations=tuple(table.get("consultations", ())),
+        optional_consultations=tuple(table.get("optional_consultations", ())),
+        consultation_days=table.get("consultation_days", 21),
     )
 
 

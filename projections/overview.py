@@ -49,6 +49,8 @@ OVERVIEW_COLUMNS = (
     "appeal_received_on",
     "appeal_review_due",
     "deemed_granted_on",
+    "consultations_pending",
+    "consultation_due",
 )
 
 
@@ -68,6 +70,7 @@ def new_row(event: PublicEvent) -> Row:
         neighbour_consents=0,
         neighbour_objections=0,
         neighbour_comments=0,
+        consultations_pending=0,
     )
     return row
 
@@ -113,6 +116,21 @@ def _on_comment(row: Row, r: dict[str, Any]) -> None:
 
 def _on_consent(row: Row, r: dict[str, Any]) -> None:
     row["neighbour_consents"] += 1
+
+
+def _on_consultation(row: Row, r: dict[str, Any]) -> None:
+    due = row["consultation_due"]
+    row.update(
+        consultations_pending=(row["consultations_pending"] or 0) + 1,
+        consultation_due=r["answer_by"] if due is None else max(due, r["answer_by"]),
+    )
+
+
+def _on_consultation_answer(row: Row, r: dict[str, Any]) -> None:
+    pending = (row["consultations_pending"] or 1) - 1
+    row.update(
+        consultations_pending=pending, consultation_due=row["consultation_due"] if pending else None
+    )
 
 
 def _on_reply(row: Row, r: dict[str, Any]) -> None:
@@ -217,6 +235,8 @@ ON_EVENT: dict[str, Callable[[Row, dict[str, Any]], None]] = {
     "NeighbourNoticeSent": _on_notice,
     "NeighbourCommentReceived": _on_comment,
     "NeighbourConsentReceived": _on_consent,
+    "ConsultationRequested": _on_consultation,
+    "ConsultationAnswered": _on_consultation_answer,
     "PreliminaryReplySent": _on_reply,
     "DecisionMade": _on_decision,
     "PermitDeemedGranted": _on_deemed_granted,
@@ -250,6 +270,7 @@ WATCHED = {  # column -> deadline kind, for the statuses in which it is still to
     "appeal_deadline": ("appeal", (Status.DECIDED.value,)),
     "appeal_review_due": ("appeal-review", (Status.APPEALED.value,)),
     "deemed_granted_on": ("permit-deemed-granted", (Status.SUBMITTED.value,)),
+    "consultation_due": ("consultation", AWAITING),
 }
 
 
@@ -258,5 +279,5 @@ def open_deadlines(row: Row) -> list[tuple[str, date]]:
     return [
         (kind, row[column])
         for column, (kind, statuses) in WATCHED.items()
-        if row["status"] in statuses and row[column] is not None
+        if row["status"] in statuses and row.get(column) is not None
     ]

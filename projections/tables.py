@@ -59,6 +59,12 @@ CASE_OVERVIEW = Table(
                 ("deemed_granted_on", "date"),
             )
         ),
+        *(
+            CONSULTATION_COLUMNS := (
+                ("consultations_pending", "int"),  # asked and not yet answered (alkoholloven § 1-7)
+                ("consultation_due", "date"),  # the latest answer-by date while any are pending
+            )
+        ),
     ),
     ("case_id",),
 )
@@ -257,12 +263,19 @@ def create_index_sql(table_name: str, columns: tuple[str, ...]) -> str:
     )
 
 
+LATER_COLUMNS = (*APPEAL_COLUMNS, *DEEMED_COLUMNS, *CONSULTATION_COLUMNS)  # added by 7, 8, 9
+
+
 def migration_1(dialect: str) -> list[str]:
     """Version 1: the four read models, decision times for medians, and projection status (the
     case overview with the columns it had then; later versions add theirs)."""
     first = Table(
         CASE_OVERVIEW.name,
-        tuple(c for c in CASE_OVERVIEW.columns if c not in (*APPEAL_COLUMNS, *DEEMED_COLUMNS)),
+        tuple(
+            c
+            for c in CASE_OVERVIEW.columns
+            if c not in (*APPEAL_COLUMNS, *DEEMED_COLUMNS, *CONSULTATION_COLUMNS)
+        ),
         CASE_OVERVIEW.key,
     )
     tables = [first if t is CASE_OVERVIEW else t for t in ALL_TABLES]
@@ -337,6 +350,15 @@ def migration_8(dialect: str) -> list[str]:
     ]
 
 
+def migration_9(dialect: str) -> list[str]:
+    """Version 9: the consultations a case waits for (skjenkebevilling, alkoholloven § 1-7)."""
+    types = SQL_TYPES[dialect]
+    return [
+        f"ALTER TABLE case_overview ADD COLUMN {column} {types[kind]}"
+        for column, kind in CONSULTATION_COLUMNS
+    ]
+
+
 MIGRATIONS = (
     migration_1,
     migration_2,
@@ -346,4 +368,5 @@ MIGRATIONS = (
     migration_6,
     migration_7,
     migration_8,
+    migration_9,
 )  # append; never edit a migration that has shipped

@@ -106,6 +106,16 @@ EVENT_MAP: dict[str, tuple[str, dict[str, str], Extra | None]] = {
         None,
     ),
     "neighbour-consent-received": ("NeighbourConsentReceived", {"neighbour": "neighbour"}, None),
+    "consultation-requested": (
+        "ConsultationRequested",
+        {"party": "party", "answer_by": "answer_by"},
+        None,
+    ),
+    "consultation-answered": (
+        "ConsultationAnswered",
+        {"party": "party", "objection": "objection", "late": "late"},
+        None,
+    ),
     "preliminary-reply-sent": (
         "PreliminaryReplySent",
         {"reason": "reason", "expected_by": "expected_by"},

@@ -205,6 +205,9 @@ def _clocks(service: Service, statuses: list[Status]) -> dict[Status, list[str]]
             clocks[Status.SUBMITTED].append(
                 f"{service.objection_decision_days} dager ved dispensasjon/samtykke"
             )
+        if service.consultations:
+            heard = ", ".join(service.consultations)
+            clocks[Status.SUBMITTED].append(f"uttalelse fra {heard} først")
         if service.decision_before:
             clocks[Status.SUBMITTED].append(f"og før {service.decision_before}")
         if service.urgent_decision_days:

@@ -37,6 +37,11 @@ def published(
             "optional": sorted(service.optional_attachments),
         },
         "third_parties": list(service.third_parties),
+        "consultations": {
+            "required": list(service.consultations),
+            "optional": list(service.optional_consultations),
+            "answer_days": service.consultation_days if service.consultations else None,
+        },
         "neighbour_notice": service.neighbour_notice,
         "drafts": service.drafts,
         "retention": {
@@ -88,6 +93,13 @@ def markdown(catalogue: Catalogue) -> str:
         lines.append(f"- Attach: {', '.join(attachments['required']) or 'nothing required'}")
         if attachments["optional"]:
             lines.append(f"- May attach: {', '.join(attachments['optional'])}")
+        heard = s["consultations"]
+        if heard["required"]:
+            also = f"; may also ask {', '.join(heard['optional'])}" if heard["optional"] else ""
+            lines.append(
+                f"- Heard before the decision: {', '.join(heard['required'])}{also} "
+                f"({heard['answer_days']} days to answer)"
+            )
         if s["third_parties"]:
             lines.append(f"- Third parties: {', '.join(s['third_parties'])}")
         fields = ", ".join(f"`{f}`" for f in form_schema(s["code"])["properties"])

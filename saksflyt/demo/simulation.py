@@ -293,7 +293,30 @@ class CaseScript:
         if self.rng.random() < 0.04:
             self._do(cmd.Withdraw, clock.later(days=2), reason="Søkeren trakk søknaden")
             return
-        self._decide(clock, target)
+        self._decide(clock, self._consult(clock, target))
+
+    def _consult(self, clock: Clock, target: datetime) -> datetime:
+        """Alkoholloven § 1-7: the police and social services are asked for their statements
+        first; most answer within the four weeks, some late, some not at all."""
+        bodies = list(self.service.consultations)
+        if not bodies:
+            return target
+        if self.rng.random() < 0.3:
+            bodies += self.service.optional_consultations
+        asked = clock.later(days=self.rng.uniform(1, 5))
+        for party in bodies:
+            self._do(cmd.RequestConsultation, asked, party=party)
+        answers = sorted((self.rng.uniform(3, 40), party) for party in bodies)
+        for days, party in answers:
+            if self.rng.random() < 0.9:
+                answer = clock.later(
+                    seconds=max(60.0, (asked - clock.now).total_seconds() + days * 86400)
+                )
+                objection = self.rng.random() < 0.1
+                self._do(cmd.RecordConsultationAnswer, answer, party=party, objection=objection)
+        latest = max(c["answer_by"] for c in self.app.get_case(self.case_id).consultations)
+        after = latest + timedelta(days=1)  # an unanswered body has had its time by then
+        return max(target, clock.now, datetime(after.year, after.month, after.day, 9, tzinfo=OSLO))
 
     def _decide(self, clock: Clock, target: datetime) -> None:
         hasty = self.service.neighbour_notice and self.rng.random() < 0.1

@@ -55,6 +55,8 @@ NEXT_STEPS = (
     "notify_neighbours",
     "record_comment",
     "record_consent",
+    "request_consultation",
+    "record_consultation_answer",
     "request_documents",
     "resume",
     "preliminary_reply",
@@ -161,6 +163,35 @@ def record_comment(
 ) -> Result:
     ids = command_ids(request, case_id, key, c.who)
     command = cmd.RecordNeighbourComment(**ids, neighbour=body.neighbour, objection=body.objection)
+    return run(request, key, body, command)
+
+
+@router.post(STEP + "consultations", response_model=m.CommandResult, summary="Ask for a statement")
+def request_consultation(
+    case_id: UUID,
+    body: m.ConsultationBody,
+    request: Request,
+    c: Annotated[CaseCaller, permit_case(P.ACT)],
+    key: Key = None,
+) -> Result:
+    """Skjenkebevilling: the police and social services are heard before the decision
+    (alkoholloven § 1-7); the answer-by date is the service's consultation days away."""
+    ids = command_ids(request, case_id, key, c.who)
+    return run(request, key, body, cmd.RequestConsultation(**ids, party=body.party))
+
+
+@router.post(
+    STEP + "consultation-answers", response_model=m.CommandResult, summary="A statement arrived"
+)
+def record_consultation_answer(
+    case_id: UUID,
+    body: m.ConsultationAnswerBody,
+    request: Request,
+    c: Annotated[CaseCaller, permit_case(P.ACT)],
+    key: Key = None,
+) -> Result:
+    ids = command_ids(request, case_id, key, c.who)
+    command = cmd.RecordConsultationAnswer(**ids, party=body.party, objection=body.objection)
     return run(request, key, body, command)
 
 

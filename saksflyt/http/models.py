@@ -73,6 +73,18 @@ class CommentBody(ConsentBody):
     objection: bool
 
 
+class ConsultationBody(Step):
+    """A body asked for its statement before the decision (alkoholloven § 1-7)."""
+
+    party: Kind = Field(examples=["politiet"])
+
+
+class ConsultationAnswerBody(ConsultationBody):
+    """Its statement arrived: ``objection`` if it advises against (the reasons go in a document)."""
+
+    objection: bool
+
+
 class MissingBody(Step):
     kinds: list[Kind] = Field(min_length=1, max_length=20)
     reason: Text

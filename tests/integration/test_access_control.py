@@ -52,6 +52,8 @@ TABLE: list[tuple[str, str | set[str], int, int | None, str | None]] = [
     ("POST /applications/{case}/neighbour-comments",     {S, C},        200,  403,   "noticed"),
     ("POST /applications/{case}/neighbour-consents",     {S, C},        200,  403,   "noticed"),
     ("POST /applications/{case}/missing-documents",      {C},           200,  403,   "lodged"),
+    ("POST /applications/{case}/consultations",          {C},           200,  403,   "licence"),
+    ("POST /applications/{case}/consultation-answers",   {C},           200,  403,   "consulted"),
     ("POST /applications/{case}/resume",                 {C},           200,  403,   "paused"),
     ("POST /applications/{case}/preliminary-reply",      {C},           200,  403,   "submitted"),
     ("POST /applications/{case}/decision",               {C},           200,  403,   "submitted"),
@@ -141,6 +143,8 @@ STEP_BODIES: dict[str, Callable[[str], Any]] = {
     "neighbour-comments": lambda k: {"neighbour": f"{k}-1/2", "objection": False},
     "neighbour-consents": lambda k: {"neighbour": f"{k}-1/2"},
     "missing-documents": lambda k: {"kinds": ["foto"], "reason": "mangler"},
+    "consultations": lambda k: {"party": "politiet"},
+    "consultation-answers": lambda k: {"party": "politiet", "objection": False},
     "preliminary-reply": lambda k: {"reason": "stor pågang", "expected_by": str(TODAY + timedelta(days=40))},
     "decision": lambda k: {"outcome": "granted", "legal_basis": "forskrift", "case_officer": "s"},
     "decision-delivery": lambda k: {"delivered_on": str(TODAY)},
@@ -183,7 +187,16 @@ class World:
         h = self.setup_headers(kommune)
         if state == "exported":
             return self._exported(kommune, h)
-        if state in ("draft", "ready", "lodged", "paused", "building", "noticed"):
+        if state in (
+            "draft",
+            "ready",
+            "lodged",
+            "paused",
+            "building",
+            "noticed",
+            "licence",
+            "consulted",
+        ):
             case = self._drafted(state, kommune, h)
         else:
             new = kept_body(kommune) if state == "kept" else new_body(kommune)
@@ -195,6 +208,7 @@ class World:
         then = {
             "noticed": [("neighbour-notice", {"neighbours": [party(f"{kommune}-1/2")]})],
             "paused": [("missing-documents", body("missing-documents", kommune))],
+            "consulted": [("consultations", body("consultations", kommune))],
             "decided": [decision],
             "kept": [decision],
             "appealed": [decision, appeal],
@@ -224,8 +238,11 @@ class World:
         """A draft with the attachments its service needs (a building case stays a draft: its
         neighbours are notified before it is submitted)."""
         building = state in ("building", "noticed")
-        service = "melding-om-tiltak" if building else "ledsagerbevis"
-        submitted = state in ("lodged", "paused")
+        licence = state in ("licence", "consulted")  # skjenkebevilling: bodies are heard
+        service = (
+            "melding-om-tiltak" if building else "skjenkebevilling" if licence else "ledsagerbevis"
+        )
+        submitted = state in ("lodged", "paused", "licence", "consulted")
         new = {"service": service, "kommunenummer": kommune}
         made = self.client.post("/drafts", json=new, headers=h)
         assert made.status_code == 201, made.text
@@ -235,6 +252,7 @@ class World:
             state, ("foto", "legeerklaering")
         )
         kinds = ("situasjonsplan", "tegninger") if building else kinds
+        kinds = ("firmaattest", "skatteattest", "kunnskapsprove") if licence else kinds
         for kind in kinds:
             sent = self.client.request(**{**upload, "data": {"kind": kind}}, headers=h)
             assert sent.status_code == 201, sent.text

@@ -340,3 +340,62 @@ def test_a_gravemelding_for_work_already_started_is_refused() -> None:
     with pytest.raises(InvalidTransition) as refused:
         case.submit(form, T0, service("gravemelding"))
     assert refused.value.code == "planned-start-passed" and case.status is Status.DRAFT
+
+
+LICENCE = "skjenkebevilling"
+
+
+def test_a_licence_is_decided_only_after_the_police_and_social_services_are_heard() -> None:
+    """Alkoholloven § 1-7: the municipality obtains their statements before deciding; a body
+    that lets its answer-by date pass without answering does not hold the decision up."""
+    case = submitted(LICENCE, T0)
+    with pytest.raises(InvalidTransition) as refused:
+        decide(case, T0 + DAY)
+    assert refused.value.code == "consultations-missing"
+    case.request_consultation("politiet", T0 + DAY, service(LICENCE))
+    case.request_consultation("sosialtjenesten", T0 + DAY, service(LICENCE))
+    case.record_consultation_answer("politiet", False, T0 + 10 * DAY)
+    with pytest.raises(InvalidTransition) as refused:
+        decide(case, T0 + 11 * DAY)
+    assert refused.value.code == "consultation-running" and "sosialtjenesten" in str(refused.value)
+    answer_by = case.consultations[1]["answer_by"]
+    assert answer_by == date(2026, 3, 31)  # 28 days from the request
+    decide(case, T0 + 30 * DAY)  # the answer-by date has passed
+    assert case.status is Status.DECIDED
+
+
+@pytest.mark.parametrize(
+    ("step", "code"),
+    [
+        (
+            lambda c: c.request_consultation("kirken", T0, service(LICENCE)),
+            "consultation-party-unknown",
+        ),
+        (
+            lambda c: c.request_consultation("politiet", T0, service(LICENCE)),
+            "consultation-already-requested",
+        ),
+        (
+            lambda c: c.record_consultation_answer("skatteetaten", True, T0),
+            "consultation-not-requested",
+        ),
+    ],
+)
+def test_consultation_steps_that_make_no_sense_are_refused(step: When, code: str) -> None:
+    case = submitted(LICENCE, T0)
+    case.request_consultation("politiet", T0, service(LICENCE))
+    with pytest.raises(InvalidTransition) as refused:
+        step(case)
+    assert refused.value.code == code
+
+
+def test_an_answer_after_its_date_is_kept_and_marked_late() -> None:
+    case = submitted(LICENCE, T0)
+    case.request_consultation("skatteetaten", T0, service(LICENCE))  # may be asked, need not
+    case.record_consultation_answer("skatteetaten", True, T0 + 40 * DAY)
+    events = case.collect_events()
+    assert events[-1].late is True and events[-1].objection is True  # type: ignore[attr-defined]
+
+
+def _ask(case: Application, party: str) -> None:
+    case.request_consultation(party, T0, service(LICENCE))

@@ -239,3 +239,22 @@ def test_a_permit_granted_by_law_counts_as_a_late_granted_decision() -> None:
     _, changes = project(replay(submitted()), grant)
     counted = [c for c in changes if isinstance(c, Increment) and c.table == "service_stats"]
     assert counted and counted[0].counts == {"decided_granted": 1, "decided_past_deadline": 1}
+
+
+def test_the_deadline_watch_shows_consultations_until_the_last_answer() -> None:
+    """Alkoholloven § 1-7: the statements are awaited before the decision."""
+    asked = [
+        event("ConsultationRequested", 3, T0, party="politiet", answer_by=date(2026, 3, 30)),
+        event("ConsultationRequested", 4, T0, party="sosialtjenesten", answer_by=date(2026, 4, 6)),
+    ]
+    row = replay([*submitted(), *asked])
+    assert (row["consultations_pending"], row["consultation_due"]) == (2, date(2026, 4, 6))
+    assert ("consultation", date(2026, 4, 6)) in open_deadlines(row)
+    answer = {"objection": False, "late": False}
+    row = next_overview(row, event("ConsultationAnswered", 5, T0, party="politiet", **answer))
+    assert row["consultations_pending"] == 1
+    row = next_overview(
+        row, event("ConsultationAnswered", 6, T0, party="sosialtjenesten", **answer)
+    )
+    assert (row["consultations_pending"], row["consultation_due"]) == (0, None)
+    assert "consultation" not in dict(open_deadlines(row))

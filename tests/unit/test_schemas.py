@@ -86,7 +86,10 @@ def _full_lifecycle_events() -> list[object]:
     attach(draft, "foto", T0)
     by_law = submitted("melding-om-tiltak", T0)  # every neighbour consented
     by_law.deem_granted(T0 + 30 * day, service("melding-om-tiltak"))
-    others = (appealed, reversed_, withdrawn, draft, by_law)
+    licence = submitted("skjenkebevilling", T0)  # alkoholloven § 1-7: the police heard
+    licence.request_consultation("politiet", T0 + day, service("skjenkebevilling"))
+    licence.record_consultation_answer("politiet", False, T0 + 9 * day)
+    others = (appealed, reversed_, withdrawn, draft, by_law, licence)
     return [*building.collect_events(), *(e for case in others for e in case.collect_events())]
 
 
