@@ -45,6 +45,7 @@ class Application(Guards, Aggregate):
     neighbour_parties: tuple[dict[str, str], ...] = ()  # who the nabovarsel went to
     late_comments: tuple[str, ...] = ()  # neighbours whose comment came after the period
     consultations: tuple[dict[str, Any], ...] = ()  # party, answer_by, answered, objection
+    survey: dict[str, Any] | None = None  # kartforretning: due, held_on (matrikkelforskriften)
 
     @event("Created", topic="saksflyt.application.created")
     def __init__(self, service: str, kommunenummer: str, at: datetime, *, id: UUID) -> None:
@@ -325,6 +326,18 @@ class Application(Guards, Aggregate):
             appeal_deadline=appeal,
             at=at,
         )
+        if service.survey_days and decision.outcome is not Outcome.REFUSED:
+            due = deadlines.survey_deadline(
+                local_date(at), service.survey_days, service.survey_winter_pause
+            )
+            self._survey_clock_started(survey_due=due, at=at)
+
+    def record_survey(self, held_on: date, at: datetime, service: Service) -> None:
+        """The oppmålingsforretning was held and the result entered in the matrikkel: within 16
+        weeks of the permit, the municipality's winter period not counted (matrikkelforskriften
+        § 18); a later one is kept and marked late."""
+        due = self._guard_survey(held_on, at, service)
+        self._survey_completed(held_on=held_on, late=held_on > due, at=at)
 
     def archive(
         self,
@@ -509,6 +522,17 @@ class Application(Guards, Aggregate):
             "at": at,
         }
         self.status_value = Status.DECIDED.value
+        self._touch(at)
+
+    @event("SurveyClockStarted", topic="saksflyt.application.survey-clock-started")
+    def _survey_clock_started(self, survey_due: date, at: datetime) -> None:
+        self.survey = {"due": survey_due, "held_on": None}
+        self._touch(at)
+
+    @event("SurveyCompleted", topic="saksflyt.application.survey-completed")
+    def _survey_completed(self, held_on: date, late: bool, at: datetime) -> None:
+        assert self.survey is not None
+        self.survey = {**self.survey, "held_on": held_on}
         self._touch(at)
 
     @event("DecisionDelivered", topic="saksflyt.application.decision-delivered")

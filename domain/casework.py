@@ -252,6 +252,7 @@ STEPS: dict[type[Command], Step] = {
     ),
     cmd.ExpireDraft: lambda case, c, at, _: case.expire_draft(c.after_days, at),
     cmd.DeemPermitGranted: lambda case, c, at, s: case.deem_granted(at, s),
+    cmd.RecordSurvey: lambda case, c, at, s: case.record_survey(c.held_on, at, s),
     cmd.RequestConsultation: lambda case, c, at, s: case.request_consultation(c.party, at, s),
     cmd.RecordConsultationAnswer: lambda case, c, at, _: case.record_consultation_answer(
         c.party, c.objection, at

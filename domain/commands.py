@@ -104,6 +104,13 @@ class RecordConsultationAnswer(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
+class RecordSurvey(Command):
+    """The oppmålingsforretning after the permit was held on ``held_on`` (matrikkelforskriften)."""
+
+    held_on: date
+
+
+@dataclass(frozen=True, kw_only=True)
 class DeemPermitGranted(Command):
     """The building case's three weeks ran out undecided: the permit is granted by law
     (pbl § 21-7 annet ledd). Issued by ``saksflyt clocks run``, refused where the law says no."""

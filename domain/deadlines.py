@@ -61,6 +61,25 @@ def decided_before(start: date, submitted: date, days: int | None) -> int:
     return before_start if days is None else min(days, before_start)
 
 
+def survey_deadline(start: date, days: int, winter: tuple[str, str] | None = None) -> date:
+    """``days`` after ``start`` not counting days inside the municipality's winter period
+    (``("11-01", "04-30")``, which may span the new year), on a working day."""
+    day, counted = start, 0
+    while counted < days:
+        day += timedelta(days=1)
+        if winter is None or not _in_winter(day, winter):
+            counted += 1
+    return next_working_day(day)
+
+
+def _in_winter(day: date, winter: tuple[str, str]) -> bool:
+    month_day = day.strftime("%m-%d")
+    first, last = winter
+    if first <= last:
+        return first <= month_day <= last
+    return month_day >= first or month_day <= last  # across the new year
+
+
 def add_months(day: date, months: int) -> date:
     """Same day-of-month ``months`` later, clamped to the month's last day (31 Jan + 1 = 28/29 Feb)."""
     month_index = day.month - 1 + months

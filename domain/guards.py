@@ -33,6 +33,7 @@ class Guards(CaseView):
     requested_documents: list[str]
     neighbour_deadline: date | None
     consultations: tuple[dict[str, Any], ...]
+    survey: dict[str, Any] | None
 
     def _refuse(self, step: str, code: str, message: str) -> InvalidTransition:
         return InvalidTransition(self.id, self.status.value, step, code, message)
@@ -349,6 +350,22 @@ class Guards(CaseView):
                 "consultation-running",
                 f"waiting for the statement of {', '.join(waiting)} (answer-by date not passed)",
             )
+
+    def _guard_survey(self, held_on: date, at: datetime, service: Service) -> date:
+        step = "record survey"
+        self._guard(step, at, service)
+        if self.survey is None:
+            raise self._refuse(step, "no-survey-due", "no permit of this case calls for a survey")
+        if self.survey["held_on"] is not None:
+            raise self._refuse(step, "survey-already-recorded", "the survey is already recorded")
+        assert self.decision is not None
+        if not local_date(self.decision["at"]) <= held_on <= local_date(at):
+            raise self._refuse(
+                step,
+                "survey-date-out-of-range",
+                "a survey is held after the permit, and not later than today",
+            )
+        return date.fromisoformat(str(self.survey["due"]))
 
     def _guard_decision_comes(self, step: str, service: Service) -> None:
         if not service.individual_decision:

@@ -33,6 +33,7 @@ class Applies(enum.StrEnum):
     NEIGHBOUR_NOTICE = "neighbour-notice"  # byggesak: nabovarsel before submission (pbl § 21-3)
     DECIDED = "individual-decision"  # an enkeltvedtak is made (fvl § 2)
     DEEMED = "deemed-granted"  # granted by law when the clock runs out (pbl § 21-7)
+    SURVEYED = "survey"  # a survey follows the permit (kartforretning, matrikkelforskriften § 18)
     CONSULTED = "consultations"  # other bodies are heard before the decision (alkoholloven § 1-7)
     REGISTERED = "registered-only"  # høringssvar: registered and acknowledged, never decided
 
@@ -43,6 +44,8 @@ class Applies(enum.StrEnum):
             return service.individual_decision
         if self is Applies.DEEMED:
             return service.deemed_granted
+        if self is Applies.SURVEYED:
+            return service.survey_days is not None
         if self is Applies.CONSULTED:
             return bool(service.consultations or service.optional_consultations)
         if self is Applies.REGISTERED:
@@ -174,6 +177,14 @@ STEPS: tuple[Step, ...] = (
         (Status.DECIDED,),
         applies=Applies.DECIDED,
         law="fvl § 29",
+    ),
+    Step(
+        "record survey",
+        "Oppmålingsforretning holdt",
+        C,
+        (Status.DECIDED, Status.APPEALED),
+        applies=Applies.SURVEYED,
+        law="matrikkelforskriften § 18",
     ),
     Step(
         "receive appeal",

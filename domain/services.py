@@ -10,6 +10,7 @@ import enum
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from datetime import date
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -62,6 +63,8 @@ class Service:
     consultations: tuple[str, ...] = ()  # bodies that must be heard before deciding
     optional_consultations: tuple[str, ...] = ()  # bodies that may be heard
     consultation_days: int = 21  # the answer-by date given to a consulted body (practice)
+    survey_days: int | None = None  # oppmålingsforretning after the permit (matrikkelforskriften)
+    survey_winter_pause: tuple[str, str] | None = None  # "MM-DD" to "MM-DD": the clock stands
 
     @property
     def allowed_attachments(self) -> frozenset[str]:
@@ -101,6 +104,7 @@ def _service_from_table(code: str, table: Mapping[str, Any]) -> Service:
         consultations=tuple(table.get("consultations", ())),
         optional_consultations=tuple(table.get("optional_consultations", ())),
         consultation_days=table.get("consultation_days", 21),
+        survey_days=table.get("survey_days"),
     )
 
 
@@ -112,7 +116,9 @@ def default_services() -> dict[str, Service]:
 
 MAALFORMER = ("nb", "nn")  # bokmål, nynorsk (mållova § 6: the municipality chooses)
 STATUTORY_CLOCKS = frozenset({"decision_days", "objection_decision_days"})
-OVERRIDABLE = frozenset({"decision_days", "objection_decision_days", "retention"})
+OVERRIDABLE = frozenset(
+    {"decision_days", "objection_decision_days", "retention", "survey_winter_pause"}
+)
 
 
 @dataclass(frozen=True)
@@ -180,4 +186,21 @@ def _apply_override(service: Service, override: Mapping[str, Any]) -> Service:
         changes["retention"] = parse_retention(
             changes["retention"], where, _form_fields(service.code)
         )
+    if "survey_winter_pause" in changes:
+        changes["survey_winter_pause"] = _winter(service, changes["survey_winter_pause"])
     return replace(service, **changes)
+
+
+def _winter(service: Service, value: Any) -> tuple[str, str]:
+    """A municipality's winter period for the survey clock: ["11-01", "04-30"] (MM-DD)."""
+    where = f"municipal override of {service.code}: survey_winter_pause"
+    if service.survey_days is None:
+        raise ValueError(f"{where}: {service.code} has no survey clock")
+    if not isinstance(value, list | tuple) or len(value) != 2:
+        raise ValueError(f'{where} must be two dates, e.g. ["11-01", "04-30"]')
+    for day in value:
+        try:
+            date.fromisoformat(f"2024-{day}")  # a leap year: 02-29 is a day
+        except (TypeError, ValueError):
+            raise ValueError(f"{where}: {day!r} is not a MM-DD date") from None
+    return str(value[0]), str(value[1])

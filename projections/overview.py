@@ -51,6 +51,8 @@ OVERVIEW_COLUMNS = (
     "deemed_granted_on",
     "consultations_pending",
     "consultation_due",
+    "survey_due",
+    "surveyed_on",
 )
 
 
@@ -131,6 +133,14 @@ def _on_consultation_answer(row: Row, r: dict[str, Any]) -> None:
     row.update(
         consultations_pending=pending, consultation_due=row["consultation_due"] if pending else None
     )
+
+
+def _on_survey_due(row: Row, r: dict[str, Any]) -> None:
+    row.update(survey_due=r["survey_due"], surveyed_on=None)
+
+
+def _on_surveyed(row: Row, r: dict[str, Any]) -> None:
+    row.update(survey_due=None, surveyed_on=r["held_on"])
 
 
 def _on_reply(row: Row, r: dict[str, Any]) -> None:
@@ -238,6 +248,8 @@ ON_EVENT: dict[str, Callable[[Row, dict[str, Any]], None]] = {
     "ConsultationRequested": _on_consultation,
     "ConsultationAnswered": _on_consultation_answer,
     "PreliminaryReplySent": _on_reply,
+    "SurveyClockStarted": _on_survey_due,
+    "SurveyCompleted": _on_surveyed,
     "DecisionMade": _on_decision,
     "PermitDeemedGranted": _on_deemed_granted,
     "DecisionDelivered": _on_delivered,
@@ -271,6 +283,7 @@ WATCHED = {  # column -> deadline kind, for the statuses in which it is still to
     "appeal_review_due": ("appeal-review", (Status.APPEALED.value,)),
     "deemed_granted_on": ("permit-deemed-granted", (Status.SUBMITTED.value,)),
     "consultation_due": ("consultation", AWAITING),
+    "survey_due": ("survey", (Status.DECIDED.value, Status.APPEALED.value)),
 }
 
 

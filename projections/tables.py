@@ -65,6 +65,12 @@ CASE_OVERVIEW = Table(
                 ("consultation_due", "date"),  # the latest answer-by date while any are pending
             )
         ),
+        *(
+            SURVEY_COLUMNS := (
+                ("survey_due", "date"),  # kartforretning: the survey after the permit
+                ("surveyed_on", "date"),
+            )
+        ),
     ),
     ("case_id",),
 )
@@ -263,7 +269,8 @@ def create_index_sql(table_name: str, columns: tuple[str, ...]) -> str:
     )
 
 
-LATER_COLUMNS = (*APPEAL_COLUMNS, *DEEMED_COLUMNS, *CONSULTATION_COLUMNS)  # added by 7, 8, 9
+# added by migrations 7 to 10
+LATER_COLUMNS = (*APPEAL_COLUMNS, *DEEMED_COLUMNS, *CONSULTATION_COLUMNS, *SURVEY_COLUMNS)
 
 
 def migration_1(dialect: str) -> list[str]:
@@ -271,11 +278,7 @@ def migration_1(dialect: str) -> list[str]:
     case overview with the columns it had then; later versions add theirs)."""
     first = Table(
         CASE_OVERVIEW.name,
-        tuple(
-            c
-            for c in CASE_OVERVIEW.columns
-            if c not in (*APPEAL_COLUMNS, *DEEMED_COLUMNS, *CONSULTATION_COLUMNS)
-        ),
+        tuple(c for c in CASE_OVERVIEW.columns if c not in LATER_COLUMNS),
         CASE_OVERVIEW.key,
     )
     tables = [first if t is CASE_OVERVIEW else t for t in ALL_TABLES]
@@ -359,6 +362,15 @@ def migration_9(dialect: str) -> list[str]:
     ]
 
 
+def migration_10(dialect: str) -> list[str]:
+    """Version 10: the survey a kartforretning's permit calls for (matrikkelforskriften § 18)."""
+    types = SQL_TYPES[dialect]
+    return [
+        f"ALTER TABLE case_overview ADD COLUMN {column} {types[kind]}"
+        for column, kind in SURVEY_COLUMNS
+    ]
+
+
 MIGRATIONS = (
     migration_1,
     migration_2,
@@ -369,4 +381,5 @@ MIGRATIONS = (
     migration_7,
     migration_8,
     migration_9,
+    migration_10,
 )  # append; never edit a migration that has shipped

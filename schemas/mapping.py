@@ -126,6 +126,8 @@ EVENT_MAP: dict[str, tuple[str, dict[str, str], Extra | None]] = {
         {k: k for k in ("outcome", "legal_basis", "case_officer", "appeal_deadline")},
         None,
     ),
+    "survey-clock-started": ("SurveyClockStarted", {"survey_due": "survey_due"}, None),
+    "survey-completed": ("SurveyCompleted", {"held_on": "held_on", "late": "late"}, None),
     "permit-deemed-granted": (
         "PermitDeemedGranted",
         {"decision_deadline": "decision_deadline", "appeal_deadline": "appeal_deadline"},

@@ -218,6 +218,8 @@ def _clocks(service: Service, statuses: list[Status]) -> dict[Status, list[str]]
         clocks[Status.AWAITING_DOCUMENTS].append("fristen står stille")
     if Status.DECIDED in clocks:
         clocks[Status.DECIDED].append(f"klagefrist {service.appeal_days} dager fra mottak")
+        if service.survey_days:
+            clocks[Status.DECIDED].append(f"oppmåling innen {service.survey_days} dager")
     if Status.APPEALED in clocks:
         clocks[Status.APPEALED].append(f"forberedes innen {service.appeal_review_days} dager")
     return clocks

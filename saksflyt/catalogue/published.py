@@ -30,6 +30,8 @@ def published(
             "appeal_days": service.appeal_days if service.individual_decision else None,
             "deemed_granted_on_overrun": service.deemed_granted,
             "decision_before": service.decision_before,
+            "survey_days": service.survey_days,
+            "survey_winter_pause": list(service.survey_winter_pause or ()) or None,
         },
         "sensitivity": service.sensitivity.value,
         "attachments": {

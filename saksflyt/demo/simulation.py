@@ -285,15 +285,17 @@ class CaseScript:
             self._attach(kinds[0], clock.later(days=self.rng.uniform(2, 12)))
         days = self.service.decision_days or 30
         target = submitted + timedelta(days=days * self.rng.triangular(0.2, 1.3, 0.6))
-        if target - submitted > timedelta(days=28):
-            reply_at = clock.later(days=self.rng.uniform(14, 25))
+        target = self._consult(clock, target)
+        if target - submitted > timedelta(days=28):  # fvl § 11 a: within the first month
+            reply_at = submitted + timedelta(days=self.rng.uniform(14, 25))
+            reply_at = clock.later(seconds=max(3600.0, (reply_at - clock.now).total_seconds()))
             expected_by = local_date(max(target, reply_at)) + timedelta(days=7)
             reason = "Saken krever høring av andre etater"
             self._do(cmd.SendPreliminaryReply, reply_at, reason=reason, expected_by=expected_by)
         if self.rng.random() < 0.04:
             self._do(cmd.Withdraw, clock.later(days=2), reason="Søkeren trakk søknaden")
             return
-        self._decide(clock, self._consult(clock, target))
+        self._decide(clock, target)
 
     def _consult(self, clock: Clock, target: datetime) -> datetime:
         """Alkoholloven § 1-7: the police and social services are asked for their statements
@@ -336,6 +338,9 @@ class CaseScript:
         self._do(cmd.Decide, at, decision=decision)
         if outcome is not Outcome.GRANTED and self.rng.random() < 0.3:
             self._appeal(clock)
+        if self.service.survey_days and outcome is not Outcome.REFUSED:
+            held = clock.working_day_at_or_after(clock.later(days=self.rng.uniform(14, 120)))
+            self._do(cmd.RecordSurvey, held, held_on=local_date(held))
 
     def _appeal(self, clock: Clock) -> None:
         """A klage within the appeal period (fvl § 29); the office reverses one in five itself

@@ -62,6 +62,7 @@ NEXT_STEPS = (
     "preliminary_reply",
     "decide",
     "record_delivery",
+    "record_survey",
     "receive_appeal",
     "review_appeal",
     "record_appeal_result",
@@ -164,6 +165,20 @@ def record_comment(
     ids = command_ids(request, case_id, key, c.who)
     command = cmd.RecordNeighbourComment(**ids, neighbour=body.neighbour, objection=body.objection)
     return run(request, key, body, command)
+
+
+@router.post(STEP + "survey", response_model=m.CommandResult, summary="The survey was held")
+def record_survey(
+    case_id: UUID,
+    body: m.SurveyBody,
+    request: Request,
+    c: Annotated[CaseCaller, permit_case(P.ACT)],
+    key: Key = None,
+) -> Result:
+    """Kartforretning: the survey after the permit, due within 16 weeks with the municipality's
+    winter period not counted (matrikkelforskriften § 18); a later one is marked late."""
+    ids = command_ids(request, case_id, key, c.who)
+    return run(request, key, body, cmd.RecordSurvey(**ids, held_on=body.held_on))
 
 
 @router.post(STEP + "consultations", response_model=m.CommandResult, summary="Ask for a statement")

@@ -73,6 +73,12 @@ class CommentBody(ConsentBody):
     objection: bool
 
 
+class SurveyBody(Step):
+    """The oppmålingsforretning after the permit was held (matrikkelforskriften § 18)."""
+
+    held_on: date
+
+
 class ConsultationBody(Step):
     """A body asked for its statement before the decision (alkoholloven § 1-7)."""
 

@@ -58,6 +58,7 @@ TABLE: list[tuple[str, str | set[str], int, int | None, str | None]] = [
     ("POST /applications/{case}/preliminary-reply",      {C},           200,  403,   "submitted"),
     ("POST /applications/{case}/decision",               {C},           200,  403,   "submitted"),
     ("POST /applications/{case}/decision-delivery",      {C},           200,  403,   "decided"),
+    ("POST /applications/{case}/survey",                 {C},           200,  403,   "permitted"),
     ("POST /applications/{case}/appeal",                 {S, C},        200,  403,   "decided"),
     ("POST /applications/{case}/appeal-review",          {C},           200,  403,   "appealed"),
     ("POST /applications/{case}/appeal-result",          {C},           200,  403,   "forwarded"),
@@ -148,6 +149,7 @@ STEP_BODIES: dict[str, Callable[[str], Any]] = {
     "preliminary-reply": lambda k: {"reason": "stor pågang", "expected_by": str(TODAY + timedelta(days=40))},
     "decision": lambda k: {"outcome": "granted", "legal_basis": "forskrift", "case_officer": "s"},
     "decision-delivery": lambda k: {"delivered_on": str(TODAY)},
+    "survey": lambda k: {"held_on": str(TODAY)},
     "appeal": lambda k: {"received_on": str(TODAY)},
     "appeal-review": lambda k: {},
     "appeal-result": lambda k: {"result": "upheld"},
@@ -196,6 +198,7 @@ class World:
             "noticed",
             "licence",
             "consulted",
+            "permitted",
         ):
             case = self._drafted(state, kommune, h)
         else:
@@ -209,6 +212,7 @@ class World:
             "noticed": [("neighbour-notice", {"neighbours": [party(f"{kommune}-1/2")]})],
             "paused": [("missing-documents", body("missing-documents", kommune))],
             "consulted": [("consultations", body("consultations", kommune))],
+            "permitted": [decision],
             "decided": [decision],
             "kept": [decision],
             "appealed": [decision, appeal],
@@ -239,10 +243,10 @@ class World:
         neighbours are notified before it is submitted)."""
         building = state in ("building", "noticed")
         licence = state in ("licence", "consulted")  # skjenkebevilling: bodies are heard
-        service = (
-            "melding-om-tiltak" if building else "skjenkebevilling" if licence else "ledsagerbevis"
-        )
-        submitted = state in ("lodged", "paused", "licence", "consulted")
+        survey = state == "permitted"  # kartforretning: a survey follows the permit
+        service = "melding-om-tiltak" if building else "ledsagerbevis"
+        service = "skjenkebevilling" if licence else "kartforretning" if survey else service
+        submitted = state in ("lodged", "paused", "licence", "consulted", "permitted")
         new = {"service": service, "kommunenummer": kommune}
         made = self.client.post("/drafts", json=new, headers=h)
         assert made.status_code == 201, made.text
@@ -253,6 +257,7 @@ class World:
         )
         kinds = ("situasjonsplan", "tegninger") if building else kinds
         kinds = ("firmaattest", "skatteattest", "kunnskapsprove") if licence else kinds
+        kinds = ("kart",) if survey else kinds
         for kind in kinds:
             sent = self.client.request(**{**upload, "data": {"kind": kind}}, headers=h)
             assert sent.status_code == 201, sent.text

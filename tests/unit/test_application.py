@@ -12,6 +12,7 @@ import pytest
 from domain.application import Application
 from domain.errors import InvalidTransition
 from domain.lifecycle import AppealResult, Outcome, ReceiptChannel, Status
+from domain.services import Catalogue
 from domain.values import Decision
 from saksflyt.demo import synthetic
 from tests.builders import (
@@ -399,3 +400,29 @@ def test_an_answer_after_its_date_is_kept_and_marked_late() -> None:
 
 def _ask(case: Application, party: str) -> None:
     case.request_consultation(party, T0, service(LICENCE))
+
+
+def test_a_kartforretning_permit_starts_the_survey_clock_and_a_late_survey_is_marked() -> None:
+    """Matrikkelforskriften § 18: the survey within 16 weeks of the permit."""
+    case = decided("kartforretning", T0)
+    assert case.survey is not None and case.survey["due"] == date(2026, 6, 29)  # from 7 March
+    with pytest.raises(InvalidTransition) as refused:
+        case.record_survey(date(2026, 3, 1), T0 + 10 * DAY, service("kartforretning"))
+    assert refused.value.code == "survey-date-out-of-range"
+    case.record_survey(date(2026, 6, 30), T0 + 130 * DAY, service("kartforretning"))
+    assert case.collect_events()[-1].late is True  # type: ignore[attr-defined]
+    with pytest.raises(InvalidTransition) as refused:
+        case.record_survey(date(2026, 7, 1), T0 + 131 * DAY, service("kartforretning"))
+    assert refused.value.code == "survey-already-recorded"
+
+
+def test_a_municipality_may_pause_the_survey_clock_in_winter_but_not_other_clocks() -> None:
+    winter = {"0301": {"kartforretning": {"survey_winter_pause": ["11-01", "04-30"]}}}
+    oslo = Catalogue.default(winter).service("kartforretning", "0301")
+    assert oslo.survey_winter_pause == ("11-01", "04-30")
+    bad = {"0301": {"kartforretning": {"survey_winter_pause": ["november", "april"]}}}
+    with pytest.raises(ValueError, match="not a MM-DD date"):
+        Catalogue.default(bad)
+    elsewhere = {"0301": {"gravemelding": {"survey_winter_pause": ["11-01", "04-30"]}}}
+    with pytest.raises(ValueError, match="no survey clock"):
+        Catalogue.default(elsewhere)

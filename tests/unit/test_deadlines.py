@@ -94,3 +94,18 @@ def test_deadlines_land_on_working_days_and_never_early(
     assert deadlines.is_working_day(due)
     earliest = start + timedelta(days=days + sum(n for _, n in raw_pauses))
     assert earliest <= due <= earliest + timedelta(days=6)
+
+
+@pytest.mark.parametrize(
+    ("start", "winter", "due"),
+    [
+        (date(2026, 3, 2), None, date(2026, 6, 22)),  # 16 weeks (matrikkelforskriften § 18)
+        (date(2026, 9, 1), ("11-01", "04-30"), date(2027, 6, 21)),  # the winter does not count
+        (date(2026, 12, 1), ("11-01", "04-30"), date(2027, 8, 20)),  # starts inside it
+        (date(2026, 6, 1), ("11-01", "04-30"), date(2026, 9, 21)),  # ends before it
+    ],
+)
+def test_the_survey_clock_stands_in_the_municipalitys_winter(
+    start: date, winter: tuple[str, str] | None, due: date
+) -> None:
+    assert deadlines.survey_deadline(start, 112, winter) == due

@@ -89,7 +89,9 @@ def _full_lifecycle_events() -> list[object]:
     licence = submitted("skjenkebevilling", T0)  # alkoholloven § 1-7: the police heard
     licence.request_consultation("politiet", T0 + day, service("skjenkebevilling"))
     licence.record_consultation_answer("politiet", False, T0 + 9 * day)
-    others = (appealed, reversed_, withdrawn, draft, by_law, licence)
+    surveyed = decided("kartforretning", T0)  # matrikkelforskriften § 18: the survey follows
+    surveyed.record_survey(date(2026, 4, 20), T0 + 60 * day, service("kartforretning"))
+    others = (appealed, reversed_, withdrawn, draft, by_law, licence, surveyed)
     return [*building.collect_events(), *(e for case in others for e in case.collect_events())]
 
 
