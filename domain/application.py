@@ -17,6 +17,7 @@ from eventsourcing.domain import Aggregate, event
 from domain import deadlines
 from domain.forms import (
     applicant_identifier,
+    check_contact,
     check_draft,
     complete_form,
     contact_email,
@@ -46,6 +47,8 @@ class Application(Guards, Aggregate):
     late_comments: tuple[str, ...] = ()  # neighbours whose comment came after the period
     consultations: tuple[dict[str, Any], ...] = ()  # party, answer_by, answered, objection
     survey: dict[str, Any] | None = None  # kartforretning: due, held_on (matrikkelforskriften)
+    contact: dict[str, Any] | None = None  # «kontakt meg»: how to reach the person
+    contact_taken_up: bool = False
 
     @event("Created", topic="saksflyt.application.created")
     def __init__(self, service: str, kommunenummer: str, at: datetime, *, id: UUID) -> None:
@@ -122,6 +125,20 @@ class Application(Guards, Aggregate):
             applicant_ref=_reference(complete, pseudonym),
             late=_after_closing_date(complete, at),
         )
+
+    def request_contact(self, contact: dict[str, Any], at: datetime, service: Service) -> None:
+        """«Kontakt meg»: the person leaves a name and a phone number or e-mail, nothing more —
+        no identity number, no health data — and a caseworker calls back."""
+        self._guard_contact_request(at, service)
+        self._contact_requested(contact=check_contact(service.code, contact), at=at)
+
+    def take_up_contact(self, at: datetime, service: Service) -> None:
+        """The caseworker reached the person: the application's draft starts with their name and
+        e-mail; the rest (identity number, what they need) is filled in together."""
+        contact = self._guard_contact_taken_up(at, service)
+        self._contact_taken_up(at=at)
+        person = {k: contact[k] for k in ("navn", "epost") if k in contact}
+        self._draft_saved(form={"soker": person, "tjeneste": "kontakt-meg"}, at=at)
 
     def expire_draft(self, after_days: int, at: datetime) -> None:
         """An abandoned draft: withdrawn, then shredded — its personal data erased with its key
@@ -522,6 +539,16 @@ class Application(Guards, Aggregate):
             "at": at,
         }
         self.status_value = Status.DECIDED.value
+        self._touch(at)
+
+    @event("ContactRequested", topic="saksflyt.application.contact-requested")
+    def _contact_requested(self, contact: dict[str, Any], at: datetime) -> None:
+        self.contact = contact
+        self._touch(at)
+
+    @event("ContactTakenUp", topic="saksflyt.application.contact-taken-up")
+    def _contact_taken_up(self, at: datetime) -> None:
+        self.contact_taken_up = True
         self._touch(at)
 
     @event("SurveyClockStarted", topic="saksflyt.application.survey-clock-started")

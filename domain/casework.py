@@ -154,6 +154,8 @@ class Casework(CaseStore):
         case = Application(service=c.service, kommunenummer=c.kommunenummer, at=at, id=c.case_id)
         if isinstance(c, cmd.SubmitNewApplication):
             self._submit(case, c, at, service)
+        elif isinstance(c, cmd.RequestContact):
+            case.request_contact(c.contact, at, service)
         elif c.form:
             case.save_draft(c.form, at)
         return case
@@ -252,6 +254,7 @@ STEPS: dict[type[Command], Step] = {
     ),
     cmd.ExpireDraft: lambda case, c, at, _: case.expire_draft(c.after_days, at),
     cmd.DeemPermitGranted: lambda case, c, at, s: case.deem_granted(at, s),
+    cmd.TakeUpContact: lambda case, c, at, s: case.take_up_contact(at, s),
     cmd.RecordSurvey: lambda case, c, at, s: case.record_survey(c.held_on, at, s),
     cmd.RequestConsultation: lambda case, c, at, s: case.request_consultation(c.party, at, s),
     cmd.RecordConsultationAnswer: lambda case, c, at, _: case.record_consultation_answer(

@@ -38,6 +38,19 @@ class StartApplication(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
+class RequestContact(StartApplication):
+    """«Kontakt meg»: a new case holding only how to reach the person (``contact``: navn and
+    telefon or epost, beste_tid), for a caseworker to take up."""
+
+    contact: dict[str, Any]
+
+
+@dataclass(frozen=True, kw_only=True)
+class TakeUpContact(Command):
+    """The caseworker reached the person: the draft application starts from the contact."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class SaveDraft(Command):
     form: dict[str, Any]
 

@@ -20,6 +20,7 @@ Email = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=2
 Text = Annotated[str, Field(min_length=1, max_length=4000)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Address = Annotated[str, Field(min_length=3, max_length=300)]
+Phone = Annotated[str, Field(pattern=r"^(\+47 ?)?[2-9][0-9]{7}$", examples=["91234567"])]
 
 
 def sensitive(kind: str, **kwargs: Any) -> Any:
@@ -197,6 +198,32 @@ def deep_merge(saved: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
             deep_merge(old, value) if isinstance(old, dict) and isinstance(value, dict) else value
         )
     return merged
+
+
+class ContactForm(FormModel):
+    """«Kontakt meg»: who to call back and how — no identity number, no health or social data
+    (a caseworker takes it up and starts the application with the person)."""
+
+    navn: Name = sensitive("personal")
+    telefon: Phone | None = sensitive("personal", default=None)
+    epost: Email | None = sensitive("personal", default=None)
+    beste_tid: Literal["formiddag", "ettermiddag", "hele-dagen"] | None = None
+
+    @model_validator(mode="after")
+    def _reachable(self) -> ContactForm:
+        if not (self.telefon or self.epost):
+            raise ValueError("give telefon or epost: how shall we reach you?")
+        if any(ch.isdigit() for ch in self.navn):
+            raise ValueError("navn holds a name, not a number")  # no identity numbers here
+        return self
+
+
+def check_contact(service: str, data: dict[str, Any]) -> dict[str, Any]:
+    """A «kontakt meg» request, validated and normalised; refuses anything else in it."""
+    try:
+        return ContactForm.model_validate(data).model_dump(mode="json", exclude_none=True)
+    except ValidationError as error:
+        raise IncompleteForm(service, _problems(error, ignore_missing=False)) from None
 
 
 def check_draft(service: str, data: dict[str, Any]) -> None:

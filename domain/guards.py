@@ -34,6 +34,8 @@ class Guards(CaseView):
     neighbour_deadline: date | None
     consultations: tuple[dict[str, Any], ...]
     survey: dict[str, Any] | None
+    contact: dict[str, Any] | None
+    contact_taken_up: bool
 
     def _refuse(self, step: str, code: str, message: str) -> InvalidTransition:
         return InvalidTransition(self.id, self.status.value, step, code, message)
@@ -350,6 +352,25 @@ class Guards(CaseView):
                 "consultation-running",
                 f"waiting for the statement of {', '.join(waiting)} (answer-by date not passed)",
             )
+
+    def _guard_contact_request(self, at: datetime, service: Service) -> None:
+        step = "request contact"
+        self._guard(step, at)
+        if not service.contact_requests:
+            raise self._refuse(
+                step, "no-contact-requests-in-service", f"{service.code} takes no «kontakt meg»"
+            )
+        if self.contact is not None or self.form:
+            raise self._refuse(step, "contact-on-a-new-case-only", "only a new case asks this")
+
+    def _guard_contact_taken_up(self, at: datetime, service: Service) -> dict[str, Any]:
+        step = "take up contact"
+        self._guard(step, at, service)
+        if self.contact is None:
+            raise self._refuse(step, "no-contact-request", "the case is no «kontakt meg» request")
+        if self.contact_taken_up:
+            raise self._refuse(step, "contact-already-taken-up", "it is already taken up")
+        return self.contact
 
     def _guard_survey(self, held_on: date, at: datetime, service: Service) -> date:
         step = "record survey"

@@ -28,6 +28,7 @@ CREATED = "saksflyt.application.created"
 # stored topic -> {attribute: kind}; kinds: "text" (str), "texts" (list of str), "json" (a form)
 PERSONAL: dict[str, dict[str, str]] = {
     "saksflyt.application.draft-saved": {"form": "json"},
+    "saksflyt.application.contact-requested": {"contact": "json"},
     "saksflyt.application.submitted": {"form": "json"},
     "saksflyt.application.receipt-sent": {"address": "text"},
     "saksflyt.application.missing-documents-requested": {"reason": "text"},
@@ -40,6 +41,7 @@ PERSONAL: dict[str, dict[str, str]] = {
 # the aggregate's own state, as a snapshot keeps it
 PERSONAL_STATE = {
     "form": "json",
+    "contact": "json",
     "neighbours": "texts",
     "neighbour_responses": "json",
     "neighbour_parties": "json",

@@ -34,6 +34,7 @@ class Applies(enum.StrEnum):
     DECIDED = "individual-decision"  # an enkeltvedtak is made (fvl § 2)
     DEEMED = "deemed-granted"  # granted by law when the clock runs out (pbl § 21-7)
     SURVEYED = "survey"  # a survey follows the permit (kartforretning, matrikkelforskriften § 18)
+    CONTACT = "contact-requests"  # «kontakt meg» before an application (pleie-omsorg)
     CONSULTED = "consultations"  # other bodies are heard before the decision (alkoholloven § 1-7)
     REGISTERED = "registered-only"  # høringssvar: registered and acknowledged, never decided
 
@@ -44,6 +45,8 @@ class Applies(enum.StrEnum):
             return service.individual_decision
         if self is Applies.DEEMED:
             return service.deemed_granted
+        if self is Applies.CONTACT:
+            return service.contact_requests
         if self is Applies.SURVEYED:
             return service.survey_days is not None
         if self is Applies.CONSULTED:
@@ -69,6 +72,21 @@ A, C, N = Actor.APPLICANT, Actor.CASE_OFFICER, Actor.NEIGHBOUR
 
 STEPS: tuple[Step, ...] = (
     Step("start", "Starte søknad", A, (), Status.DRAFT),
+    Step(
+        "request contact",
+        "Kontakt meg",
+        A,
+        (),
+        Status.DRAFT,
+        applies=Applies.CONTACT,
+    ),
+    Step(
+        "take up contact",
+        "Ringe opp og starte søknaden",
+        C,
+        (Status.DRAFT,),
+        applies=Applies.CONTACT,
+    ),
     Step("save draft", "Mellomlagre", A, (Status.DRAFT,)),
     Step("add attachment", "Legge ved vedlegg", A, UNDECIDED),
     Step(
@@ -248,8 +266,12 @@ def steps_for(service: Service | None) -> list[Step]:
 
 
 def allowed(step: str, service: Service | None = None) -> tuple[Status, ...]:
-    """The statuses ``step`` may be taken in, in the order of ``Status``."""
-    sources = {status for s in steps_for(service) if s.name == step for status in s.sources}
+    """The statuses ``step`` may be taken in, in the order of ``Status``; a step that opens the
+    case (no source) works on the new case, a draft."""
+    entries = [s for s in steps_for(service) if s.name == step]
+    sources = {status for s in entries for status in s.sources}
+    if any(not s.sources for s in entries):
+        sources.add(Status.DRAFT)
     return tuple(status for status in Status if status in sources)
 
 

@@ -64,6 +64,7 @@ class Service:
     optional_consultations: tuple[str, ...] = ()  # bodies that may be heard
     consultation_days: int = 21  # the answer-by date given to a consulted body (practice)
     survey_days: int | None = None  # oppmålingsforretning after the permit (matrikkelforskriften)
+    contact_requests: bool = False  # «kontakt meg»: a call-back request a caseworker takes up
     survey_winter_pause: tuple[str, str] | None = None  # "MM-DD" to "MM-DD": the clock stands
 
     @property
@@ -105,6 +106,7 @@ def _service_from_table(code: str, table: Mapping[str, Any]) -> Service:
         optional_consultations=tuple(table.get("optional_consultations", ())),
         consultation_days=table.get("consultation_days", 21),
         survey_days=table.get("survey_days"),
+        contact_requests=table.get("contact_requests", False),
     )
 
 

@@ -53,6 +53,7 @@ OVERVIEW_COLUMNS = (
     "consultation_due",
     "survey_due",
     "surveyed_on",
+    "contact_status",
 )
 
 
@@ -141,6 +142,14 @@ def _on_survey_due(row: Row, r: dict[str, Any]) -> None:
 
 def _on_surveyed(row: Row, r: dict[str, Any]) -> None:
     row.update(survey_due=None, surveyed_on=r["held_on"])
+
+
+def _on_contact(row: Row, r: dict[str, Any]) -> None:
+    row["contact_status"] = "requested"
+
+
+def _on_contact_taken_up(row: Row, r: dict[str, Any]) -> None:
+    row["contact_status"] = "taken-up"
 
 
 def _on_reply(row: Row, r: dict[str, Any]) -> None:
@@ -235,6 +244,8 @@ def _nothing(row: Row, r: dict[str, Any]) -> None:
 ON_EVENT: dict[str, Callable[[Row, dict[str, Any]], None]] = {
     "ApplicationCreated": _nothing,
     "DraftSaved": _nothing,
+    "ContactRequested": _on_contact,
+    "ContactTakenUp": _on_contact_taken_up,
     "AttachmentAdded": _nothing,
     "ReceiptSent": _nothing,
     "MessageSent": _nothing,

@@ -71,6 +71,11 @@ CASE_OVERVIEW = Table(
                 ("surveyed_on", "date"),
             )
         ),
+        *(
+            CONTACT_COLUMNS := (
+                ("contact_status", "text"),  # «kontakt meg»: requested | taken-up
+            )
+        ),
     ),
     ("case_id",),
 )
@@ -269,8 +274,14 @@ def create_index_sql(table_name: str, columns: tuple[str, ...]) -> str:
     )
 
 
-# added by migrations 7 to 10
-LATER_COLUMNS = (*APPEAL_COLUMNS, *DEEMED_COLUMNS, *CONSULTATION_COLUMNS, *SURVEY_COLUMNS)
+# added by migrations 7 to 11
+LATER_COLUMNS = (
+    *APPEAL_COLUMNS,
+    *DEEMED_COLUMNS,
+    *CONSULTATION_COLUMNS,
+    *SURVEY_COLUMNS,
+    *CONTACT_COLUMNS,
+)
 
 
 def migration_1(dialect: str) -> list[str]:
@@ -371,6 +382,15 @@ def migration_10(dialect: str) -> list[str]:
     ]
 
 
+def migration_11(dialect: str) -> list[str]:
+    """Version 11: «kontakt meg» requests, for caseworkers to take up."""
+    types = SQL_TYPES[dialect]
+    return [
+        f"ALTER TABLE case_overview ADD COLUMN {column} {types[kind]}"
+        for column, kind in CONTACT_COLUMNS
+    ]
+
+
 MIGRATIONS = (
     migration_1,
     migration_2,
@@ -382,4 +402,5 @@ MIGRATIONS = (
     migration_8,
     migration_9,
     migration_10,
+    migration_11,
 )  # append; never edit a migration that has shipped

@@ -62,6 +62,8 @@ Extra = Callable[[dict[str, Any]], dict[str, Any]]
 EVENT_MAP: dict[str, tuple[str, dict[str, str], Extra | None]] = {
     "created": ("ApplicationCreated", {}, None),
     "draft-saved": ("DraftSaved", {"form_json": "form"}, None),
+    "contact-requested": ("ContactRequested", {"contact_json": "contact"}, None),
+    "contact-taken-up": ("ContactTakenUp", {}, None),
     "attachment-added": ("AttachmentAdded", {k: k for k in ATTACHMENT_FIELDS}, None),
     "submitted": (
         "ApplicationSubmitted",

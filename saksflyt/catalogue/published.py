@@ -46,6 +46,7 @@ def published(
         },
         "neighbour_notice": service.neighbour_notice,
         "drafts": service.drafts,
+        "contact_requests": service.contact_requests,
         "retention": {
             "action": retention.action.value,
             "after_days": retention.after_days,

@@ -169,6 +169,12 @@ class CaseScript:
         where = {"service": self.service.code, "kommunenummer": self.kommunenummer}
         if not self.service.drafts:  # sosialhjelp: sent in one step, no draft stored
             self._do(cmd.SubmitNewApplication, clock.now, **where, form=form)
+        elif self.service.contact_requests and self.rng.random() < 0.2:
+            contact = {
+                "navn": form["soker"]["navn"],
+                "telefon": f"9{self.rng.randrange(10**7):07d}",
+            }
+            self._do(cmd.RequestContact, clock.now, **where, contact=contact)
         else:
             self._do(cmd.StartApplication, clock.now, **where, form=first_half)
         try:
@@ -179,6 +185,8 @@ class CaseScript:
         return self.case_id
 
     def _lifecycle(self, clock: Clock, form: dict[str, Any]) -> None:
+        if self.app.get_case(self.case_id).contact is not None:  # «kontakt meg»: called back
+            self._do(cmd.TakeUpContact, clock.later(days=self.rng.uniform(0.2, 3)))
         if self.service.drafts:
             if self.rng.random() < 0.05:
                 self._do(cmd.Withdraw, clock.later(days=3), reason="Søknaden ble ikke sendt inn")

@@ -51,6 +51,7 @@ NEXT_STEPS = (
     "case_events",
     "upload_attachment",
     "save_draft",
+    "take_up_contact",
     "submit",
     "notify_neighbours",
     "record_comment",
@@ -112,6 +113,38 @@ def start_draft(body: m.NewDraft, request: Request, who: Filer, key: Key = None)
         form=body.form,
     )
     return run(request, key, body, command)
+
+
+@router.post(
+    "/contact-requests", status_code=201, response_model=m.CommandResult, responses=CREATED
+)
+def request_contact(
+    body: m.NewContactRequest, request: Request, who: Filer, key: Key = None
+) -> Result:
+    """«Kontakt meg»: a case that holds only how to reach the person, for a caseworker to take
+    up (``POST /applications/{id}/contact-taken-up``); the overview lists them by
+    ``contact_status``."""
+    require_scope(who, body.service, body.kommunenummer)
+    command = cmd.RequestContact(
+        **command_ids(request, body.case_id or uuid4(), key, who),
+        service=body.service,
+        kommunenummer=body.kommunenummer,
+        contact=body.contact.model_dump(mode="json", exclude_none=True),
+    )
+    return run(request, key, body, command)
+
+
+@router.post(STEP + "contact-taken-up", response_model=m.CommandResult, summary="Called back")
+def take_up_contact(
+    case_id: UUID,
+    body: m.Step,
+    request: Request,
+    c: Annotated[CaseCaller, permit_case(P.ACT)],
+    key: Key = None,
+) -> Result:
+    """The caseworker reached the person: the draft application starts with their name."""
+    ids = command_ids(request, case_id, key, c.who)
+    return run(request, key, body, cmd.TakeUpContact(**ids))
 
 
 @router.post(STEP + "draft", response_model=m.CommandResult, summary="Save a draft")

@@ -8,6 +8,7 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from domain.forms import ContactForm
 from domain.lifecycle import AppealResult, Outcome
 
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
@@ -38,6 +39,16 @@ class NewDraft(Step):
 
 class NewApplication(NewDraft):
     signed_at: SignedAt = None
+
+
+class NewContactRequest(Step):
+    """«Kontakt meg» (pleie-omsorg): how to reach the person, nothing more — no identity
+    number, no health data; a caseworker calls back and starts the application."""
+
+    service: ShortText = Field(examples=["pleie-omsorg"])
+    kommunenummer: Annotated[str, Field(pattern=r"^[0-9]{4}$")]
+    contact: ContactForm
+    case_id: UUID | None = None
 
 
 class DraftBody(Step):

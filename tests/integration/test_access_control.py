@@ -44,6 +44,8 @@ OWN, OTHER = "0301", "4601"
 TABLE: list[tuple[str, str | set[str], int, int | None, str | None]] = [
     ("POST /applications",                               {S, C},        201,  403,   None),
     ("POST /drafts",                                     {S, C},        201,  403,   None),
+    ("POST /contact-requests",                           {S, C},        201,  403,   None),
+    ("POST /applications/{case}/contact-taken-up",       {C},           200,  403,   "contact"),
     ("POST /applications/{case}/draft",                  {S, C},        200,  403,   "draft"),
     ("POST /applications/{case}/submit",                 {S, C},        200,  403,   "ready"),
     ("POST /applications/{case}/attachments",            {S, C},        201,  403,   "draft"),
@@ -137,6 +139,10 @@ APPEAL_PERIOD_OVER = 30  # days after a decision: archive and shred may go ahead
 STEP_BODIES: dict[str, Callable[[str], Any]] = {
     "applications": new_body,
     "drafts": lambda k: {"service": "ledsagerbevis", "kommunenummer": k},
+    "contact-requests": lambda k: {
+        "service": "pleie-omsorg", "kommunenummer": k, "contact": {"navn": "Ola", "telefon": "91234567"}
+    },
+    "contact-taken-up": lambda k: {},
     "draft": lambda k: {"form": dict(list(form("ledsagerbevis", k).items())[:1])},
     "submit": lambda k: {"form": form("ledsagerbevis", k)},
     "withdrawal": lambda k: {"reason": "ikke lenger aktuelt"},
@@ -189,6 +195,12 @@ class World:
         h = self.setup_headers(kommune)
         if state == "exported":
             return self._exported(kommune, h)
+        if state == "contact":
+            made = self.client.post(
+                "/contact-requests", json=body("contact-requests", kommune), headers=h
+            )
+            assert made.status_code == 201, made.text
+            return str(made.json()["case_id"])
         if state in (
             "draft",
             "ready",

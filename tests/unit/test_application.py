@@ -10,7 +10,7 @@ from datetime import date, datetime
 import pytest
 
 from domain.application import Application
-from domain.errors import InvalidTransition
+from domain.errors import IncompleteForm, InvalidTransition
 from domain.lifecycle import AppealResult, Outcome, ReceiptChannel, Status
 from domain.services import Catalogue
 from domain.values import Decision
@@ -426,3 +426,43 @@ def test_a_municipality_may_pause_the_survey_clock_in_winter_but_not_other_clock
     elsewhere = {"0301": {"gravemelding": {"survey_winter_pause": ["11-01", "04-30"]}}}
     with pytest.raises(ValueError, match="no survey clock"):
         Catalogue.default(elsewhere)
+
+
+CARE = "pleie-omsorg"
+
+
+def test_kontakt_meg_holds_only_how_to_reach_the_person_until_a_caseworker_takes_it_up() -> None:
+    case = draft(CARE, T0)
+    case.request_contact({"navn": "Ola Nordmann", "telefon": "+47 91234567"}, T0, service(CARE))
+    assert case.contact == {"navn": "Ola Nordmann", "telefon": "+47 91234567"} and not case.form
+    case.take_up_contact(T0 + DAY, service(CARE))
+    assert case.form == {"soker": {"navn": "Ola Nordmann"}, "tjeneste": "kontakt-meg"}
+    with pytest.raises(InvalidTransition) as refused:
+        case.take_up_contact(T0 + DAY, service(CARE))
+    assert refused.value.code == "contact-already-taken-up"
+
+
+@pytest.mark.parametrize(
+    ("contact", "problem"),
+    [
+        ({"navn": "Ola", "telefon": "91234567", "fodselsnummer": "01017000027"}, "Extra inputs"),
+        ({"navn": "01017000027", "telefon": "91234567"}, "not a number"),
+        ({"navn": "Ola"}, "telefon or epost"),
+        ({"navn": "Ola", "telefon": "1234"}, "telefon"),
+        ({"navn": "Ola", "epost": "o@x.no", "helse": "diabetes"}, "Extra inputs"),
+    ],
+)
+def test_kontakt_meg_refuses_identity_numbers_and_anything_sensitive(
+    contact: dict[str, str], problem: str
+) -> None:
+    case = draft(CARE, T0)
+    with pytest.raises(IncompleteForm, match=problem):
+        case.request_contact(contact, T0, service(CARE))
+    assert case.contact is None
+
+
+def test_kontakt_meg_belongs_to_the_care_service_only() -> None:
+    case = draft("gravemelding", T0)
+    with pytest.raises(InvalidTransition) as refused:
+        case.request_contact({"navn": "Ola", "telefon": "91234567"}, T0, service("gravemelding"))
+    assert refused.value.code == "no-contact-requests-in-service"

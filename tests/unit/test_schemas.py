@@ -91,7 +91,12 @@ def _full_lifecycle_events() -> list[object]:
     licence.record_consultation_answer("politiet", False, T0 + 9 * day)
     surveyed = decided("kartforretning", T0)  # matrikkelforskriften § 18: the survey follows
     surveyed.record_survey(date(2026, 4, 20), T0 + 60 * day, service("kartforretning"))
-    others = (appealed, reversed_, withdrawn, draft, by_law, licence, surveyed)
+    called = Application(service="pleie-omsorg", kommunenummer="0301", at=T0, id=uuid4())
+    called.request_contact(
+        {"navn": "Ola Nordmann", "telefon": "91234567"}, T0, service("pleie-omsorg")
+    )
+    called.take_up_contact(T0 + day, service("pleie-omsorg"))
+    others = (appealed, reversed_, withdrawn, draft, by_law, licence, surveyed, called)
     return [*building.collect_events(), *(e for case in others for e in case.collect_events())]
 
 
