@@ -346,49 +346,37 @@ def migration_6(dialect: str) -> list[str]:
     return [create_table_sql(PRINT_QUEUE, dialect)]
 
 
-def migration_7(dialect: str) -> list[str]:
-    """Version 7: the appeal (klage) of each case in the overview."""
+def _add_columns(dialect: str, columns: tuple[tuple[str, str], ...]) -> list[str]:
+    """New columns of the case overview (its rows fill them as events arrive)."""
     types = SQL_TYPES[dialect]
     return [
-        f"ALTER TABLE case_overview ADD COLUMN {column} {types[kind]}"
-        for column, kind in APPEAL_COLUMNS
+        f"ALTER TABLE case_overview ADD COLUMN {column} {types[kind]}" for column, kind in columns
     ]
+
+
+def migration_7(dialect: str) -> list[str]:
+    """Version 7: the appeal (klage) of each case in the overview."""
+    return _add_columns(dialect, APPEAL_COLUMNS)
 
 
 def migration_8(dialect: str) -> list[str]:
     """Version 8: when a building case is (or was) granted by law on an overrun (pbl § 21-7)."""
-    types = SQL_TYPES[dialect]
-    return [
-        f"ALTER TABLE case_overview ADD COLUMN {column} {types[kind]}"
-        for column, kind in DEEMED_COLUMNS
-    ]
+    return _add_columns(dialect, DEEMED_COLUMNS)
 
 
 def migration_9(dialect: str) -> list[str]:
     """Version 9: the consultations a case waits for (skjenkebevilling, alkoholloven § 1-7)."""
-    types = SQL_TYPES[dialect]
-    return [
-        f"ALTER TABLE case_overview ADD COLUMN {column} {types[kind]}"
-        for column, kind in CONSULTATION_COLUMNS
-    ]
+    return _add_columns(dialect, CONSULTATION_COLUMNS)
 
 
 def migration_10(dialect: str) -> list[str]:
     """Version 10: the survey a kartforretning's permit calls for (matrikkelforskriften § 18)."""
-    types = SQL_TYPES[dialect]
-    return [
-        f"ALTER TABLE case_overview ADD COLUMN {column} {types[kind]}"
-        for column, kind in SURVEY_COLUMNS
-    ]
+    return _add_columns(dialect, SURVEY_COLUMNS)
 
 
 def migration_11(dialect: str) -> list[str]:
     """Version 11: «kontakt meg» requests, for caseworkers to take up."""
-    types = SQL_TYPES[dialect]
-    return [
-        f"ALTER TABLE case_overview ADD COLUMN {column} {types[kind]}"
-        for column, kind in CONTACT_COLUMNS
-    ]
+    return _add_columns(dialect, CONTACT_COLUMNS)
 
 
 MIGRATIONS = (

@@ -8,54 +8,40 @@ command id comes from the case and the version it was seen at)."""
 from __future__ import annotations
 
 import argparse
-import logging
 from collections import Counter
 from datetime import date, datetime
 from typing import Any
-from uuid import UUID, uuid5
+from uuid import UUID
 
 from domain import commands as cmd
 from domain.casework import Casework
 from projections import queries
 from saksflyt.archive import retention
-from saksflyt.bootstrap import bootstrap, projection_store
+from saksflyt.jobs import caught_up, once_per_version
 from saksflyt.settings import Settings
 
-log = logging.getLogger(__name__)
 GRANT_COMMANDS = UUID("5c1d7e0a-93b4-4a4f-8d2e-1f6b0c9a7e31")
-OUTCOMES = {
-    cmd.Verdict.ACCEPTED: "granted by law",
-    cmd.Verdict.DUPLICATE: "duplicate",
-    cmd.Verdict.REJECTED: "refused",
-}
 
 
 def grant_by_law(app: Casework, cases: list[UUID], at: datetime) -> Counter[str]:
     """Record each grant; a case decided, paused or objected to since it was read is refused by
     the aggregate with its reason (and counted), never granted."""
-    done: Counter[str] = Counter()
-    for case_id in cases:
-        version = app.get_case(case_id).version
-        handled = app.handle(
-            cmd.DeemPermitGranted(
-                command_id=uuid5(GRANT_COMMANDS, f"{case_id}/{version}"),
-                case_id=case_id,
-                received_at=at,
-                actor="saksflyt-clocks",
-            )
+    return Counter(
+        once_per_version(
+            app,
+            case_id,
+            cmd.DeemPermitGranted,
+            GRANT_COMMANDS,
+            "granted by law",
+            received_at=at,
+            actor="saksflyt-clocks",
         )
-        outcome = OUTCOMES[handled.verdict]
-        done[outcome] += 1
-        log.info("permit granted by law", extra={"case_id": str(case_id), "outcome": outcome})
-    return done
+        for case_id in cases
+    )
 
 
 def _run(args: argparse.Namespace) -> int:
-    settings = Settings.from_env()
-    app, store = bootstrap(settings), projection_store(settings)
-    try:
-        if not settings.kafka:
-            retention.catch_up(app, store)
+    with caught_up(Settings.from_env()) as (app, store):
         at = retention.moment(args.as_of)
         cases = queries.granted_by_law(store.db, args.as_of or at.date())
         if args.dry_run:
@@ -63,9 +49,6 @@ def _run(args: argparse.Namespace) -> int:
             return 0
         print(f"clocks: {dict(grant_by_law(app, cases, at)) or 'nothing due'}")
         return 0
-    finally:
-        store.db.close()
-        app.close()
 
 
 def add_clock_commands(commands: Any) -> None:

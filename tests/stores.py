@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from projections.tables import READ_MODELS
 from saksflyt.archive.numbers import Numbers
 from saksflyt.bootstrap import projection_database, projection_store
@@ -55,3 +57,15 @@ def read_model_tables(settings: Settings) -> dict[str, list[dict[str, Any]]]:
 def numbers(settings: Settings) -> Numbers:
     """The archive's number assigner on its own connection (one per thread)."""
     return Numbers(projection_database(settings, autocommit=True))
+
+
+def demo_paths(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point every path ``saksflyt demo`` writes into ``folder`` (through the environment)."""
+    for name, path in {
+        "SQLITE_PATH": "events.db",
+        "PROJECTION_SQLITE_PATH": "projections.db",
+        "KEY_RING": "keyring.json",
+        "DOCUMENT_DIR": "documents",
+        "AUTH_DEV_KEY": "dev-key.pem",
+    }.items():
+        monkeypatch.setenv(f"SAKSFLYT_{name}", str(folder / path))

@@ -23,6 +23,7 @@ from projections import queries
 from saksflyt.archive import drafts, noark5, retention
 from saksflyt.archive.numbers import Numbers
 from saksflyt.bootstrap import bootstrap, projection_database, projection_store
+from saksflyt.jobs import caught_up
 from saksflyt.output import print_table
 from saksflyt.processes import stop_on_signals
 from saksflyt.settings import Settings
@@ -30,12 +31,8 @@ from saksflyt.settings import Settings
 
 def _run(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
-    app, store = bootstrap(settings), projection_store(settings)
     console = Console()
-    try:
-        embedded = not settings.kafka
-        if embedded:
-            retention.catch_up(app, store)
+    with caught_up(settings) as (app, store):
         at = retention.moment(args.as_of)
         planned = list(retention.plan(app, store, at.astimezone(OSLO).date()))
         if args.dry_run:
@@ -46,11 +43,8 @@ def _run(args: argparse.Namespace) -> int:
             done = retention.run(app, planned, at, Numbers(numbers_db))
         finally:
             numbers_db.close()
-        if embedded:
+        if not settings.kafka:
             retention.catch_up(app, store)
-    finally:
-        store.db.close()
-        app.close()
     summary = ", ".join(f"{n} {what}" for what, n in sorted(done.items())) or "nothing due"
     console.print(f"retention on {at:%Y-%m-%d}: {summary}")
     return 0
@@ -138,10 +132,7 @@ def add_export_commands(commands: Any) -> None:
 
 def _expire_drafts(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
-    app, store = bootstrap(settings), projection_store(settings)
-    try:
-        if not settings.kafka:
-            retention.catch_up(app, store)
+    with caught_up(settings) as (app, store):
         at = retention.moment(args.as_of)
         days = args.after_days or settings.draft_expiry_days
         cases = list(drafts.stale(store, at, days))
@@ -151,9 +142,6 @@ def _expire_drafts(args: argparse.Namespace) -> int:
         done = drafts.expire(app, cases, at, days)
         print(f"drafts: {dict(done) or 'none due'}")
         return 0
-    finally:
-        store.db.close()
-        app.close()
 
 
 def add_draft_commands(commands: Any) -> None:

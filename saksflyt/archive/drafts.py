@@ -5,19 +5,18 @@ again since gets a new chance to expire later)."""
 
 from __future__ import annotations
 
-import logging
 from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from uuid import UUID, uuid5
+from uuid import UUID
 
 from domain import commands as cmd
 from domain.casework import Casework
 from domain.lifecycle import Status
 from projections import queries
 from projections.store import ProjectionStore
+from saksflyt.jobs import once_per_version
 
-log = logging.getLogger(__name__)
 EXPIRY_COMMANDS = UUID("0b9f3a52-6c1e-4d8e-9f0c-5d2a7e3b1c44")
 PAGE = 500
 
@@ -35,25 +34,19 @@ def expire(app: Casework, cases: list[UUID], as_of: datetime, after_days: int) -
     process at the same time (``duplicate``), or refused (saved again since)."""
     done: Counter[str] = Counter()
     for case_id in cases:
-        case = app.get_case(case_id)
-        if case.status is not Status.DRAFT:
+        if app.get_case(case_id).status is not Status.DRAFT:
             done["no longer a draft"] += 1  # submitted, withdrawn or expired since it was found
             continue
-        version = case.version
-        handled = app.handle(
-            cmd.ExpireDraft(
-                command_id=uuid5(EXPIRY_COMMANDS, f"{case_id}/{version}"),
-                case_id=case_id,
+        done[
+            once_per_version(
+                app,
+                case_id,
+                cmd.ExpireDraft,
+                EXPIRY_COMMANDS,
+                "expired",
                 received_at=as_of,
                 actor="draft-expiry",
                 after_days=after_days,
             )
-        )
-        outcome = {
-            cmd.Verdict.ACCEPTED: "expired",
-            cmd.Verdict.DUPLICATE: "duplicate",
-            cmd.Verdict.REJECTED: "refused",
-        }[handled.verdict]
-        done[outcome] += 1
-        log.info("draft expiry", extra={"case_id": str(case_id), "outcome": outcome})
+        ] += 1
     return done

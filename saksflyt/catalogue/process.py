@@ -45,6 +45,7 @@ COLOURS = {
     Actor.CASE_OFFICER: "#fef3c7",
     Actor.NEIGHBOUR: "#dcfce7",
     Actor.APPEAL_BODY: "#fce7f3",
+    Actor.CONSULTEE: "#ede9fe",
     Actor.SAKSFLYT: "#e5e7eb",
 }
 TASK_TYPES = {
@@ -52,6 +53,7 @@ TASK_TYPES = {
     Actor.CASE_OFFICER: "userTask",
     Actor.NEIGHBOUR: "receiveTask",
     Actor.APPEAL_BODY: "receiveTask",
+    Actor.CONSULTEE: "receiveTask",
     Actor.SAKSFLYT: "serviceTask",
 }
 COLUMN, ROW = 370, 170

@@ -18,7 +18,7 @@ from referencing.jsonschema import DRAFT202012
 
 from saksflyt.demo import synthetic
 from saksflyt.http.app import create_app
-from tests.stores import sqlite_settings
+from tests.stores import demo_paths, sqlite_settings
 
 TEN = {
     "ledsagerbevis", "pleie-omsorg", "parkering-forflytningshemmet", "sosialhjelp",
@@ -113,14 +113,7 @@ def test_the_demo_says_where_to_see_the_catalogue_and_a_process_diagram(
 ) -> None:
     from saksflyt.cli import main
 
-    for name, path in {
-        "SQLITE_PATH": "events.db",
-        "PROJECTION_SQLITE_PATH": "projections.db",
-        "KEY_RING": "keyring.json",
-        "DOCUMENT_DIR": "documents",
-        "AUTH_DEV_KEY": "dev-key.pem",
-    }.items():
-        monkeypatch.setenv(f"SAKSFLYT_{name}", str(tmp_path / path))
+    demo_paths(tmp_path, monkeypatch)
     assert main(["demo", "--applications", "30"]) == 0
     said = capsys.readouterr().out.replace("\n", "")
     diagram = tmp_path / "process" / "melding-om-tiltak.svg"

@@ -16,7 +16,7 @@ from domain.errors import ConcurrentUpdate
 from saksflyt.bootstrap import bootstrap
 from saksflyt.cli import main
 from tests.send import send, start
-from tests.stores import postgres_settings, sqlite_settings
+from tests.stores import demo_paths, postgres_settings, sqlite_settings
 
 T0 = datetime(2026, 11, 2, 9, tzinfo=UTC)
 
@@ -29,14 +29,7 @@ def need(text: str) -> dict[str, str]:
 @pytest.fixture
 def demo_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A demo store of 60 applications, with every path pointed into the test's folder."""
-    for name, path in {
-        "SQLITE_PATH": "events.db",
-        "PROJECTION_SQLITE_PATH": "projections.db",
-        "KEY_RING": "keyring.json",
-        "DOCUMENT_DIR": "documents",
-        "AUTH_DEV_KEY": "dev-key.pem",
-    }.items():
-        monkeypatch.setenv(f"SAKSFLYT_{name}", str(tmp_path / path))
+    demo_paths(tmp_path, monkeypatch)
     assert main(["demo", "--applications", "60"]) == 0
     return tmp_path / "events.db"
 
