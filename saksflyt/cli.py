@@ -1,4 +1,7 @@
-"""The ``saksflyt`` command line."""
+# PYTHON_ARGCOMPLETE_OK  (shell completion: eval "$(register-python-argcomplete saksflyt)")
+"""The saksflyt command line: case processing for municipal e-services on an event store, Kafka
+and read models. Every option's environment variable is named in its help; exit codes and
+completion are in docs/cli.md."""
 
 from __future__ import annotations
 
@@ -9,12 +12,17 @@ import threading
 import time
 from collections.abc import Sequence
 from datetime import date, timedelta
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import argcomplete
+from argcomplete.completers import ChoicesCompleter
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from domain.lifecycle import Status
+from domain.services import default_services
 from projections import queries
 from saksflyt import processes, rebuild
 from saksflyt.access.commands import add_access_commands
@@ -28,6 +36,15 @@ from saksflyt.bootstrap import bootstrap, projection_database, projection_store
 from saksflyt.catalogue.commands import add_catalogue_commands
 from saksflyt.catalogue.process import svg as process_svg
 from saksflyt.clocks import add_clock_commands
+from saksflyt.command_line import (
+    Exit,
+    UserError,
+    finish,
+    kommunenummer,
+    run,
+    service_code,
+    status,
+)
 from saksflyt.demo.report import print_projection_summary, render, summarise
 from saksflyt.demo.simulation import HORIZON, run_demo
 from saksflyt.http.documents import DocumentStore, referenced_documents
@@ -39,7 +56,7 @@ from saksflyt.ops.metrics import REBUILD_PROGRESS
 from saksflyt.output import FORMATS, emit
 from saksflyt.privacy.commands import add_privacy_commands
 from saksflyt.privacy.vault import KeyVault
-from saksflyt.settings import Settings
+from saksflyt.settings import Settings, command_line
 from schemas.catalogue import render_catalogue
 from schemas.compatibility import check_registry
 from schemas.registry import SCHEMA_DIR, Registry
@@ -50,8 +67,7 @@ DEV_KEY = Path("var/dev-signing-key.pem")  # the demo's development token key
 
 def _demo(args: argparse.Namespace) -> int:
     console = Console(width=None if sys.stdout.isatty() else 160)
-    overrides: dict[str, Any] = {"sqlite_path": args.db} if args.db else {}
-    settings = _settings(args).model_copy(update=overrides)
+    settings = _settings(args)
     outbox = settings.notices_mailbox or settings.sqlite_path.parent / "outbox.mbox"
     if args.fresh:
         for path in (settings.sqlite_path, settings.projection_sqlite_path, outbox):
@@ -236,7 +252,7 @@ def _rebuild(args: argparse.Namespace) -> int:
             progress.update(task, completed=done, rate=f"{rate:,.0f}")
             REBUILD_PROGRESS.set(done / max(source.total, 1))
 
-        applied = rebuild.rebuild(settings, source, report)
+        applied = rebuild.rebuild(settings, source, report, force=args.force)
     seconds = time.perf_counter() - started
     console.print(
         f"rebuilt all read models from {applied} events in {seconds:.1f} s "
@@ -271,37 +287,52 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         app = create_app(_settings(args))
     except NotConfigured as missing:
-        print(f"saksflyt serve: {missing}", file=sys.stderr)
-        return 2
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+        raise UserError(str(missing), Exit.CONFIGURATION) from None
+    base = f"http://{args.host}:{args.port}"
+    print(f"saksflyt API on {base} — docs {base}/docs, dashboard {base}/dashboard", flush=True)
+    # uvicorn's own lines go through the JSON formatter logs.configure() installed
+    uvicorn.run(app, host=args.host, port=args.port, log_config=None, log_level="info")
     return 0
 
 
 def _add_projection_commands(commands: Any) -> None:
     serve = commands.add_parser("serve", help="HTTP API, read models and /dashboard")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--kafka", help="read models are fed from Kafka by `saksflyt project`")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on (8000)")
+    serve.add_argument("--kafka", help=KAFKA_HELP)
     serve.set_defaults(handler=_serve)
     query = commands.add_parser("query", help="query the read models")
-    query.add_argument("view", choices=sorted(QUERIES))
-    query.add_argument("--service")
-    query.add_argument("--municipality", help="kommunenummer")
-    query.add_argument("--status")
-    query.add_argument("--from", dest="date_from", type=date.fromisoformat, help="YYYY-MM-DD")
-    query.add_argument("--to", dest="date_to", type=date.fromisoformat, help="YYYY-MM-DD")
-    query.add_argument("--limit", type=int, default=100)
-    query.add_argument("--offset", type=int, default=0)
-    query.add_argument("--format", choices=FORMATS, default="table")
+    query.add_argument("view", choices=sorted(QUERIES), help="which read model")
+    query.add_argument(
+        "--service", type=service_code, help="only this service (its code)"
+    ).completer = ChoicesCompleter({c: s.name_nb for c, s in default_services().items()})  # type: ignore[attr-defined]
+    query.add_argument("--municipality", type=kommunenummer, help="only this kommunenummer")
+    query.add_argument(
+        "--status", type=status, help="only cases in this status"
+    ).completer = ChoicesCompleter({s.value: s.value for s in Status})  # type: ignore[attr-defined]
+    query.add_argument(
+        "--from", dest="date_from", type=date.fromisoformat, help="from this day (YYYY-MM-DD)"
+    )
+    query.add_argument(
+        "--to", dest="date_to", type=date.fromisoformat, help="up to this day (YYYY-MM-DD)"
+    )
+    query.add_argument("--limit", type=int, default=100, help="at most this many rows (100)")
+    query.add_argument("--offset", type=int, default=0, help="skip this many rows first (0)")
+    query.add_argument("--format", choices=FORMATS, default="table", help="output format (table)")
     query.add_argument("--out", type=Path, help="write to a file (needed for parquet)")
     query.set_defaults(handler=_query)
     project = commands.add_parser("project", help="keep the read models up to date until stopped")
-    project.add_argument("--kafka", help="consume saksflyt.events from host:port")
-    project.add_argument("--metrics-port", type=int, help="serve /metrics, /healthz, /readyz here")
+    project.add_argument("--kafka", help=KAFKA_HELP)
+    project.add_argument("--metrics-port", type=int, help=METRICS_HELP)
     project.set_defaults(handler=_project)
     rebuild_cmd = commands.add_parser("rebuild", help="rebuild the read models and swap them in")
-    rebuild_cmd.add_argument("--source", choices=["store", "kafka"], default="store")
-    rebuild_cmd.add_argument("--kafka", help="bootstrap servers for --source kafka")
+    rebuild_cmd.add_argument(
+        "--source", choices=["store", "kafka"], default="store", help="replay from (store)"
+    )
+    rebuild_cmd.add_argument("--kafka", help=KAFKA_HELP + "; for --source kafka")
+    rebuild_cmd.add_argument(
+        "--force", action="store_true", help="swap even an empty result over read models with rows"
+    )
     rebuild_cmd.set_defaults(handler=_rebuild)
 
 
@@ -316,29 +347,79 @@ def _add_kafka_commands(commands: Any) -> None:
     intake = commands.add_parser("intake", help="apply commands from Kafka until stopped")
     intake.set_defaults(handler=_intake)
     for sub in (ensure, relay, intake):
-        sub.add_argument("--kafka", help="bootstrap servers host:port (default: SAKSFLYT_KAFKA)")
+        sub.add_argument("--kafka", help=KAFKA_HELP)
     for sub in (relay, intake):
-        sub.add_argument(
-            "--metrics-port",
-            type=int,
-            help="serve /metrics, /healthz, /readyz here (default: SAKSFLYT_METRICS_PORT)",
-        )
+        sub.add_argument("--metrics-port", type=int, help=METRICS_HELP)
+
+
+KAFKA_HELP = "Kafka bootstrap servers host:port (SAKSFLYT_KAFKA)"
+METRICS_HELP = "serve /metrics, /healthz, /readyz on this port (SAKSFLYT_METRICS_PORT)"
+EXAMPLES = {  # one per command: shown under its --help (a test sees that each has one)
+    "demo": "saksflyt demo --applications 2000 --seed 7",
+    "schemas check": "saksflyt schemas check",
+    "schemas docs": "saksflyt schemas docs --out docs/messages.md",
+    "documents sweep": "saksflyt documents sweep --older-than-hours 24",
+    "topics ensure": "SAKSFLYT_KAFKA=kafka:9092 saksflyt topics ensure",
+    "relay": "saksflyt relay --kafka kafka:9092 --metrics-port 9101",
+    "intake": "saksflyt intake --kafka kafka:9092 --metrics-port 9102",
+    "serve": "SAKSFLYT_AUTH_DEV_KEY=var/dev-signing-key.pem saksflyt serve --port 8000",
+    "query": "saksflyt query overview --service melding-om-tiltak --municipality 0301 --format csv",
+    "project": "saksflyt project --kafka kafka:9092 --metrics-port 9103",
+    "rebuild": "saksflyt rebuild --source kafka --kafka kafka:9092",
+    "keys init": "SAKSFLYT_KEY_RING=/secure/keyring.json saksflyt keys init",
+    "keys rotate": "saksflyt keys rotate --retire",
+    "keys public": "saksflyt keys public --municipality 0301",
+    "erase": "saksflyt erase --case 0b8c… --reason 'kassasjon etter vedtak' --by arkivar",
+    "erasures": "saksflyt erasures --case 0b8c…",
+    "token": "saksflyt token --role caseworker --kommune 0301 --sub kari",
+    "access-log": "saksflyt access-log --subject kari --since 2026-11-01T00:00+01:00",
+    "verify": "saksflyt verify",
+    "retention run": "saksflyt retention run --dry-run --as-of 2026-12-31",
+    "retention watch": "saksflyt retention watch --interval 3600",
+    "export noark5": "saksflyt export noark5 --municipality 0301 --out uttrekk --schemas xsd/",
+    "notices run": "SAKSFLYT_SMTP_HOST=smtp.kommune.no saksflyt notices run",
+    "notices print": "saksflyt notices print --municipality 0301 --out post/",
+    "services": "saksflyt services melding-om-tiltak --format json",
+    "drafts expire": "saksflyt drafts expire --dry-run",
+    "clocks run": "saksflyt clocks run --dry-run",
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="saksflyt", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(
+        prog="saksflyt",
+        description=__doc__,
+        epilog="Start with: saksflyt demo; then saksflyt query overview. Help on one command: "
+        "saksflyt COMMAND --help.",
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"saksflyt {metadata.version('saksflyt')}"
+    )
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
+    parser.add_argument(
+        "--db", type=Path, help="the SQLite event store for this command (SAKSFLYT_SQLITE_PATH)"
+    )
+    parser.add_argument(
+        "--read-models",
+        type=Path,
+        help="the SQLite read models (SAKSFLYT_PROJECTION_SQLITE_PATH; default: beside the store)",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     demo = commands.add_parser("demo", help="simulate a month of applications and print a summary")
     demo.add_argument("--applications", type=int, default=800, help="how many applications (800)")
     demo.add_argument("--seed", type=int, default=2026, help="random seed, for repeatable runs")
-    demo.add_argument("--db", type=Path, help="SQLite file (default: SAKSFLYT_SQLITE_PATH)")
+    demo.add_argument(
+        "--db", dest="demo_db", type=Path, help="SQLite event store (SAKSFLYT_SQLITE_PATH)"
+    )
     demo.add_argument(
         "--keep",
         dest="fresh",
         action="store_false",
         help="add to an existing SQLite file instead of starting afresh",
     )
-    demo.add_argument("--kafka", help="also publish every event to Kafka and read it back")
+    demo.add_argument(
+        "--kafka", help="also publish every event to Kafka and read it back (SAKSFLYT_KAFKA)"
+    )
     demo.set_defaults(handler=_demo)
 
     schemas = commands.add_parser("schemas", help="check or document the Avro message contracts")
@@ -374,9 +455,16 @@ def build_parser() -> argparse.ArgumentParser:
     add_catalogue_commands(commands)
     add_draft_commands(commands)
     add_clock_commands(commands)
-    return parser
+    return finish(parser, EXAMPLES)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    return int(args.handler(args))
+    parser = build_parser()
+    argcomplete.autocomplete(parser)
+    args = parser.parse_args(argv)
+    db = getattr(args, "demo_db", None) or args.db
+    with command_line(sqlite_path=db, projection_sqlite_path=args.read_models):
+        name = " ".join(
+            [args.command, *(v for k, v in vars(args).items() if k.endswith("_command") and v)]
+        )
+        return run(name, lambda: args.handler(args), args.debug)

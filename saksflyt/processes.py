@@ -50,7 +50,13 @@ def require_kafka(settings: Settings) -> str:
 
 def ensure(settings: Settings) -> list[str]:
     security = kafka_wiring.security(settings)
-    return ensure_topics(require_kafka(settings), Topics(settings.topic_prefix), **security)
+    wait = int(settings.connect_timeout_seconds * 1000)  # a command answers, it does not hang
+    return ensure_topics(
+        require_kafka(settings),
+        Topics(settings.topic_prefix),
+        bootstrap_timeout_ms=wait,
+        **security,
+    )
 
 
 @contextmanager

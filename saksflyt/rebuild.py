@@ -21,6 +21,7 @@ from domain.casework import Casework
 from projections.store import EVENT_STORE_SOURCE, ProjectionWriter
 from saksflyt import kafka_wiring
 from saksflyt.bootstrap import projection_store
+from saksflyt.command_line import Exit, UserError
 from saksflyt.settings import Settings
 from schemas.codec import AvroCodec
 from schemas.mapping import PublicEvent
@@ -98,8 +99,25 @@ def kafka_source(settings: Settings) -> KafkaSource:
     return KafkaSource(reader, Topics(settings.topic_prefix).events)
 
 
-def rebuild(settings: Settings, source: EventSource, progress: Progress | None = None) -> int:
+class EmptyRebuild(UserError):
+    """Nothing to rebuild from, while the read models hold cases: most likely the wrong store."""
+
+    def __init__(self, cases: int, where: str) -> None:
+        super().__init__(
+            f"found no events in {where}, but the read models hold {cases} cases: nothing swapped "
+            "(is this the store they came from? --db names it; --force swaps anyway)",
+            Exit.FAILED,
+        )
+
+
+def rebuild(
+    settings: Settings,
+    source: EventSource,
+    progress: Progress | None = None,
+    force: bool = False,
+) -> int:
     """Apply every event to fresh tables, swap them in, then apply what arrived meanwhile.
+    An empty result is not swapped over read models that hold cases unless ``force``.
 
     Returns how many events the fresh tables took.
     """
@@ -112,6 +130,13 @@ def rebuild(settings: Settings, source: EventSource, progress: Progress | None =
         if progress and done % BATCH == 0:
             progress(done, source.total)
     writer.flush()
+    with live.db.transaction():  # ended at once: the swap needs the tables' exclusive lock
+        cases = live.db.rows("SELECT COUNT(*) AS n FROM case_overview")[0]["n"]
+    if writer.applied == 0 and cases and not force:
+        fresh.db.close()
+        live.db.close()
+        source.close()
+        raise EmptyRebuild(int(cases), _where(settings, source))
     fresh.swap_into_place(source.mark())
     fresh.db.close()
     late = ProjectionWriter(live, batch_size=BATCH)
@@ -124,3 +149,10 @@ def rebuild(settings: Settings, source: EventSource, progress: Progress | None =
     if progress:
         progress(writer.applied + late.applied, source.total)
     return writer.applied + late.applied
+
+
+def _where(settings: Settings, source: EventSource) -> str:
+    if isinstance(source, StoreSource):
+        store = settings.sqlite_path if settings.event_store == "sqlite" else "PostgreSQL"
+        return f"the event store ({store})"
+    return f"the events topic on {settings.kafka}"

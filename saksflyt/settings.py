@@ -7,11 +7,14 @@ Every setting is ``SAKSFLYT_<NAME>``. ``eventsourcing_env()`` turns them into th
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.services import Catalogue
@@ -48,6 +51,8 @@ class Settings(BaseSettings):
     max_json_bytes: int = 256 * 1024
     # Kafka bootstrap servers (host:port,…); without it events are delivered in-process
     kafka: str | None = None
+    # how long a command waits for a server (Kafka bootstrap) before it says it cannot reach it
+    connect_timeout_seconds: float = Field(default=10.0, gt=0)
     topic_prefix: str = "saksflyt"
     # relay, intake and projector serve /metrics, /healthz and /readyz on this port when set
     metrics_port: int | None = None
@@ -125,9 +130,19 @@ class Settings(BaseSettings):
             )
         return algorithms
 
+    @model_validator(mode="after")
+    def _read_models_beside_the_store(self) -> Settings:
+        """One location: read models not placed elsewhere live beside the event store, so a
+        store named on the command line (``--db``) never pairs with another store's tables."""
+        if "projection_sqlite_path" not in self.model_fields_set:
+            self.projection_sqlite_path = self.sqlite_path.parent / "projections.db"
+        return self
+
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:
-        return cls(**overrides)
+        """The environment (``SAKSFLYT_*``), under the command line's global options, under
+        ``overrides``."""
+        return cls(**{**COMMAND_LINE.get(), **overrides})
 
     def eventsourcing_env(self) -> dict[str, str]:
         env = self._persistence_env()
@@ -169,3 +184,17 @@ def postgres_env(url: str) -> dict[str, str]:
         "POSTGRES_USER": unquote(parts.username or "postgres"),
         "POSTGRES_PASSWORD": unquote(parts.password or ""),
     }
+
+
+# the command line's global options (--db, --read-models), over the environment for one command
+COMMAND_LINE: ContextVar[dict[str, Any]] = ContextVar("command_line", default={})  # noqa: B039
+
+
+@contextmanager
+def command_line(**values: Any) -> Iterator[None]:
+    """Settings read while this is open take ``values`` over the environment."""
+    token = COMMAND_LINE.set({k: v for k, v in values.items() if v is not None})
+    try:
+        yield
+    finally:
+        COMMAND_LINE.reset(token)

@@ -94,8 +94,8 @@ def add_access_commands(commands: Any) -> None:
     access.add_argument(
         "--since", type=datetime.fromisoformat, help="ISO time, e.g. 2026-11-01T00:00+01:00"
     )
-    access.add_argument("--limit", type=int, default=1000)
-    access.add_argument("--format", choices=FORMATS[:3], default="table")
+    access.add_argument("--limit", type=int, default=1000, help="at most this many reads (1000)")
+    access.add_argument("--format", choices=FORMATS[:3], default="table", help="output (table)")
     access.set_defaults(handler=_access_log)
 
     verify = commands.add_parser(

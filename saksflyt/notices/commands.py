@@ -47,8 +47,12 @@ def add_notices_commands(commands: Any) -> None:
         "print queue. Reads the events topic when SAKSFLYT_KAFKA is set, else the event store. "
         "Example: SAKSFLYT_SMTP_HOST=smtp.kommune.no saksflyt notices run (docs/notices.md)",
     )
-    run.add_argument("--kafka", help="bootstrap servers host:port (default: SAKSFLYT_KAFKA)")
-    run.add_argument("--metrics-port", type=int, help="serve /metrics, /healthz, /readyz here")
+    run.add_argument("--kafka", help="Kafka bootstrap servers host:port (SAKSFLYT_KAFKA)")
+    run.add_argument(
+        "--metrics-port",
+        type=int,
+        help="serve /metrics, /healthz, /readyz on this port (SAKSFLYT_METRICS_PORT)",
+    )
     run.set_defaults(handler=_run)
     printing = sub.add_parser(
         "print",

@@ -63,8 +63,7 @@ def _erase(args: argparse.Namespace) -> int:
     handled = app.handle(command)
     app.close()
     if handled.refusal is not None:
-        print(f"not erased: {handled.refusal} [{handled.refusal.code}]")
-        return 1
+        raise handled.refusal  # one line and its exit code (docs/cli.md)
     print(f"case {args.case} erased: its key and attachments are destroyed")
     return 0
 
@@ -94,7 +93,7 @@ def add_privacy_commands(commands: Any) -> None:
     public.add_argument("--municipality", required=True, help="kommunenummer")
     public.set_defaults(handler=_keys_public)
     erase = commands.add_parser("erase", help="kassasjon: shred a case and destroy its key")
-    erase.add_argument("--case", type=UUID, required=True)
+    erase.add_argument("--case", type=UUID, required=True, help="the case to shred (its id)")
     erase.add_argument("--reason", required=True, help="why (kept; no personal data)")
     erase.add_argument("--by", default="operator", help="who asks (kept in the erasure record)")
     erase.add_argument(
@@ -104,5 +103,5 @@ def add_privacy_commands(commands: Any) -> None:
     )
     erase.set_defaults(handler=_erase)
     erasures = commands.add_parser("erasures", help="the erasure records")
-    erasures.add_argument("--case", type=UUID)
+    erasures.add_argument("--case", type=UUID, help="only this case's erasure record")
     erasures.set_defaults(handler=_erasures)

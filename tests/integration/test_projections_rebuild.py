@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import pytest
+
 from consumers.delivery import InProcessDelivery
 from domain.casework import Casework
 from projections.store import ProjectionWriter
@@ -65,3 +67,36 @@ def test_a_rebuild_from_scratch_equals_the_live_read_models(store_settings: Sett
         assert rebuilt[table.name] == source.live_tables[table.name], table.name
     live_store.db.close()
     app.close()
+
+
+class NoEvents:
+    """A source with nothing in it: the wrong store, or an empty topic."""
+
+    total = 0
+
+    def read(self) -> Iterator[PublicEvent]:
+        yield from ()
+
+    def mark(self) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+
+def test_an_empty_rebuild_is_not_swapped_over_read_models_with_cases(
+    store_settings: Settings,
+) -> None:
+    """The wrong store named (or none): nothing replaces the cases readers see, unless forced —
+    and the check itself holds no lock the swap must wait for (PostgreSQL)."""
+    app = bootstrap(store_settings)
+    start(app, "horingssvar", MONTH_START)
+    live = projection_store(store_settings)
+    InProcessDelivery(app, [ProjectionWriter(live)]).deliver()
+    live.db.close()
+    app.close()
+    with pytest.raises(rebuild.EmptyRebuild, match="hold 1 cases"):
+        rebuild.rebuild(store_settings, NoEvents())
+    assert len(read_model_tables(store_settings)["case_overview"]) == 1
+    assert rebuild.rebuild(store_settings, NoEvents(), force=True) == 0
+    assert read_model_tables(store_settings)["case_overview"] == []

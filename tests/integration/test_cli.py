@@ -1,0 +1,206 @@
+"""The command line as a person meets it: a version, help for every option (naming its
+environment variable where it has one) and an example for every command, values checked before
+anything runs, one line and a documented exit code for every mistake, shell completion, and a
+rebuild that will not swap an empty result over read models with rows."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from importlib import metadata
+from pathlib import Path
+
+import pytest
+
+from saksflyt.cli import build_parser, main
+from saksflyt.command_line import Exit, command_path, parsers
+from saksflyt.settings import Settings
+from tests.stores import demo_paths
+
+SAKSFLYT = Path(sys.executable).with_name("saksflyt")
+# options whose value is a setting, under another name than the setting's
+SETTING_OF = {
+    "db": "sqlite_path",
+    "read_models": "projection_sqlite_path",
+    "demo_db": "sqlite_path",
+}
+
+
+def _options(parser: argparse.ArgumentParser) -> list[argparse.Action]:
+    return [
+        a
+        for a in parser._actions
+        if a.option_strings and not isinstance(a, (argparse._HelpAction, argparse._VersionAction))
+    ]
+
+
+def _leaves() -> list[argparse.ArgumentParser]:
+    return [
+        p
+        for p in parsers(build_parser())
+        if not any(isinstance(a, argparse._SubParsersAction) for a in p._actions)
+    ]
+
+
+def test_the_version_comes_from_the_package() -> None:
+    done = subprocess.run([SAKSFLYT, "--version"], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == f"saksflyt {metadata.version('saksflyt')}"
+
+
+def test_every_command_has_an_example_and_every_option_help_naming_its_setting() -> None:
+    leaves = _leaves()
+    assert len(leaves) > 25
+    for leaf in leaves:
+        example = (leaf.epilog or "").partition("Example:")[2]
+        assert "saksflyt " in example, command_path(leaf)
+    for parser in parsers(build_parser()):
+        for option in _options(parser):
+            where = f"{parser.prog} {option.option_strings[0]}"
+            assert option.help and len(option.help) > 8, where
+            setting = SETTING_OF.get(option.dest, option.dest)
+            if setting in Settings.model_fields:
+                assert f"SAKSFLYT_{setting.upper()}" in option.help, where
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "code", "said"),
+    [
+        (["query", "overview", "--service", "hundeskatt"], {}, Exit.USAGE, "unknown service"),
+        (["query", "overview", "--status", "lost"], {}, Exit.USAGE, "unknown status"),
+        (["query", "overview", "--municipality", "9999"], {}, Exit.USAGE, "9999"),
+        (["services"], {"SAKSFLYT_SMTP_PORT": "many"}, Exit.CONFIGURATION, "SAKSFLYT_SMTP_PORT"),
+        (["serve"], {"SAKSFLYT_AUTH_DEV_KEY": ""}, Exit.CONFIGURATION, "SAKSFLYT_AUTH"),
+        (
+            ["topics", "ensure", "--kafka", "127.0.0.1:9"],
+            {"SAKSFLYT_CONNECT_TIMEOUT_SECONDS": "1"},
+            Exit.UNREACHABLE,
+            "cannot reach Kafka",
+        ),
+        (
+            ["verify"],
+            {
+                "SAKSFLYT_EVENT_STORE": "postgres",
+                "SAKSFLYT_POSTGRES_URL": "postgresql://x@127.0.0.1:9/x",
+            },
+            Exit.UNREACHABLE,
+            "cannot reach PostgreSQL",
+        ),
+        (
+            ["erase", "--case", "6f9d3c47-8a0e-4b5e-9c1d-2e7f8a9b0c1d", "--reason", "test"],
+            {},
+            Exit.USAGE,
+            "no case",
+        ),
+    ],
+)
+def test_a_mistake_is_one_line_and_its_exit_code(
+    argv: list[str], env: dict[str, str], code: Exit, said: str, tmp_path: Path
+) -> None:
+    environment = {**os.environ, **env, "SAKSFLYT_SQLITE_PATH": str(tmp_path / "events.db")}
+    environment.setdefault("SAKSFLYT_KEY_RING", str(tmp_path / "keyring.json"))
+    done = subprocess.run(
+        [SAKSFLYT, *argv], capture_output=True, text=True, env=environment, timeout=60
+    )
+    assert done.returncode == code, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert lines and said in lines[-1], done.stderr
+    assert "Traceback" not in done.stderr
+    if code != Exit.USAGE:  # argparse prints its usage first; ours say one line
+        assert len(lines) == 1, done.stderr
+
+
+def test_debug_shows_the_traceback(tmp_path: Path) -> None:
+    env = {**os.environ, "SAKSFLYT_SMTP_PORT": "many"}
+    done = subprocess.run(
+        [SAKSFLYT, "--debug", "services"], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert done.returncode == Exit.CONFIGURATION and "Traceback" in done.stderr
+
+
+def test_completion_offers_commands_and_service_codes(tmp_path: Path) -> None:
+    answers = tmp_path / "completions"
+
+    def complete(line: str) -> list[str]:
+        env = {
+            **os.environ,
+            "_ARGCOMPLETE": "1",
+            "_ARGCOMPLETE_IFS": "\n",
+            "COMP_LINE": line,
+            "COMP_POINT": str(len(line)),
+            "_ARGCOMPLETE_STDOUT_FILENAME": str(answers),
+        }
+        subprocess.run([SAKSFLYT], env=env, check=True, timeout=60)
+        return answers.read_text().split()
+
+    assert complete("saksflyt qu") == ["query"]
+    assert complete("saksflyt query overview --service mel") == ["melding-om-tiltak"]
+
+
+def test_rebuild_refuses_to_swap_an_empty_result_over_read_models_with_cases(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A demo's store named with --db, then a rebuild without it: the empty default store must
+    not replace the demo's read models."""
+    demo_paths(tmp_path, monkeypatch)
+    monkeypatch.delenv("SAKSFLYT_PROJECTION_SQLITE_PATH")  # the read models: beside the store
+    assert main(["--db", str(tmp_path / "demo" / "events.db"), "demo", "--applications", "40"]) == 0
+    read_models = str(tmp_path / "demo" / "projections.db")
+    capsys.readouterr()
+    assert main(["--read-models", read_models, "rebuild"]) == Exit.FAILED
+    assert "--force" in capsys.readouterr().err
+    assert main(["--read-models", read_models, "query", "overview", "--format", "json"]) == 0
+    assert capsys.readouterr().out.count('"case_id"') == 40
+    assert main(["--db", str(tmp_path / "demo" / "events.db"), "rebuild"]) == 0
+
+
+def test_serve_says_where_it_listens_and_logs_json(tmp_path: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {
+        **os.environ,
+        "SAKSFLYT_SQLITE_PATH": str(tmp_path / "events.db"),
+        "SAKSFLYT_KEY_RING": str(tmp_path / "keyring.json"),
+        "SAKSFLYT_AUTH_DEV_KEY": str(tmp_path / "dev-key.pem"),
+    }
+    subprocess.run(
+        [SAKSFLYT, "token", "--role", "operator", "--sub", "x"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    server = subprocess.Popen(
+        [SAKSFLYT, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None and server.stderr is not None
+        first = server.stdout.readline()
+        assert first.startswith(f"saksflyt API on http://127.0.0.1:{port}"), first
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(
+                    f"http://127.0.0.1:{port}/healthz", timeout=2
+                ) as answer:
+                    assert answer.status == 200
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, "the server did not answer"
+                time.sleep(0.1)
+    finally:
+        server.terminate()
+        _, errors = server.communicate(timeout=30)
+    lines = [json.loads(line) for line in errors.splitlines() if line.strip()]
+    assert any(
+        line["logger"] == "uvicorn.access" and "/healthz" in line["message"] for line in lines
+    )
