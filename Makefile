@@ -25,18 +25,18 @@ demo: install ## simulate a month of applications on the embedded SQLite store a
 test: install test-tools ## start PostgreSQL and Kafka on 127.0.0.1, run the whole test suite, stop them
 	compose/with-services.sh $(BIN)/pytest
 
-BPMN_JS := tests/e2e/bpmn/node_modules/.package-lock.json
+NODE_TOOLS := tests/node/node_modules/.package-lock.json
 
-test-tools: $(BPMN_JS) ## install Debian's Chromium and Prometheus (promtool and a real server), and bpmn-js from npm, when missing
+test-tools: $(NODE_TOOLS) ## install Debian's Chromium and Prometheus (promtool and a real server), and bpmn-js and the AsyncAPI parser from npm, when missing
 	@command -v chromium >/dev/null || { apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 	@command -v promtool >/dev/null || { apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus; }
 
-$(BPMN_JS): tests/e2e/bpmn/package.json tests/e2e/bpmn/package-lock.json
+$(NODE_TOOLS): tests/node/package.json tests/node/package-lock.json
 	@command -v npm >/dev/null || { apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm; }
-	npm ci --prefix tests/e2e/bpmn --no-audit --no-fund --loglevel=error
+	npm ci --prefix tests/node --no-audit --no-fund --loglevel=error
 
 lint: install ## ruff, ruff format --check and mypy
 	$(BIN)/ruff check .
@@ -50,6 +50,6 @@ bench: install ## benchmarks: event store, codec, Kafka, read models, metrics sc
 
 
 clean: ## remove the virtualenv, local databases and caches
-	rm -rf $(VENV) var .services .pytest_cache .mypy_cache .ruff_cache test-artifacts tests/e2e/bpmn/node_modules
+	rm -rf $(VENV) var .services .pytest_cache .mypy_cache .ruff_cache test-artifacts tests/node/node_modules
 
 .PHONY: help install demo test test-tools lint bench clean

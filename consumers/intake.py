@@ -118,5 +118,6 @@ class CommandIntake:
                 "/saksflyt/intake",
                 subject,
                 record["rejected_at"],
+                self.codec.registry.latest("CommandRejected"),
             ),
         )

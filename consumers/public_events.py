@@ -67,7 +67,12 @@ def to_kafka_record(event: PublicEvent, codec: AvroCodec) -> KafkaRecord:
         key=str(event.case_id).encode(),
         value=codec.encode(event.name, event.record),
         headers=cloudevent_headers(
-            event.event_id, event.ce_type, source, event.case_id, r["occurred_at"]
+            event.event_id,
+            event.ce_type,
+            source,
+            event.case_id,
+            r["occurred_at"],
+            codec.registry.latest(event.name),
         ),
     )
 

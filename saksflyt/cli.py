@@ -6,6 +6,7 @@ completion are in docs/cli.md."""
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import sys
 import threading
@@ -24,7 +25,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from domain.lifecycle import Status
 from domain.services import default_services
 from projections import queries
-from saksflyt import processes, rebuild
+from saksflyt import asyncapi, processes, rebuild
 from saksflyt.access.commands import add_access_commands
 from saksflyt.access.tokens import NotConfigured, ensure_dev_key
 from saksflyt.archive.commands import (
@@ -161,11 +162,19 @@ def _schemas_check(args: argparse.Namespace) -> int:
 
 
 def _schemas_docs(args: argparse.Namespace) -> int:
-    text = render_catalogue(Registry.from_directory(args.dir))
-    if args.out is None:
+    return _write(render_catalogue(Registry.from_directory(args.dir)), args.out)
+
+
+def _schemas_asyncapi(args: argparse.Namespace) -> int:
+    document = asyncapi.document(Registry.from_directory(args.dir), metadata.version("saksflyt"))
+    return _write(json.dumps(document, ensure_ascii=False, indent=2) + "\n", args.out)
+
+
+def _write(text: str, out: Path | None) -> int:
+    if out is None:
         print(text, end="")
     else:
-        args.out.write_text(text, encoding="utf-8")
+        out.write_text(text, encoding="utf-8")
     return 0
 
 
@@ -358,6 +367,7 @@ EXAMPLES = {  # one per command: shown under its --help (a test sees that each h
     "demo": "saksflyt demo --applications 2000 --seed 7",
     "schemas check": "saksflyt schemas check",
     "schemas docs": "saksflyt schemas docs --out docs/messages.md",
+    "schemas asyncapi": "saksflyt schemas asyncapi --out docs/asyncapi.json",
     "documents sweep": "saksflyt documents sweep --older-than-hours 24",
     "topics ensure": "SAKSFLYT_KAFKA=kafka:9092 saksflyt topics ensure",
     "relay": "saksflyt relay --kafka kafka:9092 --metrics-port 9101",
@@ -428,8 +438,16 @@ def build_parser() -> argparse.ArgumentParser:
         "check", help="fail if a schema cannot read its previous version"
     )
     docs = schema_commands.add_parser("docs", help="write the Markdown message catalogue")
-    docs.add_argument("--out", type=Path, help="file to write (default: standard output)")
-    for sub, handler in ((check, _schemas_check), (docs, _schemas_docs)):
+    contract = schema_commands.add_parser(
+        "asyncapi", help="write the AsyncAPI 3 document of every topic and message"
+    )
+    for sub in (docs, contract):
+        sub.add_argument("--out", type=Path, help="file to write (default: standard output)")
+    for sub, handler in (
+        (check, _schemas_check),
+        (docs, _schemas_docs),
+        (contract, _schemas_asyncapi),
+    ):
         sub.add_argument(
             "--dir", type=Path, default=SCHEMA_DIR, help="folder with events/ and commands/"
         )

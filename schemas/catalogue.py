@@ -54,7 +54,10 @@ def render_catalogue(registry: Registry) -> str:
         "Every message is Avro single-object encoded (`C3 01`, the 8-byte CRC-64-AVRO fingerprint of "
         "the writer schema, then the Avro binary body). Kafka messages are keyed by case id and carry "
         "CloudEvents binary-mode headers (`ce_specversion`, `ce_id`, `ce_type`, `ce_source` = "
-        "`/kommune/<kommunenummer>/<service>`, `ce_subject` = case id, `ce_time`) and `content-type`.",
+        "`/kommune/<kommunenummer>/<service>`, `ce_subject` = case id, `ce_time`, `ce_dataschema` = "
+        "the schema file the value was written with) and `content-type`. The whole contract — "
+        "topics, keys, headers, every message version — is also an AsyncAPI 3 document: "
+        "[asyncapi.json](asyncapi.json) (`saksflyt schemas asyncapi`).",
         "",
         "Fields marked *personal data* hold personal identifiers or free text about people "
         "(`personal`) or a whole form (`form`: identity numbers, and health or social data for "

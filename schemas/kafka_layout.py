@@ -11,10 +11,19 @@ from typing import Any
 from uuid import UUID
 
 from schemas.codec import AvroCodec
+from schemas.registry import SchemaVersion
 
 SPEC_VERSION = "1.0"
 CONTENT_TYPE = "application/avro"
 COMMAND_CE_PREFIX = "no.saksflyt.command."
+# ce_dataschema: names the schema file (schemas/<kind>/<file> in this repository); an identifier,
+# not fetched, like the problem types of the HTTP API
+SCHEMA_BASE = "https://saksflyt.no/schemas/"
+
+
+def dataschema(schema: SchemaVersion) -> str:
+    """The ``ce_dataschema`` of a message written with ``schema``."""
+    return f"{SCHEMA_BASE}{schema.path.parent.name}/{schema.path.name}"
 
 
 @dataclass(frozen=True)
@@ -28,7 +37,7 @@ class KafkaRecord:
 
 
 def cloudevent_headers(
-    ce_id: UUID, ce_type: str, source: str, subject: UUID, time: datetime
+    ce_id: UUID, ce_type: str, source: str, subject: UUID, time: datetime, schema: SchemaVersion
 ) -> list[tuple[str, bytes]]:
     values = {
         "ce_specversion": SPEC_VERSION,
@@ -37,6 +46,7 @@ def cloudevent_headers(
         "ce_source": source,
         "ce_subject": str(subject),
         "ce_time": time.isoformat(),
+        "ce_dataschema": dataschema(schema),
         "content-type": CONTENT_TYPE,
     }
     return [(k, v.encode()) for k, v in values.items()]
@@ -44,16 +54,17 @@ def cloudevent_headers(
 
 def command_record(name: str, record: dict[str, Any], codec: AvroCodec) -> KafkaRecord:
     """A command for ``saksflyt.commands``: keyed by case so one case's commands keep their order."""
-    version = codec.registry.latest(name).version
+    schema = codec.registry.latest(name)
     case_id = UUID(str(record["case_id"]))
     return KafkaRecord(
         key=str(case_id).encode(),
         value=codec.encode(name, record),
         headers=cloudevent_headers(
             UUID(str(record["command_id"])),
-            f"{COMMAND_CE_PREFIX}{name}.v{version}",
+            f"{COMMAND_CE_PREFIX}{name}.v{schema.version}",
             f"/system/{record['issued_by']}",
             case_id,
             record["issued_at"],
+            schema,
         ),
     )

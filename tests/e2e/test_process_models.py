@@ -25,7 +25,7 @@ from tests.browser import ARTIFACTS, browse
 from tests.stores import sqlite_settings
 
 CODES = Catalogue.default().codes()
-BPMN_JS = Path(__file__).parent / "bpmn" / "node_modules" / "bpmn-js" / "dist"
+BPMN_JS = Path(__file__).parents[1] / "node" / "node_modules" / "bpmn-js" / "dist"
 DOCS = Path(__file__).parents[2] / "docs" / "process"
 NS = {
     "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
@@ -167,7 +167,7 @@ const documents = {json.dumps(documents)};
 @pytest.fixture(scope="module")
 def bpmn_js() -> Path:
     if not (BPMN_JS / "bpmn-viewer.production.min.js").is_file():
-        needs.missing("bpmn-js (npm)", "`make test` installs it with npm ci in tests/e2e/bpmn")
+        needs.missing("bpmn-js (npm)", "`make test` installs it with npm ci in tests/node")
     return BPMN_JS
 
 

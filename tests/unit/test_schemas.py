@@ -24,7 +24,7 @@ from domain.lifecycle import AppealResult, Outcome, ReceiptChannel
 from domain.personal import PERSONAL
 from domain.values import Decision
 from schemas.codec import HEADER_SIZE, AvroCodec, UndecodableMessage
-from schemas.kafka_layout import command_record
+from schemas.kafka_layout import SCHEMA_BASE, command_record
 from schemas.mapping import (
     COMMAND_TYPES,
     EVENT_MAP,
@@ -34,7 +34,7 @@ from schemas.mapping import (
     command_to_record,
     to_latest_public_event,
 )
-from schemas.registry import default_registry
+from schemas.registry import SCHEMA_DIR, default_registry
 from tests.avro_strategies import records
 from tests.builders import attach, decided, parties, prepared, service, submit, submitted
 
@@ -122,9 +122,20 @@ def test_every_message_type_round_trips(schema: Any, data: st.DataObject) -> Non
 def test_domain_events_reach_the_wire_and_back_unchanged() -> None:
     for domain_event in _full_lifecycle_events():
         public = to_latest_public_event(domain_event, "melding-om-tiltak", "0301", CODEC.registry)
-        decoded = CODEC.decode(to_kafka_record(public, CODEC).value)
+        message = to_kafka_record(public, CODEC)
+        decoded = CODEC.decode(message.value)
         assert decoded.record == public.record
+        _names_its_schema(message.header("ce_dataschema"), message.value)
         assert decoded.record["case_version"] == domain_event.originator_version  # type: ignore[attr-defined]
+
+
+def _names_its_schema(dataschema: str | None, value: bytes) -> None:
+    """ce_dataschema names the file of the schema the value was written with (its fingerprint
+    follows the magic bytes)."""
+    assert dataschema is not None and dataschema.startswith(SCHEMA_BASE)
+    path = SCHEMA_DIR / dataschema.removeprefix(SCHEMA_BASE)
+    written = REGISTRY.by_fingerprint(value[2:HEADER_SIZE])
+    assert written is not None and written.path == path and path.is_file()
 
 
 def test_submitted_carries_the_decision_due_date_and_the_applicant_pseudonym() -> None:
@@ -274,6 +285,7 @@ def test_command_layout_is_keyed_by_case() -> None:
     message = command_record(name, record, CODEC)
     assert message.key == str(command.case_id).encode()
     assert message.header("ce_type") == "no.saksflyt.command.Withdraw.v1"
+    _names_its_schema(message.header("ce_dataschema"), message.value)
     assert message.header("ce_id") == str(command.command_id)
 
 
