@@ -41,10 +41,22 @@ def to_json(rows: list[dict[str, Any]]) -> str:
     )
 
 
-def write_parquet(rows: list[dict[str, Any]], out: Path) -> None:
-    import pyarrow as pa  # imported here: only this format needs it
-    import pyarrow.parquet as pq
+class ParquetMissing(ImportError):
+    """Parquet needs pyarrow (~170 MB), an optional extra: ``pip install 'saksflyt[parquet]'``."""
 
+    def __init__(self) -> None:
+        super().__init__(
+            "Parquet needs pyarrow, which is not installed: pip install 'saksflyt[parquet]' "
+            "(CSV and JSON need nothing more)"
+        )
+
+
+def write_parquet(rows: list[dict[str, Any]], out: Path | io.BytesIO) -> None:
+    try:
+        import pyarrow as pa  # imported here: an optional extra, only this format needs it
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise ParquetMissing() from None
     pq.write_table(pa.Table.from_pylist(rows), out)
 
 
@@ -62,7 +74,7 @@ def emit(
 ) -> None:
     if fmt == "parquet":
         if out is None:
-            raise SystemExit("--format parquet needs --out FILE")
+            raise ValueError("--format parquet needs --out FILE")
         write_parquet(rows, out)
         console.print(f"wrote {len(rows)} rows to {out}")
     elif fmt == "table":

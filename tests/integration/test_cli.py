@@ -204,3 +204,18 @@ def test_serve_says_where_it_listens_and_logs_json(tmp_path: Path) -> None:
     assert any(
         line["logger"] == "uvicorn.access" and "/healthz" in line["message"] for line in lines
     )
+
+
+def test_parquet_is_an_optional_extra_with_a_clear_message_when_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    required = metadata.requires("saksflyt") or []
+    assert all("extra ==" in r for r in required if r.startswith("pyarrow"))  # not in the base
+    demo_paths(tmp_path, monkeypatch)
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # as if not installed
+    out = tmp_path / "overview.parquet"
+    assert (
+        main(["query", "overview", "--format", "parquet", "--out", str(out)]) == Exit.CONFIGURATION
+    )
+    assert "pip install 'saksflyt[parquet]'" in capsys.readouterr().err
+    assert not out.exists()
