@@ -13,8 +13,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from importlib import metadata
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from starlette.formparsers import MultiPartParser
 
 from saksflyt.access.tokens import TokenVerifier
@@ -46,9 +48,9 @@ def create_app(
         yield
         app.state.services.close()
 
-    app = FastAPI(
+    app = FastAPIOffline(  # /docs and /redoc from files installed with it, never from a CDN
         title="saksflyt",
-        version="0.1.0",
+        version=metadata.version("saksflyt"),
         lifespan=lifespan,
         generate_unique_id_function=lambda route: route.name,  # operationId = function name
         description="Case processing for municipal e-services: commands and read models.",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -207,7 +208,9 @@ def test_health_readiness_metrics_and_openapi(client: TestClient) -> None:
     ready = client.get("/readyz").json()
     assert ready == {"ready": True, "checks": {"event_store": "ok", "projections": "ok"}}
     assert client.get("/metrics").headers["content-type"].startswith("text/plain")
-    assert "/applications/{case_id}/decision" in client.get("/openapi.json").json()["paths"]
+    document = client.get("/openapi.json").json()
+    assert "/applications/{case_id}/decision" in document["paths"]
+    assert document["info"]["version"] == metadata.version("saksflyt")  # one place: the package
 
 
 def _commands_counted(client: TestClient, outcome: str) -> float:
