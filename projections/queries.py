@@ -84,6 +84,20 @@ def _page(
     )
 
 
+PAGED = {  # view -> (table, date column) of the paged read models
+    "overview": ("case_overview", "created_at"),
+    "deadlines": ("deadline_watch", "due"),
+    "neighbours": ("neighbour_notices", "comment_deadline"),
+}
+
+
+def count(db: Database, view: str, filters: Filters) -> int:
+    """How many rows the view has under ``filters`` (all pages)."""
+    table, date_column = PAGED[view]
+    where, params = filters.where(date_column)
+    return int(db.rows(f"SELECT COUNT(*) AS n FROM {table} WHERE {where}", params)[0]["n"])
+
+
 def overview(db: Database, filters: Filters) -> list[dict[str, Any]]:
     return _page(db, "case_overview", filters, "created_at", "created_at, case_id")
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import AwareDatetime
@@ -32,6 +34,7 @@ from saksflyt.http.problems import ApiProblem
 from saksflyt.http.services import services
 from saksflyt.ops.health import run_checks
 from saksflyt.ops.metrics import TELEMETRY, metrics_payload
+from saksflyt.output import ParquetMissing, to_csv, write_parquet
 from schemas.mapping import to_latest_public_event
 from schemas.registry import default_registry
 
@@ -63,36 +66,93 @@ def filter_params(
 Filters = Annotated[queries.Filters, Depends(filter_params)]
 
 
-@router.get("/overview", tags=["read models"], summary="One row per case", responses=AUTH)
-def overview(request: Request, filters: Filters, who: Reader) -> list[dict[str, Any]]:
+Format = Annotated[
+    Literal["json", "csv", "parquet"],
+    Query(description="json (default), or a download: csv, parquet (needs saksflyt[parquet])"),
+]
+PAGED = {
+    **AUTH,
+    200: {
+        "description": "a page of rows; X-Total-Count and a Link to the next page in the headers",
+        "headers": {
+            "X-Total-Count": {
+                "description": "rows under these filters, all pages",
+                "schema": {"type": "integer"},
+            },
+            "Link": {
+                "description": 'RFC 8288: <…&offset=N>; rel="next" while there are more',
+                "schema": {"type": "string"},
+            },
+        },
+        "content": {"text/csv": {}, "application/vnd.apache.parquet": {}},
+    },
+}
+
+
+def _answer(
+    request: Request, view: str, rows: list[dict[str, Any]], filters: queries.Filters, fmt: str
+) -> Any:
+    """The rows as JSON with the paging headers, or as a CSV or Parquet download."""
+    db = services(request).store.db
+    total = queries.count(db, view, filters) if view in queries.PAGED else len(rows)
+    limit, offset = filters.page
+    headers = {"X-Total-Count": str(total)}
+    if offset + len(rows) < total:
+        following = request.url.include_query_params(offset=offset + limit, limit=limit)
+        headers["Link"] = f'<{following}>; rel="next"'
+    if fmt == "csv":
+        headers["Content-Disposition"] = f'attachment; filename="{view}.csv"'
+        return Response(to_csv(rows), media_type="text/csv; charset=utf-8", headers=headers)
+    if fmt == "parquet":
+        buffer = io.BytesIO()
+        try:
+            write_parquet(rows, buffer)
+        except ParquetMissing as missing:
+            raise ApiProblem(503, "parquet-not-installed", str(missing)) from None
+        headers["Content-Disposition"] = f'attachment; filename="{view}.parquet"'
+        return Response(
+            buffer.getvalue(), media_type="application/vnd.apache.parquet", headers=headers
+        )
+    return JSONResponse(jsonable_encoder(rows), headers=headers)
+
+
+@router.get("/overview", tags=["read models"], summary="One row per case", responses=PAGED)
+def overview(
+    request: Request, filters: Filters, who: Reader, format: Format = "json"
+) -> list[dict[str, Any]]:
     """The pseudonymous applicant reference only for a caseworker."""
     rows = queries.overview(services(request).store.db, filters)
-    if who.sees_personal_data:
-        return rows
-    return [{k: v for k, v in row.items() if k not in PERSONAL_COLUMNS} for row in rows]
+    if not who.sees_personal_data:
+        rows = [{k: v for k, v in row.items() if k not in PERSONAL_COLUMNS} for row in rows]
+    return _answer(request, "overview", rows, filters, format)  # type: ignore[no-any-return]
 
 
-@router.get("/stats", tags=["read models"], summary="Counts and days to decision", responses=AUTH)
-def stats(request: Request, filters: Filters, per_day: bool = False) -> list[dict[str, Any]]:
+@router.get("/stats", tags=["read models"], summary="Counts and days to decision", responses=PAGED)
+def stats(
+    request: Request, filters: Filters, per_day: bool = False, format: Format = "json"
+) -> list[dict[str, Any]]:
     """Per service and municipality (``per_day``: also per day), with median and p90 days."""
-    return queries.stats(services(request).store.db, filters, group_by_day=per_day)
+    rows = queries.stats(services(request).store.db, filters, group_by_day=per_day)
+    return _answer(request, "stats", rows, filters, format)  # type: ignore[no-any-return]
 
 
 @router.get(
-    "/deadlines", tags=["read models"], summary="Open work by nearest deadline", responses=AUTH
+    "/deadlines", tags=["read models"], summary="Open work by nearest deadline", responses=PAGED
 )
-def deadlines(request: Request, filters: Filters) -> list[dict[str, Any]]:
-    return queries.deadlines(services(request).store.db, filters)
+def deadlines(request: Request, filters: Filters, format: Format = "json") -> list[dict[str, Any]]:
+    rows = queries.deadlines(services(request).store.db, filters)
+    return _answer(request, "deadlines", rows, filters, format)  # type: ignore[no-any-return]
 
 
 @router.get(
     "/neighbours",
     tags=["read models"],
     summary="Neighbour notices and their answers",
-    responses=AUTH,
+    responses=PAGED,
 )
-def neighbours(request: Request, filters: Filters) -> list[dict[str, Any]]:
-    return queries.neighbours(services(request).store.db, filters)
+def neighbours(request: Request, filters: Filters, format: Format = "json") -> list[dict[str, Any]]:
+    rows = queries.neighbours(services(request).store.db, filters)
+    return _answer(request, "neighbours", rows, filters, format)  # type: ignore[no-any-return]
 
 
 @router.get(

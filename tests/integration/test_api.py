@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import random
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -201,6 +202,34 @@ def test_read_endpoints_filter_and_paginate(client: TestClient) -> None:
     assert client.get("/overview", params={"municipality": "oslo"}).status_code == 422
     for path in ("/stats", "/deadlines", "/neighbours"):
         assert client.get(path).status_code == 200
+
+
+def test_pages_say_how_many_rows_there_are_and_link_to_the_next(client: TestClient) -> None:
+    for _ in range(5):
+        _draft(client, "horingssvar")
+    seen, url = [], "/overview?service=horingssvar&limit=2"
+    while url:
+        page = client.get(url)
+        assert page.headers["x-total-count"] == "5"
+        seen += page.json()
+        link = page.headers.get("link", "")
+        url = link[1 : link.index(">")].removeprefix("http://testserver") if link else ""
+    assert len({row["case_id"] for row in seen}) == 5  # every row once, over three pages
+
+
+def test_read_models_download_as_csv_and_parquet(client: TestClient) -> None:
+    import pyarrow.parquet as pq
+
+    for _ in range(3):
+        _draft(client, "horingssvar")
+    csv = client.get("/overview", params={"format": "csv"})
+    assert csv.headers["content-type"].startswith("text/csv")
+    assert "attachment" in csv.headers["content-disposition"]
+    lines = csv.text.splitlines()
+    assert lines[0].startswith("case_id,") and len(lines) == 4
+    parquet = client.get("/overview", params={"format": "parquet"})
+    assert parquet.content[:4] == b"PAR1"
+    assert pq.read_table(io.BytesIO(parquet.content)).num_rows == 3
 
 
 def test_health_readiness_metrics_and_openapi(client: TestClient) -> None:
