@@ -30,9 +30,9 @@ def fill() -> None:
         for knr in MUNICIPALITIES:
             m.OPEN_CASES.labels(service, knr).set(17)
             m.PAST_DEADLINE.labels(service, knr).set(2)
+            m.DECISION_SECONDS.labels(service, knr).observe(12.5 * m.DAY_S)
         for _, (event, _, _) in EVENT_MAP.items():
             m.EVENTS_RECORDED.labels(event, service).inc(5)
-        m.MEDIAN_DAYS.labels(service).set(12.5)
     for command in COMMAND_TYPES:
         for outcome in ("accepted", "rejected", "duplicate", "failed"):
             m.COMMANDS.labels(command, outcome).inc()

@@ -8,7 +8,7 @@ travels as arguments.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import suppress
 from datetime import datetime
 from typing import Any
@@ -214,8 +214,11 @@ class Casework(CaseStore):
         self._notify(recordings)
         for case in cases:
             new = [e for e in processing.events if e.originator_id == case.id]
+            took = _decision_seconds(case, new)
             for observer in self.observers:
                 observer.events_recorded(case.service, new)
+                if took is not None:
+                    observer.decided(case.service, case.kommunenummer, took)
         return recordings
 
 
@@ -286,3 +289,16 @@ STEPS: dict[type[Command], Step] = {
     cmd.Shred: lambda case, c, at, s: case.shred(at, s, c.override_reason),
     cmd.ApplyRetention: _apply_retention,
 }
+
+
+FIRST_DECISIONS = {"DecisionMade", "PermitDeemedGranted"}
+
+
+def _decision_seconds(case: Application, new: Sequence[object]) -> float | None:
+    """Submission to first decision, when these new events hold it (not an appeal's new vedtak)."""
+    names = {type(e).__name__ for e in new}
+    if not names & FIRST_DECISIONS or "AppealReviewed" in names:
+        return None
+    if case.decided_at is None or case.submitted_at is None:
+        return None
+    return (case.decided_at - case.submitted_at).total_seconds()

@@ -32,6 +32,7 @@ from saksflyt.http.messages import router as message_router
 from saksflyt.http.problems import add_problem_handlers
 from saksflyt.http.reads import router as read_router
 from saksflyt.http.services import Services
+from saksflyt.ops.metrics import http_metrics
 from saksflyt.settings import Settings
 
 
@@ -71,4 +72,5 @@ def create_app(
     app.include_router(audit_router)
     app.include_router(export_router)
     openapi.install(app)  # each service's form schema in the request bodies
+    http_metrics(app)
     return app

@@ -23,11 +23,11 @@ with cases, at most 3,570 series each.
 from __future__ import annotations
 
 import logging
-import statistics
 import threading
 from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 from prometheus_client import (
     REGISTRY,
@@ -38,6 +38,7 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+from prometheus_fastapi_instrumentator import Instrumentator
 
 from consumers.telemetry import Telemetry
 from projections import queries
@@ -109,11 +110,12 @@ PAST_DEADLINE = Gauge(
     "Open cases past their decision deadline",
     ["service", "kommunenummer"],
 )
-MEDIAN_DAYS = Gauge(
-    "saksflyt_median_days_to_decision",
-    "Median days from submission to decision, last 30 days",
-    ["service"],
-    multiprocess_mode="max",
+DAY_S = 86_400
+DECISION_SECONDS = Histogram(
+    "saksflyt_decision_duration_seconds",
+    "Time from a complete application to its first decision (or grant by law)",
+    ["service", "kommunenummer"],
+    buckets=[d * DAY_S for d in (1, 3, 7, 14, 21, 28, 42, 56, 84, 120, 180, 365)],
 )
 
 ACCESS_REFUSED = Counter(
@@ -124,6 +126,21 @@ ACCESS_REFUSED = Counter(
 CASE_READS = Counter(
     "saksflyt_case_reads_total", "Reads of whole cases, each in the access log", ["action"]
 )
+
+
+def http_metrics(app: Any) -> None:
+    """Request counts and latency histograms of the API, by route template (never a case id),
+    method and status class: saksflyt_http_requests_total, saksflyt_http_request_duration_seconds
+    (prometheus-fastapi-instrumentator); /metrics itself and the health probes are left out."""
+    Instrumentator(
+        should_group_status_codes=True,
+        should_ignore_untemplated=True,  # an unknown path is not a label value
+        excluded_handlers=["/metrics", "/healthz", "/readyz"],
+    ).instrument(
+        app,
+        metric_namespace="saksflyt",
+        latency_lowr_buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+    )
 
 
 class PrometheusTelemetry(Telemetry):
@@ -140,6 +157,9 @@ class PrometheusTelemetry(Telemetry):
                 RECEIPTS.labels(getattr(event, "channel", "unknown"), "sent").inc()
             elif type(event).__name__ == "MessageFailed" and event.kind == "kvittering":  # type: ignore[attr-defined]
                 RECEIPTS.labels(getattr(event, "channel", "unknown"), "failed").inc()
+
+    def decided(self, service: str, kommunenummer: str, seconds: float) -> None:
+        DECISION_SECONDS.labels(service, kommunenummer).observe(seconds)
 
     def access_refused(self, reason: str) -> None:
         ACCESS_REFUSED.labels(reason).inc()
@@ -185,9 +205,6 @@ def refresh_case_gauges(db: Database, today: date) -> None:
     PAST_DEADLINE.clear()
     for (service, kommunenummer), count in queries.past_decision_deadline(db, today).items():
         PAST_DEADLINE.labels(service, kommunenummer).set(count)
-    MEDIAN_DAYS.clear()
-    for service, values in queries.decision_days_since(db, today - timedelta(days=30)).items():
-        MEDIAN_DAYS.labels(service).set(statistics.median(values))
 
 
 class GaugeRefresher:

@@ -310,3 +310,47 @@ def test_an_appeal_through_the_api_is_watched_until_the_deciding_body_has_review
     assert answer.status_code == 200 and answer.json()["status"] == "decided"
     (row,) = client.get("/overview", params={"service": "avfallsbeholder"}).json()
     assert row["appeal_status"] == "upheld"
+
+
+def _samples(client: TestClient, name: str) -> dict[tuple[tuple[str, str], ...], float]:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    return {
+        tuple(sorted(s.labels.items())): s.value
+        for family in text_string_to_metric_families(client.get("/metrics").text)
+        for s in family.samples
+        if s.name == name
+    }
+
+
+def test_http_requests_are_counted_and_timed_by_route_never_by_case(client: TestClient) -> None:
+    case_id = _draft(client, "horingssvar")
+    client.get(f"/applications/{case_id}", headers={"Access-Purpose": "saksbehandling"})
+    counted = _samples(client, "saksflyt_http_requests_total")
+    routes = {dict(labels)["handler"] for labels in counted}
+    assert "/applications/{case_id}" in routes and "/drafts" in routes
+    assert not any(case_id in route for route in routes)
+    timed = _samples(client, "saksflyt_http_request_duration_seconds_count")
+    assert any(dict(labels)["handler"] == "/drafts" for labels in timed)
+
+
+def test_the_decision_duration_is_a_histogram_in_seconds(
+    client: TestClient, clock: FakeClock
+) -> None:
+    def buckets() -> dict[str, float]:
+        samples = _samples(client, "saksflyt_decision_duration_seconds_bucket")
+        return {
+            dict(k)["le"]: v
+            for k, v in samples.items()
+            if dict(k)["service"] == "avfallsbeholder" and dict(k)["kommunenummer"] == "0301"
+        }
+
+    before = buckets()
+    case_id = _draft(client, "avfallsbeholder")
+    form = synthetic.complete_form(random.Random(3), "avfallsbeholder", "0301")
+    assert client.post(f"/applications/{case_id}/submit", json={"form": form}).status_code == 200
+    clock.at(3)  # decided three days after submission
+    decision = {"outcome": "granted", "legal_basis": "forskrift", "case_officer": "sb"}
+    assert client.post(f"/applications/{case_id}/decision", json=decision).status_code == 200
+    grew = {le: n - before.get(le, 0) for le, n in buckets().items()}
+    assert grew["86400.0"] == 0 and grew["259200.0"] == 1 and grew["+Inf"] == 1
