@@ -31,6 +31,7 @@ from saksflyt.http.limits import UPLOAD_OVERHEAD, BodyLimit
 from saksflyt.http.messages import router as message_router
 from saksflyt.http.problems import add_problem_handlers
 from saksflyt.http.reads import router as read_router
+from saksflyt.http.request_ids import RequestIds
 from saksflyt.http.services import Services
 from saksflyt.ops.metrics import http_metrics
 from saksflyt.settings import Settings
@@ -73,4 +74,5 @@ def create_app(
     app.include_router(export_router)
     openapi.install(app)  # each service's form schema in the request bodies
     http_metrics(app)
+    app.add_middleware(RequestIds)  # outermost: the id holds for everything the request does
     return app

@@ -202,6 +202,9 @@ class Problem(BaseModel):
     rule: str = Field(description="A stable code, e.g. neighbour-period-running")
     errors: list[FieldError] | None = None
     problems: list[str] | None = None
+    request_id: str | None = Field(
+        default=None, description="the request's X-Request-ID: on every log line it caused"
+    )
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

@@ -27,6 +27,7 @@ from domain.errors import (
     InvalidTransition,
     UnknownService,
 )
+from saksflyt.http.request_ids import request_id
 
 log = logging.getLogger(__name__)
 MEDIA_TYPE = "application/problem+json"
@@ -90,6 +91,11 @@ def problem(
         "rule": code,
         **extra,
     }
+    rid = request_id()
+    if rid:
+        body["request_id"] = rid  # quote it to an operator: it is on the request's log lines
+    if status < 500:  # the 500s are logged with their error where they happen
+        log.info("request refused", extra={"rule": code, "outcome": status})
     return ProblemResponse(body, status_code=status, headers=headers)
 
 

@@ -25,7 +25,7 @@ FIELDS = (
     "position",
     "group",
     "ce_id",
-)
+)  # correlation ids (command_id, case_id, request_id, …) come from consumers.logcontext
 
 
 class JsonFormatter(logging.Formatter):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import random
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -354,3 +355,32 @@ def test_the_decision_duration_is_a_histogram_in_seconds(
     assert client.post(f"/applications/{case_id}/decision", json=decision).status_code == 200
     grew = {le: n - before.get(le, 0) for le, n in buckets().items()}
     assert grew["86400.0"] == 0 and grew["259200.0"] == 1 and grew["+Inf"] == 1
+
+
+def test_a_request_id_links_the_answer_to_its_log_lines(client: TestClient) -> None:
+    """X-Request-ID: the proxy's when well-formed, else a new one; on the response, in problem
+    details and on the log lines the request caused."""
+    import logging
+
+    from saksflyt.ops.logs import JsonFormatter
+
+    given = {"X-Request-ID": "proxy-7f3a9c21"}
+    assert client.get("/healthz", headers=given).headers["x-request-id"] == "proxy-7f3a9c21"
+    made = client.get("/healthz", headers={"X-Request-ID": "bad id; with spaces"})
+    assert made.headers["x-request-id"] != "bad id; with spaces"
+    assert len(made.headers["x-request-id"]) == 32
+    written = io.StringIO()
+    handler = logging.StreamHandler(written)
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("saksflyt.http.problems")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        refused = client.get("/services/hundeskatt", headers=given)
+    finally:
+        logger.removeHandler(handler)
+    assert refused.json()["request_id"] == "proxy-7f3a9c21"
+    lines = [json.loads(line) for line in written.getvalue().splitlines()]
+    assert {"request_id": "proxy-7f3a9c21", "rule": "unknown-service", "outcome": 404}.items() <= (
+        lines[-1].items()
+    )
