@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, create_model
 
 from domain.forms import ContactForm
 from domain.lifecycle import AppealResult, Outcome
+from projections.tables import (
+    CASE_OVERVIEW,
+    DEADLINE_WATCH,
+    NEIGHBOUR_NOTICES,
+    SERVICE_STATS,
+    Table,
+)
 
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
 ShortText = Annotated[str, Field(min_length=1, max_length=200)]
@@ -211,3 +218,65 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` declaring problem details for these statuses."""
     content = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
     return {status: {"model": Problem, "content": content} for status in statuses}
+
+
+# ----- what the read endpoints answer ---------------------------------------------------------
+
+KIND_TYPES: dict[str, Any] = {
+    "text": str,
+    "int": int,
+    "real": float,
+    "bool": bool,
+    "date": date,
+    "timestamp": datetime,
+}
+
+
+def _row(name: str, table: Table, doc: str, **more: Any) -> type[BaseModel]:
+    """A read model's row as a model, from its table's columns (so the two cannot drift)."""
+    fields: dict[str, Any] = {c: (KIND_TYPES[k] | None, None) for c, k in table.columns}
+    fields |= {c: (t | None, None) for c, t in more.items()}
+    return create_model(name, __doc__=doc, **fields)
+
+
+OverviewRow = _row(
+    "OverviewRow",
+    CASE_OVERVIEW,
+    "One case: status, clocks, neighbour notice, appeal (applicant_ref only for caseworkers).",
+)
+DeadlineRow = _row("DeadlineRow", DEADLINE_WATCH, "A deadline a case still has to meet.")
+NeighbourRow = _row("NeighbourRow", NEIGHBOUR_NOTICES, "A neighbour notice and its answers.")
+StatsRow = _row(
+    "StatsRow",
+    SERVICE_STATS,
+    "Counts per service and municipality (and day, with per_day), days to decision.",
+    median_days_to_decision=float,
+    p90_days_to_decision=float,
+)
+
+
+class AttachmentOut(BaseModel):
+    attachment_id: UUID
+    kind: str
+    media_type: str
+    size: int
+    sha256: str
+
+
+class CaseOut(BaseModel):
+    """A case as it stands (or stood, with ``as_of``)."""
+
+    case_id: UUID
+    version: int
+    service: str
+    kommunenummer: str
+    status: str
+    created_at: datetime
+    submitted_at: datetime | None
+    decision_deadline: date | None
+    decision: dict[str, Any] | None
+    preliminary_reply_due: date | None
+    attachments: list[AttachmentOut]
+    neighbours_notified: int
+    neighbour_deadline: date | None
+    archive_reference: str | None

@@ -116,7 +116,13 @@ def _answer(
     return JSONResponse(jsonable_encoder(rows), headers=headers)
 
 
-@router.get("/overview", tags=["read models"], summary="One row per case", responses=PAGED)
+@router.get(
+    "/overview",
+    tags=["read models"],
+    summary="One row per case",
+    responses=PAGED,
+    response_model=list[m.OverviewRow],  # type: ignore[valid-type]
+)
 def overview(
     request: Request, filters: Filters, who: Reader, format: Format = "json"
 ) -> list[dict[str, Any]]:
@@ -127,7 +133,13 @@ def overview(
     return _answer(request, "overview", rows, filters, format)  # type: ignore[no-any-return]
 
 
-@router.get("/stats", tags=["read models"], summary="Counts and days to decision", responses=PAGED)
+@router.get(
+    "/stats",
+    tags=["read models"],
+    summary="Counts and days to decision",
+    responses=PAGED,
+    response_model=list[m.StatsRow],  # type: ignore[valid-type]
+)
 def stats(
     request: Request, filters: Filters, per_day: bool = False, format: Format = "json"
 ) -> list[dict[str, Any]]:
@@ -137,7 +149,11 @@ def stats(
 
 
 @router.get(
-    "/deadlines", tags=["read models"], summary="Open work by nearest deadline", responses=PAGED
+    "/deadlines",
+    tags=["read models"],
+    summary="Open work by nearest deadline",
+    responses=PAGED,
+    response_model=list[m.DeadlineRow],  # type: ignore[valid-type]
 )
 def deadlines(request: Request, filters: Filters, format: Format = "json") -> list[dict[str, Any]]:
     rows = queries.deadlines(services(request).store.db, filters)
@@ -149,6 +165,7 @@ def deadlines(request: Request, filters: Filters, format: Format = "json") -> li
     tags=["read models"],
     summary="Neighbour notices and their answers",
     responses=PAGED,
+    response_model=list[m.NeighbourRow],  # type: ignore[valid-type]
 )
 def neighbours(request: Request, filters: Filters, format: Format = "json") -> list[dict[str, Any]]:
     rows = queries.neighbours(services(request).store.db, filters)
@@ -160,6 +177,7 @@ def neighbours(request: Request, filters: Filters, format: Format = "json") -> l
     tags=["cases"],
     summary="A case now, or as it stood",
     responses=NOT_FOUND,
+    response_model=m.CaseOut,
 )
 def get_case(
     request: Request,

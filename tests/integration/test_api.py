@@ -384,3 +384,47 @@ def test_a_request_id_links_the_answer_to_its_log_lines(client: TestClient) -> N
     assert {"request_id": "proxy-7f3a9c21", "rule": "unknown-service", "outcome": 404}.items() <= (
         lines[-1].items()
     )
+
+
+def test_read_endpoints_answer_what_their_openapi_schemas_say(tmp_path: Path) -> None:
+    """Typed response models, generated from the read models' tables: real rows of a demo month
+    validate against them (and a row with an unknown type does not)."""
+    import jsonschema
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT202012
+
+    from consumers.delivery import InProcessDelivery
+    from projections.store import ProjectionWriter
+    from saksflyt.bootstrap import bootstrap, projection_store
+    from saksflyt.demo.simulation import run_demo
+
+    settings = sqlite_settings(tmp_path)
+    app = bootstrap(settings)
+    cases = run_demo(app, 120, seed=4).case_ids
+    store = projection_store(settings)
+    InProcessDelivery(app, [ProjectionWriter(store)]).deliver()
+    store.db.close()
+    app.close()
+    with api_client(settings) as reader:
+        document = reader.get("/openapi.json").json()
+        registry = Registry().with_resource(
+            "urn:api", Resource.from_contents(document, DRAFT202012)
+        )
+
+        def check(path: str, params: dict[str, Any] | None = None, **headers: str) -> Any:
+            answer = reader.get(path, params=params, headers=headers)
+            assert answer.status_code == 200, answer.text
+            route = path.replace(str(cases[0]), "{case_id}").replace("/", "~1")
+            body = f"urn:api#/paths/{route}/get/responses/200/content/application~1json/schema"
+            validator = jsonschema.Draft202012Validator({"$ref": body}, registry=registry)
+            validator.validate(answer.json())
+            return answer.json()
+
+        rows = check("/overview", {"limit": 500})
+        assert len(rows) == 120
+        for path in ("/deadlines", "/neighbours", "/stats"):
+            assert check(path, {"limit": 500}), path
+        check(f"/applications/{cases[0]}", **{"Access-Purpose": "saksbehandling"})
+        overview = {"$ref": "urn:api#/components/schemas/OverviewRow"}
+        spoiled = {**rows[0], "paused_days": "many"}
+        assert not jsonschema.Draft202012Validator(overview, registry=registry).is_valid(spoiled)
