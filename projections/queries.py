@@ -210,14 +210,19 @@ def decision_days_since(db: Database, since: date) -> dict[str, list[float]]:
 
 def median_days_by_week(db: Database, scope: Scope = EVERYTHING) -> list[tuple[date, float]]:
     """Median days from submission to decision, per ISO week of the decision (Monday first)."""
+    return [(week, median) for week, median, _ in decisions_by_week(db, Filters(scope=scope))]
+
+
+def decisions_by_week(db: Database, filters: Filters) -> list[tuple[date, float, int]]:
+    """Per ISO week of the decision (Monday first): median days to decision and how many."""
     by_week: dict[date, list[float]] = defaultdict(list)
-    where, params = Filters(scope=scope).where(None)
+    where, params = filters.where("day")
     for row in db.rows(
         f"SELECT day, days FROM decision_times WHERE {where}", params, table="decision_times"
     ):
         monday = row["day"].fromordinal(row["day"].toordinal() - row["day"].weekday())
         by_week[monday].append(row["days"])
-    return [(week, statistics.median(v)) for week, v in sorted(by_week.items())]
+    return [(week, statistics.median(v), len(v)) for week, v in sorted(by_week.items())]
 
 
 def open_neighbour_periods(
@@ -233,12 +238,16 @@ def open_neighbour_periods(
     )
 
 
-def past_decision_deadline(db: Database, today: date) -> dict[tuple[str, str], int]:
+def past_decision_deadline(
+    db: Database, today: date, scope: Scope = EVERYTHING
+) -> dict[tuple[str, str], int]:
     """Open cases whose decision deadline has passed, per service and municipality."""
+    scoped, params = scope.clauses()
     rows = db.rows(
         "SELECT service, kommunenummer, COUNT(*) AS n FROM deadline_watch "
-        "WHERE kind = 'decision' AND due < ? GROUP BY service, kommunenummer",
-        (today,),
+        f"WHERE {' AND '.join(['1 = 1', *scoped])} AND kind = 'decision' AND due < ? "
+        "GROUP BY service, kommunenummer",
+        (*params, today),
     )
     return {(r["service"], r["kommunenummer"]): int(r["n"]) for r in rows}
 

@@ -91,8 +91,12 @@ def _expected(settings: Settings) -> dict[str, Any]:
     late: dict[str, float] = {}
     for row in totals:
         late[row["service"]] = late.get(row["service"], 0) + row["decided_past_deadline"]
+    overdue: dict[str, float] = {}
+    for (service, _), n in queries.past_decision_deadline(store.db, HORIZON.date()).items():
+        overdue[service] = overdue.get(service, 0) + n
     expected = {
         "backlog": {k: float(v) for k, v in queries.backlog(store.db).items()},
+        "overdue": overdue,
         "late": {k: v for k, v in late.items() if v},
         "weeks": len(queries.median_days_by_week(store.db)),
         "neighbours": len(queries.open_neighbour_periods(store.db, HORIZON.date())),
@@ -107,12 +111,28 @@ def test_the_dashboard_renders_the_read_models_numbers(
     url, settings = served
     dom = browse("--dump-dom", f"{url}/dashboard", profile=tmp_path / "profile").stdout
     expected = _expected(settings)
-    assert f"As of {HORIZON.date()}" in dom
+    assert f"Per {HORIZON.date():%d.%m.%Y}" in dom and '<html lang="nb">' in dom
     assert _values(dom, "backlog") == expected["backlog"] and expected["backlog"]
+    assert _values(dom, "past-deadline") == expected["overdue"]
     assert _values(dom, "late-decisions") == expected["late"]
-    assert len(re.findall(r'class="point"', dom)) == expected["weeks"] > 1
+    assert len(re.findall(r'class="point[ "]', dom)) == expected["weeks"] > 1
+    assert "Søknad om tiltak uten ansvarsrett" in dom  # names, not codes
+    assert 'http-equiv="refresh"' in dom and len(re.findall(r'class="query" href="/', dom)) == 5
     shown = re.search(r'id="open-neighbour-periods" data-value="(\d+)"', dom)
     assert shown and int(shown[1]) == expected["neighbours"] > 0
+
+
+def test_the_filters_narrow_every_figure(served: tuple[str, Settings], tmp_path: Path) -> None:
+    url, settings = served
+    page = f"{url}/dashboard?service=melding-om-tiltak&kommune=0301"
+    dom = browse("--dump-dom", page, profile=tmp_path / "profile").stdout
+    store = projection_store(settings)
+    scope = queries.Scope(("0301",), ("melding-om-tiltak",))
+    backlog = {k: float(v) for k, v in queries.backlog(store.db, scope).items()}
+    store.db.close()
+    assert _values(dom, "backlog") == backlog and list(backlog) == ["melding-om-tiltak"]
+    assert re.search(r'<option value="0301" selected(="")?>Oslo</option>', dom)
+    assert "service=melding-om-tiltak&amp;municipality=0301" in dom  # the links keep the filters
 
 
 def test_a_screenshot_is_saved_as_an_artifact(served: tuple[str, Settings], tmp_path: Path) -> None:
