@@ -18,7 +18,11 @@ from saksflyt.http.services import services
 router = APIRouter(tags=["audit"], responses=m.problem_responses(401, 403, 422))
 
 
-@router.get("/access-log", summary="Reads of whole cases: who, when, why")
+@router.get(
+    "/access-log",
+    summary="Reads of whole cases: who, when, why",
+    response_model=list[m.AccessRow],  # type: ignore[valid-type]
+)
 def access_log(
     request: Request,
     who: Annotated[Principal, permit(P.AUDIT)],

@@ -62,7 +62,7 @@ def start_export(body: ExportRequest, request: Request, who: Archivist) -> dict[
     return _read(folder)
 
 
-@router.get("/exports/{job_id}", summary="How an export goes")
+@router.get("/exports/{job_id}", summary="How an export goes", response_model=m.ExportJob)
 def export_status(job_id: UUID, request: Request, who: Archivist) -> dict[str, Any]:
     return _job(request, job_id, who)[1]
 

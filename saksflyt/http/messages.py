@@ -35,6 +35,7 @@ OwnReader = Annotated[CaseCaller, permit_own_case()]
     tags=["cases"],
     summary="The letters of a case, and what became of them",
     responses=m.problem_responses(401, 403, 404, 422),
+    response_model=list[m.MessageOut],
 )
 def case_messages(
     request: Request, case_id: UUID, c: OwnReader, purpose: OptionalPurpose = None

@@ -11,6 +11,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, create_model
 from domain.forms import ContactForm
 from domain.lifecycle import AppealResult, Outcome
 from projections.tables import (
+    ACCESS_LOG,
     CASE_OVERVIEW,
     DEADLINE_WATCH,
     NEIGHBOUR_NOTICES,
@@ -280,3 +281,55 @@ class CaseOut(BaseModel):
     neighbours_notified: int
     neighbour_deadline: date | None
     archive_reference: str | None
+
+
+AccessRow = _row("AccessRow", ACCESS_LOG, "One read of a case: who, with which roles, why.")
+
+
+class EventOut(BaseModel):
+    """One event of a case as its public record (docs/messages.md has every type's fields);
+    fields marked as personal data read ``[personal data]`` unless asked for, ``[kassert]``
+    after kassasjon."""
+
+    model_config = ConfigDict(extra="allow")
+    type: str = Field(examples=["ApplicationSubmitted"])
+    ce_type: str = Field(examples=["no.saksflyt.application.submitted.v4"])
+    event_id: UUID
+    case_id: UUID
+    case_version: int
+    occurred_at: datetime
+    service: str
+    kommunenummer: str
+
+
+class DraftOut(BaseModel):
+    """A draft read back: the form as saved so far, and its attachments."""
+
+    case_id: UUID
+    service: str
+    form: dict[str, Any]
+    attachments: list[AttachmentOut]
+    saved_at: datetime
+
+
+class MessageOut(BaseModel):
+    """A letter of the case and what became of it."""
+
+    kind: str = Field(examples=["kvittering"])
+    occasion_at: datetime
+    message_id: str
+    outcome: Literal["sent", "failed", "waiting"]
+    channel: str | None
+    subject: str
+    body: str
+
+
+class ExportJob(BaseModel):
+    """A Noark 5 export: running, done (with its counts) or failed (with why)."""
+
+    job_id: UUID
+    municipality: str
+    status: Literal["running", "done", "failed"]
+    cases: int | None = None
+    documents: int | None = None
+    reason: str | None = None

@@ -215,6 +215,7 @@ def get_case(
     tags=["cases"],
     summary="The case's history",
     responses=NOT_FOUND,
+    response_model=list[m.EventOut],
 )
 def case_events(
     request: Request,
@@ -249,6 +250,7 @@ def case_events(
     tags=["cases"],
     summary="A draft read back: the form as saved",
     responses=m.problem_responses(401, 403, 404, 409),
+    response_model=m.DraftOut,
 )
 def get_draft(
     request: Request,
