@@ -3,8 +3,16 @@ ran, or a screenshot (``make test`` installs Chromium)."""
 
 from __future__ import annotations
 
+import socket
 import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
+
+import uvicorn
 
 from tests import needs
 
@@ -37,3 +45,23 @@ def browse(*args: str, profile: Path) -> subprocess.CompletedProcess[str]:
         timeout=120,
         check=True,
     )
+
+
+@contextmanager
+def served(app: Any) -> Iterator[str]:
+    """The ASGI app on a free port of 127.0.0.1 in a thread, for a browser; yields its URL."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)

@@ -4,36 +4,21 @@ installed with the package (fastapi-offline), and headless Chromium renders the 
 from __future__ import annotations
 
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from saksflyt.http.app import create_app
 from tests.browser import browse
+from tests.browser import served as serving
 from tests.stores import sqlite_settings
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    app = create_app(sqlite_settings(tmp_path_factory.mktemp("docs")))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    with serving(create_app(sqlite_settings(tmp_path_factory.mktemp("docs")))) as url:
+        yield url
 
 
 def _external(html: str) -> list[str]:

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
 from consumers.delivery import InProcessDelivery
 from projections import queries
@@ -23,6 +19,7 @@ from saksflyt.demo.simulation import HORIZON, run_demo
 from saksflyt.http.app import create_app
 from saksflyt.settings import Settings
 from tests.browser import ARTIFACTS, browse
+from tests.browser import served as serving
 from tests.stores import sqlite_settings
 from tests.tokens import token
 
@@ -40,12 +37,6 @@ class AuthenticatingProxy:
         await self.app(scope, receive, send)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Settings]]:
     tmp = tmp_path_factory.mktemp("dashboard")
@@ -56,24 +47,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Sett
     InProcessDelivery(app, [ProjectionWriter(store)]).deliver()
     store.db.close()
     app.close()
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            AuthenticatingProxy(create_app(settings), token(settings, roles={Role.ANALYST})),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", settings
-    server.should_exit = True
-    thread.join(10)
+    proxy = AuthenticatingProxy(create_app(settings), token(settings, roles={Role.ANALYST}))
+    with serving(proxy) as url:
+        yield url, settings
 
 
 def _values(dom: str, chart: str) -> dict[str, float]:
