@@ -75,8 +75,12 @@ class Relay:
     def _backlog(self, position: int) -> int:
         return max(self.events.head() - position, 0)
 
-    def run(self, stop: threading.Event, idle_s: float = 0.2) -> None:
-        """Wait to be the only relay, then publish until stopped; poll the log when idle."""
+    def run(
+        self, stop: threading.Event, idle_s: float = 0.2, wakeup: threading.Event | None = None
+    ) -> None:
+        """Wait to be the only relay, then publish until stopped. When idle it waits for
+        ``wakeup`` (set when new events are stored: PostgreSQL's NOTIFY) or ``idle_s``,
+        whichever comes first — without a wake-up it polls every ``idle_s``."""
         log.info("relay waiting for the relay lock")
         if not self.position.acquire(stop):
             return
@@ -84,7 +88,9 @@ class Relay:
         try:
             while not stop.is_set():
                 if self.publish_batch() == 0:
-                    stop.wait(idle_s)
+                    (wakeup or stop).wait(idle_s)
+                    if wakeup is not None:
+                        wakeup.clear()
         finally:
             self.producer.flush(timeout=ACK_TIMEOUT_S)
             self.position.release()

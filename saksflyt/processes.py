@@ -11,6 +11,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from uuid import UUID, uuid4
 
+import psycopg
+from psycopg import sql
+
 from consumers.dead_letters import DeadLetters
 from consumers.delivery import EventTally, InProcessDelivery
 from consumers.intake import CommandIntake
@@ -89,6 +92,34 @@ def _kafka_check(bootstrap_servers: str) -> Check:
     return check
 
 
+@contextmanager
+def stored_events_notified(settings: Settings, app: Casework) -> Iterator[threading.Event | None]:
+    """PostgreSQL: an event set whenever new events are stored — the event store's recorder
+    NOTIFYs its channel on every insert; this LISTENs on its own connection — so the relay
+    publishes at once instead of at its next poll. None for SQLite (the relay polls)."""
+    channel = getattr(app.recorder, "channel_name", None)
+    url = settings.postgres_url
+    if settings.event_store != "postgres" or not url or not channel:
+        yield None
+        return
+    stored, stop = threading.Event(), threading.Event()
+
+    def listen() -> None:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
+            while not stop.is_set():
+                for _ in conn.notifies(timeout=0.5, stop_after=1):
+                    stored.set()
+
+    thread = threading.Thread(target=listen, name="relay-listen", daemon=True)
+    thread.start()
+    try:
+        yield stored
+    finally:
+        stop.set()
+        thread.join(5)
+
+
 def run_relay(settings: Settings, stop: threading.Event, once: bool = False) -> int:
     bootstrap_servers = require_kafka(settings)
     topics = Topics(settings.topic_prefix)
@@ -103,9 +134,9 @@ def run_relay(settings: Settings, stop: threading.Event, once: bool = False) -> 
         "kafka": _kafka_check(bootstrap_servers),
     }
     try:
-        with ops_server(settings, checks):
+        with ops_server(settings, checks), stored_events_notified(settings, app) as wakeup:
             if not once:
-                relay.run(stop)
+                relay.run(stop, idle_s=1.0 if wakeup else 0.2, wakeup=wakeup)
             elif relay.position.acquire(stop):
                 relay.catch_up()
                 relay.position.release()
