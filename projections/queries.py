@@ -200,19 +200,6 @@ def open_cases(db: Database, scope: Scope = EVERYTHING) -> dict[tuple[str, str],
     return {(r["service"], r["kommunenummer"]): int(r["n"]) for r in rows}
 
 
-def decision_days_since(db: Database, since: date) -> dict[str, list[float]]:
-    """Days from submission to decision, per service, for decisions made on or after ``since``."""
-    days: dict[str, list[float]] = defaultdict(list)
-    for row in db.rows("SELECT service, days FROM decision_times WHERE day >= ?", (since,)):
-        days[row["service"]].append(float(row["days"]))
-    return dict(days)
-
-
-def median_days_by_week(db: Database, scope: Scope = EVERYTHING) -> list[tuple[date, float]]:
-    """Median days from submission to decision, per ISO week of the decision (Monday first)."""
-    return [(week, median) for week, median, _ in decisions_by_week(db, Filters(scope=scope))]
-
-
 def decisions_by_week(db: Database, filters: Filters) -> list[tuple[date, float, int]]:
     """Per ISO week of the decision (Monday first): median days to decision and how many."""
     by_week: dict[date, list[float]] = defaultdict(list)

@@ -150,10 +150,6 @@ def explain(error: BaseException) -> tuple[str, Exit]:
     if isinstance(error, DomainError):
         code = getattr(error, "code", "")
         return f"refused: {error}" + (f" [{code}]" if code else ""), Exit.REFUSED
-    if isinstance(error, ImportError) and "pip install" in str(error):
-        return str(error), Exit.CONFIGURATION
-    if isinstance(error, ValueError) and str(error).startswith("--"):
-        return str(error), Exit.USAGE
     if isinstance(error, (FileNotFoundError, PermissionError, IsADirectoryError)):
         return f"{error.strerror}: {error.filename}", Exit.CONFIGURATION
     if isinstance(error, ValueError) and "SAKSFLYT_" in str(error):

@@ -12,6 +12,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from saksflyt.command_line import Exit, UserError
+
 FORMATS = ("table", "csv", "json", "parquet")
 
 
@@ -41,13 +43,14 @@ def to_json(rows: list[dict[str, Any]]) -> str:
     )
 
 
-class ParquetMissing(ImportError):
+class ParquetMissing(UserError):
     """Parquet needs pyarrow (~170 MB), an optional extra: ``pip install 'saksflyt[parquet]'``."""
 
     def __init__(self) -> None:
         super().__init__(
             "Parquet needs pyarrow, which is not installed: pip install 'saksflyt[parquet]' "
-            "(CSV and JSON need nothing more)"
+            "(CSV and JSON need nothing more)",
+            Exit.CONFIGURATION,
         )
 
 
@@ -74,7 +77,7 @@ def emit(
 ) -> None:
     if fmt == "parquet":
         if out is None:
-            raise ValueError("--format parquet needs --out FILE")
+            raise UserError("--format parquet needs --out FILE")
         write_parquet(rows, out)
         console.print(f"wrote {len(rows)} rows to {out}")
     elif fmt == "table":

@@ -74,7 +74,7 @@ def _expected(settings: Settings) -> dict[str, Any]:
         "backlog": {k: float(v) for k, v in queries.backlog(store.db).items()},
         "overdue": overdue,
         "late": {k: v for k, v in late.items() if v},
-        "weeks": len(queries.median_days_by_week(store.db)),
+        "weeks": len(queries.decisions_by_week(store.db, queries.Filters())),
         "neighbours": len(queries.open_neighbour_periods(store.db, HORIZON.date())),
     }
     store.db.close()
