@@ -88,6 +88,7 @@ PAGED = {  # view -> (table, date column) of the paged read models
     "overview": ("case_overview", "created_at"),
     "deadlines": ("deadline_watch", "due"),
     "neighbours": ("neighbour_notices", "comment_deadline"),
+    "stats": ("service_stats", "day"),  # per day: one row per service_stats row
 }
 
 

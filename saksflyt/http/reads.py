@@ -145,7 +145,8 @@ def stats(
 ) -> list[dict[str, Any]]:
     """Per service and municipality (``per_day``: also per day), with median and p90 days."""
     rows = queries.stats(services(request).store.db, filters, group_by_day=per_day)
-    return _answer(request, "stats", rows, filters, format)  # type: ignore[no-any-return]
+    view = "stats" if per_day else "stats-totals"  # totals: every row on one page
+    return _answer(request, view, rows, filters, format)  # type: ignore[no-any-return]
 
 
 @router.get(

@@ -205,7 +205,9 @@ def test_read_endpoints_filter_and_paginate(client: TestClient) -> None:
         assert client.get(path).status_code == 200
 
 
-def test_pages_say_how_many_rows_there_are_and_link_to_the_next(client: TestClient) -> None:
+def test_pages_say_how_many_rows_there_are_and_link_to_the_next(
+    client: TestClient, clock: FakeClock
+) -> None:
     for _ in range(5):
         _draft(client, "horingssvar")
     seen, url = [], "/overview?service=horingssvar&limit=2"
@@ -216,6 +218,19 @@ def test_pages_say_how_many_rows_there_are_and_link_to_the_next(client: TestClie
         link = page.headers.get("link", "")
         url = link[1 : link.index(">")].removeprefix("http://testserver") if link else ""
     assert len({row["case_id"] for row in seen}) == 5  # every row once, over three pages
+    for day in (0, 1):  # submissions on two days: two rows of per-day stats
+        clock.at(day)
+        case_id = _draft(client, "avfallsbeholder")
+        form = synthetic.complete_form(random.Random(day), "avfallsbeholder", "0301")
+        assert (
+            client.post(f"/applications/{case_id}/submit", json={"form": form}).status_code == 200
+        )
+    days = client.get("/stats", params={"per_day": "true", "limit": 1})
+    assert days.headers["x-total-count"] == "2" and 'rel="next"' in days.headers["link"]
+    totals = client.get("/stats")
+    assert (
+        totals.headers["x-total-count"] == str(len(totals.json())) and "link" not in totals.headers
+    )
 
 
 def test_read_models_download_as_csv_and_parquet(client: TestClient) -> None:
