@@ -255,7 +255,7 @@ def dashboard(
     last = status.get("last_event_at")
     today = as_of or (last.date() if last else date.today())
     service = service if service in catalogue.codes() else None
-    scope = narrowed(scope_of(who), service, kommune or None)
+    scope = narrowed(scope_of(who, kommune or None), service, kommune or None)  # 403 outside
     data = dashboard_data(db, today, scope, fra, til)
     seen = sorted({k for (_, k) in queries.open_cases(db, scope_of(who))})
     kommuner = {k: municipalities().get(k, k) for k in seen}

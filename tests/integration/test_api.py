@@ -19,6 +19,7 @@ from saksflyt.demo import synthetic
 from tests.clock import FakeClock
 from tests.stores import sqlite_settings
 from tests.tokens import client as api_client
+from tests.tokens import headers
 
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
 PDF = b"%PDF-1.4 synthetic test document\n"
@@ -443,3 +444,13 @@ def test_read_endpoints_answer_what_their_openapi_schemas_say(tmp_path: Path) ->
         overview = {"$ref": "urn:api#/components/schemas/OverviewRow"}
         spoiled = {**rows[0], "paused_days": "many"}
         assert not jsonschema.Draft202012Validator(overview, registry=registry).is_valid(spoiled)
+
+
+def test_the_dashboard_refuses_a_municipality_outside_the_token(tmp_path: Path) -> None:
+    """As the read models do: a filter never reaches past the caller's municipalities."""
+    settings = sqlite_settings(tmp_path)
+    with api_client(settings) as client:
+        client.headers.update(headers(settings, kommuner={"0301"}))
+        assert client.get("/dashboard", params={"kommune": "0301"}).status_code == 200
+        outside = client.get("/dashboard", params={"kommune": "4601"})
+        assert outside.status_code == 403 and outside.json()["rule"] == "outside-scope"
