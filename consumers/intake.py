@@ -4,6 +4,11 @@
 - A command the rules refuse is announced on ``saksflyt.commands.rejected`` with its rule code and
   message; never silently dropped. A resent refused command is a duplicate, not announced twice.
 - Bytes that are not a command raise, so the consumer runtime sends them to the dead-letter topic.
+- Group commit: each record is read and buffered; ``flush`` (the runner calls it after each poll,
+  before committing offsets) hands the poll's commands to ``Casework.handle_batch``, which commits
+  them together. A poll's size bounds a batch (``max_poll_records``) and so does its latency (a
+  poll returns as soon as records are there). A command that fails for good is dead-lettered and
+  the others go on; a transient failure is raised for the runner to retry what is left.
 Commands are keyed by case id, so one case's commands arrive, and are applied, in order.
 """
 
@@ -18,9 +23,10 @@ from uuid import UUID
 
 from kafka import KafkaProducer
 
+from consumers.errors import is_transient
 from consumers.logcontext import correlation
-from domain.casework import UNREADABLE, Casework
-from domain.commands import Handled, Verdict
+from domain.casework import UNREADABLE, BatchInterrupted, Casework
+from domain.commands import Command, Handled, Verdict
 from schemas.codec import AvroCodec, UndecodableMessage
 from schemas.kafka_layout import KafkaRecord, cloudevent_headers
 from schemas.mapping import COMMAND_NAMES, COMMAND_TYPES, InvalidCommand, command_from_record
@@ -49,15 +55,18 @@ class CommandIntake:
         codec: AvroCodec | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         unseal: Callable[[str, dict[str, Any]], dict[str, Any]] | None = None,
+        classify_transient: Callable[[BaseException], bool] = is_transient,
     ) -> None:
         self.app, self.producer, self.rejected_topic = app, producer, rejected_topic
         self.clock = clock  # stamps when each command was received
         self.unseal = unseal  # opens personal fields a sender sealed to the municipality
+        self.is_transient = classify_transient
         self.codec = codec or AvroCodec()
         self.stats = IntakeStats()
+        self._pending: list[tuple[Any, Command]] = []  # read, not yet handled
 
     def __call__(self, record: Any) -> None:
-        """Handle one Kafka record from the command topic."""
+        """Read one Kafka record from the command topic; its command waits for ``flush``."""
         decoded = self.codec.decode(record.value)
         if decoded.name not in COMMAND_TYPES:
             raise NotACommand(f"{decoded.name} is not a command")
@@ -69,8 +78,49 @@ class CommandIntake:
             except InvalidCommand as error:
                 self._refuse_invalid(decoded.name, fields, error)
                 return
-            handled = self.app.handle(command, announce=self._announce_refusal)
-            self._tally(decoded.name, handled.verdict, handled.code)
+        self._pending.append((record, command))
+
+    def flush(self) -> list[tuple[Any, BaseException]]:
+        """Handle the buffered commands with group commit. Returns the records whose command
+        failed for good (to be dead-lettered); raises a transient failure, keeping what is left."""
+        failed: list[tuple[Any, BaseException]] = []
+        while self._pending:
+            commands = [command for _, command in self._pending]
+            try:
+                self._settle(self.app.handle_batch(commands, announce=self._announce_refusal))
+            except BatchInterrupted as stopped:
+                self._settle(stopped.handled)
+                error = stopped.__cause__ or stopped
+                if self.is_transient(error):
+                    raise error from None
+                failed.append((self._pending.pop(0)[0], error))
+            except Exception as error:
+                if self.is_transient(error):
+                    raise
+                log.warning("group commit failed, handling one by one: %s", type(error).__name__)
+                failed += self._one_by_one()
+        return failed
+
+    def _one_by_one(self) -> list[tuple[Any, BaseException]]:
+        """The buffered commands each alone, so one that breaks a group's commit fails alone."""
+        failed: list[tuple[Any, BaseException]] = []
+        while self._pending:
+            command = self._pending[0][1]
+            try:
+                self._settle([self.app.handle(command, announce=self._announce_refusal)])
+            except Exception as error:
+                if self.is_transient(error):
+                    raise
+                failed.append((self._pending.pop(0)[0], error))
+        return failed
+
+    def _settle(self, outcomes: list[Handled]) -> None:
+        """The first ``len(outcomes)`` buffered commands are handled: count them, let them go."""
+        for handled in outcomes:
+            command = handled.command
+            with correlation(command_id=command.command_id, case_id=command.case_id):
+                self._tally(COMMAND_NAMES[type(command)], handled.verdict, handled.code)
+        del self._pending[: len(outcomes)]
 
     def _refuse_invalid(self, name: str, fields: dict[str, Any], error: InvalidCommand) -> None:
         """Decodable but not a valid command: announced like a refusal, recorded once."""

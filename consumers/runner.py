@@ -130,14 +130,16 @@ class ConsumerRunner:
                 self.telemetry.lag(self.group, tp.topic, tp.partition, lag)
 
     def _flush(self, stop: threading.Event) -> bool:
-        """A buffering handler (``flush()``) makes the batch durable before offsets are committed."""
+        """A buffering handler (``flush()``) makes the batch durable before offsets are committed;
+        the records it returns failed for good and go to the dead-letter topic."""
         flush = getattr(self.handler, "flush", None)
         if flush is None:
             return True
         backoff = 0.1
         while True:
             try:
-                flush()
+                for record, error in flush() or ():
+                    self._dead_letter(record, error)
                 return True
             except Exception as error:
                 if not self.is_transient(error) or stop.is_set():
@@ -164,18 +166,7 @@ class ConsumerRunner:
                 return True
             except Exception as error:
                 if not self.is_transient(error):
-                    self.dead_letters.send(record, error)
-                    self.stats.dead_lettered += 1
-                    self.telemetry.dead_letter(self.dead_letters.topic, type(error).__name__)
-                    log.warning(
-                        "dead-lettered",
-                        extra={
-                            "reason": type(error).__name__,
-                            "topic": record.topic,
-                            "partition": record.partition,
-                            "offset": record.offset,
-                        },
-                    )
+                    self._dead_letter(record, error)
                     return True
                 if stop.is_set():
                     return False
@@ -186,6 +177,20 @@ class ConsumerRunner:
                 )
                 stop.wait(backoff)
                 backoff = min(backoff * 2, self.max_backoff_s)
+
+    def _dead_letter(self, record: Any, error: BaseException) -> None:
+        self.dead_letters.send(record, error)
+        self.stats.dead_lettered += 1
+        self.telemetry.dead_letter(self.dead_letters.topic, type(error).__name__)
+        log.warning(
+            "dead-lettered",
+            extra={
+                "reason": type(error).__name__,
+                "topic": record.topic,
+                "partition": record.partition,
+                "offset": record.offset,
+            },
+        )
 
 
 def _header(record: Any, name: str) -> str | None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, datetime
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, runtime_checkable
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
@@ -44,6 +44,15 @@ class Observer(Protocol):
     def command_handled(self, command_type: str, verdict: str, code: str | None) -> None: ...
     def events_recorded(self, service: str, events: Sequence[object]) -> None: ...
     def decided(self, service: str, kommunenummer: str, seconds: float) -> None: ...
+
+
+@runtime_checkable
+class GroupRecorder(Protocol):
+    """A process recorder that can commit a group of commands at once (``saksflyt.recorders``):
+    ``tracked`` reads which of many tracking names are recorded in one query, and
+    ``insert_events(..., trackings=[...])`` writes several tracking records with the events."""
+
+    def tracked(self, names: Sequence[str]) -> set[str]: ...
 
 
 class DateAsISO(Transcoding):

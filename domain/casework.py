@@ -9,7 +9,8 @@ travels as arguments.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from contextlib import suppress
+from contextlib import ExitStack, suppress
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -25,7 +26,7 @@ from eventsourcing.utils import get_topic
 
 from domain import commands as cmd
 from domain.application import Application
-from domain.case_store import CASE_LOCKS, CaseStore
+from domain.case_store import CASE_LOCKS, CaseStore, GroupRecorder
 from domain.commands import Command, Handled, Verdict
 from domain.errors import (
     CaseAlreadyExists,
@@ -44,6 +45,34 @@ Announce = Callable[[Handled], None]
 CONCURRENCY_ATTEMPTS = 5
 SHREDDED = "saksflyt.application.shredded"
 UNREADABLE = "invalid-command"  # the code of a command that could not be read as one
+
+
+class BatchInterrupted(Exception):
+    """A command of a batch raised something other than a refusal (its ``__cause__``).
+
+    ``handled``: the outcomes of the commands before it, all committed. The rest were not handled.
+    """
+
+    def __init__(self, handled: list[Handled]) -> None:
+        super().__init__(f"batch interrupted after {len(handled)} commands")
+        self.handled = handled
+
+
+@dataclass
+class _Group:
+    """Commands decided and not yet committed, in order; a case changes at most once in a group."""
+
+    entries: list[tuple[Command, Application | Handled, ErasureRequest | None]] = field(
+        default_factory=list
+    )
+    cases: set[UUID] = field(default_factory=set)
+
+    def add(
+        self, command: Command, outcome: Application | Handled, erasing: ErasureRequest | None
+    ) -> None:
+        self.entries.append((command, outcome, erasing))
+        if isinstance(outcome, Application):
+            self.cases.add(outcome.id)
 
 
 class Casework(CaseStore):
@@ -65,9 +94,107 @@ class Casework(CaseStore):
         """
         with self._case_locks[command.case_id.int % CASE_LOCKS]:  # one writer per case here
             handled = self._handle(command, announce)
-        for observer in self.observers:
-            observer.command_handled(type(command).__name__, handled.verdict, handled.code)
+        self._observe([handled])
         return handled
+
+    def handle_batch(
+        self, commands: Sequence[Command], announce: Announce | None = None
+    ) -> list[Handled]:
+        """Apply commands in order with group commit: the same outcomes as ``handle`` one by one,
+        in as few transactions as the commands allow.
+
+        Which command ids are done already is read once for the batch. The commands are decided
+        in order and committed together — every case's new events and every command id, accepted
+        or refused, in one transaction. A second command for a case already changed in the group
+        commits the group first, so it is decided against the stored case (per-case order holds).
+        Refusals are announced just before their group commits. If the commit meets another
+        writer (a case changed meanwhile, a twin recorded a command id), nothing of the group is
+        stored and each of its commands is handled alone, as ``handle`` would. Anything other than
+        a refusal commits the group decided so far and raises ``BatchInterrupted``.
+        """
+        recorder = self.recorder
+        if not isinstance(recorder, GroupRecorder):
+            return [self.handle(command, announce) for command in commands]
+        handled: list[Handled] = []
+        with ExitStack() as held:
+            for lock in sorted({c.case_id.int % CASE_LOCKS for c in commands}):
+                held.enter_context(self._case_locks[lock])
+            done = recorder.tracked([_tracking_name(c.command_id) for c in commands])
+            group = _Group()
+            for command in commands:
+                name = _tracking_name(command.command_id)
+                if name in done:  # recorded before, or earlier in this batch
+                    group.add(command, Handled(command, Verdict.DUPLICATE), None)
+                    continue
+                done.add(name)
+                if command.case_id in group.cases:
+                    handled += self._commit(group, announce)
+                    group = _Group()
+                try:
+                    group.add(command, *self._decide_in_group(command))
+                except Exception as error:
+                    handled += self._commit(group, announce)
+                    self._observe(handled)
+                    raise BatchInterrupted(handled) from error
+            handled += self._commit(group, announce)
+        self._observe(handled)
+        return handled
+
+    def _decide_in_group(
+        self, command: Command
+    ) -> tuple[Application | Handled, ErasureRequest | None]:
+        try:
+            case = self._decide(command)
+        except DomainError as refusal:
+            return Handled(command, Verdict.REJECTED, refusal=refusal), None
+        return case, self._erasure_of(case, command)
+
+    def _commit(self, group: _Group, announce: Announce | None) -> list[Handled]:
+        """Store the group in one transaction; each command alone if another writer got between."""
+        cases = [o for _, o, _ in group.entries if isinstance(o, Application)]
+        refused = [o for _, o, _ in group.entries if isinstance(o, Handled) and o.refusal]
+        if not cases and not refused:
+            return [o for _, o, _ in group.entries if isinstance(o, Handled)]  # all duplicates
+        if announce is not None:
+            for refusal in refused:
+                announce(refusal)
+        trackings = [
+            command_tracking(c.command_id)
+            for c, o, _ in group.entries
+            if isinstance(o, Application) or o.refusal
+        ]
+        new = [
+            (o.id, o.kommunenummer)
+            for c, o, _ in group.entries
+            if isinstance(c, cmd.StartApplication) and isinstance(o, Application)
+        ]
+        try:
+            if new and self.vault is not None:
+                self.vault.open_cases(new)
+            self.save(*cases, trackings=trackings)
+        except ConcurrentUpdate:
+            return [
+                o if isinstance(o, Handled) and not o.refusal else self._handle(c, announce)
+                for c, o, _ in group.entries
+            ]
+        outcomes: list[Handled] = []
+        for command, outcome, erasing in group.entries:
+            if isinstance(outcome, Handled):
+                outcomes.append(outcome)
+                continue
+            if erasing is not None:
+                self.vault.erase(outcome.id)  # type: ignore[union-attr]
+            outcomes.append(
+                Handled(command, Verdict.ACCEPTED, outcome.version, outcome.status.value)
+            )
+        return outcomes
+
+    def _observe(self, handled: Sequence[Handled]) -> None:
+        for outcome in handled:
+            for observer in self.observers:
+                observer.command_handled(
+                    type(outcome.command).__name__, outcome.verdict, outcome.code
+                )
 
     def _handle(self, command: Command, announce: Announce | None) -> Handled:
         if self.has_processed(command.command_id):
@@ -165,7 +292,7 @@ class Casework(CaseStore):
 
     def has_processed(self, command_id: UUID) -> bool:
         """True once a command with this id changed a case or was refused."""
-        return self._process_recorder.has_tracking_id(f"command:{command_id}", 1)
+        return self._process_recorder.has_tracking_id(_tracking_name(command_id), 1)
 
     def refuse_unreadable(
         self, command_id: UUID, command_type: str, announce: Callable[[], None]
@@ -194,15 +321,22 @@ class Casework(CaseStore):
         return recorder
 
     def save(  # type: ignore[override]
-        self, *cases: Application, tracking: Tracking | None = None
+        self,
+        *cases: Application,
+        tracking: Tracking | None = None,
+        trackings: Sequence[Tracking] = (),
     ) -> list[Recording[UUID]]:
-        """Store the cases' new events (with ``tracking``, if given, in the same transaction).
+        """Store the cases' new events (with ``tracking``, if given, in the same transaction;
+        ``trackings`` too, when the recorder is a ``GroupRecorder``).
 
         The library's save, plus: a conflicting writer becomes ``ConcurrentUpdate``, and
         observers hear of the new events. The only save path: ``handle`` and tests use it.
         """
         processing = ProcessingEvent[UUID](tracking=tracking)
-        processing.collect_events(*cases)
+        if trackings:
+            processing.collect_events(*cases, trackings=list(trackings))
+        else:
+            processing.collect_events(*cases)
         try:
             recordings = self._record(processing)
         except BaseException as failure:
@@ -224,7 +358,11 @@ class Casework(CaseStore):
 
 def command_tracking(command_id: UUID) -> Tracking:
     """How a handled command id is remembered: a tracking record beside the events."""
-    return Tracking(application_name=f"command:{command_id}", notification_id=1)
+    return Tracking(application_name=_tracking_name(command_id), notification_id=1)
+
+
+def _tracking_name(command_id: UUID) -> str:
+    return f"command:{command_id}"
 
 
 def _apply_retention(

@@ -13,6 +13,7 @@ The attributes listed here are the ones the public schemas mark ``pii`` (a test 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 from uuid import UUID
@@ -65,6 +66,9 @@ class Vault(Protocol):
 
     def open_case(self, case_id: UUID, kommunenummer: str) -> None:
         """Make the case's data key (once), wrapped by its municipality's key."""
+
+    def open_cases(self, cases: Sequence[tuple[UUID, str]]) -> None:
+        """``open_case`` for many new cases (case id, kommunenummer) in one transaction."""
 
     def seal(self, case_id: UUID, name: str, plain: str) -> str: ...
 

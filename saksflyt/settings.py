@@ -18,6 +18,7 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.services import Catalogue
+from saksflyt import recorders
 
 # Public-key signatures only: a shared secret (HS*) would let every verifier mint tokens.
 ASYMMETRIC_ALGORITHMS = frozenset(
@@ -157,10 +158,15 @@ class Settings(BaseSettings):
             return {
                 "PERSISTENCE_MODULE": "eventsourcing.sqlite",
                 "SQLITE_DBNAME": str(self.sqlite_path),
+                "PROCESS_RECORDER_TOPIC": recorders.SQLITE,
             }
         if not self.postgres_url:
             raise ValueError("SAKSFLYT_EVENT_STORE=postgres needs SAKSFLYT_POSTGRES_URL")
-        env = {"PERSISTENCE_MODULE": "eventsourcing.postgres", **postgres_env(self.postgres_url)}
+        env = {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "PROCESS_RECORDER_TOPIC": recorders.POSTGRES,
+            **postgres_env(self.postgres_url),
+        }
         if self.postgres_schema:
             env["POSTGRES_SCHEMA"] = self.postgres_schema
         return env

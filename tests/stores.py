@@ -20,15 +20,18 @@ def sqlite_settings(folder: Path, **overrides: Any) -> Settings:
         sqlite_path=folder / "events.db",
         projection_sqlite_path=folder / "projections.db",
         document_dir=folder / "documents",
-        key_ring=folder / "keyring.json",
-        **{"auth_dev_key": folder / "dev-key.pem", **overrides},
+        **{
+            "key_ring": folder / "keyring.json",
+            "auth_dev_key": folder / "dev-key.pem",
+            **overrides,
+        },
     )
 
 
 def postgres_settings(url: str, schema: str, folder: Path, **overrides: Any) -> Settings:
     """A PostgreSQL store in its own schema, with a key ring made for it (a server store never
     makes one by itself)."""
-    ring = folder / "keyring.json"
+    ring = overrides.pop("key_ring", folder / "keyring.json")
     if not ring.exists():
         FileKeyRing.create(ring)
     return Settings(

@@ -19,7 +19,7 @@ import secrets
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -88,9 +88,18 @@ class KeyVault:
     def open_case(self, case_id: UUID, kommunenummer: str) -> None:
         """A new case: make its key in one statement (no look-up first; a twin may have won)."""
         with self._lock:
-            if self._cached(case_id) is None:
-                key = self._create(case_id, kommunenummer)
-                self._remember(case_id, key if key is not None else self._stored_key(case_id))
+            self._open(case_id, kommunenummer)
+
+    def open_cases(self, cases: Sequence[tuple[UUID, str]]) -> None:
+        """Many new cases' keys in one transaction (a group commit's new cases)."""
+        with self._transaction():
+            for case_id, kommunenummer in cases:
+                self._open(case_id, kommunenummer)
+
+    def _open(self, case_id: UUID, kommunenummer: str) -> None:
+        if self._cached(case_id) is None:
+            key = self._create(case_id, kommunenummer)
+            self._remember(case_id, key if key is not None else self._stored_key(case_id))
 
     def _data_key(self, case_id: UUID) -> bytes | None:
         """The case's data key; made (wrapped) on first use; None once erased."""
