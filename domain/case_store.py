@@ -11,7 +11,7 @@ A base of ``Casework``, kept apart so that module holds the command path; nothin
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, ClassVar, Protocol, runtime_checkable
 from uuid import UUID
@@ -50,9 +50,12 @@ class Observer(Protocol):
 class GroupRecorder(Protocol):
     """A process recorder that can commit a group of commands at once (``saksflyt.recorders``):
     ``tracked`` reads which of many tracking names are recorded in one query, and
-    ``insert_events(..., trackings=[...])`` writes several tracking records with the events."""
+    ``insert_events(..., trackings=[...])`` writes several tracking records with the events;
+    ``events_of`` reads many cases' events at once."""
 
     def tracked(self, names: Sequence[str]) -> set[str]: ...
+
+    def events_of(self, case_ids: Collection[UUID]) -> dict[UUID, list[StoredEvent]]: ...
 
 
 class DateAsISO(Transcoding):

@@ -8,18 +8,19 @@ travels as arguments.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import ProcessingEvent
+from eventsourcing.application import ProcessingEvent, project_aggregate
 from eventsourcing.persistence import (
     IntegrityError,
     ProcessRecorder,
     Recording,
+    StoredEvent,
     Tracking,
 )
 from eventsourcing.utils import get_topic
@@ -30,6 +31,7 @@ from domain.case_store import CASE_LOCKS, CaseStore, GroupRecorder
 from domain.commands import Command, Handled, Verdict
 from domain.errors import (
     CaseAlreadyExists,
+    CaseNotFound,
     ConcurrentUpdate,
     DomainError,
     InvalidTransition,
@@ -59,20 +61,71 @@ class BatchInterrupted(Exception):
 
 
 @dataclass
+class _Entry:
+    command: Command
+    handled: Handled  # as decided: accepted (with the case's version then), refused or duplicate
+    case: Application | None = None  # accepted: the case it changed
+    erasing: ErasureRequest | None = None
+
+
+@dataclass
 class _Group:
-    """Commands decided and not yet committed, in order; a case changes at most once in a group."""
+    """Commands decided and not yet committed, in order. One case may change several times."""
 
-    entries: list[tuple[Command, Application | Handled, ErasureRequest | None]] = field(
-        default_factory=list
-    )
-    cases: set[UUID] = field(default_factory=set)
+    entries: list[_Entry] = field(default_factory=list)
+    cases: dict[UUID, Application] = field(default_factory=dict)
 
-    def add(
-        self, command: Command, outcome: Application | Handled, erasing: ErasureRequest | None
-    ) -> None:
-        self.entries.append((command, outcome, erasing))
-        if isinstance(outcome, Application):
-            self.cases.add(outcome.id)
+    def add(self, entry: _Entry) -> None:
+        self.entries.append(entry)
+        if entry.case is not None:
+            self.cases[entry.case.id] = entry.case
+
+
+class HalfApplied(Exception):
+    """A refused command had already recorded an event on its case (a step of several events):
+    the case as decided in the group is spoiled, so the group is handled one command at a time."""
+
+
+class _Loaded:
+    """A batch's cases, read in one query and then kept as they are decided: a case refused, or in
+    a group whose commit failed, is forgotten and read again from the store when next needed."""
+
+    def __init__(self, app: CaseStore, stored: dict[UUID, list[StoredEvent]]) -> None:
+        self.app, self.stored = app, stored
+        self.cases: dict[UUID, Application] = {}
+
+    def case(self, case_id: UUID) -> Application:
+        if case_id in self.cases:
+            return self.cases[case_id]
+        if case_id in self.stored:
+            events = map(self.app.mapper.to_domain_event, self.stored.pop(case_id))
+            case = project_aggregate(None, events)
+            if case is None:
+                raise CaseNotFound(case_id)
+        else:
+            case = self.app.get_case(case_id)
+        self.cases[case_id] = case
+        return case
+
+    def exists(self, case_id: UUID) -> bool:
+        if case_id in self.cases:
+            return True
+        if case_id in self.stored:
+            return bool(self.stored[case_id])
+        return self.app.exists(case_id)
+
+    def version_of(self, case_id: UUID) -> int | None:
+        """The version of the case as decided so far in the batch (None: not read yet)."""
+        case = self.cases.get(case_id)
+        return None if case is None else case.version
+
+    def keep(self, case: Application) -> None:
+        self.cases[case.id] = case
+
+    def forget(self, case_ids: Iterable[UUID]) -> None:
+        for case_id in case_ids:
+            self.cases.pop(case_id, None)
+            self.stored.pop(case_id, None)
 
 
 class Casework(CaseStore):
@@ -101,100 +154,111 @@ class Casework(CaseStore):
         self, commands: Sequence[Command], announce: Announce | None = None
     ) -> list[Handled]:
         """Apply commands in order with group commit: the same outcomes as ``handle`` one by one,
-        in as few transactions as the commands allow.
+        in one transaction.
 
-        Which command ids are done already is read once for the batch. The commands are decided
-        in order and committed together — every case's new events and every command id, accepted
-        or refused, in one transaction. A second command for a case already changed in the group
-        commits the group first, so it is decided against the stored case (per-case order holds).
-        Refusals are announced just before their group commits. If the commit meets another
-        writer (a case changed meanwhile, a twin recorded a command id), nothing of the group is
-        stored and each of its commands is handled alone, as ``handle`` would. Anything other than
-        a refusal commits the group decided so far and raises ``BatchInterrupted``.
+        Which command ids are done already, and the events of every case named, are read once for
+        the batch. The commands are decided in order, each against its case as the commands
+        before it left it, and committed together: every case's new events and every command id,
+        accepted or refused. Refusals are announced just before the commit. If the commit meets
+        another writer (a case changed meanwhile, a twin recorded a command id), or a refused step
+        had half changed its case, nothing of the group is stored and each command is handled
+        alone, as ``handle`` would. Anything other than a refusal commits the commands decided
+        before it and raises ``BatchInterrupted``.
         """
         recorder = self.recorder
         if not isinstance(recorder, GroupRecorder):
             return [self.handle(command, announce) for command in commands]
-        handled: list[Handled] = []
         with ExitStack() as held:
             for lock in sorted({c.case_id.int % CASE_LOCKS for c in commands}):
                 held.enter_context(self._case_locks[lock])
             done = recorder.tracked([_tracking_name(c.command_id) for c in commands])
+            ids = {c.case_id for c in commands}
+            loaded = _Loaded(self, {case_id: [] for case_id in ids} | recorder.events_of(ids))
             group = _Group()
             for command in commands:
                 name = _tracking_name(command.command_id)
                 if name in done:  # recorded before, or earlier in this batch
-                    group.add(command, Handled(command, Verdict.DUPLICATE), None)
+                    group.add(_Entry(command, Handled(command, Verdict.DUPLICATE)))
                     continue
                 done.add(name)
-                if command.case_id in group.cases:
-                    handled += self._commit(group, announce)
-                    group = _Group()
                 try:
-                    group.add(command, *self._decide_in_group(command))
+                    group.add(self._decide_in_group(command, loaded))
+                except HalfApplied:
+                    return self._observe(self._one_by_one(group, announce, loaded, commands))
                 except Exception as error:
-                    handled += self._commit(group, announce)
-                    self._observe(handled)
-                    raise BatchInterrupted(handled) from error
-            handled += self._commit(group, announce)
-        self._observe(handled)
-        return handled
+                    handled = self._commit(group, announce, loaded)
+                    raise BatchInterrupted(self._observe(handled)) from error
+            return self._observe(self._commit(group, announce, loaded))
 
-    def _decide_in_group(
-        self, command: Command
-    ) -> tuple[Application | Handled, ErasureRequest | None]:
+    def _decide_in_group(self, command: Command, loaded: _Loaded) -> _Entry:
+        version = loaded.version_of(command.case_id)
         try:
-            case = self._decide(command)
+            case = self._decide(command, loaded)
         except DomainError as refusal:
-            return Handled(command, Verdict.REJECTED, refusal=refusal), None
-        return case, self._erasure_of(case, command)
+            if version is None:  # read for this command: as stored, so read it again if needed
+                loaded.forget([command.case_id])
+            elif loaded.version_of(command.case_id) != version:
+                raise HalfApplied from refusal
+            return _Entry(command, Handled(command, Verdict.REJECTED, refusal=refusal))
+        loaded.keep(case)
+        handled = Handled(command, Verdict.ACCEPTED, case.version, case.status.value)
+        return _Entry(command, handled, case, self._erasure_of(case, command))
 
-    def _commit(self, group: _Group, announce: Announce | None) -> list[Handled]:
+    def _commit(self, group: _Group, announce: Announce | None, loaded: _Loaded) -> list[Handled]:
         """Store the group in one transaction; each command alone if another writer got between."""
-        cases = [o for _, o, _ in group.entries if isinstance(o, Application)]
-        refused = [o for _, o, _ in group.entries if isinstance(o, Handled) and o.refusal]
-        if not cases and not refused:
-            return [o for _, o, _ in group.entries if isinstance(o, Handled)]  # all duplicates
+        refused = [e.handled for e in group.entries if e.handled.refusal]
+        if not group.cases and not refused:
+            return [e.handled for e in group.entries]  # nothing, or only duplicates
         if announce is not None:
             for refusal in refused:
                 announce(refusal)
         trackings = [
-            command_tracking(c.command_id)
-            for c, o, _ in group.entries
-            if isinstance(o, Application) or o.refusal
+            command_tracking(e.command.command_id)
+            for e in group.entries
+            if e.handled.verdict is not Verdict.DUPLICATE
         ]
         new = [
-            (o.id, o.kommunenummer)
-            for c, o, _ in group.entries
-            if isinstance(c, cmd.StartApplication) and isinstance(o, Application)
+            (e.case.id, e.case.kommunenummer)
+            for e in group.entries
+            if isinstance(e.command, cmd.StartApplication) and e.case is not None
         ]
         try:
             if new and self.vault is not None:
                 self.vault.open_cases(new)
-            self.save(*cases, trackings=trackings)
+            self.save(*group.cases.values(), trackings=trackings)
         except ConcurrentUpdate:
-            return [
-                o if isinstance(o, Handled) and not o.refusal else self._handle(c, announce)
-                for c, o, _ in group.entries
-            ]
-        outcomes: list[Handled] = []
-        for command, outcome, erasing in group.entries:
-            if isinstance(outcome, Handled):
-                outcomes.append(outcome)
-                continue
-            if erasing is not None:
-                self.vault.erase(outcome.id)  # type: ignore[union-attr]
-            outcomes.append(
-                Handled(command, Verdict.ACCEPTED, outcome.version, outcome.status.value)
-            )
-        return outcomes
+            return self._one_by_one(group, announce, loaded)
+        for entry in group.entries:
+            if entry.erasing is not None and entry.case is not None:
+                self.vault.erase(entry.case.id)  # type: ignore[union-attr]
+        return [e.handled for e in group.entries]
 
-    def _observe(self, handled: Sequence[Handled]) -> None:
+    def _one_by_one(
+        self,
+        group: _Group,
+        announce: Announce | None,
+        loaded: _Loaded,
+        commands: Sequence[Command] = (),
+    ) -> list[Handled]:
+        """Nothing of the group is stored: its commands (then the rest of ``commands``, when the
+        group stopped early) each alone, against the cases as stored."""
+        loaded.forget(e.command.case_id for e in group.entries)
+        self.mapper.forget(group.cases)
+        handled = [
+            e.handled
+            if e.handled.verdict is Verdict.DUPLICATE
+            else self._handle(e.command, announce)
+            for e in group.entries
+        ]
+        return handled + [self._handle(c, announce) for c in commands[len(group.entries) :]]
+
+    def _observe(self, handled: list[Handled]) -> list[Handled]:
         for outcome in handled:
             for observer in self.observers:
                 observer.command_handled(
                     type(outcome.command).__name__, outcome.verdict, outcome.code
                 )
+        return handled
 
     def _handle(self, command: Command, announce: Announce | None) -> Handled:
         if self.has_processed(command.command_id):
@@ -239,12 +303,13 @@ class Casework(CaseStore):
         self.vault.erasure_requested(request)
         return request
 
-    def _decide(self, command: Command) -> Application:
-        """Load (or create) the case and apply the command to it; nothing is saved yet."""
+    def _decide(self, command: Command, loaded: _Loaded | None = None) -> Application:
+        """Load (or create) the case and apply the command to it; nothing is saved yet.
+        ``loaded``: a batch's cases, read already."""
         check_payload(command)
         if isinstance(command, cmd.StartApplication):
-            return self._start(command)
-        case = self.get_case(command.case_id)
+            return self._start(command, loaded)
+        case = loaded.case(command.case_id) if loaded else self.get_case(command.case_id)
         at = record_time(command.received_at, command.issued_at, case.last_event_at)
         if isinstance(command, cmd.SubmitApplication):
             self._submit(case, command, at, self.service_of(case))
@@ -263,12 +328,12 @@ class Casework(CaseStore):
         pseudonym = self.vault.pseudonym if self.vault else None
         case.submit(c.form, at, service, c.signed_at, pseudonym)
 
-    def _start(self, c: cmd.StartApplication) -> Application:
+    def _start(self, c: cmd.StartApplication, loaded: _Loaded | None = None) -> Application:
         """Open a draft (optionally with a first mellomlagring), or file it at once."""
         service = self.catalogue.service(c.service, c.kommunenummer)
         Kommunenummer.parse(c.kommunenummer)
         at = record_time(c.received_at, c.issued_at, None)
-        if self.exists(c.case_id):
+        if loaded.exists(c.case_id) if loaded else self.exists(c.case_id):
             raise CaseAlreadyExists(c.case_id)
         if not service.drafts and not isinstance(c, cmd.SubmitNewApplication):
             raise InvalidTransition(

@@ -1,15 +1,17 @@
 """The eventsourcing library's process recorders, able to commit a group of commands at once.
 
 ``Casework.handle_batch`` (group commit) needs two things the library's recorders do one at a time:
-which of many command ids are recorded already (one read, ``tracked``), and several tracking
-records written in the same transaction as the events of several cases (``insert_events(...,
-trackings=[...])``). Chosen by ``PROCESS_RECORDER_TOPIC`` in ``Settings.eventsourcing_env``.
+which of many command ids are recorded already (one read, ``tracked``), every event of many
+cases in one read (``events_of``), and several tracking records written in the same transaction as
+the events of several cases (``insert_events(..., trackings=[...])``). Chosen by
+``PROCESS_RECORDER_TOPIC`` in ``Settings.eventsourcing_env``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent, Tracking
 from eventsourcing.postgres import PostgresProcessRecorder
@@ -44,14 +46,44 @@ class SQLiteGroupRecorder(SQLiteProcessRecorder):
                 found.update(row[0] for row in c.fetchall())
         return found
 
+    def events_of(self, case_ids: Collection[UUID]) -> dict[UUID, list[StoredEvent]]:
+        """Every stored event of these cases, each case's in version order."""
+        found: dict[UUID, list[StoredEvent]] = {}
+        ids = [case_id.hex for case_id in case_ids]
+        with self.datastore.transaction(commit=False) as c:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                c.execute(
+                    f"SELECT originator_id, originator_version, topic, state"
+                    f" FROM {self.events_table_name} WHERE originator_id IN"
+                    f" ({','.join('?' * len(chunk))}) ORDER BY originator_id, originator_version",
+                    chunk,
+                )
+                for row in c.fetchall():
+                    case_id = UUID(row[0])
+                    found.setdefault(case_id, []).append(
+                        StoredEvent(case_id, row[1], row[2], row[3])
+                    )
+        return found
+
 
 class PostgresGroupRecorder(PostgresProcessRecorder):
     def _insert_events(
         self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> None:
         trackings: Sequence[Tracking] = kwargs.get("trackings", ())
-        for tracking in trackings:
-            self._insert_tracking(curs, tracking)
+        if trackings:  # one statement for them all
+            self._check_has_multi_row_tracking_table(curs)
+            curs.execute(
+                SQL(
+                    "INSERT INTO {}.{} (application_name, notification_id)"
+                    " SELECT * FROM unnest(%s::text[], %s::bigint[])"
+                ).format(Identifier(self.datastore.schema), Identifier(self.tracking_table_name)),
+                (
+                    [t.application_name for t in trackings],
+                    [t.notification_id for t in trackings],
+                ),
+            )
         super()._insert_events(curs, stored_events, **kwargs)
 
     def tracked(self, names: Sequence[str]) -> set[str]:
@@ -63,3 +95,22 @@ class PostgresGroupRecorder(PostgresProcessRecorder):
         with self.datastore.transaction(commit=False) as curs:
             curs.execute(query, (list(names),))
             return {row["application_name"] for row in curs.fetchall()}
+
+    def events_of(self, case_ids: Collection[UUID]) -> dict[UUID, list[StoredEvent]]:
+        found: dict[UUID, list[StoredEvent]] = {}
+        if not case_ids:
+            return found
+        query = SQL(
+            "SELECT originator_id, originator_version, topic, state FROM {}.{}"
+            " WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version"
+        ).format(Identifier(self.datastore.schema), Identifier(self.events_table_name))
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(query, (list(case_ids),))
+            for row in curs.fetchall():
+                case_id = row["originator_id"]
+                found.setdefault(case_id, []).append(
+                    StoredEvent(
+                        case_id, row["originator_version"], row["topic"], bytes(row["state"])
+                    )
+                )
+        return found

@@ -123,6 +123,25 @@ def run_demo(
     return result
 
 
+def simulated_commands(app: Casework, applications: int, seed: int = 2026) -> list[cmd.Command]:
+    """The commands a simulated month sends (handled by ``app`` as they go, which they need: each
+    step looks at the case), in the order they would arrive: by time, each case's own in order.
+    For load tests and benchmarks, which send them again elsewhere."""
+    sent: list[cmd.Command] = []
+    handle = app.handle
+
+    def recorded(command: cmd.Command, announce: Any = None) -> cmd.Handled:
+        sent.append(command)
+        return handle(command, announce)
+
+    app.handle = recorded  # type: ignore[method-assign]
+    try:
+        run_demo(app, applications, seed)
+    finally:
+        del app.handle
+    return sorted(sent, key=lambda c: c.received_at)  # stable: a case's own keep their order
+
+
 class CaseScript:
     """One applicant's case, from first draft to archive or shredder."""
 

@@ -88,17 +88,18 @@ class KeyVault:
     def open_case(self, case_id: UUID, kommunenummer: str) -> None:
         """A new case: make its key in one statement (no look-up first; a twin may have won)."""
         with self._lock:
-            self._open(case_id, kommunenummer)
+            self._open([(case_id, kommunenummer)])
 
     def open_cases(self, cases: Sequence[tuple[UUID, str]]) -> None:
-        """Many new cases' keys in one transaction (a group commit's new cases)."""
+        """Many new cases' keys in one statement (a group commit's new cases)."""
         with self._transaction():
-            for case_id, kommunenummer in cases:
-                self._open(case_id, kommunenummer)
+            self._open(cases)
 
-    def _open(self, case_id: UUID, kommunenummer: str) -> None:
-        if self._cached(case_id) is None:
-            key = self._create(case_id, kommunenummer)
+    def _open(self, cases: Sequence[tuple[UUID, str]]) -> None:
+        fresh = [(case_id, knr) for case_id, knr in cases if self._cached(case_id) is None]
+        made = self._create(fresh) if fresh else {}
+        for case_id, _ in fresh:
+            key = made.get(case_id)
             self._remember(case_id, key if key is not None else self._stored_key(case_id))
 
     def _data_key(self, case_id: UUID) -> bytes | None:
@@ -128,23 +129,27 @@ class KeyVault:
             "SELECT kek_id, wrapped FROM saksflyt_case_keys WHERE case_id = ?", (str(case_id),)
         )
         if not rows:
-            made = self._create(case_id, DEFAULT)
+            made = self._create([(case_id, DEFAULT)]).get(case_id)
             return made if made is not None else self._stored_key(case_id)
         row = rows[0]
         if row["wrapped"] is None:
             return None  # erased
         return self.keys.unwrap(row["kek_id"], _unb64(row["wrapped"]), case_id.bytes)
 
-    def _create(self, case_id: UUID, kommunenummer: str) -> bytes | None:
-        """Store a new wrapped key in one statement; the key, or None if one was there already."""
-        key = AESGCM.generate_key(256)
-        kek_id, wrapped = self.keys.wrap(kommunenummer, key, case_id.bytes)
+    def _create(self, cases: Sequence[tuple[UUID, str]]) -> dict[UUID, bytes]:
+        """Store new wrapped keys in one statement; the keys stored (not where one was there)."""
+        keys = {case_id: AESGCM.generate_key(256) for case_id, _ in cases}
+        values: list[str] = []
+        for case_id, kommunenummer in cases:
+            kek_id, wrapped = self.keys.wrap(kommunenummer, keys[case_id], case_id.bytes)
+            values += [str(case_id), kommunenummer, kek_id, _b64(wrapped), _now()]
         inserted = self.db.rows(
             "INSERT INTO saksflyt_case_keys (case_id, kommunenummer, kek_id, wrapped, created_at)"
-            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (case_id) DO NOTHING RETURNING case_id",
-            (str(case_id), kommunenummer, kek_id, _b64(wrapped), _now()),
+            f" VALUES {', '.join(['(?, ?, ?, ?, ?)'] * len(cases))}"
+            " ON CONFLICT (case_id) DO NOTHING RETURNING case_id",
+            values,
         )
-        return key if inserted else None
+        return {UUID(row["case_id"]): keys[UUID(row["case_id"])] for row in inserted}
 
     # ----- sealing -----------------------------------------------------------------------------
 

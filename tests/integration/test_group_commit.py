@@ -19,11 +19,12 @@ from uuid import UUID, uuid4
 import pytest
 
 from domain import commands as cmd
+from domain.application import Application
 from domain.casework import BatchInterrupted, Casework
-from domain.errors import CaseNotFound
+from domain.errors import CaseNotFound, InvalidTransition
 from saksflyt.bootstrap import bootstrap
 from saksflyt.demo import synthetic
-from saksflyt.demo.simulation import run_demo
+from saksflyt.demo.simulation import simulated_commands
 from saksflyt.privacy.keyring import FileKeyRing
 from saksflyt.settings import Settings
 from tests.stores import postgres_settings, sqlite_settings
@@ -32,20 +33,14 @@ APPLICATIONS = 60
 OPEN = {"service": "avfallsbeholder", "kommunenummer": "0301"}
 
 
-def simulated_commands(folder: Path, ring: Path) -> list[cmd.Command]:
-    """The demo's commands for a month, in the order the demo sent them."""
+def simulated(folder: Path, ring: Path) -> list[cmd.Command]:
+    """The demo's commands for a month, in the order the demo sent them (case by case)."""
     app = bootstrap(sqlite_settings(folder, key_ring=ring))
-    sent: list[cmd.Command] = []
-    handle = app.handle
-
-    def capture(command: cmd.Command, announce: Any = None) -> cmd.Handled:
-        sent.append(command)
-        return handle(command, announce)
-
-    app.handle = capture  # type: ignore[method-assign]
-    run_demo(app, APPLICATIONS, seed=7)
-    app.close()
-    return sent
+    try:
+        commands = simulated_commands(app, APPLICATIONS, seed=7)
+    finally:
+        app.close()
+    return sorted(commands, key=lambda c: c.case_id.int)  # interleaved below, at random
 
 
 def interleaved(commands: list[cmd.Command], rng: random.Random) -> list[cmd.Command]:
@@ -135,7 +130,7 @@ def test_batched_commands_end_as_one_by_one(
 ) -> None:
     rng = random.Random(2026)
     ring = two_stores[0].key_ring
-    commands = interleaved(simulated_commands(tmp_path, ring), rng)
+    commands = interleaved(simulated(tmp_path, ring), rng)
     single, batched = bootstrap(two_stores[0]), bootstrap(two_stores[1])
     try:
         one_by_one = [outcome(single.handle(c)) for c in commands]
@@ -162,14 +157,14 @@ def test_a_command_that_breaks_stops_the_batch_after_committing_those_before(
     """Anything other than a refusal: the commands before it are stored, it and the rest are not."""
     app = bootstrap(sqlite_settings(tmp_path))
     try:
-        commands = simulated_commands(tmp_path / "demo", tmp_path / "keyring.json")[:40]
+        commands = simulated(tmp_path / "demo", tmp_path / "keyring.json")[:40]
         broken = commands[20]
         decide = app._decide
 
-        def failing(command: cmd.Command) -> Any:
+        def failing(command: cmd.Command, *loaded: Any) -> Any:
             if command is broken:
                 raise RuntimeError("a bug, not a refusal")
-            return decide(command)
+            return decide(command, *loaded)
 
         monkeypatch.setattr(app, "_decide", failing)
         with pytest.raises(BatchInterrupted) as stopped:
@@ -201,8 +196,8 @@ def test_another_writer_between_decision_and_commit_sends_the_group_one_by_one(
         decide = app._decide
         interfered: list[bool] = []
 
-        def meanwhile(command: cmd.Command) -> Any:
-            decided = decide(command)
+        def meanwhile(command: cmd.Command, *loaded: Any) -> Any:
+            decided = decide(command, *loaded)
             if command is to_b and not interfered:  # A waits in the group: change it elsewhere
                 interfered.append(True)
                 other.handle(
@@ -220,3 +215,38 @@ def test_another_writer_between_decision_and_commit_sends_the_group_one_by_one(
     finally:
         app.close()
         other.close()
+
+
+def test_a_refused_step_that_had_recorded_an_event_sends_the_batch_one_by_one(
+    tmp_path: Path, t0: datetime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A step of several events refused after its first: the case as decided in the group is
+    spoiled, so nothing of the group is stored from it and every command is decided alone — the
+    refused step leaves no event behind, the others are all applied."""
+    app = bootstrap(sqlite_settings(tmp_path))
+    try:
+        case_id = uuid4()
+        start = cmd.StartApplication(command_id=uuid4(), case_id=case_id, received_at=t0, **OPEN)
+        drafts = [
+            cmd.SaveDraft(command_id=uuid4(), case_id=case_id, received_at=t0, form=form(n))
+            for n in range(3)
+        ]
+        save_draft = Application.save_draft
+
+        def half(case: Application, form: dict[str, Any], at: datetime) -> None:
+            save_draft(case, form, at)
+            if form == drafts[1].form:
+                raise InvalidTransition(case.id, "draft", "save draft", "bench", "second thoughts")
+
+        monkeypatch.setattr(Application, "save_draft", half)
+        outcomes = app.handle_batch([start, *drafts])
+        assert [outcome(h) for h in outcomes] == [
+            ("accepted", None, 1),
+            ("accepted", None, 2),
+            ("rejected", "bench", None),
+            ("accepted", None, 3),
+        ]
+        saved = [e["form"] for _, name, e in history(app, case_id) if name == "DraftSaved"]
+        assert saved == [drafts[0].form, drafts[2].form]
+    finally:
+        app.close()
