@@ -55,7 +55,7 @@ def relay_rate(
     count = relay.catch_up()
     relay_s = time.perf_counter() - started
     messages = [to_kafka_record(e, CODEC) for _, e in relay.events.after(0, 1_000_000)]
-    raw = kafka_wiring.producer(bootstrap_servers)
+    raw = kafka_wiring.producer(bootstrap_servers, bulk=True)  # as the relay's
     started = time.perf_counter()
     futures = [
         raw.send(topics.name("raw"), key=m.key, value=m.value, headers=m.headers) for m in messages
@@ -138,6 +138,10 @@ def latency(
         topics.events,
         kafka_wiring.relay_position(settings, topics.events),
     )
+    # The reader joins its group before the relay polls every millisecond and takes a core.
+    arrivals, stop_events, reader = _first_arrivals(
+        bootstrap_servers, topics.events, lambda r: r.key.decode()
+    )
     stop = threading.Event()
     threads = [
         threading.Thread(target=runner.run, args=(stop,), daemon=True),
@@ -146,9 +150,6 @@ def latency(
     for thread in threads:
         thread.start()
     rng = random.Random(3)
-    arrivals, stop_events, reader = _first_arrivals(
-        bootstrap_servers, topics.events, lambda r: r.key.decode()
-    )
 
     def send_command(_: int) -> str:
         case_id = uuid4()

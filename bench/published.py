@@ -21,6 +21,6 @@ def demo_relay(bootstrap_servers: str, topics: Topics, db_path: Path, applicatio
     app = bootstrap(settings)
     run_demo(app, applications)
     position = kafka_wiring.relay_position(settings, topics.events)
-    relay = Relay(app, kafka_wiring.producer(bootstrap_servers), topics.events, position)
+    relay = Relay(app, kafka_wiring.producer(bootstrap_servers, bulk=True), topics.events, position)
     relay.position.acquire(threading.Event())
     return relay

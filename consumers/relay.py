@@ -4,6 +4,10 @@ It reads the notifications after its last published position, maps each to the p
 CloudEvents headers, produces them with the idempotent producer (acks=all), waits for every ack,
 and only then records the new position. A crash between produce and position-save publishes the
 batch again: at-least-once, with duplicates that consumers drop by event id or (case, version).
+
+While it catches up, one batch is in flight while the next is read, mapped and sent: the broker's
+acknowledgements overlap the next batch's work instead of stalling it. Positions are still saved
+in order, each once its batch is acknowledged.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from kafka import KafkaProducer
 
@@ -25,6 +31,15 @@ log = logging.getLogger(__name__)
 ACK_TIMEOUT_S = 60
 
 
+@dataclass
+class _Sent:
+    """A batch handed to the producer, not yet acknowledged."""
+
+    last: int  # notification id of its last event
+    futures: list[Any]
+    started: float
+
+
 class Relay:
     def __init__(
         self,
@@ -33,7 +48,7 @@ class Relay:
         topic: str,
         position: RelayPosition,
         codec: AvroCodec | None = None,
-        batch_size: int = 500,
+        batch_size: int = 1000,
         before_save: Callable[[int], None] | None = None,
         telemetry: Telemetry = NO_TELEMETRY,
     ) -> None:
@@ -46,12 +61,19 @@ class Relay:
         self.published = 0
 
     def publish_batch(self) -> int:
-        """Publish the next batch; return how many events went out (0: caught up)."""
-        position = self.position.load()
+        """Publish the next batch and wait for it; return how many events went out (0: caught up)."""
+        sent = self._send(self.position.load())
+        if sent is None:
+            return 0
+        self.producer.flush(timeout=ACK_TIMEOUT_S)
+        return self._settle(sent)
+
+    def _send(self, position: int) -> _Sent | None:
+        """Read, map and produce the batch after ``position``; None when there is none."""
         batch = list(self.events.after(position, self.batch_size))
         if not batch:
             self.telemetry.published(0, 0.0, self._backlog(position))
-            return 0
+            return None
         started = time.perf_counter()
         futures = []
         for _, event in batch:
@@ -60,17 +82,21 @@ class Relay:
                 self.topic, key=record.key, value=record.value, headers=record.headers
             )
             futures.append(send)
-        last = batch[-1][0]
-        self.producer.flush(timeout=ACK_TIMEOUT_S)
-        for future in futures:
+        return _Sent(batch[-1][0], futures, started)
+
+    def _settle(self, sent: _Sent) -> int:
+        """Wait for every ack of the batch, then record its position."""
+        for future in sent.futures:
             future.get(timeout=ACK_TIMEOUT_S)  # raises if the broker did not take it
         if self.before_save:
-            self.before_save(last)
-        self.position.save(last)
-        self.published += len(futures)
-        self.telemetry.published(len(futures), time.perf_counter() - started, self._backlog(last))
-        log.info("published", extra={"events": len(futures), "position": last})
-        return len(futures)
+            self.before_save(sent.last)
+        self.position.save(sent.last)
+        count = len(sent.futures)
+        self.published += count
+        took = time.perf_counter() - sent.started
+        self.telemetry.published(count, took, self._backlog(sent.last))
+        log.info("published", extra={"events": count, "position": sent.last})
+        return count
 
     def _backlog(self, position: int) -> int:
         return max(self.events.head() - position, 0)
@@ -87,7 +113,7 @@ class Relay:
         log.info("relay active from position %d", self.position.load())
         try:
             while not stop.is_set():
-                if self.publish_batch() == 0:
+                if self.catch_up(stop) == 0:
                     (wakeup or stop).wait(idle_s)
                     if wakeup is not None:
                         wakeup.clear()
@@ -95,9 +121,18 @@ class Relay:
             self.producer.flush(timeout=ACK_TIMEOUT_S)
             self.position.release()
 
-    def catch_up(self) -> int:
-        """Publish until nothing is left (for one-shot runs and tests); return the count."""
+    def catch_up(self, stop: threading.Event | None = None) -> int:
+        """Publish until nothing is left (or ``stop``), one batch in flight while the next is
+        sent; return the count."""
         total = 0
-        while (count := self.publish_batch()) > 0:
-            total += count
-        return total
+        in_flight: _Sent | None = None
+        position = self.position.load()
+        while True:
+            sent = None if stop is not None and stop.is_set() else self._send(position)
+            if in_flight is not None:
+                if sent is None:
+                    self.producer.flush(timeout=ACK_TIMEOUT_S)  # caught up: no lingering
+                total += self._settle(in_flight)
+            if sent is None:
+                return total
+            in_flight, position = sent, sent.last

@@ -74,6 +74,15 @@ class Database:
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         self.conn.execute(self._sql(sql), [self._param(p) for p in params])
 
+    def executemany(self, sql: str, params: Sequence[Sequence[Any]]) -> None:
+        """One statement for many rows (PostgreSQL pipelines them: one round trip, not one each)."""
+        rows = [[self._param(p) for p in row] for row in params]
+        if self.dialect == "postgres":
+            with self.conn.cursor() as cursor:
+                cursor.executemany(self._sql(sql), rows)
+        else:
+            self.conn.executemany(self._sql(sql), rows)
+
     def rows(
         self, sql: str, params: Sequence[Any] = (), table: str | None = None
     ) -> list[dict[str, Any]]:

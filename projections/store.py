@@ -14,7 +14,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from itertools import groupby
+from typing import Any, Protocol
 
 from projections.batch import FoldedChanges
 from projections.changes import Increment, RowChange, Upsert
@@ -153,8 +154,7 @@ class ProjectionStore:
                     folded.add(change)
                 result.applied += 1
                 last_event_at = max(filter(None, (last_event_at, event.record["occurred_at"])))
-            for change in folded.in_order():
-                self._execute(change)
+            self._execute(folded.in_order())
             if not self.suffix:
                 self._record_status(result, last_event_at)
             if mark is not None:
@@ -198,38 +198,35 @@ class ProjectionStore:
             (STATUS_NAME, result.applied, result.duplicates, last_event_at, datetime.now(UTC)),
         )
 
-    def _execute(self, change: RowChange) -> None:
-        if isinstance(change, Upsert):
-            self._upsert(change)
-        elif isinstance(change, Increment):
-            self._increment(change)
-        else:
-            where = " AND ".join(f"{c} = ?" for c in change.where)
-            self.db.execute(
-                f"DELETE FROM {self.t(change.table)} WHERE {where}", tuple(change.where.values())
-            )
+    def _execute(self, changes: list[RowChange]) -> None:
+        """The changes in order, each run of the same statement sent as one ``executemany``."""
+        statements = [self._statement(change) for change in changes]
+        for sql, run in groupby(statements, key=lambda statement: statement[0]):
+            self.db.executemany(sql, [params for _, params in run])
 
-    def _upsert(self, change: Upsert) -> None:
-        columns = list(change.values)
-        updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in change.key)
-        self.db.execute(
-            f"INSERT INTO {self.t(change.table)} ({', '.join(columns)}) "
-            f"VALUES ({', '.join('?' for _ in columns)}) "
-            f"ON CONFLICT ({', '.join(change.key)}) DO UPDATE SET {updates}",
-            tuple(change.values.values()),
-        )
-
-    def _increment(self, change: Increment) -> None:
-        table = TABLES[change.table]
-        counters = [c for c, _ in table.columns if c not in change.key]
-        values = {**change.key, **{c: change.counts.get(c, 0) for c in counters}}
+    def _statement(self, change: RowChange) -> tuple[str, tuple[Any, ...]]:
         name = self.t(change.table)
-        updates = ", ".join(f"{c} = {name}.{c} + excluded.{c}" for c in change.counts)
-        self.db.execute(
-            f"INSERT INTO {name} ({', '.join(values)}) VALUES ({', '.join('?' for _ in values)}) "
-            f"ON CONFLICT ({', '.join(change.key)}) DO UPDATE SET {updates}",
-            tuple(values.values()),
-        )
+        if isinstance(change, Upsert):
+            columns = list(change.values)
+            updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in change.key)
+            sql = (
+                f"INSERT INTO {name} ({', '.join(columns)}) "
+                f"VALUES ({', '.join('?' for _ in columns)}) "
+                f"ON CONFLICT ({', '.join(change.key)}) DO UPDATE SET {updates}"
+            )
+            return sql, tuple(change.values.values())
+        if isinstance(change, Increment):
+            counters = [c for c, _ in TABLES[change.table].columns if c not in change.key]
+            values = {**change.key, **{c: change.counts.get(c, 0) for c in counters}}
+            updates = ", ".join(f"{c} = {name}.{c} + excluded.{c}" for c in change.counts)
+            sql = (
+                f"INSERT INTO {name} ({', '.join(values)}) "
+                f"VALUES ({', '.join('?' for _ in values)}) "
+                f"ON CONFLICT ({', '.join(change.key)}) DO UPDATE SET {updates}"
+            )
+            return sql, tuple(values.values())
+        where = " AND ".join(f"{c} = ?" for c in change.where)
+        return f"DELETE FROM {name} WHERE {where}", tuple(change.where.values())
 
 
 EVENT_STORE_SOURCE = "event-store"  # the position name of in-process delivery

@@ -43,16 +43,24 @@ def security(settings: Settings) -> dict[str, Any]:
 
 
 def producer(
-    bootstrap: str, client_id: str = "saksflyt", security: Mapping[str, Any] = PLAINTEXT
+    bootstrap: str,
+    client_id: str = "saksflyt",
+    security: Mapping[str, Any] = PLAINTEXT,
+    bulk: bool = False,
 ) -> KafkaProducer:
-    """Idempotent, acks from all in-sync replicas: nothing acknowledged is lost or doubled."""
+    """Idempotent, acks from all in-sync replicas: nothing acknowledged is lost or doubled.
+
+    ``bulk`` (the relay): 256 KiB batches lingering up to 20 ms, measured ~20 % faster than 16 KiB
+    and 5 ms when catching up (``docs/benchmarks.md``); the relay flushes as soon as it has caught
+    up, so a lone event does not wait out the linger."""
     return KafkaProducer(
         **security,
         bootstrap_servers=bootstrap,
         client_id=client_id,
         acks="all",
         enable_idempotence=True,
-        linger_ms=5,
+        linger_ms=20 if bulk else 5,
+        batch_size=256 * 1024 if bulk else 16 * 1024,
         request_timeout_ms=30_000,
     )
 

@@ -125,7 +125,7 @@ def run_relay(settings: Settings, stop: threading.Event, once: bool = False) -> 
     topics = Topics(settings.topic_prefix)
     app = bootstrap(settings)
     producer = kafka_wiring.producer(
-        bootstrap_servers, "saksflyt-relay", security=kafka_wiring.security(settings)
+        bootstrap_servers, "saksflyt-relay", security=kafka_wiring.security(settings), bulk=True
     )
     position = kafka_wiring.relay_position(settings, topics.events)
     relay = Relay(app, producer, topics.events, position, telemetry=TELEMETRY)
