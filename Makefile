@@ -43,10 +43,8 @@ lint: install ## ruff, ruff format --check and mypy
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-bench: install ## benchmarks: event store, codec, Kafka, read models, metrics scrape, sealing cost, letters over SMTP, Noark 5 export; numbers, not pass/fail
-	compose/with-services.sh bash -c '$(BIN)/python bench/eventstore.py && $(BIN)/python bench/codec.py && $(BIN)/python bench/backbone.py && $(BIN)/python bench/readmodels.py && $(BIN)/python bench/privacy.py && $(BIN)/python bench/notices.py'
-	$(BIN)/python bench/noark5.py
-	$(BIN)/python bench/scrape.py
+bench: install ## every benchmark next to its baseline (event store, intake with group commit, relay, read models, load held end to end, memory, codec, sealing, letters, Noark 5, /metrics); results in bench/results/, table in docs/benchmarks.md
+	compose/with-services.sh $(BIN)/python bench/run.py
 
 
 clean: ## remove the virtualenv, local databases and caches

@@ -13,8 +13,10 @@ Prints events/s per store and the ratio; numbers, not pass/fail.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
+import statistics
 import tempfile
 import time
 import uuid
@@ -146,6 +148,8 @@ def measure(name: str, store: Callable[[], Any], cases: int) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=500)
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved; the median is shown")
+    parser.add_argument("--json", type=Path, help="write the results here")
     args = parser.parse_args()
     stores: list[tuple[str, Callable[[], Any]]] = [("sqlite", sqlite_store)]
     url = os.environ.get("SAKSFLYT_TEST_POSTGRES_URL")
@@ -155,13 +159,23 @@ def main() -> None:
     print(
         f"{'store':<9} {'events':>7} {'bytes/ev':>9} {'saksflyt ev/s':>14} {'bare ev/s':>10} {'ratio':>6}"
     )
+    results = {}
     for name, store in stores:
-        r = measure(name, store, args.cases)
-        ratio = r["saksflyt_events_per_s"] / r["bare_events_per_s"]
+        rounds = [measure(name, store, args.cases) for _ in range(args.rounds)]
+        r = {
+            **rounds[-1],
+            "saksflyt_events_per_s": statistics.median(x["saksflyt_events_per_s"] for x in rounds),
+            "bare_events_per_s": statistics.median(x["bare_events_per_s"] for x in rounds),
+            "rounds": args.rounds,
+        }
+        r["ratio"] = r["saksflyt_events_per_s"] / r["bare_events_per_s"]
+        results[name] = r
         print(
             f"{r['store']:<9} {r['events']:>7} {r['mean_event_bytes']:>9} "
-            f"{r['saksflyt_events_per_s']:>14,.0f} {r['bare_events_per_s']:>10,.0f} {ratio:>6.2f}"
+            f"{r['saksflyt_events_per_s']:>14,.0f} {r['bare_events_per_s']:>10,.0f} {r['ratio']:>6.2f}"
         )
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ and the ratio of batched to bare.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import tempfile
@@ -154,6 +155,7 @@ def main() -> None:
     parser.add_argument("--commands", type=int, default=5000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--store", choices=["postgres", "sqlite"], default="postgres")
+    parser.add_argument("--json", type=Path, help="write the results here")
     args = parser.parse_args()
     bootstrap_servers = os.environ["SAKSFLYT_TEST_KAFKA"]
     topics = Topics(prefix=f"bench{uuid4().hex[:8]}")
@@ -180,6 +182,7 @@ def main() -> None:
         f"median of {args.rounds} interleaved rounds"
     )
     bare = statistics.median(e for _, e in rates["bare"])
+    result: dict[str, Any] = {"store": args.store, "commands": len(commands), "events": events}
     for name, measured in rates.items():
         per_command = statistics.median(c for c, _ in measured)
         per_event = statistics.median(e for _, e in measured)
@@ -187,6 +190,9 @@ def main() -> None:
         print(
             f"{name:<11} {shown:>12} {per_event:>9,.0f} ev/s  ratio to bare {per_event / bare:.2f}"
         )
+        result[name] = {"commands_per_s": per_command, "events_per_s": per_event}
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2))
 
 
 if __name__ == "__main__":

@@ -11,7 +11,9 @@ rebuild reads the topic from the start into fresh tables and swaps them in.
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import statistics
 import tempfile
 import threading
 import time
@@ -74,16 +76,8 @@ def live_apply(bootstrap_servers: str, topics: Topics, settings: Settings, total
     return total / elapsed
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--applications", type=int, default=3000)
-    args = parser.parse_args()
-    bootstrap_servers, url = (
-        os.environ["SAKSFLYT_TEST_KAFKA"],
-        os.environ["SAKSFLYT_TEST_POSTGRES_URL"],
-    )
-    topics = Topics(prefix=f"bench{uuid4().hex[:8]}")
-    ensure_topics(bootstrap_servers, topics)
+def one_round(url: str, bootstrap_servers: str, topics: Topics, total: int) -> dict[str, float]:
+    """Decode-only, live apply and rebuild, each read models in a fresh schema."""
     schema = f"bench_{uuid4().hex[:8]}"
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(f'CREATE SCHEMA "{schema}"')
@@ -95,11 +89,6 @@ def main() -> None:
         topic_prefix=topics.prefix,
     )
     try:
-        with tempfile.TemporaryDirectory() as tmp:
-            relay = demo_relay(
-                bootstrap_servers, topics, Path(tmp) / "events.db", args.applications
-            )
-            total = relay.catch_up()
         decoded = decode_only(bootstrap_servers, topics.events, total)
         live = live_apply(bootstrap_servers, topics, settings, total)
         source = rebuild.kafka_source(settings)
@@ -109,13 +98,40 @@ def main() -> None:
     finally:
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    return {"decode_only": decoded, "live_apply": live, "rebuild": rebuilt}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--applications", type=int, default=3000)
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved; the median is shown")
+    parser.add_argument("--json", type=Path, help="write the results here")
+    args = parser.parse_args()
+    bootstrap_servers, url = (
+        os.environ["SAKSFLYT_TEST_KAFKA"],
+        os.environ["SAKSFLYT_TEST_POSTGRES_URL"],
+    )
+    topics = Topics(prefix=f"bench{uuid4().hex[:8]}")
+    ensure_topics(bootstrap_servers, topics)
+    with tempfile.TemporaryDirectory() as tmp:
+        relay = demo_relay(bootstrap_servers, topics, Path(tmp) / "events.db", args.applications)
+        total = relay.catch_up()
+    rounds = [one_round(url, bootstrap_servers, topics, total) for _ in range(args.rounds)]
+    result = {k: statistics.median(r[k] for r in rounds) for k in rounds[0]}
+    result |= {"events": total, "rounds": args.rounds}
     print(
         f"{os.cpu_count()} cores; {total} events from {args.applications} applications; "
-        "Kafka and PostgreSQL on 127.0.0.1"
+        f"Kafka and PostgreSQL on 127.0.0.1; median of {args.rounds} rounds"
     )
+    decoded = result["decode_only"]
     print(f"plain consumer, decode only   {decoded:>9,.0f} events/s")
-    print(f"projection, live apply (PG)   {live:>9,.0f} events/s")
-    print(f"rebuild from the topic (PG)   {rebuilt:>9,.0f} events/s")
+    for name, key in (
+        ("projection, live apply (PG)", "live_apply"),
+        ("rebuild from the topic (PG)", "rebuild"),
+    ):
+        print(f"{name}   {result[key]:>9,.0f} events/s  ratio {result[key] / decoded:.2f}")
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2))
 
 
 if __name__ == "__main__":
