@@ -261,11 +261,12 @@ class Casework(CaseStore):
         return handled
 
     def _handle(self, command: Command, announce: Announce | None) -> Handled:
-        if self.has_processed(command.command_id):
-            return Handled(command, Verdict.DUPLICATE)
+        """One read (the case's events) and one transaction (its new events with the command id)
+        when all is well. Whether the command id is done already is asked only when it matters:
+        the commit refused it, or the rules refused the command (a duplicate is not announced)."""
         for attempt in range(1, CONCURRENCY_ATTEMPTS + 1):
             try:
-                case = self._decide(command)
+                case = self._decide(command, self._load_alone(command.case_id))
                 erasing = self._erasure_of(case, command)
                 self.save(case, tracking=command_tracking(command.command_id))
             except ConcurrentUpdate:
@@ -286,6 +287,13 @@ class Casework(CaseStore):
                 self.vault.erase(case.id)  # type: ignore[union-attr]
             return Handled(command, Verdict.ACCEPTED, case.version, case.status.value)
         raise AssertionError("unreachable")
+
+    def _load_alone(self, case_id: UUID) -> _Loaded | None:
+        """The case's events in one read (snapshots left aside: cases are short)."""
+        recorder = self.recorder
+        if not isinstance(recorder, GroupRecorder):
+            return None
+        return _Loaded(self, {case_id: [], **recorder.events_of([case_id])})
 
     def _erasure_of(self, case: Application, command: Command) -> ErasureRequest | None:
         """Kassasjon: the request is recorded before the Shredded event, so none is forgotten."""
