@@ -387,7 +387,7 @@ def memory(
                 f'SELECT max(notification_id) FROM "{made.schema}".saksflyt_events'
             ).fetchone()
             stored = int(row[0] or 0) if row else 0
-            if not curve or stored >= curve[-1]["events"] + events // 10:
+            if not curve or stored >= min(curve[-1]["events"] + events // 10, events):
                 curve.append({"events": stored, **processes.rss_mib()})
                 print(json.dumps(curve[-1]), flush=True)
             if not processes.alive():
@@ -409,9 +409,13 @@ def main() -> None:
     parser.add_argument("--memory", type=int, metavar="EVENTS", help="RSS over this many events")
     parser.add_argument("--memory-rate", type=int, default=300)
     parser.add_argument("--json", type=Path, help="write the results here")
+    parser.add_argument("--logs", type=Path, help="keep the processes' logs in this folder")
     args = parser.parse_args()
     url, kafka = os.environ["SAKSFLYT_TEST_POSTGRES_URL"], os.environ["SAKSFLYT_TEST_KAFKA"]
     with tempfile.TemporaryDirectory() as tmp:
+        if args.logs:
+            args.logs.mkdir(parents=True, exist_ok=True)
+            tmp = str(args.logs)
         workload = Workload(args.applications, Path(tmp))
         print(f"{os.cpu_count()} cores; a cycle of {len(workload.steps)} commands", flush=True)
         if args.memory:

@@ -30,6 +30,9 @@ class PublicEvents:
     def __init__(self, app: Casework, codec: AvroCodec) -> None:
         self.app, self.codec = app, codec
         self._context: dict[UUID, tuple[str, str]] = {}
+        # the few (service, kommunenummer) pairs there are, each kept once: the cache holds
+        # references to them, not a new pair of strings per case (half the cache's memory)
+        self._pairs: dict[tuple[str, str], tuple[str, str]] = {}
 
     def _case_context(self, case_id: UUID, domain_event: Any) -> tuple[str, str]:
         """(service, kommunenummer) of the case, from its Created event (cached, bounded)."""
@@ -37,9 +40,10 @@ class PublicEvents:
             if len(self._context) >= CONTEXT_CACHE:
                 self._context.clear()
             if getattr(domain_event, "originator_version", None) == 1:
-                self._context[case_id] = (domain_event.service, domain_event.kommunenummer)
+                pair = (domain_event.service, domain_event.kommunenummer)
             else:
-                self._context[case_id] = self.app.case_scope(case_id)
+                pair = self.app.case_scope(case_id)
+            self._context[case_id] = self._pairs.setdefault(pair, pair)
         return self._context[case_id]
 
     def to_public(self, notification: Notification) -> PublicEvent:

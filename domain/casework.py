@@ -419,8 +419,11 @@ class Casework(CaseStore):
             raise
         self._take_snapshots(processing)
         self._notify(recordings)
+        by_case: dict[UUID, list[object]] = {}
+        for domain_event in processing.events:
+            by_case.setdefault(domain_event.originator_id, []).append(domain_event)
         for case in cases:
-            new = [e for e in processing.events if e.originator_id == case.id]
+            new = by_case.get(case.id, [])
             took = _decision_seconds(case, new)
             for observer in self.observers:
                 observer.events_recorded(case.service, new)

@@ -97,7 +97,9 @@ class KeyVault:
 
     def _open(self, cases: Sequence[tuple[UUID, str]]) -> None:
         fresh = [(case_id, knr) for case_id, knr in cases if self._cached(case_id) is None]
-        made = self._create(fresh) if fresh else {}
+        made: dict[UUID, bytes] = {}
+        for start in range(0, len(fresh), 1000):  # SQLite binds at most 32,766 values
+            made |= self._create(fresh[start : start + 1000])
         for case_id, _ in fresh:
             key = made.get(case_id)
             self._remember(case_id, key if key is not None else self._stored_key(case_id))

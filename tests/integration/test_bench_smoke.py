@@ -23,9 +23,17 @@ TINY: dict[str, list[str]] = {
     "readmodels": ["--applications", "20", "--rounds", "1"],
     "intake": ["--commands", "150", "--rounds", "1"],
     "load": [
-        "--rates", "20", "--seconds", "3", "--processes", "1", "--applications", "20",
-        "--warmup", "3",
-    ],  # fmt: skip
+        "--rates",
+        "20",
+        "--seconds",
+        "3",
+        "--processes",
+        "1",
+        "--applications",
+        "20",
+        "--warmup",
+        "3",
+    ],
 }
 
 
@@ -63,7 +71,9 @@ def test_the_tabulated_benchmarks_run_small_and_make_the_table(
         "started": "2026-01-01T00:00:00+00:00",
     }
     for name, arguments in TINY.items():
-        results[name] = {"numbers": run_script(name, arguments, tmp_path / f"{name}.json", services)}
+        results[name] = {
+            "numbers": run_script(name, arguments, tmp_path / f"{name}.json", services)
+        }
     intake = results["intake"]["numbers"]
     assert intake["batched"]["commands_per_s"] > 0 and intake["bare"]["events_per_s"] > 0
     assert results["load"]["numbers"]["load"][0]["steps"], "the load test offered its rate"

@@ -18,15 +18,19 @@ from uuid import UUID, uuid4
 
 import pytest
 
+from consumers.topics import Topics
 from domain import commands as cmd
 from domain.application import Application
 from domain.casework import BatchInterrupted, Casework
 from domain.errors import CaseNotFound, InvalidTransition
+from saksflyt import kafka_wiring
 from saksflyt.bootstrap import bootstrap
 from saksflyt.demo import synthetic
 from saksflyt.demo.simulation import simulated_commands
 from saksflyt.privacy.keyring import FileKeyRing
 from saksflyt.settings import Settings
+from schemas.mapping import COMMAND_NAMES
+from tests.kafka_helpers import Background, intake_runner, read_topic, send_commands, wait_for
 from tests.stores import postgres_settings, sqlite_settings
 
 APPLICATIONS = 60
@@ -248,5 +252,45 @@ def test_a_refused_step_that_had_recorded_an_event_sends_the_batch_one_by_one(
         ]
         saved = [e["form"] for _, name, e in history(app, case_id) if name == "DraftSaved"]
         assert saved == [drafts[0].form, drafts[2].form]
+    finally:
+        app.close()
+
+
+def test_on_kafka_a_command_that_fails_for_good_is_dead_lettered_and_its_poll_goes_on(
+    tmp_path: Path, kafka_bootstrap: str, topics: Topics, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The intake's group commit over a real broker: one command's handling breaks (a bug, not a
+    refusal) — it lands in the dead-letter topic with its reason, every other command of the poll
+    is stored, and the runner carries on with the next poll."""
+    app = bootstrap(sqlite_settings(tmp_path))
+    try:
+        commands = simulated(tmp_path / "demo", tmp_path / "keyring.json")
+        on_kafka = [c for c in commands if type(c) in COMMAND_NAMES]
+        broken = next(c for c in on_kafka[5:] if not isinstance(c, cmd.StartApplication))
+        decide = app._decide
+
+        def failing(command: cmd.Command, *loaded: Any) -> Any:
+            if command.command_id == broken.command_id:
+                raise RuntimeError("a bug, not a refusal")
+            return decide(command, *loaded)
+
+        monkeypatch.setattr(app, "_decide", failing)
+        producer = kafka_wiring.producer(kafka_bootstrap)
+        send_commands(producer, topics.commands, on_kafka)
+        intake, runner = intake_runner(app, kafka_bootstrap, topics, f"g-{uuid4().hex[:6]}")
+        loop = Background(runner.run)
+        stats = intake.stats
+        wait_for(
+            lambda: stats.accepted + stats.rejected + stats.duplicate == len(on_kafka) - 1,
+            what="every other command handled",
+        )
+        dead = read_topic(kafka_bootstrap, topics.commands_dlq, lambda r: len(r) >= 1)
+        loop.stop()
+        assert runner.stats.dead_lettered == 1 and len(dead) == 1
+        assert dict(dead[0].headers)["dlq_error_class"] == b"RuntimeError"
+        assert not app.has_processed(broken.command_id)
+        others = [c for c in on_kafka if c is not broken]
+        assert all(app.has_processed(c.command_id) for c in others)
+        producer.close()
     finally:
         app.close()
