@@ -8,7 +8,7 @@ travels as arguments.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -94,6 +94,12 @@ class _Loaded:
         self.app, self.stored = app, stored
         self.cases: dict[UUID, Application] = {}
 
+    @classmethod
+    def read(cls, app: CaseStore, recorder: GroupRecorder, case_ids: Collection[UUID]) -> _Loaded:
+        """These cases' events in one query (snapshots left aside: cases are short); a case with
+        none is known not to exist."""
+        return cls(app, {case_id: [] for case_id in case_ids} | recorder.events_of(case_ids))
+
     def case(self, case_id: UUID) -> Application:
         if case_id in self.cases:
             return self.cases[case_id]
@@ -172,8 +178,7 @@ class Casework(CaseStore):
             for lock in sorted({c.case_id.int % CASE_LOCKS for c in commands}):
                 held.enter_context(self._case_locks[lock])
             done = recorder.tracked([_tracking_name(c.command_id) for c in commands])
-            ids = {c.case_id for c in commands}
-            loaded = _Loaded(self, {case_id: [] for case_id in ids} | recorder.events_of(ids))
+            loaded = _Loaded.read(self, recorder, {c.case_id for c in commands})
             group = _Group()
             for command in commands:
                 name = _tracking_name(command.command_id)
@@ -243,7 +248,6 @@ class Casework(CaseStore):
         """Nothing of the group is stored: its commands (then the rest of ``commands``, when the
         group stopped early) each alone, against the cases as stored."""
         loaded.forget(e.command.case_id for e in group.entries)
-        self.mapper.forget(group.cases)
         handled = [
             e.handled
             if e.handled.verdict is Verdict.DUPLICATE
@@ -289,11 +293,11 @@ class Casework(CaseStore):
         raise AssertionError("unreachable")
 
     def _load_alone(self, case_id: UUID) -> _Loaded | None:
-        """The case's events in one read (snapshots left aside: cases are short)."""
+        """The case's events in one read, where the recorder can."""
         recorder = self.recorder
-        if not isinstance(recorder, GroupRecorder):
-            return None
-        return _Loaded(self, {case_id: [], **recorder.events_of([case_id])})
+        return (
+            _Loaded.read(self, recorder, [case_id]) if isinstance(recorder, GroupRecorder) else None
+        )
 
     def _erasure_of(self, case: Application, command: Command) -> ErasureRequest | None:
         """Kassasjon: the request is recorded before the Shredded event, so none is forgotten."""

@@ -9,7 +9,7 @@ the events of several cases (``insert_events(..., trackings=[...])``). Chosen by
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -34,37 +34,31 @@ class SQLiteGroupRecorder(SQLiteProcessRecorder):
 
     def tracked(self, names: Sequence[str]) -> set[str]:
         """Which of these tracking names are recorded (the library's tracking table is ``tracking``)."""
-        found: set[str] = set()
+        select = "SELECT application_name FROM tracking WHERE application_name IN ({marks})"
         with self.datastore.transaction(commit=False) as c:
-            for start in range(0, len(names), 500):  # SQLite's bound on parameters
-                chunk = list(names[start : start + 500])
-                marks = ",".join("?" * len(chunk))
-                c.execute(
-                    f"SELECT application_name FROM tracking WHERE application_name IN ({marks})",
-                    chunk,
-                )
-                found.update(row[0] for row in c.fetchall())
-        return found
+            return {row[0] for row in _rows_in(c, select, names)}
 
     def events_of(self, case_ids: Collection[UUID]) -> dict[UUID, list[StoredEvent]]:
         """Every stored event of these cases, each case's in version order."""
+        select = (
+            f"SELECT originator_id, originator_version, topic, state FROM {self.events_table_name}"
+            " WHERE originator_id IN ({marks}) ORDER BY originator_id, originator_version"
+        )
         found: dict[UUID, list[StoredEvent]] = {}
-        ids = [case_id.hex for case_id in case_ids]
         with self.datastore.transaction(commit=False) as c:
-            for start in range(0, len(ids), 500):
-                chunk = ids[start : start + 500]
-                c.execute(
-                    f"SELECT originator_id, originator_version, topic, state"
-                    f" FROM {self.events_table_name} WHERE originator_id IN"
-                    f" ({','.join('?' * len(chunk))}) ORDER BY originator_id, originator_version",
-                    chunk,
-                )
-                for row in c.fetchall():
-                    case_id = UUID(row[0])
-                    found.setdefault(case_id, []).append(
-                        StoredEvent(case_id, row[1], row[2], row[3])
-                    )
+            for row in _rows_in(c, select, [case_id.hex for case_id in case_ids]):
+                case_id = UUID(row[0])
+                found.setdefault(case_id, []).append(StoredEvent(case_id, row[1], row[2], row[3]))
         return found
+
+
+def _rows_in(c: Any, select: str, values: Sequence[str]) -> Iterator[Any]:
+    """The rows of ``select`` for every value, its ``IN ({marks})`` bound in chunks SQLite takes
+    (500 values each; a case's events all come with its own chunk, so their order holds)."""
+    for start in range(0, len(values), 500):
+        chunk = list(values[start : start + 500])
+        c.execute(select.format(marks=",".join("?" * len(chunk))), chunk)
+        yield from c.fetchall()
 
 
 class PostgresGroupRecorder(PostgresProcessRecorder):
