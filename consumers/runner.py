@@ -100,8 +100,12 @@ class ConsumerRunner:
         try:
             while not stop.is_set():
                 self.poll_once(stop)
-        finally:
             self.offsets.commit()
+        except BaseException:
+            # a batch that failed on its way to the store is not durable: never commit it
+            self.offsets.pending.clear()
+            raise
+        finally:
             self.consumer.close(autocommit=False)
 
     def poll_once(self, stop: threading.Event) -> int:

@@ -90,10 +90,16 @@ class Topics:
 
 
 def ensure_topics(
-    bootstrap: str, topics: Topics, replication: int = 1, **security: Any
+    bootstrap: str,
+    topics: Topics,
+    replication: int = 1,
+    min_insync: int | None = None,
+    **security: Any,
 ) -> list[str]:
-    """Create the topics that are missing; return the names created. ``security``: the
-    clients' TLS and SASL options."""
+    """Create the topics that are missing; return the names created. ``replication`` copies of
+    each partition, ``min_insync`` of them must have a write before it is acknowledged (None:
+    the broker's default). ``security``: the clients' TLS and SASL options."""
+    insync = {} if min_insync is None else {"min.insync.replicas": str(min_insync)}
     admin = KafkaAdminClient(**security, bootstrap_servers=bootstrap, client_id="saksflyt-admin")
     try:
         existing = set(admin.list_topics())
@@ -101,7 +107,7 @@ def ensure_topics(
             topics.name(s.suffix): {
                 "num_partitions": s.partitions,
                 "replication_factor": replication,
-                "configs": s.config,
+                "configs": {**s.config, **insync},
             }
             for s in TOPIC_SPECS
             if topics.name(s.suffix) not in existing

@@ -130,11 +130,18 @@ STEPS: tuple[Step, ...] = (
         law="GDPR art. 5 (1) e",
     ),
     Step("withdraw", "Trekke søknaden", A, UNDECIDED, Status.WITHDRAWN),
-    Step(
+    Step(  # the receipt answers the submission, whatever the case has come to since
         "send receipt",
         "Sende kvittering",
         Actor.SAKSFLYT,
-        (Status.SUBMITTED, Status.AWAITING_DOCUMENTS, Status.DECIDED),
+        (
+            Status.SUBMITTED,
+            Status.AWAITING_DOCUMENTS,
+            Status.DECIDED,
+            Status.APPEALED,
+            Status.WITHDRAWN,
+            Status.ARCHIVED,
+        ),
     ),
     Step("record message", "Registrere brev", Actor.SAKSFLYT, tuple(Status)),
     Step(

@@ -3,7 +3,8 @@
 The record is the server's: saksflyt stamps ``received_at`` when a command arrives (HTTP, the
 Kafka intake; the demo stamps its simulated clock). A sender's own time is taken only where the
 sender is a trusted backend service (``issued_at`` on the command topic), and only within bounds:
-not before 2000 and not later than when it arrived (give or take a small clock skew). A time the
+not before 2000 and not later than when it arrived (give or take a small clock skew); up to the
+same skew before the case's previous event it is recorded at that event's time. A time the
 applicant claims — when they signed (``signed_at``) — is kept separately and bounded too. Bounded
 times keep every deadline computable: nothing stored can break a projection.
 """
@@ -45,6 +46,11 @@ def record_time(
         raise InvalidTime("time-too-early", "issued_at must not be before 2000-01-01")
     if issued_at > received_at + CLOCK_SKEW:
         raise InvalidTime("time-in-the-future", "issued_at is later than when it was received")
+    if last_event_at is not None and last_event_at - CLOCK_SKEW <= issued_at < last_event_at:
+        # a little before the case's previous event: a letter recorded while the command was on
+        # its way (the intake was down, or behind), or a clock a little slow; recorded just
+        # after it. Further back the rules refuse it (time-before-previous-event).
+        return last_event_at
     return issued_at
 
 

@@ -7,7 +7,7 @@ and come out the same from either database, so a row read from SQLite equals one
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
@@ -20,9 +20,21 @@ from projections.tables import TABLES
 
 
 class Database:
-    def __init__(self, dialect: str, connection: Any) -> None:
+    def __init__(
+        self, dialect: str, connection: Any, reconnect: Callable[[], Any] | None = None
+    ) -> None:
         self.dialect = dialect
-        self.conn = connection
+        self._conn = connection
+        self._reconnect = reconnect
+
+    @property
+    def conn(self) -> Any:
+        """The connection; a PostgreSQL connection the server dropped (a restart, a failover) is
+        replaced on next use. The statement that found it dropped failed, and its transaction
+        with it: the caller's retry runs on the new connection."""
+        if self._reconnect is not None and self._conn.broken:
+            self._conn = self._reconnect()
+        return self._conn
 
     @classmethod
     def sqlite(cls, path: Path) -> Database:
@@ -33,12 +45,22 @@ class Database:
         return cls("sqlite", conn)
 
     @classmethod
-    def postgres(cls, url: str, schema: str | None = None, autocommit: bool = False) -> Database:
-        """``autocommit``: a read outside ``transaction()`` ends at once instead of opening an
-        implicit transaction (for connections that live long and write now and then)."""
+    def postgres(cls, url: str, schema: str | None = None, autocommit: bool = True) -> Database:
+        """``autocommit`` (the default): a statement outside ``transaction()`` ends at once.
+        Without it, a read outside one (a health probe, a query) opens an implicit transaction
+        that every later ``transaction()`` only nests in as a savepoint: writes that look done
+        and are never committed."""
         options = f"-c search_path={schema}" if schema else ""
-        conn = psycopg.connect(url, row_factory=dict_row, options=options, autocommit=autocommit)  # type: ignore[arg-type]
-        return cls("postgres", conn)
+
+        def connect() -> Any:
+            return psycopg.connect(
+                url,
+                row_factory=dict_row,  # type: ignore[arg-type]
+                options=options,
+                autocommit=autocommit,
+            )
+
+        return cls("postgres", connect(), connect)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

@@ -75,11 +75,11 @@ def event_store_database(settings: Settings) -> Database:
     """A connection of our own to the event store's database (for the case keys)."""
     if settings.event_store == "postgres":
         assert settings.postgres_url is not None
-        db = Database.postgres(settings.postgres_url, settings.postgres_schema, autocommit=True)
-        # as below: the case's first events commit (synchronously) right after its data key,
-        # and WAL is written in order, so the key is durable when they are
-        db.execute("SET synchronous_commit = off")
-        return db
+        # A data key commits durably before the events sealed with it. (It once committed
+        # asynchronously, trusting the events' commit to flush it: but when PostgreSQL restarts
+        # between the two, the key's commit is lost, this process still holds the key, and its
+        # retried events are sealed with a key no one else can find. The fault campaign found it.)
+        return Database.postgres(settings.postgres_url, settings.postgres_schema, autocommit=True)
     settings.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
     db = Database.sqlite(settings.sqlite_path)
     # A new data key is written just before the case's first events; the events' own commit
@@ -88,7 +88,7 @@ def event_store_database(settings: Settings) -> Database:
     return db
 
 
-def projection_database(settings: Settings, autocommit: bool = False) -> Database:
+def projection_database(settings: Settings, autocommit: bool = True) -> Database:
     kind = settings.projection_store or settings.event_store
     if kind == "postgres":
         if not settings.postgres_url:

@@ -65,17 +65,29 @@ def producer(
     )
 
 
+def membership(settings: Settings) -> dict[str, Any]:
+    """How a long-running consumer belongs to its group: its session timeout, and its static
+    instance id when one is set (a restarted process takes its partitions back at once instead
+    of the group waiting out the dead one's session)."""
+    options: dict[str, Any] = {"session_timeout_ms": settings.kafka_session_timeout_ms}
+    if settings.kafka_group_instance_id:
+        options["group_instance_id"] = settings.kafka_group_instance_id
+    return options
+
+
 def consumer(
     bootstrap: str,
     group: str,
     client_id: str = "saksflyt",
     security: Mapping[str, Any] = PLAINTEXT,
     start: str = "earliest",
+    member: Mapping[str, Any] | None = None,
 ) -> KafkaConsumer:
     """Manual commits, cooperative rebalancing; a new group starts at the ``start`` offset
-    (``latest`` for a policy that must not act on history)."""
+    (``latest`` for a policy that must not act on history). ``member``: ``membership()``."""
     return KafkaConsumer(
         **security,
+        **(member or {}),
         bootstrap_servers=bootstrap,
         group_id=group,
         client_id=client_id,

@@ -57,6 +57,8 @@ def ensure(settings: Settings) -> list[str]:
     return ensure_topics(
         require_kafka(settings),
         Topics(settings.topic_prefix),
+        settings.topic_replication,
+        settings.topic_min_insync_replicas,
         bootstrap_timeout_ms=wait,
         **security,
     )
@@ -162,6 +164,7 @@ def run_intake(settings: Settings, stop: threading.Event) -> None:
             INTAKE_GROUP,
             "saksflyt-intake",
             security=kafka_wiring.security(settings),
+            member=kafka_wiring.membership(settings),
         ),
         [topics.commands],
         intake,
@@ -226,7 +229,10 @@ def run_projector(settings: Settings, stop: threading.Event, idle_s: float = 0.5
     """Keep the read models up to date: from Kafka when configured, else from the event store."""
     store = projection_store(settings)
     writer = ProjectionWriter(store, telemetry=TELEMETRY)
-    checks: dict[str, Check] = {"projections": lambda: queries.status(store.db)}
+    # the probe's own connection: a read on the writer's would open a transaction there that
+    # its later writes only nest in (savepoints), never committed
+    probe = projection_database(settings, autocommit=True)
+    checks: dict[str, Check] = {"projections": lambda: queries.status(probe)}
     refresher = GaugeRefresher(
         lambda: projection_database(settings), settings.gauge_refresh_seconds
     ).start()
@@ -235,6 +241,7 @@ def run_projector(settings: Settings, stop: threading.Event, idle_s: float = 0.5
             _feed_projections(settings, writer, stop, idle_s)
     finally:
         refresher.close()
+        probe.close()
         store.db.close()
 
 
@@ -252,6 +259,7 @@ def _feed_projections(
                 PROJECTION_GROUP,
                 "saksflyt-projections",
                 security=kafka_wiring.security(settings),
+                member=kafka_wiring.membership(settings),
             ),
             [topics.events],
             KafkaEventHandler([writer]),

@@ -50,11 +50,23 @@ class Settings(BaseSettings):
     max_attachment_bytes: int = 10 * 1024 * 1024
     # the largest JSON request body the API reads (forms are a few KiB)
     max_json_bytes: int = 256 * 1024
+    # a request with an Idempotency-Key whose first attempt died unanswered (the API crashed) is
+    # run again by a resend after this long; until then a resend waits, then hears 409
+    idempotency_stale_seconds: float = Field(default=120.0, gt=0)
     # Kafka bootstrap servers (host:port,…); without it events are delivered in-process
     kafka: str | None = None
     # how long a command waits for a server (Kafka bootstrap) before it says it cannot reach it
     connect_timeout_seconds: float = Field(default=10.0, gt=0)
     topic_prefix: str = "saksflyt"
+    # ``topics ensure`` on a cluster: copies of each partition, and how many must have a write
+    # before it is acknowledged (producers use acks=all); 3 and 2 survive one broker down
+    topic_replication: int = Field(default=1, ge=1)
+    # intake, projector and notices in their consumer groups: a member silent this long is
+    # dropped and its partitions go to the others; a static instance id (one per process, e.g.
+    # the pod's name) lets a restarted process take its partitions back at once
+    kafka_session_timeout_ms: int = Field(default=10_000, ge=6_000, le=300_000)
+    kafka_group_instance_id: str | None = None
+    topic_min_insync_replicas: int | None = Field(default=None, ge=1)
     # relay, intake and projector serve /metrics, /healthz and /readyz on this port when set
     metrics_port: int | None = None
     # how often open-case and deadline gauges are recounted from the read models

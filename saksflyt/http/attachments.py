@@ -19,7 +19,7 @@ from saksflyt.http.commands import Key, Result, command_ids, run
 from saksflyt.http.services import services
 
 router = APIRouter(
-    tags=["commands"], responses=m.problem_responses(400, 401, 403, 404, 409, 413, 415, 422)
+    tags=["commands"], responses=m.problem_responses(400, 401, 403, 404, 409, 413, 415, 422, 507)
 )
 
 

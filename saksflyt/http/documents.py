@@ -4,12 +4,14 @@ An upload is read into memory (never spooled to disk in clear) while it is hashe
 size-checked; its type is read from its first bytes (PDF, JPEG and PNG only — the declared media
 type must agree). It is sealed with the case's data key and written to ``<case>/incoming-…``; it
 moves to ``<case>/<sha256>`` only after the ``AddAttachment`` command was accepted, and a refused
-upload is deleted. Kassasjon deletes the case's folder (and its key). ``sweep`` removes what a
-crash left behind, and files no stored attachment refers to.
+upload is deleted. A full disk answers 507 with ``Retry-After`` and leaves no partial file.
+Kassasjon deletes the case's folder (and its key). ``sweep`` removes what a crash left behind,
+and files no stored attachment refers to.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import time
@@ -33,6 +35,8 @@ class Sealer(Protocol):
 ALLOWED_TYPES = frozenset({"application/pdf", "image/jpeg", "image/png"})
 SNIFF_BYTES = 262  # what filetype needs to tell PDF, JPEG and PNG apart
 ATTACHMENT_ADDED = "saksflyt.application.attachment-added"
+NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})  # the disk or a quota is full
+RETRY_AFTER_S = 30
 
 
 @dataclass(frozen=True)
@@ -76,10 +80,21 @@ class DocumentStore:
             raise ApiProblem(
                 415, "media-type-mismatch", f"declared {declared!r}, but the bytes are {found}"
             )
-        folder = self.directory / str(case_id)
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"incoming-{uuid4().hex}"
-        path.write_bytes(self.sealer.seal_bytes(case_id, plain))
+        sealed = self.sealer.seal_bytes(case_id, plain)
+        path = self.directory / str(case_id) / f"incoming-{uuid4().hex}"
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(sealed)
+        except OSError as error:
+            path.unlink(missing_ok=True)  # no half-written file left behind
+            if error.errno in NO_ROOM:
+                raise ApiProblem(
+                    507,
+                    "storage-full",
+                    "the attachment store has no room now; send it again later",
+                    {"Retry-After": str(RETRY_AFTER_S)},
+                ) from error
+            raise
         return Incoming(case_id, path, hashlib.sha256(plain).hexdigest(), len(plain), found)
 
     def path_of(self, storage_ref: str) -> Path:

@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
+from consumers.errors import is_transient
 from domain.errors import (
     CaseAlreadyExists,
     CaseNotFound,
@@ -43,6 +44,7 @@ TITLES = {
     422: "Invalid request",
     500: "Internal error",
     503: "Not available on this server",
+    507: "No room to store it now",
 }
 HTTP_CODES = {
     400: "body-not-readable",
@@ -142,6 +144,14 @@ async def _http(request: Request, error: Exception) -> Response:
 
 
 async def _unexpected(request: Request, error: Exception) -> Response:
+    if is_transient(error):  # the database restarting, or a connection it dropped
+        log.warning("a dependency is unavailable", extra={"error": type(error).__name__})
+        return problem(
+            503,
+            "temporarily-unavailable",
+            "a dependency is unavailable for a moment; send the request again",
+            {"Retry-After": "1"},
+        )
     log.error("unexpected error", exc_info=error, extra={"error": type(error).__name__})
     return problem(500, "internal-error", "an unexpected error; it is logged")
 

@@ -28,7 +28,9 @@ class Services:
         self.clock = clock  # stamps when each command arrived
         self.app: Casework = bootstrap(settings)
         self.store = projection_store(settings)
-        self.idempotency = IdempotencyKeys(lambda: projection_database(settings))
+        self.idempotency = IdempotencyKeys(
+            lambda: projection_database(settings), stale_s=settings.idempotency_stale_seconds
+        )
         self.access_log = AccessLog(lambda: projection_database(settings), clock)
         assert isinstance(self.app.vault, KeyVault)
         self.vault: KeyVault = self.app.vault

@@ -129,7 +129,12 @@ def _from_kafka(
     security = kafka_wiring.security(settings)
     producer = kafka_wiring.producer(settings.kafka, "saksflyt-notices", security=security)
     consumer = kafka_wiring.consumer(
-        settings.kafka, NOTICES_GROUP, "saksflyt-notices", security=security, start=start
+        settings.kafka,
+        NOTICES_GROUP,
+        "saksflyt-notices",
+        security=security,
+        start=start,
+        member=kafka_wiring.membership(settings),
     )
     runner = ConsumerRunner(
         consumer,

@@ -53,3 +53,5 @@ def configure(level: str = "INFO") -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     logging.getLogger("kafka").setLevel(logging.WARNING)
+    # fontTools reports every glyph table it subsets while a letter's PDF is made, at INFO
+    logging.getLogger("fontTools").setLevel(logging.WARNING)

@@ -32,6 +32,7 @@ from tests.builders import (
     submit,
     submitted,
     with_consent,
+    withdrawn,
 )
 
 When = Callable[[Application], None]
@@ -104,6 +105,21 @@ def test_preliminary_reply_is_due_a_month_after_submission_until_sent() -> None:
         "høring hos politiet", date(2026, 6, 1), T0 + 20 * DAY, service(case.service)
     )
     assert case.preliminary_reply_due is None
+
+
+def _decided(at: datetime) -> Application:
+    return decided("avfallsbeholder", at)
+
+
+@pytest.mark.parametrize("make", [withdrawn, _decided])
+def test_a_receipt_sent_before_the_case_moved_on_is_still_recorded(
+    make: Callable[[datetime], Application],
+) -> None:
+    """Submitted and withdrawn within one batch (the intake catching up after a restart): the
+    receipt went out, and recording it was refused. Found by the fault campaign."""
+    case = make(T0)
+    case.record_message("kvittering", "email", "<m1@kommune.example>", T0 + 30 * DAY)
+    assert [r["message_id"] for r in case.receipts] == ["<m1@kommune.example>"]
 
 
 def test_events_carry_pinned_topics() -> None:

@@ -26,6 +26,16 @@ def test_the_server_clock_is_never_held_against_the_sender() -> None:
     assert record_time(NOW, None, later) == later
 
 
+def test_a_sender_time_a_little_before_the_previous_event_is_recorded_just_after_it() -> None:
+    """A letter recorded on the case while the command waited (the intake down for a moment):
+    found by the fault campaign, where such commands were refused."""
+    letter = NOW - timedelta(minutes=1)
+    assert record_time(NOW, letter - timedelta(seconds=2), letter) == letter
+    assert record_time(NOW, letter - CLOCK_SKEW, letter) == letter
+    too_early = letter - CLOCK_SKEW - timedelta(seconds=1)  # the rules refuse this one
+    assert record_time(NOW, too_early, letter) == too_early
+
+
 @pytest.mark.parametrize(
     ("issued_at", "code"),
     [
