@@ -7,6 +7,8 @@
 #                    <dir>/sasl-password (<dir> is named in .services/kafka.dir)
 #   kafka.sh stop    stops that broker and deletes its files
 #   kafka.sh tools   installs Java and Maven from Debian's packages when missing
+#   kafka.sh jars    fetches the jars when missing and prints their folder (the fault campaign
+#                    runs a three-broker cluster from them)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 state="${SAKSFLYT_SERVICES_DIR:-$here/../.services}"
@@ -119,5 +121,6 @@ case "${1:-}" in
   start) start ;;
   stop) stop ;;
   tools) install_tools ;;
-  *) echo "usage: $0 start|stop|tools" >&2; exit 2 ;;
+  jars) fetch_jars && echo "$cache/libs" ;;
+  *) echo "usage: $0 start|stop|tools|jars" >&2; exit 2 ;;
 esac
