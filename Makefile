@@ -46,8 +46,10 @@ lint: install ## ruff, ruff format --check and mypy
 bench: install ## every benchmark next to its baseline (event store, intake with group commit, relay, read models, load held end to end, memory, codec, sealing, letters, Noark 5, /metrics); results in bench/results/, table in docs/benchmarks.md
 	compose/with-services.sh $(BIN)/python bench/run.py
 
-chaos: install ## the fault campaign: a three-broker Kafka cluster, PostgreSQL and SMTP; every process killed and restarted, brokers killed, poison; the checker's table into docs/reliability.md (SEED=n replays a run)
-	$(BIN)/python -m chaos $(if $(SEED),--seed $(SEED)) --docs docs/reliability.md
+chaos: install ## the fault campaign: a three-broker Kafka cluster, PostgreSQL and SMTP; every process killed and restarted, brokers killed, poison; the checker's table into docs/reliability.md, the whole result in chaos/results/ (SEED=n replays a run)
+	@mkdir -p chaos/results
+	$(BIN)/python -m chaos $(if $(SEED),--seed $(SEED)) --docs docs/reliability.md \
+	  --json chaos/results/$$(date -u +%Y-%m-%dT%H%M%S).json
 
 clean: ## remove the virtualenv, local databases and caches
 	rm -rf $(VENV) var .services .pytest_cache .mypy_cache .ruff_cache test-artifacts tests/node/node_modules

@@ -20,21 +20,31 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import psycopg
 
 from chaos import checker
 from chaos.cluster import KafkaCluster, Postgres, wait_for
-from chaos.load import History, HttpLoad, KafkaLoad, poison_messages, send_bad_http, send_poison
-from chaos.supervisor import ROLES, Supervisor, saksflyt
+from chaos.load import (
+    CODEC,
+    History,
+    HttpLoad,
+    KafkaLoad,
+    poison_messages,
+    send_bad_http,
+    send_poison,
+)
+from chaos.supervisor import ROLES, Supervisor
 from chaos.workload import Plan, make_plan, wire
 from consumers.topics import Topics, ensure_topics
+from domain import commands as cmd
+from saksflyt import kafka_wiring
 from saksflyt.access.tokens import ensure_dev_key
 from saksflyt.bootstrap import bootstrap, projection_store
 from saksflyt.notices.policy import domain_of, message_id_for
 from saksflyt.privacy.keyring import FileKeyRing
 from saksflyt.settings import Settings
+from schemas.kafka_layout import command_record
 from schemas.mapping import event_id
 from tests.smtp import SmtpServer
 
@@ -222,7 +232,7 @@ class Campaign:
         report = checker.check(self, settle_s=shape.settle_s)
         return report
 
-    def _inject(self, fault: Fault, probe: Any) -> None:
+    def _inject(self, fault: Fault, probe: cmd.SubmitNewApplication) -> None:
         assert self.supervisor is not None and self.smtp is not None and self.pg is not None
         begun = time.monotonic()
         self._send_probe(probe)
@@ -316,15 +326,11 @@ class Campaign:
 
     # -- probes ---------------------------------------------------------------------------------
 
-    def _send_probe(self, probe: Any) -> None:
-        from chaos.load import CODEC
-        from saksflyt import kafka_wiring
-        from schemas.kafka_layout import command_record
-
+    def _send_probe(self, probe: cmd.SubmitNewApplication) -> None:
         producer = kafka_wiring.producer(self.bootstrap, "chaos-probe")
+        message = command_record(*wire(probe), CODEC)
         try:
-            message = command_record(*wire(probe), CODEC)
-            for _ in range(10):
+            for _ in range(10):  # a broker may be away: the probe waits for it like any sender
                 try:
                     producer.send(
                         self.topics.commands,
@@ -332,15 +338,16 @@ class Campaign:
                         value=message.value,
                         headers=message.headers,
                     ).get(timeout=60)
-                    break
                 except Exception:
                     time.sleep(1)
-            with self.run.history.lock:
-                self.run.history.kafka_sent[probe.command_id] += 1
+                    continue
+                with self.run.history.lock:
+                    self.run.history.kafka_sent[probe.command_id] += 1
+                return
         finally:
             producer.close()
 
-    def _probe_through(self, probe: Any) -> bool:
+    def _probe_through(self, probe: cmd.SubmitNewApplication) -> bool:
         assert self.smtp is not None and self.pg is not None
         try:
             with psycopg.connect(self.pg.url, connect_timeout=2) as conn:
@@ -385,6 +392,3 @@ def write_json(run: Run, report: checker.Report, path: Path) -> None:
             default=str,
         )
     )
-
-
-__all__ = ["FULL", "REDUCED", "Campaign", "Shape", "saksflyt"]

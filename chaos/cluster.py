@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -289,7 +288,3 @@ class Postgres:
         subprocess.run(
             [str(COMPOSE / "postgres.sh"), "stop"], check=False, capture_output=True, env=self.env
         )
-
-
-def remove(folder: Path) -> None:
-    shutil.rmtree(folder, ignore_errors=True)

@@ -126,13 +126,6 @@ class Supervisor:
         assert port is not None
         return port
 
-    def running(self) -> dict[str, bool]:
-        with self.lock:
-            return {
-                n: m.process is not None and m.process.poll() is None
-                for n, m in self.members.items()
-            }
-
     def stop(self) -> dict[str, int | None]:
         """SIGTERM to all; their exit codes (a clean stop is 0)."""
         self.stopping.set()
