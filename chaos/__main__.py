@@ -14,6 +14,7 @@ import argparse
 import os
 import random
 import re
+import signal
 import sys
 import tempfile
 import time
@@ -94,6 +95,7 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="write the whole result here")
     parser.add_argument("--keep", type=Path, help="keep logs and data in this folder")
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop what it started, then go
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1, 10**6)
     shape = REDUCED if args.reduced else FULL
     begun = time.monotonic()

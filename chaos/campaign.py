@@ -8,6 +8,7 @@ in the read models and its receipt has reached the SMTP server.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -362,18 +363,15 @@ class Campaign:
     # -- tear-down ------------------------------------------------------------------------------
 
     def teardown(self) -> None:
-        if self.supervisor is not None:
-            self.supervisor.stop()
-        if self.smtp is not None:
-            self.smtp.stop()
-        if self.cluster is not None:
-            self.cluster.stop()
-        if self.pg is not None:
-            self.pg.stop()
-        if self.disk is not None:
-            subprocess.run(["umount", "-l", str(self.disk)], check=False)
-        shutil.rmtree(self.run.folder / "reference", ignore_errors=True)
-        shutil.rmtree(self.run.folder / "simulation", ignore_errors=True)
+        """Stop everything it started; each step runs even when one before it fails."""
+        with contextlib.ExitStack() as steps:  # callbacks run last-registered first
+            steps.callback(shutil.rmtree, self.run.folder / "simulation", ignore_errors=True)
+            steps.callback(shutil.rmtree, self.run.folder / "reference", ignore_errors=True)
+            if self.disk is not None:
+                steps.callback(subprocess.run, ["umount", "-l", str(self.disk)], check=False)
+            for service in (self.pg, self.cluster, self.smtp, self.supervisor):
+                if service is not None:
+                    steps.callback(service.stop)
 
 
 def write_json(run: Run, report: checker.Report, path: Path) -> None:
