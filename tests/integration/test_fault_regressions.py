@@ -16,6 +16,7 @@ import subprocess
 import threading
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import psycopg
 import pytest
@@ -220,3 +221,66 @@ def test_a_full_attachment_store_answers_507_and_leaves_no_partial_file(tmp_path
         assert kept.path.read_bytes() == pdf
     finally:
         subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+def test_topics_ensure_sets_the_replication_settings_asks_for(kafka_bootstrap: str) -> None:
+    """On a cluster `topics ensure` made one copy per partition whatever the brokers allowed."""
+    from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
+
+    from saksflyt.processes import ensure
+
+    prefix = f"t{uuid4().hex[:10]}"
+    settings = Settings(kafka=kafka_bootstrap, topic_prefix=prefix, topic_min_insync_replicas=1)
+    assert f"{prefix}.events" in ensure(settings)
+    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    try:
+        (topic,) = admin.describe_topics([f"{prefix}.events"])
+        found = admin.describe_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, f"{prefix}.events")]
+        )["topic"][f"{prefix}.events"]
+    finally:
+        admin.close()
+    assert {len(p["replica_nodes"]) for p in topic["partitions"]} == {1}  # one broker here
+    assert found["min.insync.replicas"]["value"] == "1"
+    assert found["min.insync.replicas"]["config_source"] == "DYNAMIC_TOPIC_CONFIG"  # ours
+
+
+CRASHING_MEMBER = """
+import sys, time
+from saksflyt import kafka_wiring
+from saksflyt.settings import Settings
+settings = Settings(kafka_group_instance_id="member-1", kafka_session_timeout_ms=60000)
+consumer = kafka_wiring.consumer(sys.argv[1], sys.argv[2], member=kafka_wiring.membership(settings))
+consumer.subscribe([sys.argv[3]])
+while not consumer.assignment():
+    consumer.poll(timeout_ms=200)
+print("assigned", flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_restarted_member_with_its_instance_id_gets_its_partitions_back_at_once(
+    kafka_bootstrap: str, topics: Topics
+) -> None:
+    """Killed, a consumer's partitions waited out its session before the restarted process got
+    them. Under the same static instance id it takes them over while that session still runs."""
+    import sys
+    import time
+
+    group = f"static-{uuid4().hex[:8]}"
+    member = subprocess.Popen(
+        [sys.executable, "-c", CRASHING_MEMBER, kafka_bootstrap, group, topics.events],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert member.stdout is not None and member.stdout.readline().strip() == "assigned"
+    member.kill()  # no leave, no goodbye: its session (60 s) keeps running on the broker
+    member.wait()
+    settings = Settings(kafka_group_instance_id="member-1", kafka_session_timeout_ms=60000)
+    again = kafka_wiring.consumer(kafka_bootstrap, group, member=kafka_wiring.membership(settings))
+    again.subscribe([topics.events])
+    begun = time.monotonic()
+    while not again.assignment() and time.monotonic() - begun < 45:
+        again.poll(timeout_ms=200)
+    assert len(again.assignment()) == 6  # well inside the dead one's 60 s session
+    again.close()
