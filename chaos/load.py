@@ -278,17 +278,16 @@ def send_bad_http(base: str, settings: Settings, history: History, rng: random.R
 def poison_messages(rng: random.Random, plan: Plan) -> list[tuple[str, str, bytes, bytes]]:
     """(poison id, kind, key, value) for the command topic."""
     out = []
-    some = plan.kafka[: max(1, len(plan.kafka))]
     for n in range(6):
         kind = ("random bytes", "truncated Avro", "schema-valid nonsense")[n % 3]
         poison_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
         if kind == "random bytes":
             value = rng.randbytes(rng.randint(1, 300))
         elif kind == "truncated Avro":
-            message = command_record(*command_to_record(rng.choice(some), "chaos"), CODEC)
+            message = command_record(*command_to_record(rng.choice(plan.kafka), "chaos"), CODEC)
             value = message.value[: len(message.value) // 2]
         else:  # a well-formed StartApplication of a service that does not exist
-            starts = [c for c in some if type(c) is cmd.StartApplication]
+            starts = [c for c in plan.kafka if type(c) is cmd.StartApplication]
             name, record = command_to_record(rng.choice(starts), "chaos")
             record = {
                 **record,

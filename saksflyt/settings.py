@@ -61,12 +61,12 @@ class Settings(BaseSettings):
     # ``topics ensure`` on a cluster: copies of each partition, and how many must have a write
     # before it is acknowledged (producers use acks=all); 3 and 2 survive one broker down
     topic_replication: int = Field(default=1, ge=1)
+    topic_min_insync_replicas: int | None = Field(default=None, ge=1)
     # intake, projector and notices in their consumer groups: a member silent this long is
     # dropped and its partitions go to the others; a static instance id (one per process, e.g.
     # the pod's name) lets a restarted process take its partitions back at once
     kafka_session_timeout_ms: int = Field(default=10_000, ge=6_000, le=300_000)
     kafka_group_instance_id: str | None = None
-    topic_min_insync_replicas: int | None = Field(default=None, ge=1)
     # relay, intake and projector serve /metrics, /healthz and /readyz on this port when set
     metrics_port: int | None = None
     # how often open-case and deadline gauges are recounted from the read models
