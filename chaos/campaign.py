@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import json
 import os
 import random
@@ -36,7 +37,7 @@ from chaos.load import (
     send_poison,
 )
 from chaos.supervisor import ROLES, Supervisor
-from chaos.workload import Plan, make_plan, wire
+from chaos.workload import SENDER, Plan, make_plan, wire
 from consumers.topics import Topics, ensure_topics
 from domain import commands as cmd
 from saksflyt import kafka_wiring
@@ -49,7 +50,6 @@ from schemas.kafka_layout import command_record
 from schemas.mapping import event_id
 from tests.smtp import SmtpServer
 
-SENDER = "postmottak@kommune.example"
 RECOVERY_LIMIT_S = 180.0
 
 
@@ -163,12 +163,12 @@ class Campaign:
         )
         bootstrap(self.settings).close()  # the tables, before several processes start at once
         projection_store(self.settings).db.close()
-        self.supervisor = Supervisor(self.env, folder / "logs")
+        supervisor = self.supervisor = Supervisor(self.env, folder / "logs")
         for role in ROLES:
-            self.supervisor.add(role)
-        self.supervisor.start()
-        for name in list(self.supervisor.members):
-            wait_for(name, lambda n=name: self.supervisor.ready(n), 120)  # type: ignore[union-attr]
+            supervisor.add(role)
+        supervisor.start()
+        for name in list(supervisor.members):
+            wait_for(name, functools.partial(supervisor.ready, name), 120)
 
     def _document_store(self, path: Path) -> Path:
         """A small file system of its own when we may mount one (root): it can be filled."""
@@ -274,13 +274,11 @@ class Campaign:
             self.cluster.start_node(busiest)
             wait_for("replicas in sync", self._replicated, RECOVERY_LIMIT_S)
             self.cluster.elect_preferred_leaders(self.topics.events)
+        supervisor = self.supervisor
         try:
             wait_for(
                 "recovery",
-                lambda: (
-                    all(self.supervisor.ready(n) for n in ready)  # type: ignore[union-attr]
-                    and self._probe_through(probe)
-                ),
+                lambda: all(supervisor.ready(n) for n in ready) and self._probe_through(probe),
                 RECOVERY_LIMIT_S,
             )
             fault.recovery_s = round(time.monotonic() - begun, 2)

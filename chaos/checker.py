@@ -21,6 +21,7 @@ at the store's version), then looks once. Every check reads the real stores and 
 
 from __future__ import annotations
 
+import functools
 import subprocess
 import time
 import uuid
@@ -33,7 +34,7 @@ import psycopg
 from eventsourcing.utils import resolve_topic
 from kafka import TopicPartition
 
-from chaos.workload import SIDE_EFFECTS
+from chaos.workload import SENDER, SIDE_EFFECTS
 from domain.commands import Verdict
 from projections.tables import READ_MODELS
 from saksflyt import kafka_wiring
@@ -140,20 +141,17 @@ def stored_events(app: Any, campaign: Campaign) -> dict[uuid.UUID, list[tuple[in
     with psycopg.connect(campaign.pg.url) as conn:
         ids = [r[0] for r in conn.execute("SELECT DISTINCT originator_id FROM saksflyt_events")]
     out: dict[uuid.UUID, list[tuple[int, str]]] = {}
-    names: dict[str, str] = {}
     for start in range(0, len(ids), 1000):
         chunk = [uuid.UUID(str(i)) for i in ids[start : start + 1000]]
         for case_id, events in app.recorder.events_of(chunk).items():
             out[case_id] = [
-                (
-                    e.originator_version,
-                    names.get(e.topic) or names.setdefault(e.topic, _name(e.topic)),
-                )
+                (e.originator_version, _name(e.topic))
                 for e in sorted(events, key=lambda e: e.originator_version)
             ]
     return out
 
 
+@functools.cache
 def _name(topic: str) -> str:
     return str(resolve_topic(topic).__name__)
 
@@ -234,8 +232,6 @@ def receipts(
     campaign: Campaign, app: Any, stored: dict[uuid.UUID, list[tuple[int, str]]], report: Report
 ) -> None:
     assert campaign.smtp is not None
-    from chaos.campaign import SENDER
-
     inbox = campaign.smtp.inbox.by_message_id()
     domain = domain_of(SENDER)
     submissions = wrong = copies = 0

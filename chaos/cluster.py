@@ -6,12 +6,14 @@ brought back. The Kafka jars are those ``compose/kafka.sh`` fetches; PostgreSQL 
 from __future__ import annotations
 
 import base64
+import functools
 import os
 import signal
 import socket
 import subprocess
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,10 +37,10 @@ def listening(port: int) -> bool:
         return False
 
 
-def wait_for(what: str, ready: object, timeout_s: float = 90.0) -> float:
+def wait_for(what: str, ready: Callable[[], bool], timeout_s: float = 90.0) -> float:
     """Poll ``ready()`` until true; the seconds it took."""
     begun = time.monotonic()
-    while not ready():  # type: ignore[operator]
+    while not ready():
         if time.monotonic() - begun > timeout_s:
             raise TimeoutError(f"{what} not ready after {timeout_s:.0f} s")
         time.sleep(0.2)
@@ -147,7 +149,7 @@ appender.file.layout.pattern=[%d] %p %m (%c)%n
         for node in self.nodes:
             self.start_node(node.node_id, wait=False)
         for node in self.nodes:
-            wait_for(f"Kafka node {node.node_id}", lambda n=node: listening(n.port))
+            wait_for(f"Kafka node {node.node_id}", functools.partial(listening, node.port))
         wait_for("the Kafka cluster", self._all_brokers_registered)
 
     def node(self, node_id: int) -> Node:

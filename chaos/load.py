@@ -29,6 +29,7 @@ from domain import commands as cmd
 from saksflyt import kafka_wiring
 from saksflyt.access.policy import Principal, Role
 from saksflyt.access.tokens import mint
+from saksflyt.demo.simulation import MUNICIPALITIES
 from saksflyt.settings import Settings
 from schemas.codec import AvroCodec
 from schemas.kafka_layout import command_record
@@ -61,7 +62,7 @@ class History:
 def tokens(settings: Settings) -> dict[str, str]:
     """A form portal (files applications) and a case officer (acts on them)."""
     now, life = datetime.now(UTC), timedelta(hours=2)
-    kommuner = frozenset({"0301", "4601", "5001", "5501"})
+    kommuner = frozenset(MUNICIPALITIES)
     portal = Principal("chaos-portal", frozenset({Role.SERVICE}), kommuner)
     officer = Principal("chaos-officer", frozenset({Role.CASEWORKER}), kommuner)
     return {
@@ -213,7 +214,7 @@ class HttpLoad:
                 retried[type(error).__name__] += 1
                 time.sleep(0.5)
                 continue
-            problem = answer.json() if answer.content else {}
+            problem = _json(answer)
             resend = answer.status_code in RETRY_STATUSES and not (
                 answer.status_code == 409 and problem.get("rule") != "request-in-progress"
             )
@@ -228,6 +229,14 @@ class HttpLoad:
             return
         with self.history.lock:
             self.history.http_failed[request.key] = f"no answer in {GIVE_UP_S:.0f} s: {retried}"
+
+
+def _json(answer: httpx.Response) -> dict[str, Any]:
+    """A JSON answer's body; {} for an empty or non-JSON one (a proxy's or server's plain 5xx)."""
+    if "json" not in answer.headers.get("content-type", ""):
+        return {}
+    body = answer.json()
+    return body if isinstance(body, dict) else {}
 
 
 def send_bad_http(base: str, settings: Settings, history: History, rng: random.Random) -> None:
@@ -259,9 +268,9 @@ def send_bad_http(base: str, settings: Settings, history: History, rng: random.R
     ]
     with httpx.Client(base_url=base, timeout=30) as client:
         for what, request in bad:
-            for _ in range(60):
+            headers = {"Content-Type": "application/json", **request.pop("headers")}
+            for _ in range(60):  # the same request again while the API restarts
                 try:
-                    headers = {"Content-Type": "application/json", **request.pop("headers", {})}
                     answer = client.post(**request, headers=headers)
                     break
                 except httpx.HTTPError:
@@ -269,7 +278,7 @@ def send_bad_http(base: str, settings: Settings, history: History, rng: random.R
             else:
                 history.bad_http.append((what, 0, "the API never answered"))
                 continue
-            body = answer.json() if answer.content else {}
+            body = _json(answer)
             detail = str(body.get("detail") or body.get("title") or "")
             with history.lock:
                 history.bad_http.append((what, answer.status_code, detail))

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import random
-import tomllib
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field, replace
@@ -28,6 +27,7 @@ from domain.commands import Verdict
 from domain.errors import CaseNotFound
 from domain.forms import contact_email
 from domain.lifecycle import Outcome
+from domain.services import default_services
 from domain.values import Attachment, Decision
 from saksflyt.bootstrap import bootstrap
 from saksflyt.demo import synthetic
@@ -39,6 +39,7 @@ PDF = b"%PDF-1.7\n% a synthetic attachment for the fault campaign\n%%EOF\n"
 PDF_TYPE = "application/pdf"
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(64)
 PROBES = 40
+SENDER = "postmottak@kommune.example"  # the notices policy's From: its domain is in Message-IDs
 HTTP_SERVICES = ("avfallsbeholder", "ledsagerbevis", "parkering-forflytningshemmet")
 # event types the notices policy adds while the campaign runs: the letters it records (and a
 # vedtak's delivery, when it went by e-mail)
@@ -241,11 +242,10 @@ def quiet_retention(folder: Path) -> Path:
     """Municipal settings under which nothing falls due for archiving or shredding during a
     campaign: ``retention watch`` runs, is killed and restarts, and leaves the load's cases be
     (a registered case, archived the day it is submitted, would race the case's next command)."""
-    services = tomllib.loads((Path(__file__).parents[1] / "domain/data/services.toml").read_text())
     lines = [
         f'[{kommune}.{code}]\nretention = {{ action = "archive", after_days = 36500 }}'
         for kommune in MUNICIPALITIES
-        for code in services
+        for code in default_services()
     ]
     path = folder / "kommuner.toml"
     path.write_text("\n".join(lines), encoding="utf-8")
