@@ -15,6 +15,8 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from domain import deadlines
+from domain.appeal import AppealTrack
+from domain.case_view import DEEMED_GRANTED
 from domain.forms import (
     applicant_identifier,
     check_contact,
@@ -25,16 +27,13 @@ from domain.forms import (
     is_urgent,
     needs_longer_clock,
 )
-from domain.guards import Guards
 from domain.lifecycle import AppealResult, Outcome, ReceiptChannel, Status, local_date
 from domain.retention import RetentionAction
 from domain.services import Service
 from domain.values import Attachment, Decision, Neighbour
 
-DEEMED_GRANTED = "pbl § 21-7 annet ledd"  # the legal basis of a permit granted by law
 
-
-class Application(Guards, Aggregate):
+class Application(AppealTrack, Aggregate):
     """One application from one applicant to one municipality for one service."""
 
     TOPIC = "saksflyt.application"
@@ -49,6 +48,9 @@ class Application(Guards, Aggregate):
     survey: dict[str, Any] | None = None  # kartforretning: due, held_on (matrikkelforskriften)
     contact: dict[str, Any] | None = None  # «kontakt meg»: how to reach the person
     contact_taken_up: bool = False
+    clock_from: date | None = None  # the decision clock's start when not the submission day
+    submitted_decision_due: date | None = None  # as the receipt promised it
+    superseded: tuple[dict[str, Any], ...] = ()  # decisions the appeal body repealed
 
     @event("Created", topic="saksflyt.application.created")
     def __init__(self, service: str, kommunenummer: str, at: datetime, *, id: UUID) -> None:
@@ -86,7 +88,7 @@ class Application(Guards, Aggregate):
         self._guard_attachment("add attachment", attachment, at, service)
         self._attachment_added(**attachment.as_record(), at=at)
         if self.status is Status.AWAITING_DOCUMENTS and not self._missing_requested():
-            self._processing_resumed(at=at)
+            self._resume(at, service)
 
     def submit(
         self,
@@ -116,6 +118,7 @@ class Application(Guards, Aggregate):
         if service.decision_before:  # gravemelding: answered before the work starts
             start = self._guard_planned_start(complete, service.decision_before, at)
             days = deadlines.decided_before(start, local_date(at), days)
+        due = deadlines.decision_deadline(local_date(at), days)
         self._submitted(
             form=complete,
             at=at,
@@ -124,6 +127,11 @@ class Application(Guards, Aggregate):
             signed_at=signed_at,
             applicant_ref=_reference(complete, pseudonym),
             late=_after_closing_date(complete, at),
+            decision_due=due,
+            preliminary_reply_due=(
+                deadlines.preliminary_reply_due(local_date(at)) if days is not None else None
+            ),
+            deemed_granted_on=self._deemed_on(due, days, service),
         )
 
     def request_contact(self, contact: dict[str, Any], at: datetime, service: Service) -> None:
@@ -218,51 +226,29 @@ class Application(Guards, Aggregate):
         appeal = deadlines.appeal_deadline(delivered_on, service.appeal_days)
         self._decision_delivered(delivered_on=delivered_on, appeal_deadline=appeal, at=at)
 
-    # ----- use cases: an appeal (klage) --------------------------------------------------------
-
-    def receive_appeal(self, received_on: date, at: datetime, service: Service) -> None:
-        """A klage arrived (fvl § 32). One after the appeal period is taken in and marked late:
-        the body may still consider it (fvl § 31). The deciding body reviews it first."""
-        self._guard_appeal(received_on, at, service)
-        assert self.appeal_deadline is not None
-        review_due = deadlines.next_working_day(
-            received_on + timedelta(days=service.appeal_review_days)
-        )
-        self._appeal_received(
-            received_on=received_on,
-            timely=received_on <= self.appeal_deadline,
-            review_due=review_due,
-            at=at,
-        )
-
-    def review_appeal(
-        self, decision: Decision | None, appeal_body: str, at: datetime, service: Service
-    ) -> None:
-        """fvl § 33: the deciding body reverses the decision (omgjøring: a new vedtak, which may
-        be appealed in turn) or sends the appeal on to the appeal body."""
-        self._guard_appeal_step("review appeal", at, forwarded=False)
-        if decision is None:
-            self._appeal_forwarded(appeal_body=appeal_body, at=at)
-            return
-        self._appeal_reviewed(reversed=True, at=at)
-        self._record_decision(decision, at, service)  # omgjøring: a new vedtak
-
-    def record_appeal_result(self, result: AppealResult, at: datetime) -> None:
-        """fvl § 34: the appeal body's answer; final, no further appeal (fvl § 28 third para.)."""
-        self._guard_appeal_step("record appeal result", at, forwarded=True)
-        self._appeal_decided(result=result.value, at=at)
-
     def request_missing_documents(
         self, kinds: list[str], reason: str, at: datetime, service: Service
     ) -> None:
         """Ask for more documents; the decision clock stands until they arrive."""
         self._guard_document_request(kinds, at, service)
-        self._missing_documents_requested(kinds=sorted(set(kinds)), reason=reason, at=at)
+        self._missing_documents_requested(
+            kinds=sorted(set(kinds)),
+            reason=reason,
+            at=at,
+            respond_by=deadlines.documents_respond_by(local_date(at)),
+        )
 
-    def resume_processing(self, at: datetime) -> None:
+    def resume_processing(self, at: datetime, service: Service) -> None:
         """The case officer finds the application complete even without every requested kind."""
         self._guard("resume processing", at)
-        self._processing_resumed(at=at)
+        self._resume(at, service)
+
+    def _resume(self, at: datetime, service: Service) -> None:
+        """The decision clock runs again, lengthened by the days it stood."""
+        due = self._due_after_pause(local_date(at))
+        self._processing_resumed(
+            at=at, decision_due=due, deemed_granted_on=self._deemed_on(due, None, service)
+        )
 
     def send_neighbour_notice(
         self,
@@ -282,11 +268,19 @@ class Application(Guards, Aggregate):
             parties=[p.as_record() for p in parties],
         )
 
-    def record_neighbour_comment(self, neighbour: str, objection: bool, at: datetime) -> None:
-        """A merknad from a neighbour; one after the comment period is kept, marked late."""
+    def record_neighbour_comment(
+        self, neighbour: str, objection: bool, at: datetime, service: Service
+    ) -> None:
+        """A merknad from a neighbour; one after the comment period is kept, marked late. An
+        objection ends a submitted case's grant by law (pbl § 21-7 tredje ledd)."""
         self._guard_neighbour("record neighbour comment", neighbour, at)
         late = self.neighbour_deadline is not None and local_date(at) > self.neighbour_deadline
-        self._neighbour_comment_received(neighbour=neighbour, objection=objection, at=at, late=late)
+        deemed = None
+        if not objection and self.status is Status.SUBMITTED:
+            deemed = self._deemed_on(self.decision_deadline, None, service)
+        self._neighbour_comment_received(
+            neighbour=neighbour, objection=objection, at=at, late=late, deemed_granted_on=deemed
+        )
 
     def record_neighbour_consent(self, neighbour: str, at: datetime) -> None:
         """Samtykke: the neighbour has no objection, so the comment period need not run out."""
@@ -306,7 +300,15 @@ class Application(Guards, Aggregate):
         """The body's statement: for or against; one after the answer-by date is marked late."""
         asked = self._guard_consultation_answer(party, at)
         late = local_date(at) > asked["answer_by"]
-        self._consultation_answered(party=party, objection=objection, late=late, at=at)
+        waiting = [c["answer_by"] for c in self.consultations if not c["answered"]]
+        waiting.remove(asked["answer_by"])
+        self._consultation_answered(
+            party=party,
+            objection=objection,
+            late=late,
+            at=at,
+            consultation_due=max(waiting, default=None),
+        )
 
     def send_preliminary_reply(
         self, reason: str, expected_by: date, at: datetime, service: Service
@@ -419,10 +421,18 @@ class Application(Guards, Aggregate):
         signed_at: datetime | None = None,  # absent from events stored before it was recorded
         applicant_ref: str | None = None,  # a pseudonym of the applicant, for the read models
         late: bool | None = None,  # after the consultation's closing date (a høringssvar)
+        decision_due: date | None = None,  # the clocks as they start (absent before v5)
+        preliminary_reply_due: date | None = None,
+        deemed_granted_on: date | None = None,
     ) -> None:
         self.late = late
         self.form = form
         self.submitted_at = at
+        self.submitted_decision_due = (
+            decision_due
+            if decision_due is not None
+            else deadlines.decision_due_when_stored_without(at, decision_days)  # before v5
+        )
         self.signed_at = signed_at
         self.decision_days = decision_days
         self.objection_decision_days = objection_decision_days
@@ -449,14 +459,25 @@ class Application(Guards, Aggregate):
         self._touch(at)
 
     @event("MissingDocumentsRequested", topic="saksflyt.application.missing-documents-requested")
-    def _missing_documents_requested(self, kinds: list[str], reason: str, at: datetime) -> None:
+    def _missing_documents_requested(
+        self,
+        kinds: list[str],
+        reason: str,
+        at: datetime,
+        respond_by: date | None = None,  # absent from requests stored before v2
+    ) -> None:
         self.requested_documents = kinds
         self.pauses.append({"start": local_date(at), "end": None})
         self.status_value = Status.AWAITING_DOCUMENTS.value
         self._touch(at)
 
     @event("ProcessingResumed", topic="saksflyt.application.processing-resumed")
-    def _processing_resumed(self, at: datetime) -> None:
+    def _processing_resumed(
+        self,
+        at: datetime,
+        decision_due: date | None = None,  # absent from events stored before v2
+        deemed_granted_on: date | None = None,
+    ) -> None:
         self.pauses[-1] = {**self.pauses[-1], "end": local_date(at)}
         self.requested_documents = []
         self.status_value = Status.SUBMITTED.value
@@ -477,7 +498,12 @@ class Application(Guards, Aggregate):
 
     @event("NeighbourCommentReceived", topic="saksflyt.application.neighbour-comment-received")
     def _neighbour_comment_received(
-        self, neighbour: str, objection: bool, at: datetime, late: bool = False
+        self,
+        neighbour: str,
+        objection: bool,
+        at: datetime,
+        late: bool = False,
+        deemed_granted_on: date | None = None,  # after it, while submitted (absent before v3)
     ) -> None:
         self.neighbour_responses[neighbour] = "objection" if objection else "comment"
         if late:
@@ -496,7 +522,14 @@ class Application(Guards, Aggregate):
         self._touch(at)
 
     @event("ConsultationAnswered", topic="saksflyt.application.consultation-answered")
-    def _consultation_answered(self, party: str, objection: bool, late: bool, at: datetime) -> None:
+    def _consultation_answered(
+        self,
+        party: str,
+        objection: bool,
+        late: bool,
+        at: datetime,
+        consultation_due: date | None = None,  # the others' latest answer-by (absent before v2)
+    ) -> None:
         self.consultations = tuple(
             {**c, "answered": True, "objection": objection} if c["party"] == party else c
             for c in self.consultations
@@ -574,9 +607,23 @@ class Application(Guards, Aggregate):
 
     @event("AppealReceived", topic="saksflyt.application.appeal-received")
     def _appeal_received(
-        self, received_on: date, timely: bool, review_due: date, at: datetime
+        self,
+        received_on: date,
+        timely: bool,
+        review_due: date,
+        at: datetime,
+        sent_on: date | None = None,  # absent from appeals stored before v2
+        within_a_year: bool = True,
+        party: bool = True,
     ) -> None:
-        self.appeal = {"received_on": received_on, "timely": timely, "review_due": review_due}
+        self.appeal = {
+            "received_on": received_on,
+            "sent_on": sent_on,
+            "timely": timely,
+            "within_a_year": within_a_year,
+            "party": party,
+            "review_due": review_due,
+        }
         self.status_value = Status.APPEALED.value
         self._touch(at)
 
@@ -590,13 +637,43 @@ class Application(Guards, Aggregate):
         self.appeal = {**(self.appeal or {}), "reversed": reversed}
         self._touch(at)
 
+    @event("AppealDismissed", topic="saksflyt.application.appeal-dismissed")
+    def _appeal_dismissed(
+        self, ground: str, by: str, appeal_deadline: date | None, at: datetime
+    ) -> None:
+        self.appeal = {**(self.appeal or {}), "result": "dismissed", "ground": ground}
+        self._decision_stands(at, appeal_deadline)
+
     @event("AppealDecided", topic="saksflyt.application.appeal-decided")
-    def _appeal_decided(self, result: str, at: datetime) -> None:
+    def _appeal_decided(
+        self,
+        result: str,
+        at: datetime,
+        outcome: str | None = None,  # reversed: the appeal body's outcome (absent before v2)
+        legal_basis: str | None = None,
+        decision_due: date | None = None,  # repealed: the new decision clock
+        preliminary_reply_due: date | None = None,  # repealed: fvl § 11 a from that day
+    ) -> None:
         self.appeal = {**(self.appeal or {}), "result": result}
-        self.final = True
+        if result == AppealResult.REPEALED.value and self.decision is not None:
+            self.superseded = (*self.superseded, self.decision)
+            self.decision, self.pauses = None, []
+            self.clock_from = local_date(at)
+            self.status_value = Status.SUBMITTED.value
+            self._touch(at)
+            return
+        if outcome is not None and self.decision is not None:
+            basis = legal_basis or self.decision["legal_basis"]
+            self.decision = {**self.decision, "outcome": outcome, "legal_basis": basis}
+        self._decision_stands(at, None)
+
+    def _decision_stands(self, at: datetime, appeal_deadline: date | None) -> None:
+        """Back to decided: with a new klagefrist, or final (None: nothing left to appeal,
+        closable from the next day)."""
+        self.final = appeal_deadline is None
         self.status_value = Status.DECIDED.value
-        if self.decision is not None:  # final: nothing left to appeal, closable from now
-            self.decision = {**self.decision, "appeal_deadline": local_date(at)}
+        if self.decision is not None:
+            self.decision = {**self.decision, "appeal_deadline": appeal_deadline or local_date(at)}
         self._touch(at)
 
     @event("Withdrawn", topic="saksflyt.application.withdrawn")

@@ -11,6 +11,9 @@ from typing import Any
 
 from domain import deadlines
 from domain.lifecycle import UNDECIDED, Status, local_date
+from domain.services import Service
+
+DEEMED_GRANTED = "pbl § 21-7 annet ledd"  # the legal basis of a permit granted by law
 
 
 class CaseView:
@@ -26,6 +29,10 @@ class CaseView:
     pauses: list[dict[str, date | None]]
     preliminary_reply_at: datetime | None
     closed_at: datetime | None
+    clock_from: date | None
+    superseded: tuple[dict[str, Any], ...]
+    consultations: tuple[dict[str, Any], ...]
+    appeal: dict[str, Any] | None
 
     @property
     def status(self) -> Status:
@@ -63,27 +70,80 @@ class CaseView:
         return [deadlines.Pause(p["start"], p["end"]) for p in self.pauses]  # type: ignore[arg-type]
 
     @property
+    def clock_start(self) -> date | None:
+        """The decision clock starts at submission, or again the day an appeal body sent the
+        case back for a new decision (fvl § 34)."""
+        if self.submitted_at is None:
+            return None
+        return self.clock_from or local_date(self.submitted_at)
+
+    @property
     def decision_deadline(self) -> date | None:
         """When the decision is due, counting pauses. A neighbour's objection does not lengthen a
         building case's clock (pbl § 21-7 tredje ledd: still three weeks, but not deemed granted
         on an overrun); a dispensation or another authority's consent does, from submission."""
-        if self.submitted_at is None:
+        start = self.clock_start
+        if start is None:
             return None
-        return deadlines.decision_deadline(
-            local_date(self.submitted_at), self.decision_days, self.clock_pauses()
-        )
+        return deadlines.decision_deadline(start, self.decision_days, self.clock_pauses())
+
+    def _due_after_pause(self, resumed: date) -> date | None:
+        """The decision deadline once the open pause ends on ``resumed``."""
+        start, last = self.clock_start, self.pauses[-1]["start"]
+        assert start is not None and last is not None
+        pauses = [*self.clock_pauses()[:-1], deadlines.Pause(last, resumed)]
+        return deadlines.decision_deadline(start, self.decision_days, pauses)
+
+    def _deemed_on(self, due: date | None, days: int | None, service: Service) -> date | None:
+        """pbl § 21-7 tredje ledd: the day a § 20-4 case still undecided is granted by law — the
+        day after its three weeks (``days``, or the case's own), with no objection from a
+        neighbour or gjenboer; never a case an appeal body sent back for a new decision."""
+        days = self.decision_days if days is None else days
+        if not service.deemed_granted or due is None or days != service.decision_days:
+            return None
+        if self.has_objections or self.superseded:
+            return None
+        return due + timedelta(days=1)
 
     @property
     def preliminary_reply_due(self) -> date | None:
-        """fvl § 11 a: due a month after receipt while undecided and no preliminary reply sent
-        (none where no decision comes: no clock to explain)."""
+        """fvl § 11 a: due a month after receipt (or after the appeal body sent the case back)
+        while undecided and no preliminary reply sent (none where no decision comes: no clock
+        to explain)."""
         if self.submitted_at is None or self.decision or self.preliminary_reply_at:
             return None
         if self.decision_days is None:
             return None
-        if self.status not in UNDECIDED:
+        start = self.clock_start
+        if self.status not in UNDECIDED or start is None:
             return None
-        return deadlines.preliminary_reply_due(local_date(self.submitted_at))
+        return deadlines.preliminary_reply_due(start)
+
+    def deemed_granted_on(self, service: Service) -> date | None:
+        """The day the law grants the permit if the case is still undecided then, or the day it
+        did (pbl § 21-7 tredje ledd); None for every other case."""
+        if self.status is Status.SUBMITTED:
+            return self._deemed_on(self.decision_deadline, None, service)
+        if self.decision and self.decision["legal_basis"] == DEEMED_GRANTED:
+            return local_date(self.decision["at"])
+        return None
+
+    @property
+    def consultation_due(self) -> date | None:
+        """The latest answer-by date of the bodies asked that have not answered yet."""
+        return max((c["answer_by"] for c in self.consultations if not c["answered"]), default=None)
+
+    @property
+    def appeal_status(self) -> str | None:
+        """Where the latest appeal stands: received, forwarded, reversed (by the deciding body),
+        dismissed, or the appeal body's result."""
+        if self.appeal is None:
+            return None
+        if self.appeal.get("result"):
+            return str(self.appeal["result"])
+        if self.appeal.get("reversed"):
+            return "reversed"
+        return "forwarded" if self.appeal.get("forwarded_to") else "received"
 
     def retention_due(self, after_days: int, registered_closes: bool = False) -> date | None:
         """First day archiving or shredding may happen: after the appeal period (or withdrawal);

@@ -481,19 +481,24 @@ STEPS: dict[type[Command], Step] = {
     cmd.RecordConsultationAnswer: lambda case, c, at, _: case.record_consultation_answer(
         c.party, c.objection, at
     ),
-    cmd.ReceiveAppeal: lambda case, c, at, s: case.receive_appeal(c.received_on, at, s),
+    cmd.ReceiveAppeal: lambda case, c, at, s: case.receive_appeal(
+        c.received_on, at, s, c.sent_on, c.party
+    ),
     cmd.ReviewAppeal: lambda case, c, at, s: case.review_appeal(c.decision, c.appeal_body, at, s),
-    cmd.RecordAppealResult: lambda case, c, at, _: case.record_appeal_result(c.result, at),
+    cmd.DismissAppeal: lambda case, c, at, s: case.dismiss_appeal(c.ground, c.by, at, s),
+    cmd.RecordAppealResult: lambda case, c, at, s: case.record_appeal_result(
+        c.result, at, s, c.decision
+    ),
     cmd.RecordDecisionDelivery: lambda case, c, at, s: case.record_delivery(c.delivered_on, at, s),
     cmd.RequestMissingDocuments: lambda case, c, at, s: case.request_missing_documents(
         c.kinds, c.reason, at, s
     ),
-    cmd.ResumeProcessing: lambda case, c, at, _: case.resume_processing(at),
+    cmd.ResumeProcessing: lambda case, c, at, s: case.resume_processing(at, s),
     cmd.SendNeighbourNotice: lambda case, c, at, s: case.send_neighbour_notice(
         c.parties, at, s, c.neighbours
     ),
-    cmd.RecordNeighbourComment: lambda case, c, at, _: case.record_neighbour_comment(
-        c.neighbour, c.objection, at
+    cmd.RecordNeighbourComment: lambda case, c, at, s: case.record_neighbour_comment(
+        c.neighbour, c.objection, at, s
     ),
     cmd.RecordNeighbourConsent: lambda case, c, at, _: case.record_neighbour_consent(
         c.neighbour, at
@@ -515,7 +520,7 @@ FIRST_DECISIONS = {"DecisionMade", "PermitDeemedGranted"}
 def _decision_seconds(case: Application, new: Sequence[object]) -> float | None:
     """Submission to first decision, when these new events hold it (not an appeal's new vedtak)."""
     names = {type(e).__name__ for e in new}
-    if not names & FIRST_DECISIONS or "AppealReviewed" in names:
+    if not names & FIRST_DECISIONS or "AppealReviewed" in names or case.superseded:
         return None
     if case.decided_at is None or case.submitted_at is None:
         return None

@@ -12,6 +12,7 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
+from domain.appeal import AppealStage, DismissalGround
 from domain.errors import DomainError
 from domain.lifecycle import AppealResult, ReceiptChannel
 from domain.values import Attachment, Decision, Neighbour
@@ -138,25 +139,41 @@ class ExpireDraft(Command):
 
 @dataclass(frozen=True, kw_only=True)
 class ReceiveAppeal(Command):
-    """A klage on the decision arrived on ``received_on`` (fvl § 32: to the body that decided)."""
+    """A klage on the decision arrived on ``received_on`` (fvl § 32: to the body that decided);
+    ``sent_on``: the day it was posted or sent, when known (fvl § 30: in time if sent in time);
+    ``party``: False where the appellant is not a party to the case (fvl § 28)."""
 
     received_on: date
+    sent_on: date | None = None
+    party: bool = True
 
 
 @dataclass(frozen=True, kw_only=True)
 class ReviewAppeal(Command):
     """The deciding body's review (fvl § 33): ``decision`` reverses (omgjøring, a new vedtak);
-    without one the appeal goes on to ``appeal_body``."""
+    without one the appeal goes on to the service's appeal body (``appeal_body``, when given,
+    must be that one)."""
 
     decision: Decision | None = None
-    appeal_body: str = "Statsforvalteren"
+    appeal_body: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class DismissAppeal(Command):
+    """Avvisning (fvl §§ 28, 31-34): the appeal is not tried on its merits, on ``ground``,
+    by the deciding body or the appeal body (``by``)."""
+
+    ground: DismissalGround
+    by: AppealStage
 
 
 @dataclass(frozen=True, kw_only=True)
 class RecordAppealResult(Command):
-    """The appeal body's final answer (fvl § 34), as it reached the municipality."""
+    """The appeal body's answer (fvl § 34), as it reached the municipality; a reversal carries
+    the appeal body's own ``decision``."""
 
     result: AppealResult
+    decision: Decision | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -10,15 +10,18 @@ from __future__ import annotations
 import calendar
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from functools import cache
 
 import holidays
+
+from domain.lifecycle import local_date
 
 NEIGHBOUR_COMMENT_DAYS = 14  # pbl § 21-3: two weeks to comment on a nabovarsel
 APPEAL_DAYS = 21  # fvl § 29: three weeks to appeal (klagefrist)
 PRELIMINARY_REPLY_MONTHS = 1  # fvl § 11 a: foreløpig svar within a month
 PROMISE_AT_MOST = timedelta(days=366)  # a preliminary reply promises a decision within a year
+RESPOND_DAYS = 14  # a mangelbrev asks for the documents within two weeks (practice, not statute)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,9 +121,24 @@ def decision_deadline(
     return deadline(complete_since, decision_days, pauses, paused_days)
 
 
+def decision_due_when_stored_without(submitted_at: datetime, days: int | None) -> date | None:
+    """The due date of an application stored before the domain recorded it (events before v5):
+    from the submission day, as the rule was then; None where the stored time cannot give one."""
+    try:
+        return decision_deadline(local_date(submitted_at), days)
+    except (OverflowError, ValueError):  # a time stored before times were bounded (domain.timing)
+        return None
+
+
 def preliminary_reply_due(received: date) -> date:
     """fvl § 11 a: a preliminary reply is due a month after receipt if no decision by then."""
     return next_working_day(add_months(received, PRELIMINARY_REPLY_MONTHS))
+
+
+def documents_respond_by(requested: date) -> date:
+    """The day a mangelbrev asks the missing documents for (fvl § 17; the two weeks are
+    practice), moved to a working day."""
+    return next_working_day(requested + timedelta(days=RESPOND_DAYS))
 
 
 def neighbour_comment_deadline(notice_sent: date) -> date:

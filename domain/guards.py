@@ -221,29 +221,6 @@ class Guards(CaseView):
             raise self._refuse(step, "no-document-kinds", "name at least one document kind")
         self._guard_attachment_kinds(step, kinds, service)
 
-    def _guard_appeal(self, received_on: date, at: datetime, service: Service) -> None:
-        step = "receive appeal"
-        self._guard(step, at)
-        self._guard_decision_comes(step, service)
-        if self.final:
-            raise self._refuse(
-                step, "appeal-decided", "the appeal body has decided: no further appeal (fvl § 28)"
-            )
-        assert self.decision is not None
-        if not local_date(self.decision["at"]) <= received_on <= local_date(at):
-            raise self._refuse(
-                step,
-                "appeal-date-out-of-range",
-                "an appeal arrives after the decision it is against, and not later than today",
-            )
-
-    def _guard_appeal_step(self, step: str, at: datetime, forwarded: bool) -> None:
-        self._guard(step, at)
-        assert self.appeal is not None
-        if bool(self.appeal.get("forwarded_to")) is not forwarded:
-            where = "is with the appeal body" if not forwarded else "has not been sent on yet"
-            raise self._refuse(step, "appeal-not-here", f"the appeal {where}")
-
     def _guard_delivery(self, delivered_on: date, at: datetime) -> None:
         step = "record decision delivery"
         self._guard(step, at)
@@ -275,6 +252,12 @@ class Guards(CaseView):
                 "twelve-week-case",
                 "a case needing a dispensation or another authority's consent is not granted by "
                 "law on an overrun (pbl § 21-7 første ledd)",
+            )
+        if self.superseded:
+            raise self._refuse(
+                step,
+                "sent-back-by-appeal-body",
+                "the appeal body repealed the decision: the new one is made, not granted by law",
             )
         if self.has_objections:
             raise self._refuse(

@@ -66,6 +66,9 @@ class Service:
     survey_days: int | None = None  # oppmålingsforretning after the permit (matrikkelforskriften)
     contact_requests: bool = False  # «kontakt meg»: a call-back request a caseworker takes up
     survey_winter_pause: tuple[str, str] | None = None  # "MM-DD" to "MM-DD": the clock stands
+    deciding_body: str = "kommunen"  # who decides (NAV-kontoret for sosialhjelp)
+    appeal_body: str | None = None  # who hears an appeal (None: no decision, nothing to appeal)
+    appeal_body_law: str | None = None  # the provision that names the appeal body
 
     @property
     def allowed_attachments(self) -> frozenset[str]:
@@ -107,6 +110,9 @@ def _service_from_table(code: str, table: Mapping[str, Any]) -> Service:
         consultation_days=table.get("consultation_days", 21),
         survey_days=table.get("survey_days"),
         contact_requests=table.get("contact_requests", False),
+        deciding_body=table.get("deciding_body", "kommunen"),
+        appeal_body=table.get("appeal_body"),
+        appeal_body_law=table.get("appeal_body_law"),
     )
 
 

@@ -3,18 +3,17 @@
 The row holds what case officers and analysts ask about: service, municipality, status, the times
 that matter, the current decision deadline (counting pauses), the day a building case is granted by
 law if still undecided (pbl § 21-7), the neighbour notice, the appeal, and a pseudonymous applicant
-reference — never an identity number or a name.
+reference — never an identity number or a name. Every deadline is the one the domain recorded in
+the event that set it: the read side reads rules, it never applies them again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
-from domain import deadlines
-from domain.lifecycle import AWAITING_DECISION, UNDECIDED, Outcome, Status, local_date
-from domain.services import default_services
+from domain.lifecycle import AWAITING_DECISION, UNDECIDED, AppealResult, Outcome, Status, local_date
 from schemas.mapping import PublicEvent
 
 Row = dict[str, Any]
@@ -78,33 +77,38 @@ def new_row(event: PublicEvent) -> Row:
     return row
 
 
-def _decision_deadline(row: Row) -> date | None:
-    if row["submitted_at"] is None or row["paused_since"] is not None:
-        return None
-    return deadlines.decision_deadline(
-        local_date(row["submitted_at"]), row["decision_days"], paused_days=row["paused_days"]
-    )
-
-
 def _on_submitted(row: Row, r: dict[str, Any]) -> None:
+    """The clocks as the domain set them (null in events stored before it recorded them)."""
     row.update(
         status=Status.SUBMITTED.value,
         submitted_at=r["occurred_at"],
         decision_days=r["decision_days"],
         objection_decision_days=r["objection_decision_days"],
         applicant_ref=r.get("applicant_ref"),
-        preliminary_reply_due=deadlines.preliminary_reply_due(local_date(r["occurred_at"])),
+        decision_deadline=r.get("decision_due"),
+        preliminary_reply_due=r.get("preliminary_reply_due"),
+        deemed_granted_on=r.get("deemed_granted_on"),
     )
 
 
 def _on_missing(row: Row, r: dict[str, Any]) -> None:
-    row.update(status=Status.AWAITING_DOCUMENTS.value, paused_since=local_date(r["occurred_at"]))
+    """The decision clock stands: no deadline until it runs again."""
+    row.update(
+        status=Status.AWAITING_DOCUMENTS.value,
+        paused_since=local_date(r["occurred_at"]),
+        decision_deadline=None,
+        deemed_granted_on=None,
+    )
 
 
 def _on_resumed(row: Row, r: dict[str, Any]) -> None:
     paused = (local_date(r["occurred_at"]) - row["paused_since"]).days
     row.update(
-        status=Status.SUBMITTED.value, paused_since=None, paused_days=row["paused_days"] + paused
+        status=Status.SUBMITTED.value,
+        paused_since=None,
+        paused_days=row["paused_days"] + paused,
+        decision_deadline=r.get("decision_due"),
+        deemed_granted_on=r.get("deemed_granted_on"),
     )
 
 
@@ -115,6 +119,8 @@ def _on_notice(row: Row, r: dict[str, Any]) -> None:
 def _on_comment(row: Row, r: dict[str, Any]) -> None:
     column = "neighbour_objections" if r["objection"] else "neighbour_comments"
     row[column] += 1
+    if row["status"] == Status.SUBMITTED.value:  # an objection ends the grant by law
+        row["deemed_granted_on"] = r.get("deemed_granted_on")
 
 
 def _on_consent(row: Row, r: dict[str, Any]) -> None:
@@ -130,10 +136,10 @@ def _on_consultation(row: Row, r: dict[str, Any]) -> None:
 
 
 def _on_consultation_answer(row: Row, r: dict[str, Any]) -> None:
+    """The others' latest answer-by, as the domain recorded it (before v2: the latest asked)."""
     pending = (row["consultations_pending"] or 1) - 1
-    row.update(
-        consultations_pending=pending, consultation_due=row["consultation_due"] if pending else None
-    )
+    due = r.get("consultation_due") or (row["consultation_due"] if pending else None)
+    row.update(consultations_pending=pending, consultation_due=due)
 
 
 def _on_survey_due(row: Row, r: dict[str, Any]) -> None:
@@ -220,21 +226,41 @@ def _on_deemed_granted(row: Row, r: dict[str, Any]) -> None:
     )
 
 
-def _deemed_granted_on(row: Row) -> date | None:
-    """While undecided: the day after the deadline, where the law grants the permit then — a
-    building case on its three weeks with no objection (pbl § 21-7 annet and tredje ledd)."""
-    service = default_services().get(row["service"])
-    deadline: date | None = row["decision_deadline"]
-    if service is None or not service.deemed_granted or deadline is None:
-        return None
-    if row["decision_days"] != service.decision_days or row["neighbour_objections"]:
-        return None
-    return deadline + timedelta(days=1)
-
-
 def _on_appeal_decided(row: Row, r: dict[str, Any]) -> None:
-    final = local_date(r["occurred_at"])  # nothing left to appeal: closable from the next day
-    row.update(status=Status.DECIDED.value, appeal_status=r["result"], appeal_deadline=final)
+    """fvl § 34: upheld or reversed is final (closable from the next day; a reversal's outcome
+    is the case's); repealed sends the case back to processing on a new clock."""
+    if r["result"] == AppealResult.REPEALED.value:
+        row.update(
+            status=Status.SUBMITTED.value,
+            appeal_status=r["result"],
+            decided_at=None,
+            outcome=None,
+            appeal_deadline=None,
+            decided_past_deadline=False,
+            decision_deadline=r.get("decision_due"),
+            preliminary_reply_due=r.get("preliminary_reply_due"),
+            deemed_granted_on=None,
+        )
+        return
+    changed = r.get("outcome")  # the appeal body's outcome: no longer the law's grant
+    row.update(
+        status=Status.DECIDED.value,
+        appeal_status=r["result"],
+        appeal_deadline=local_date(r["occurred_at"]),
+        outcome=changed or row["outcome"],
+        deemed_granted_on=None if changed else row["deemed_granted_on"],
+    )
+
+
+def _on_appeal_dismissed(row: Row, r: dict[str, Any]) -> None:
+    """Avvist: a dismissal by the deciding body may itself be appealed (its own klagefrist);
+    one by the appeal body is final."""
+    row.update(
+        status=Status.DECIDED.value,
+        appeal_status="dismissed",
+        appeal_review_due=None,
+        appeal_deadline=r["appeal_deadline"] or local_date(r["occurred_at"]),
+    )
 
 
 def _nothing(row: Row, r: dict[str, Any]) -> None:
@@ -267,6 +293,7 @@ ON_EVENT: dict[str, Callable[[Row, dict[str, Any]], None]] = {
     "AppealReceived": _on_appeal,
     "AppealForwarded": _on_forwarded,
     "AppealReviewed": _on_reviewed,
+    "AppealDismissed": _on_appeal_dismissed,
     "AppealDecided": _on_appeal_decided,
     "ApplicationWithdrawn": _on_withdrawn,
     "ApplicationArchived": _on_archived,
@@ -278,9 +305,6 @@ def next_overview(row: Row | None, event: PublicEvent) -> Row:
     """The case's row after ``event``. Pure: the same row and event give the same answer."""
     new = dict(row) if row is not None else new_row(event)
     ON_EVENT[event.name](new, event.record)
-    if new["status"] in UNDECIDED:  # a decision freezes the deadline it was measured against
-        new["decision_deadline"] = _decision_deadline(new)
-        new["deemed_granted_on"] = _deemed_granted_on(new)
     new.update(version=event.record["case_version"], last_event_at=event.record["occurred_at"])
     return new
 

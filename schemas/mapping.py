@@ -7,6 +7,7 @@ a refactor of the domain never changes the wire (the round-trip tests fail first
 
 from __future__ import annotations
 
+import enum
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, fields
@@ -15,8 +16,9 @@ from typing import Any
 from uuid import UUID, uuid5
 
 from domain import commands as cmd
-from domain.deadlines import decision_deadline
-from domain.lifecycle import Outcome, local_date
+from domain.appeal import AppealStage, DismissalGround
+from domain.deadlines import decision_due_when_stored_without
+from domain.lifecycle import AppealResult, Outcome
 from domain.values import ATTACHMENT_FIELDS, Attachment, Decision, Neighbour
 from schemas.registry import Registry
 
@@ -50,11 +52,11 @@ def _form_out(form: dict[str, Any] | list[Any] | str) -> str:
 
 
 def _submitted_extra(state: dict[str, Any]) -> dict[str, Any]:
-    try:
-        due = decision_deadline(local_date(state["at"]), state["decision_days"])
-    except (OverflowError, ValueError):  # a time stored before times were bounded (domain.timing)
-        due = None
-    return {"decision_due": due}
+    """An application submitted before the domain recorded its due date (v5) gets the one the
+    domain gives such an event."""
+    if "decision_due" in state:
+        return {}
+    return {"decision_due": decision_due_when_stored_without(state["at"], state["decision_days"])}
 
 
 # domain topic -> (public type, {public field: domain attribute}, extra fields computed from state)
@@ -73,6 +75,9 @@ EVENT_MAP: dict[str, tuple[str, dict[str, str], Extra | None]] = {
             "objection_decision_days": "objection_decision_days",
             "applicant_ref": "applicant_ref",
             "late": "late",
+            "decision_due": "decision_due",
+            "preliminary_reply_due": "preliminary_reply_due",
+            "deemed_granted_on": "deemed_granted_on",
         },
         _submitted_extra,
     ),
@@ -89,10 +94,14 @@ EVENT_MAP: dict[str, tuple[str, dict[str, str], Extra | None]] = {
     ),
     "missing-documents-requested": (
         "MissingDocumentsRequested",
-        {"kinds": "kinds", "reason": "reason"},
+        {"kinds": "kinds", "reason": "reason", "respond_by": "respond_by"},
         None,
     ),
-    "processing-resumed": ("ProcessingResumed", {}, None),
+    "processing-resumed": (
+        "ProcessingResumed",
+        {"decision_due": "decision_due", "deemed_granted_on": "deemed_granted_on"},
+        None,
+    ),
     "neighbour-notice-sent": (
         "NeighbourNoticeSent",
         {
@@ -104,7 +113,7 @@ EVENT_MAP: dict[str, tuple[str, dict[str, str], Extra | None]] = {
     ),
     "neighbour-comment-received": (
         "NeighbourCommentReceived",
-        {"neighbour": "neighbour", "objection": "objection", "late": "late"},
+        {k: k for k in ("neighbour", "objection", "late", "deemed_granted_on")},
         None,
     ),
     "neighbour-consent-received": ("NeighbourConsentReceived", {"neighbour": "neighbour"}, None),
@@ -115,7 +124,7 @@ EVENT_MAP: dict[str, tuple[str, dict[str, str], Extra | None]] = {
     ),
     "consultation-answered": (
         "ConsultationAnswered",
-        {"party": "party", "objection": "objection", "late": "late"},
+        {k: k for k in ("party", "objection", "late", "consultation_due")},
         None,
     ),
     "preliminary-reply-sent": (
@@ -142,12 +151,27 @@ EVENT_MAP: dict[str, tuple[str, dict[str, str], Extra | None]] = {
     ),
     "appeal-received": (
         "AppealReceived",
-        {k: k for k in ("received_on", "timely", "review_due")},
+        {
+            k: k
+            for k in ("received_on", "timely", "review_due", "sent_on", "within_a_year", "party")
+        },
         None,
     ),
     "appeal-forwarded": ("AppealForwarded", {"appeal_body": "appeal_body"}, None),
     "appeal-reviewed": ("AppealReviewed", {"reversed": "reversed"}, None),
-    "appeal-decided": ("AppealDecided", {"result": "result"}, None),
+    "appeal-dismissed": (
+        "AppealDismissed",
+        {k: k for k in ("ground", "by", "appeal_deadline")},
+        None,
+    ),
+    "appeal-decided": (
+        "AppealDecided",
+        {
+            k: k
+            for k in ("result", "outcome", "legal_basis", "decision_due", "preliminary_reply_due")
+        },
+        None,
+    ),
     "withdrawn": ("ApplicationWithdrawn", {"reason": "reason"}, None),
     "archived": (
         "ApplicationArchived",
@@ -157,6 +181,8 @@ EVENT_MAP: dict[str, tuple[str, dict[str, str], Extra | None]] = {
     "shredded": ("ApplicationShredded", {"override_reason": "override_reason"}, None),
 }
 PUBLIC_EVENT_NAMES = frozenset(name for name, _, _ in EVENT_MAP.values())
+# what a stored event from before an attribute existed says, where the contract has no null
+STORED_BEFORE = {"within_a_year": True, "party": True}
 
 
 def _suffix(domain_event: object) -> str:
@@ -180,7 +206,8 @@ def to_public_event(
         "kommunenummer": kommunenummer,
     }
     for public, attribute in field_map.items():
-        value = state.get(attribute)  # an attribute newer than the stored event reads as None
+        # an attribute newer than the stored event reads as its default, or None
+        value = state.get(attribute, STORED_BEFORE.get(attribute))
         if public.endswith("_json") and value is not None:
             value = _form_out(value)
         record[public] = value
@@ -227,6 +254,10 @@ COMMAND_TYPES: dict[str, type[cmd.Command]] = {
     "ResumeProcessing": cmd.ResumeProcessing,
     "SendPreliminaryReply": cmd.SendPreliminaryReply,
     "Decide": cmd.Decide,
+    "ReceiveAppeal": cmd.ReceiveAppeal,
+    "ReviewAppeal": cmd.ReviewAppeal,
+    "DismissAppeal": cmd.DismissAppeal,
+    "RecordAppealResult": cmd.RecordAppealResult,
     "Withdraw": cmd.Withdraw,
     "Archive": cmd.Archive,
     "Shred": cmd.Shred,
@@ -247,16 +278,25 @@ def _form_in(text: str | None) -> dict[str, Any]:
     return form
 
 
+WORDS: dict[str, type[Outcome | AppealResult | DismissalGround | AppealStage]] = {
+    "outcome": Outcome,
+    "result": AppealResult,
+    "ground": DismissalGround,
+    "by": AppealStage,
+}
+
+
 def _convert_in(name: str, value: Any) -> Any:
     if name == "form":
         return _form_in(value)
     if name == "parties":
         return [Neighbour(**party) for party in value or []]
-    if name == "outcome":
+    if name in WORDS:
+        words = WORDS[name]
         try:
-            return Outcome(value)
+            return words(value)
         except ValueError:
-            raise InvalidCommand(f"outcome must be one of {[o.value for o in Outcome]}") from None
+            raise InvalidCommand(f"{name} must be one of {[w.value for w in words]}") from None
     if name.endswith("_id") and not isinstance(value, UUID):
         return UUID(str(value))
     return value
@@ -269,11 +309,14 @@ GROUPS: dict[str, type[Attachment] | type[Decision]] = {
 }
 
 
-def _field_in(name: str, record: dict[str, Any]) -> Any:
-    """The value of one command field from the flat wire record (None where the wire has none)."""
+def _field_in(name: str, record: dict[str, Any], optional: bool) -> Any:
+    """The value of one command field from the flat wire record (None where the wire has none;
+    an ``optional`` group is None when none of its fields is given)."""
     group = GROUPS.get(name)
     if group is None:
         return _convert_in(name, record.get(RENAMED.get(name, name)))
+    if optional and all(record.get(f.name) is None for f in fields(group)):
+        return None
     return group(**{f.name: _convert_in(f.name, record.get(f.name)) for f in fields(group)})
 
 
@@ -286,7 +329,7 @@ def command_from_record(name: str, record: dict[str, Any], received_at: datetime
         command_type = COMMAND_TYPES[name]
     except KeyError:
         raise InvalidCommand(f"{name} is not a command") from None
-    values = {f.name: _field_in(f.name, record) for f in fields(command_type)}
+    values = {f.name: _field_in(f.name, record, f.default is None) for f in fields(command_type)}
     return command_type(**{**values, "received_at": received_at, "actor": record["issued_by"]})
 
 
@@ -295,7 +338,7 @@ def _value_out(name: str, value: Any) -> Any:
         return _form_out(value)
     if name == "parties":
         return [party.as_record() for party in value]
-    return value.value if isinstance(value, Outcome) else value
+    return value.value if isinstance(value, enum.Enum) else value
 
 
 def command_to_record(command: cmd.Command, issued_by: str) -> tuple[str, dict[str, Any]]:
@@ -309,7 +352,10 @@ def command_to_record(command: cmd.Command, issued_by: str) -> tuple[str, dict[s
             value = value or command.received_at
         if f.name in GROUPS:
             record.update(
-                {g.name: _value_out(g.name, getattr(value, g.name)) for g in fields(value)}
+                {
+                    g.name: None if value is None else _value_out(g.name, getattr(value, g.name))
+                    for g in fields(GROUPS[f.name])
+                }
             )
         else:
             record[RENAMED.get(f.name, f.name)] = _value_out(f.name, value)

@@ -22,6 +22,12 @@ def published(
         "description_nb": service.description_nb,
         "legal_basis": list(service.legal_basis),
         "individual_decision": service.individual_decision,
+        "deciding_body": service.deciding_body,
+        "appeal_body": (
+            {"name": service.appeal_body, "law": service.appeal_body_law}
+            if service.appeal_body
+            else None
+        ),
         "deadlines": {
             "decision_days": service.decision_days,
             "statutory": service.decision_days_statutory,
@@ -77,14 +83,15 @@ def markdown(catalogue: Catalogue) -> str:
         "the clocks that run there), the steps that move it (coloured by who takes them);",
         "hover a status for the steps that leave it where it is.",
         "",
-        "| code | name | decision | appeal | sensitivity | retention |",
-        "|---|---|---|---|---|---|",
+        "| code | name | decides | decision | appeal | appeal body | sensitivity | retention |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     services = [published(catalogue.service(code), catalogue) for code in catalogue.codes()]
     for s in services:
         lines.append(
-            f"| `{s['code']}` | {s['name']['nb']} | {_clock(s)} | {_appeal(s)} | "
-            f"{s['sensitivity']} | {s['retention']['action']} after {s['retention']['after_days']} d |"
+            f"| `{s['code']}` | {s['name']['nb']} | {s['deciding_body']} | {_clock(s)} | "
+            f"{_appeal(s)} | {_appeal_body(s)} | {s['sensitivity']} | "
+            f"{s['retention']['action']} after {s['retention']['after_days']} d |"
         )
     for s in services:
         lines += ["", f"## {s['name']['nb']} (`{s['code']}`)", "", s["description_nb"], ""]
@@ -92,6 +99,7 @@ def markdown(catalogue: Catalogue) -> str:
         if s["former_name_nb"]:
             lines.append(f"- Formerly: {s['former_name_nb']}")
         lines.append(f"- Law: {', '.join(s['legal_basis'])}")
+        lines.append(f"- Decided by: {s['deciding_body']}; appeals to: {_appeal_body(s)}")
         attachments = s["attachments"]
         lines.append(f"- Attach: {', '.join(attachments['required']) or 'nothing required'}")
         if attachments["optional"]:
@@ -122,3 +130,8 @@ def _clock(s: dict[str, Any]) -> str:
 def _appeal(s: dict[str, Any]) -> str:
     days = s["deadlines"]["appeal_days"]
     return f"{days} days from delivery" if days else "—"
+
+
+def _appeal_body(s: dict[str, Any]) -> str:
+    body = s["appeal_body"]
+    return f"{body['name']} ({body['law']})" if body else "—"

@@ -21,8 +21,9 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from domain import commands as cmd
+from domain.appeal import AppealStage, DismissalGround
 from domain.casework import Casework
-from domain.deadlines import neighbour_comment_deadline, next_working_day
+from domain.deadlines import next_working_day
 from domain.lifecycle import OSLO, AppealResult, Outcome, ReceiptChannel, local_date
 from domain.services import Service
 from domain.values import Attachment, Decision, Neighbour
@@ -39,6 +40,8 @@ LETTER_AFTER: dict[type[cmd.Command], str] = {
     cmd.RequestMissingDocuments: "MissingDocumentsRequested",
     cmd.SendPreliminaryReply: "PreliminaryReplySent",
     cmd.Decide: "DecisionMade",
+    cmd.DismissAppeal: "AppealDismissed",
+    cmd.RecordAppealResult: "AppealDecided",
 }
 MUNICIPALITIES = ("0301", "4601", "5001", "5501")  # Oslo, Bergen, Trondheim, Tromsø
 SERVICE_MIX = {
@@ -71,11 +74,11 @@ class PastHorizon(Exception):
 class Clock:
     """Business time for one case: only ever moves forward, and never past the horizon."""
 
-    def __init__(self, start: datetime) -> None:
-        self.now = start
+    def __init__(self, start: datetime, horizon: datetime = HORIZON) -> None:
+        self.now, self.horizon = start, horizon
 
     def _move(self, moment: datetime) -> datetime:
-        if moment > HORIZON:
+        if moment > self.horizon:
             raise PastHorizon
         self.now = moment
         return moment
@@ -98,11 +101,14 @@ def run_demo(
     municipalities: tuple[str, ...] = MUNICIPALITIES,
     documents: DocumentStore | None = None,
     notices: NoticePolicy | None = None,
+    days: int = 30,
 ) -> DemoResult:
     """``documents``: keep a small synthetic PDF per attachment there (sealed, as an upload
     would be); without it attachments are recorded with no bytes behind them. ``notices``: the
     policy sends each case's letters a minute after their occasion (in business time); without
-    it the script records a receipt itself, as a form portal that sends its own would."""
+    it the script records a receipt itself, as a form portal that sends its own would.
+    ``days``: the applications arrive over that many days up to the simulation's "today" (a
+    month by default, the last one of a year for ``days=365``)."""
     rng = random.Random(seed)
     result = DemoResult()
     started = time.perf_counter()
@@ -110,7 +116,8 @@ def run_demo(
     for _ in range(applications):
         service = rng.choices(services, weights)[0]
         kommunenummer = rng.choice(municipalities)
-        start = MONTH_START + timedelta(minutes=rng.randint(0, 30 * 24 * 60))
+        first = MONTH_START - timedelta(days=days - 30)  # the last ``days`` before "today"
+        start = first + timedelta(minutes=rng.randint(0, days * 24 * 60))
         case = CaseScript(
             app, rng, app.catalogue.service(service, kommunenummer), kommunenummer, documents
         )
@@ -298,7 +305,9 @@ class CaseScript:
                 self.objected = True
         if consents == len(properties):
             return clock.now
-        period_over = neighbour_comment_deadline(local_date(noticed)) + timedelta(days=1)
+        deadline = self.app.get_case(self.case_id).neighbour_deadline  # as the case set it
+        assert deadline is not None
+        period_over = deadline + timedelta(days=1)
         return datetime(period_over.year, period_over.month, period_over.day, 9, tzinfo=OSLO)
 
     def _process(self, clock: Clock) -> None:
@@ -313,7 +322,8 @@ class CaseScript:
         days = self.service.decision_days or 30
         target = submitted + timedelta(days=days * self.rng.triangular(0.2, 1.3, 0.6))
         target = self._consult(clock, target)
-        if target - submitted > timedelta(days=28):  # fvl § 11 a: within the first month
+        reply_due = self.app.get_case(self.case_id).preliminary_reply_due  # fvl § 11 a
+        if reply_due is not None and local_date(target) > reply_due:
             reply_at = submitted + timedelta(days=self.rng.uniform(14, 25))
             reply_at = clock.later(seconds=max(3600.0, (reply_at - clock.now).total_seconds()))
             expected_by = local_date(max(target, reply_at)) + timedelta(days=7)
@@ -357,7 +367,7 @@ class CaseScript:
             target = max(
                 target, datetime(earliest.year, earliest.month, earliest.day, 9, tzinfo=OSLO)
             )
-        if self._granted_by_law(clock, case.decision_deadline, target):
+        if self._granted_by_law(clock, target):
             return
         at = clock.working_day_at_or_after(target)
         outcome = self.rng.choices(list(Outcome), weights=(80, 8, 12))[0]
@@ -370,11 +380,27 @@ class CaseScript:
             self._do(cmd.RecordSurvey, held, held_on=local_date(held))
 
     def _appeal(self, clock: Clock) -> None:
-        """A klage within the appeal period (fvl § 29); the office reverses one in five itself
-        (fvl § 33), the rest go to the Statsforvalteren, whose answer is final (fvl § 34)."""
-        at = clock.later(days=self.rng.uniform(3, 18))
-        self._do(cmd.ReceiveAppeal, at, received_on=local_date(at))
+        """A klage (fvl § 29). A few come from someone who is no party, or are sent after the
+        klagefrist: the office dismisses them (fvl §§ 28, 31, 33). Of the rest the office
+        reverses one in five itself (fvl § 33); the others go to the service's appeal body,
+        which upholds, changes (its outcome is the case's) or repeals — then the office decides
+        again (fvl § 34)."""
+        roll = self.rng.random()
+        deadline = self.app.get_case(self.case_id).appeal_deadline
+        assert deadline is not None
+        if 0.05 <= roll < 0.12:  # sent a few days after the klagefrist ran out
+            late = deadline + timedelta(days=self.rng.randint(1, 10))
+            at = clock.working_day_at_or_after(
+                datetime(late.year, late.month, late.day, tzinfo=OSLO)
+            )
+        else:
+            at = clock.later(days=self.rng.uniform(3, 18))
+        self._do(cmd.ReceiveAppeal, at, received_on=local_date(at), party=roll >= 0.05)
         review = clock.working_day_at_or_after(clock.later(days=self.rng.uniform(10, 35)))
+        if roll < 0.12:
+            ground = DismissalGround.NO_STANDING if roll < 0.05 else DismissalGround.LATE
+            self._do(cmd.DismissAppeal, review, ground=ground, by=AppealStage.DECIDING_BODY)
+            return
         if self.rng.random() < 0.2:
             decision = Decision(Outcome.GRANTED, self.service.legal_basis[0], "saksbehandler-1")
             self._do(cmd.ReviewAppeal, review, decision=decision)
@@ -382,14 +408,23 @@ class CaseScript:
         self._do(cmd.ReviewAppeal, review)
         result = self.rng.choices(list(AppealResult), weights=(70, 15, 15))[0]
         answer = clock.working_day_at_or_after(clock.later(days=self.rng.uniform(30, 90)))
+        changed = Decision(Outcome.GRANTED, self.service.legal_basis[0], "klageinstansen")
+        if result is AppealResult.REVERSED:
+            self._do(cmd.RecordAppealResult, answer, result=result, decision=changed)
+            return
         self._do(cmd.RecordAppealResult, answer, result=result)
+        if result is AppealResult.REPEALED:  # decided again, on the new clock
+            again = clock.working_day_at_or_after(clock.later(days=self.rng.uniform(7, 20)))
+            outcome = self.rng.choices(list(Outcome), weights=(60, 20, 20))[0]
+            decision = Decision(outcome, self.service.legal_basis[0], "saksbehandler-1")
+            self._do(cmd.Decide, again, decision=decision)
 
-    def _granted_by_law(self, clock: Clock, deadline: date | None, target: datetime) -> bool:
-        """pbl § 21-7 annet ledd: a building case still undecided the day after its three weeks
-        is granted by law (refused, and decided later, where a neighbour objected)."""
-        if not self.service.deemed_granted or deadline is None:
+    def _granted_by_law(self, clock: Clock, target: datetime) -> bool:
+        """pbl § 21-7 tredje ledd: a building case still undecided the day the case says the law
+        grants it is granted by law (none where a neighbour objected)."""
+        day = self.app.get_case(self.case_id).deemed_granted_on(self.service)
+        if day is None:
             return False
-        day = deadline + timedelta(days=1)
         moment = datetime(day.year, day.month, day.day, 6, tzinfo=OSLO)
         if target < moment:
             return False

@@ -66,6 +66,7 @@ NEXT_STEPS = (
     "record_survey",
     "receive_appeal",
     "review_appeal",
+    "dismiss_appeal",
     "record_appeal_result",
     "withdraw",
     "archive",
@@ -302,8 +303,7 @@ def decide(
     c: Annotated[CaseCaller, permit_case(P.ACT)],
     key: Key = None,
 ) -> Result:
-    decision = Decision(body.outcome, body.legal_basis, body.case_officer)
-    command = cmd.Decide(**command_ids(request, case_id, key, c.who), decision=decision)
+    command = cmd.Decide(**command_ids(request, case_id, key, c.who), decision=_decision(body))
     return run(request, key, body, command)
 
 
@@ -335,10 +335,13 @@ def receive_appeal(
     c: Annotated[CaseCaller, permit_case(P.FILE, P.ACT)],
     key: Key = None,
 ) -> Result:
-    """From the form portal or registered by a caseworker; one after the appeal period is taken
-    in and marked late (fvl § 31)."""
+    """From the form portal or registered by a caseworker; one sent after the appeal period is
+    taken in and marked late (fvl §§ 30-31)."""
     ids = command_ids(request, case_id, key, c.who)
-    return run(request, key, body, cmd.ReceiveAppeal(**ids, received_on=body.received_on))
+    command = cmd.ReceiveAppeal(
+        **ids, received_on=body.received_on, sent_on=body.sent_on, party=body.party
+    )
+    return run(request, key, body, command)
 
 
 @router.post(STEP + "appeal-review", response_model=m.CommandResult, summary="Review a klage")
@@ -349,11 +352,25 @@ def review_appeal(
     c: Annotated[CaseCaller, permit_case(P.ACT)],
     key: Key = None,
 ) -> Result:
-    d = body.decision
-    decision = Decision(d.outcome, d.legal_basis, d.case_officer) if d else None
     ids = command_ids(request, case_id, key, c.who)
-    command = cmd.ReviewAppeal(**ids, decision=decision, appeal_body=body.appeal_body)
+    command = cmd.ReviewAppeal(
+        **ids, decision=_maybe_decision(body.decision), appeal_body=body.appeal_body
+    )
     return run(request, key, body, command)
+
+
+@router.post(STEP + "appeal-dismissal", response_model=m.CommandResult, summary="Dismiss a klage")
+def dismiss_appeal(
+    case_id: UUID,
+    body: m.AppealDismissalBody,
+    request: Request,
+    c: Annotated[CaseCaller, permit_case(P.ACT)],
+    key: Key = None,
+) -> Result:
+    """Avvisning: by the deciding body (an appealable decision, a new klagefrist runs) or as
+    the appeal body's answer (final)."""
+    ids = command_ids(request, case_id, key, c.who)
+    return run(request, key, body, cmd.DismissAppeal(**ids, ground=body.ground, by=body.by))
 
 
 @router.post(STEP + "appeal-result", response_model=m.CommandResult, summary="The appeal's answer")
@@ -365,7 +382,18 @@ def record_appeal_result(
     key: Key = None,
 ) -> Result:
     ids = command_ids(request, case_id, key, c.who)
-    return run(request, key, body, cmd.RecordAppealResult(**ids, result=body.result))
+    command = cmd.RecordAppealResult(
+        **ids, result=body.result, decision=_maybe_decision(body.decision)
+    )
+    return run(request, key, body, command)
+
+
+def _decision(body: m.DecisionBody) -> Decision:
+    return Decision(body.outcome, body.legal_basis, body.case_officer)
+
+
+def _maybe_decision(body: m.DecisionBody | None) -> Decision | None:
+    return None if body is None else _decision(body)
 
 
 @router.post(STEP + "withdrawal", response_model=m.CommandResult, summary="Withdraw")

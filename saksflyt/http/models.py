@@ -8,6 +8,7 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, create_model
 
+from domain.appeal import AppealStage, DismissalGround
 from domain.forms import ContactForm
 from domain.lifecycle import AppealResult, Outcome
 from projections.tables import (
@@ -133,23 +134,47 @@ class DeliveryBody(Step):
 
 
 class AppealBody(Step):
-    """A klage arrived (fvl § 32): the day it came."""
+    """A klage arrived (fvl § 32): the day it came, the day it was sent when known (fvl § 30:
+    in time if sent in time), and whether the appellant is a party (fvl § 28)."""
 
     received_on: date
+    sent_on: date | None = Field(
+        default=None, description="When it was posted or sent; in time if within the klagefrist"
+    )
+    party: bool = Field(
+        default=True, description="False: the appellant is no party to the case (fvl § 28)"
+    )
 
 
 class AppealReviewBody(Step):
     """The deciding body's review (fvl § 33): a new decision reverses it (omgjøring); without
-    one the appeal goes on to ``appeal_body``."""
+    one the appeal goes on to the service's appeal body (``GET /services``)."""
 
     decision: DecisionBody | None = None
-    appeal_body: ShortText = "Statsforvalteren"
+    appeal_body: ShortText | None = Field(
+        default=None,
+        description="Leave out for the service's appeal body; any other is refused "
+        "(appeal-body-not-competent)",
+    )
+
+
+class AppealDismissalBody(Step):
+    """Avvisning (fvl §§ 28, 31-34): the appeal is not tried on its merits."""
+
+    ground: DismissalGround
+    by: AppealStage = Field(
+        description="deciding-body before the appeal is sent on, appeal-body after"
+    )
 
 
 class AppealResultBody(Step):
-    """The appeal body's answer (fvl § 34): upheld, reversed or repealed."""
+    """The appeal body's answer (fvl § 34): upheld, reversed (with its own decision, which
+    becomes the case's outcome) or repealed (back for a new decision)."""
 
     result: AppealResult
+    decision: DecisionBody | None = Field(
+        default=None, description="reversed: the appeal body's decision; otherwise left out"
+    )
 
 
 class WithdrawBody(Step):

@@ -9,17 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
-from domain.deadlines import decision_deadline
+from domain.appeal import DISMISSAL_LAW, DismissalGround
+from domain.deadlines import documents_respond_by
 from domain.lifecycle import local_date
 from domain.services import Service
 from saksflyt.letters.render import Letter, render
 
 INCOMING, OUTGOING_DOCUMENT = "Inngående dokument", "Utgående dokument"
 APPEAL_LAW = {28: "pasient- og brukerrettighetsloven § 7-5"}  # else fvl § 29 (three weeks)
-RESPOND_DAYS = 14  # a mangelbrev asks for the documents within two weeks (practice, not statute)
 
 
 @dataclass(frozen=True)
@@ -44,17 +43,16 @@ def _submitted(event: Any, about: About) -> dict[str, Any]:
 
 
 def _receipt(event: Any, about: About) -> dict[str, Any]:
-    received = about.case.submitted_at or event.at
-    days = getattr(event, "decision_days", about.case.decision_days)
+    """The decision due at submission, as the case recorded it."""
     return {
-        "received": received,
+        "received": about.case.submitted_at or event.at,
         "sent": event.at,
-        "expected_by": decision_deadline(local_date(received), days),
+        "expected_by": about.case.submitted_decision_due,
     }
 
 
 def _missing(event: Any, about: About) -> dict[str, Any]:
-    respond_by = local_date(event.at) + timedelta(days=RESPOND_DAYS)
+    respond_by = getattr(event, "respond_by", None) or documents_respond_by(local_date(event.at))
     return {"kinds": event.kinds, "reason": event.reason, "respond_by": respond_by}
 
 
@@ -79,6 +77,17 @@ def _answer(event: Any, about: About) -> dict[str, Any]:
     }
 
 
+def _bodies(about: About) -> dict[str, Any]:
+    """Who decides and who hears an appeal, as the catalogue names them (fvl § 27 third para.)."""
+    service = about.service
+    return {
+        "deciding_body": service.deciding_body,
+        "appeal_body": service.appeal_body,
+        "appeal_body_law": service.appeal_body_law,
+        "appeal_weeks": service.appeal_days // 7,
+    }
+
+
 def _decision(event: Any, about: About) -> dict[str, Any]:
     return {
         "decided": event.at,
@@ -86,8 +95,53 @@ def _decision(event: Any, about: About) -> dict[str, Any]:
         "legal_basis": event.legal_basis,
         "case_officer": event.case_officer,
         "appeal_deadline": event.appeal_deadline,  # if it reached the party that day
-        "appeal_weeks": about.service.appeal_days // 7,
         "appeal_law": APPEAL_LAW.get(about.service.appeal_days, "forvaltningsloven § 29"),
+        **_bodies(about),
+    }
+
+
+GROUNDS = {  # why an appeal was dismissed, as the letter says it (bokmål, nynorsk)
+    DismissalGround.LATE: (
+        "klagen kom etter klagefristen, og det er ikke grunn til å ta den opp likevel",
+        "klaga kom etter klagefristen, og det er ikkje grunn til å ta ho opp likevel",
+    ),
+    DismissalGround.NO_STANDING: (
+        "du ikke er part i saken og ikke har rettslig klageinteresse",
+        "du ikkje er part i saka og ikkje har rettsleg klageinteresse",
+    ),
+    DismissalGround.OVER_A_YEAR: (
+        "det var gått mer enn ett år siden vedtaket da klagen ble sendt",
+        "det var gått meir enn eitt år sidan vedtaket då klaga vart send",
+    ),
+    DismissalGround.DEFECT: (
+        "klagen mangler det loven krever, og mangelen er ikke rettet",
+        "klaga manglar det lova krev, og mangelen er ikkje retta",
+    ),
+}
+
+
+def _dismissal(event: Any, about: About) -> dict[str, Any]:
+    ground = DismissalGround(event.ground)
+    nb, nn = GROUNDS[ground]
+    return {
+        "dismissed": event.at,
+        "by": event.by,
+        "ground_text": nb,
+        "ground_text_nn": nn,
+        "ground_law": DISMISSAL_LAW[ground],
+        "appeal_deadline": event.appeal_deadline,
+        **_bodies(about),
+    }
+
+
+def _appeal_answer(event: Any, about: About) -> dict[str, Any]:
+    return {
+        "decided": event.at,
+        "result": event.result,
+        "outcome": getattr(event, "outcome", None),
+        "legal_basis": getattr(event, "legal_basis", None),
+        "decision_due": getattr(event, "decision_due", None),
+        **_bodies(about),
     }
 
 
@@ -101,6 +155,8 @@ OCCASIONS: dict[str, Occasion] = {
     "NeighbourCommentReceived": Occasion("nabosvar", INCOMING, _answer),
     "NeighbourConsentReceived": Occasion("nabosvar", INCOMING, _answer),
     "DecisionMade": Occasion("vedtak", OUTGOING_DOCUMENT, _decision),
+    "AppealDismissed": Occasion("avvisning", OUTGOING_DOCUMENT, _dismissal),
+    "AppealDecided": Occasion("klagevedtak", OUTGOING_DOCUMENT, _appeal_answer),
 }
 # what the notices policy sends the applicant, by the event that occasions it; the receipt
 # answers the submission (its own event, ReceiptSent, records that it went)
@@ -110,6 +166,8 @@ OUTGOING: dict[str, Occasion] = {
     "MissingDocumentsRequested": OCCASIONS["MissingDocumentsRequested"],
     "PreliminaryReplySent": OCCASIONS["PreliminaryReplySent"],
     "DecisionMade": OCCASIONS["DecisionMade"],
+    "AppealDismissed": OCCASIONS["AppealDismissed"],
+    "AppealDecided": OCCASIONS["AppealDecided"],
 }
 
 

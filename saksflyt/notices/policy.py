@@ -56,8 +56,13 @@ TRIGGERS = {
     "MissingDocumentsRequested": "MissingDocumentsRequested",
     "PreliminaryReplySent": "PreliminaryReplySent",
     "DecisionMade": "DecisionMade",
+    "AppealDismissed": "AppealDismissed",
+    "AppealDecided": "AppealDecided",
 }
-WITH_PDF = frozenset({"mangelbrev", "forelopig-svar", "vedtak"})  # formal letters: the PDF too
+# formal letters: the PDF too
+WITH_PDF = frozenset(
+    {"mangelbrev", "forelopig-svar", "vedtak", "avvisning", "klagevedtak"}
+)  # formal letters: the PDF too
 RECORDS = UUID("5b0b7e8e-3f3c-4f0e-9a55-6f0d7c3c2a11")  # namespace of record command ids
 
 

@@ -41,7 +41,7 @@ When = Callable[[Application], None]
 def test_a_building_case_from_notice_to_archive() -> None:
     case = notified(T0)  # pbl § 21-3: notified before the application goes in
     case.record_neighbour_consent("0301-1/2", T0 + DAY)
-    case.record_neighbour_comment("0301-1/3", True, T0 + 2 * DAY)
+    case.record_neighbour_comment("0301-1/3", True, T0 + 2 * DAY, service(case.service))
     submit(case, T0 + 15 * DAY, comments="Tilbygget holder seg fire meter fra grensen")
     # pbl § 21-7 tredje ledd: an objection keeps the three weeks (no grant by law on an overrun)
     assert case.has_objections and case.decision_deadline == date(2026, 4, 7)
@@ -61,7 +61,9 @@ def test_with_every_consent_the_application_goes_in_before_the_period_ends() -> 
 
 def test_a_comment_after_the_period_is_kept_and_marked_late() -> None:
     case = notified(T0)
-    case.record_neighbour_comment("0301-1/2", False, T0 + 15 * DAY)  # the period ended 16 March
+    case.record_neighbour_comment(
+        "0301-1/2", False, T0 + 15 * DAY, service(case.service)
+    )  # the period ended 16 March
     assert case.late_comments == ("0301-1/2",)
     (event,) = [e for e in case.collect_events() if type(e).__name__ == "NeighbourCommentReceived"]
     assert event.late is True  # type: ignore[attr-defined]
@@ -138,12 +140,15 @@ SHREDDED_STEPS: list[tuple[str, When]] = [
         "request missing documents",
         lambda c: c.request_missing_documents(["x"], "r", T0 + 9 * DAY, service(c.service)),
     ),
-    ("resume processing", lambda c: c.resume_processing(T0 + 9 * DAY)),
+    ("resume processing", lambda c: c.resume_processing(T0 + 9 * DAY, service(c.service))),
     (
         "send neighbour notice",
         lambda c: c.send_neighbour_notice(parties("0301-1/2"), T0 + 9 * DAY, service(c.service)),
     ),
-    ("record neighbour comment", lambda c: c.record_neighbour_comment("n", True, T0 + 9 * DAY)),
+    (
+        "record neighbour comment",
+        lambda c: c.record_neighbour_comment("n", True, T0 + 9 * DAY, service(c.service)),
+    ),
     ("record neighbour consent", lambda c: c.record_neighbour_consent("n", T0 + 9 * DAY)),
     (
         "send preliminary reply",
@@ -240,9 +245,9 @@ def test_an_appeal_goes_to_the_deciding_body_then_to_the_statsforvalteren() -> N
     assert case.appeal["timely"] is True
     assert case.appeal["review_due"] == date(2026, 5, 4)  # 42 days: 1 May, a holiday, then Monday
     with pytest.raises(InvalidTransition, match="has not been sent on"):
-        case.record_appeal_result(AppealResult.UPHELD, T0 + 19 * DAY)
-    case.review_appeal(None, "Statsforvalteren", T0 + 20 * DAY, service("ledsagerbevis"))
-    case.record_appeal_result(AppealResult.UPHELD, T0 + 60 * DAY)
+        case.record_appeal_result(AppealResult.UPHELD, T0 + 19 * DAY, service(case.service))
+    case.review_appeal(None, None, T0 + 20 * DAY, service("ledsagerbevis"))
+    case.record_appeal_result(AppealResult.UPHELD, T0 + 60 * DAY, service(case.service))
     assert case.status is Status.DECIDED and case.final
     with pytest.raises(InvalidTransition, match="no further appeal") as refused:
         case.receive_appeal(date(2026, 5, 2), T0 + 61 * DAY, service("ledsagerbevis"))
@@ -256,7 +261,7 @@ def test_the_deciding_body_may_reverse_with_a_new_decision_that_can_be_appealed(
     assert case.appeal and case.appeal["timely"] is False  # after 30 March: taken in, late
     refused_before = case.decision
     new = Decision(Outcome.GRANTED, "Bufdirs retningslinjer", "sb-2")
-    case.review_appeal(new, "Statsforvalteren", T0 + 37 * DAY, service("ledsagerbevis"))
+    case.review_appeal(new, None, T0 + 37 * DAY, service("ledsagerbevis"))
     assert case.status is Status.DECIDED and case.decision != refused_before
     assert case.appeal_deadline == date(2026, 4, 29)  # a new appeal period from the new vedtak
     case.receive_appeal(date(2026, 4, 10), T0 + 39 * DAY, service("ledsagerbevis"))

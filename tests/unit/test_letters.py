@@ -19,10 +19,18 @@ from saksflyt.letters.render import Letter, dato, render, verdi
 
 AT = datetime(2026, 3, 3, 9, 30, tzinfo=UTC)
 KINDS = ("soknad", "kvittering", "mangelbrev", "forelopig-svar", "nabovarsel", "nabosvar", "vedtak")
+KINDS += ("avvisning", "klagevedtak")
 
 
 def context(kind: str, service_code: str) -> dict[str, object]:
-    base: dict[str, object] = {"service": default_services()[service_code], "reference": "2026/17"}
+    service = default_services()[service_code]
+    base: dict[str, object] = {"service": service, "reference": "2026/17"}
+    bodies = {
+        "deciding_body": service.deciding_body,
+        "appeal_body": service.appeal_body,
+        "appeal_body_law": service.appeal_body_law,
+        "appeal_weeks": service.appeal_days // 7,
+    }
     return (
         base
         | {
@@ -42,9 +50,26 @@ def context(kind: str, service_code: str) -> dict[str, object]:
                 "legal_basis": "fvl § 11 a",
                 "case_officer": "kari",
                 "appeal_deadline": date(2026, 3, 24),
-                "appeal_weeks": 3,
                 "appeal_law": "forvaltningsloven § 29",
-            },
+            }
+            | bodies,
+            "avvisning": {
+                "dismissed": AT,
+                "by": "deciding-body",
+                "ground_text": "klagen kom for sent",
+                "ground_text_nn": "klaga kom for seint",
+                "ground_law": "forvaltningsloven § 31",
+                "appeal_deadline": date(2026, 3, 24),
+            }
+            | bodies,
+            "klagevedtak": {
+                "decided": AT,
+                "result": "reversed",
+                "outcome": "granted",
+                "legal_basis": "fvl § 34",
+                "decision_due": None,
+            }
+            | bodies,
         }[kind]
     )
 
@@ -52,6 +77,8 @@ def context(kind: str, service_code: str) -> dict[str, object]:
 @pytest.mark.parametrize("service", sorted(default_services()))
 @pytest.mark.parametrize("kind", KINDS)
 def test_every_letter_renders_for_every_service(kind: str, service: str) -> None:
+    if kind in ("avvisning", "klagevedtak") and default_services()[service].appeal_body is None:
+        return  # nothing is decided, so nothing is appealed (a høringssvar)
     letter = render(kind, service, AT.date(), context(kind, service))
     assert letter.title and letter.body.strip()
     assert "{{" not in letter.body and "{%" not in letter.body
@@ -153,3 +180,45 @@ def test_a_municipality_chooses_nynorsk_and_a_wrong_choice_stops_the_start() -> 
         Catalogue.default({"4601": {"maalform": "svensk"}})
     decision = render("vedtak", "sosialhjelp", AT.date(), context("vedtak", "sosialhjelp"), "nn")
     assert "Søknaden er innvilga." in decision.body and "Sakshandsamar" in decision.body
+
+
+def test_the_vedtak_names_the_appeal_body_the_law_gives_the_service() -> None:
+    """fvl § 27 third para.: the letter says where an appeal goes: Statsforvalteren for care
+    services (pbrl § 7-2), the municipality's klagenemnd for a ledsagerbevis (fvl § 28)."""
+    care = render("vedtak", "pleie-omsorg", AT.date(), context("vedtak", "pleie-omsorg"))
+    assert "Statsforvalteren (pasient- og brukerrettighetsloven § 7-2)" in care.body
+    companion = render("vedtak", "ledsagerbevis", AT.date(), context("vedtak", "ledsagerbevis"))
+    assert "kommunal klagenemnd (forvaltningsloven § 28 annet ledd)" in companion.body
+    assert "Statsforvalteren" not in companion.body
+
+
+@pytest.mark.parametrize(
+    ("result", "says"),
+    [
+        ("upheld", "stadfestet vedtaket"),
+        ("reversed", "endret vedtaket: søknaden er innvilget"),
+        ("repealed", "opphevet vedtaket"),
+    ],
+)
+def test_the_appeal_letter_says_what_the_appeal_body_decided(result: str, says: str) -> None:
+    letter = render(
+        "klagevedtak",
+        "sosialhjelp",
+        AT.date(),
+        context("klagevedtak", "sosialhjelp") | {"result": result},
+    )
+    assert says in letter.body and "Statsforvalteren" in letter.body
+    assert ("kan ikke påklages" in letter.body) is (result != "repealed")
+
+
+def test_a_dismissal_by_the_deciding_body_may_be_appealed_one_by_the_appeal_body_not() -> None:
+    first = render("avvisning", "ledsagerbevis", AT.date(), context("avvisning", "ledsagerbevis"))
+    assert "klage på avvisningen innen 3 uker" in first.body and "24. mars 2026" in first.body
+    final = render(
+        "avvisning",
+        "ledsagerbevis",
+        AT.date(),
+        context("avvisning", "ledsagerbevis") | {"by": "appeal-body", "appeal_deadline": None},
+    )
+    assert "endelig og kan ikke påklages" in final.body
+    assert "\n\nKommunal klagenemnd har avvist klagen" in final.body

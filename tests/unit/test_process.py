@@ -13,6 +13,7 @@ import pytest
 import domain.application
 import domain.guards
 from domain import process
+from domain.appeal import AppealStage, DismissalGround
 from domain.application import Application
 from domain.errors import InvalidTransition
 from domain.lifecycle import AppealResult, Outcome, Status, local_date
@@ -56,7 +57,9 @@ TAKE: dict[tuple[str, str], Callable[[Application], None]] = {
     ("request missing documents", "Be om manglende dokumenter"): lambda c: (
         c.request_missing_documents(["lonnsslipp"], "mangler", T0 + DAY, service(c.service))
     ),
-    ("resume processing", "Behandle videre"): lambda c: c.resume_processing(T0 + DAY),
+    ("resume processing", "Behandle videre"): lambda c: c.resume_processing(
+        T0 + DAY, service(c.service)
+    ),
     ("deem permit granted", "Tillatelse regnes som gitt"): lambda c: c.deem_granted(
         T0 + 30 * DAY, service(c.service)
     ),
@@ -68,8 +71,21 @@ TAKE: dict[tuple[str, str], Callable[[Application], None]] = {
         VEDTAK, "", T0 + 7 * DAY, service(c.service)
     ),
     ("record appeal result", "Klageinstansens vedtak"): lambda c: (
-        c.review_appeal(None, "Statsforvalteren", T0 + 7 * DAY, service(c.service)),
-        c.record_appeal_result(AppealResult.UPHELD, T0 + 8 * DAY),
+        c.review_appeal(None, None, T0 + 7 * DAY, service(c.service)),
+        c.record_appeal_result(AppealResult.UPHELD, T0 + 8 * DAY, service(c.service)),
+    ),
+    ("record appeal result", "Klageinstansen opphever vedtaket"): lambda c: (
+        c.review_appeal(None, None, T0 + 7 * DAY, service(c.service)),
+        c.record_appeal_result(AppealResult.REPEALED, T0 + 8 * DAY, service(c.service)),
+    ),
+    ("dismiss appeal", "Avvise klagen"): lambda c: c.dismiss_appeal(
+        DismissalGround.DEFECT, AppealStage.DECIDING_BODY, T0 + 7 * DAY, service(c.service)
+    ),
+    ("dismiss appeal", "Klageinstansen avviser klagen"): lambda c: (
+        c.review_appeal(None, None, T0 + 7 * DAY, service(c.service)),
+        c.dismiss_appeal(
+            DismissalGround.NO_STANDING, AppealStage.APPEAL_BODY, T0 + 8 * DAY, service(c.service)
+        ),
     ),
     ("archive", "Arkivere"): lambda c: c.archive("A-1", LATER, service(c.service), "test"),
     ("shred", "Kassere"): lambda c: c.shred(LATER, service(c.service), "test"),

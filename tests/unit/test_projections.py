@@ -48,6 +48,9 @@ def submitted(fnr: str = "01010112345") -> list[PublicEvent]:
             decision_days=21,
             objection_decision_days=84,
             applicant_ref="a1b2c3d4e5f6a7b8c9d0",
+            decision_due=date(2026, 3, 23),  # as the domain sets them
+            preliminary_reply_due=date(2026, 4, 7),
+            deemed_granted_on=date(2026, 3, 24),
         ),
     ]
 
@@ -72,9 +75,20 @@ def test_missing_documents_stop_the_clock_and_resuming_lengthens_it() -> None:
         [*submitted(), event("MissingDocumentsRequested", 3, T0 + DAY, kinds=["x"], reason="r")]
     )
     assert (waiting["status"], waiting["decision_deadline"]) == ("awaiting-documents", None)
-    resumed = next_overview(waiting, event("ProcessingResumed", 4, T0 + 6 * DAY))
+    assert waiting["deemed_granted_on"] is None
+    resumed = next_overview(
+        waiting,
+        event(
+            "ProcessingResumed",
+            4,
+            T0 + 6 * DAY,
+            decision_due=date(2026, 3, 30),
+            deemed_granted_on=date(2026, 3, 31),
+        ),
+    )
     assert resumed["paused_days"] == 5
-    assert resumed["decision_deadline"] == date(2026, 3, 30)  # 23 March + 5 days, a Saturday
+    assert resumed["decision_deadline"] == date(2026, 3, 30)  # the event's, not recomputed
+    assert resumed["deemed_granted_on"] == date(2026, 3, 31)
 
 
 def test_an_objection_keeps_three_weeks_but_no_grant_by_law() -> None:

@@ -153,13 +153,13 @@ REFUSALS: list[tuple[str, Given, When, str]] = [
     (
         "comment from someone not notified",
         notified,
-        lambda c: c.record_neighbour_comment("0301-9/9", True, T0),
+        lambda c: c.record_neighbour_comment("0301-9/9", True, T0, service(c.service)),
         "was not notified",
     ),
     (
         "a neighbour answering twice",
         lambda t: with_consent(notified(t), "0301-1/2"),
-        lambda c: c.record_neighbour_comment("0301-1/2", True, T0),
+        lambda c: c.record_neighbour_comment("0301-1/2", True, T0, service(c.service)),
         "already answered",
     ),
     (
@@ -183,7 +183,7 @@ REFUSALS: list[tuple[str, Given, When, str]] = [
     (
         "resume a case that is not waiting",
         lambda t: submitted("sosialhjelp", t),
-        lambda c: c.resume_processing(T0),
+        lambda c: c.resume_processing(T0, service(c.service)),
         "only allowed while the case is awaiting-documents",
     ),
     (
@@ -239,7 +239,7 @@ REFUSALS: list[tuple[str, Given, When, str]] = [
 
 
 def objected(case: Application) -> Application:
-    case.record_neighbour_comment("0301-1/2", True, T0 + DAY)
+    case.record_neighbour_comment("0301-1/2", True, T0 + DAY, service(case.service))
     return case
 
 

@@ -13,14 +13,16 @@ from uuid import uuid4
 import avro.io
 import avro.schema
 import pytest
+from eventsourcing.application import project_aggregate
 from fastavro.schema import to_parsing_canonical_form
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from consumers.public_events import to_kafka_record
 from domain import commands as cmd
+from domain.appeal import AppealStage, DismissalGround
 from domain.application import Application
-from domain.lifecycle import AppealResult, Outcome, ReceiptChannel
+from domain.lifecycle import AppealResult, Outcome, ReceiptChannel, Status
 from domain.personal import PERSONAL
 from domain.values import Decision
 from schemas.codec import HEADER_SIZE, AvroCodec, UndecodableMessage
@@ -43,6 +45,7 @@ CODEC = AvroCodec()
 REGISTRY = default_registry()
 ALL_SCHEMAS = [s for n in REGISTRY.names() for s in REGISTRY.versions(n)]
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
+DAY = timedelta(days=1)
 
 
 def _full_lifecycle_events() -> list[object]:
@@ -53,14 +56,14 @@ def _full_lifecycle_events() -> list[object]:
         parties("0301-1/2", "0301-1/3", "0301-1/4"), T0, service("melding-om-tiltak")
     )
     building.record_neighbour_consent("0301-1/2", T0 + day)
-    building.record_neighbour_comment("0301-1/3", True, T0 + day)
+    building.record_neighbour_comment("0301-1/3", True, T0 + day, service(building.service))
     at = T0 + 15 * day  # the application goes in after the comment period
     submit(building, at, comments="Merknaden er tatt hensyn til")
     building.send_receipt(ReceiptChannel.EMAIL, "m-1", at)
     building.request_missing_documents(
         ["tegninger"], "mangler fasade", at + day, service(building.service)
     )
-    building.resume_processing(at + 2 * day)
+    building.resume_processing(at + 2 * day, service(building.service))
     building.send_preliminary_reply(
         "venter på høring", (at + 60 * day).date(), at + 3 * day, service(building.service)
     )
@@ -72,12 +75,20 @@ def _full_lifecycle_events() -> list[object]:
     building.archive("0301-2026/9", at + 60 * day, service(building.service))
     appealed = decided("ledsagerbevis", T0)
     appealed.receive_appeal(date(2026, 3, 10), T0 + 8 * day, service("ledsagerbevis"))
-    appealed.review_appeal(None, "Statsforvalteren", T0 + 9 * day, service("ledsagerbevis"))
-    appealed.record_appeal_result(AppealResult.UPHELD, T0 + 30 * day)
+    appealed.review_appeal(None, None, T0 + 9 * day, service("ledsagerbevis"))
+    appealed.record_appeal_result(AppealResult.UPHELD, T0 + 30 * day, service(appealed.service))
     reversed_ = decided("ledsagerbevis", T0)
     reversed_.receive_appeal(date(2026, 3, 10), T0 + 8 * day, service("ledsagerbevis"))
     granted = Decision(Outcome.GRANTED, "Bufdirs retningslinjer", "sb-2")
-    reversed_.review_appeal(granted, "Statsforvalteren", T0 + 9 * day, service("ledsagerbevis"))
+    reversed_.review_appeal(granted, None, T0 + 9 * day, service("ledsagerbevis"))
+    dismissed = decided("ledsagerbevis", T0)  # fvl § 28: the appellant is no party
+    dismissed.receive_appeal(date(2026, 3, 10), T0 + 8 * day, service("ledsagerbevis"), None, False)
+    dismissed.dismiss_appeal(
+        DismissalGround.NO_STANDING,
+        AppealStage.DECIDING_BODY,
+        T0 + 9 * day,
+        service("ledsagerbevis"),
+    )
     withdrawn = submitted("avfallsbeholder", T0)
     withdrawn.withdraw("flytter", T0 + day)
     withdrawn.shred(T0 + 2 * day, service(withdrawn.service))
@@ -96,7 +107,7 @@ def _full_lifecycle_events() -> list[object]:
         {"navn": "Ola Nordmann", "telefon": "91234567"}, T0, service("pleie-omsorg")
     )
     called.take_up_contact(T0 + day, service("pleie-omsorg"))
-    others = (appealed, reversed_, withdrawn, draft, by_law, licence, surveyed, called)
+    others = (appealed, reversed_, dismissed, withdrawn, draft, by_law, licence, surveyed, called)
     return [*building.collect_events(), *(e for case in others for e in case.collect_events())]
 
 
@@ -145,8 +156,10 @@ def test_submitted_carries_the_decision_due_date_and_the_applicant_pseudonym() -
         if type(e).__name__ == "Submitted"
     )
     public = to_latest_public_event(event, "melding-om-tiltak", "0301", CODEC.registry)
-    assert public.ce_type == "no.saksflyt.application.submitted.v4"
+    assert public.ce_type == "no.saksflyt.application.submitted.v5"
     assert public.record["decision_due"] == date(2026, 3, 23)  # three weeks, a Monday
+    assert public.record["preliminary_reply_due"] == date(2026, 4, 7)  # Easter in between
+    assert public.record["deemed_granted_on"] == date(2026, 3, 24)  # pbl § 21-7 tredje ledd
     assert "applicant_ref" in public.record  # None: no pseudonym key in a pure aggregate
 
 
@@ -157,8 +170,8 @@ def test_commands_round_trip_through_the_wire(name: str, data: st.DataObject) ->
     record = data.draw(records(REGISTRY.latest(name).raw))
     if "form_json" in record:
         record["form_json"] = json.dumps({"adresse": "Storgata 1"})
-    if "outcome" in record:
-        record["outcome"] = "granted"
+    words = {"outcome": "granted", "result": "upheld", "ground": "late", "by": "appeal-body"}
+    record.update({k: v for k, v in words.items() if k in record})
     command = command_from_record(name, CODEC.decode(CODEC.encode(name, record)).record, T0)
     assert isinstance(command, COMMAND_TYPES[name])
     again_name, again = command_to_record(command, record["issued_by"])
@@ -211,7 +224,7 @@ def test_v1_data_reads_as_the_newest_with_the_defaults(data: st.DataObject) -> N
     record = data.draw(records(REGISTRY.version("ApplicationSubmitted", 1).raw))
     decoded = CODEC.decode(CODEC.encode("ApplicationSubmitted", record, version=1))
     assert decoded.writer_version == 1
-    added = ("decision_due", "applicant_ref", "late")
+    added = ("decision_due", "applicant_ref", "late", "preliminary_reply_due", "deemed_granted_on")
     assert all(decoded.record[name] is None for name in added)
     assert {k: v for k, v in decoded.record.items() if k not in added} == record
 
@@ -294,3 +307,29 @@ def test_the_domain_seals_exactly_what_the_schemas_mark_personal() -> None:
         marked = {f["name"] for f in REGISTRY.latest(name).raw["fields"] if "pii" in f}
         sealed = set(PERSONAL.get(f"saksflyt.application.{suffix}", {}))
         assert {field_map[field] for field in marked} == sealed, name
+
+
+def test_events_stored_before_their_new_fields_still_read_and_publish() -> None:
+    """An appeal and a submission recorded by the earlier versions (no sent date, party or
+    one-year flag; no clocks): the aggregate replays them with the defaults, and the public
+    record in the newest schema says what the contract promises for such events."""
+    case = decided("ledsagerbevis", T0)
+    case.receive_appeal(date(2026, 3, 20), T0 + 18 * DAY, service("ledsagerbevis"))
+    events = case.collect_events()
+    for event in events:
+        for added in ("sent_on", "within_a_year", "party", "decision_due"):
+            event.__dict__.pop(added, None)  # as stored then
+        for added in ("preliminary_reply_due", "deemed_granted_on"):
+            event.__dict__.pop(added, None)
+    replayed = project_aggregate(None, events)
+    assert replayed is not None and replayed.status is Status.APPEALED
+    assert replayed.appeal == {**(case.appeal or {})}  # the defaults are what was meant
+    assert replayed.submitted_decision_due == case.submitted_decision_due  # upcast in the domain
+    appeal = to_latest_public_event(events[-1], "ledsagerbevis", "0301", CODEC.registry)
+    assert (appeal.record["within_a_year"], appeal.record["party"]) == (True, True)
+    assert appeal.record["sent_on"] is None
+    CODEC.decode(CODEC.encode(appeal.name, appeal.record))  # valid for the newest schema
+    submitted = next(e for e in events if type(e).__name__ == "Submitted")
+    public = to_latest_public_event(submitted, "ledsagerbevis", "0301", CODEC.registry)
+    assert public.record["decision_due"] == case.submitted_decision_due
+    assert public.record["preliminary_reply_due"] is None
