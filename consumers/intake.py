@@ -25,8 +25,9 @@ from kafka import KafkaProducer
 
 from consumers.errors import is_transient
 from consumers.logcontext import correlation
-from domain.casework import UNREADABLE, BatchInterrupted, Casework
+from domain.casework import UNREADABLE, Casework
 from domain.commands import Command, Handled, Verdict
+from domain.group_commit import BatchInterrupted
 from schemas.codec import AvroCodec, UndecodableMessage
 from schemas.kafka_layout import KafkaRecord, cloudevent_headers
 from schemas.mapping import COMMAND_NAMES, COMMAND_TYPES, InvalidCommand, command_from_record

@@ -1,14 +1,16 @@
-"""The application (søknad) aggregate: guard, then record an event.
+"""The application (søknad) aggregate: its state and its events.
 
-Every public method checks the rules first and raises :class:`InvalidTransition` before anything
-changes; the private ``@event`` methods only record. Event topics are pinned (``saksflyt.application.*``)
-so moving or renaming this class never breaks replay of stored events.
+The steps of the process live in small units, one per sub-process, each with its own guards
+(``domain.submission``, ``documents``, ``neighbours``, ``consultations``, ``decision``, ``appeal``,
+``closing``); which step may be taken in which status, by whom, comes from the process definition
+(``domain.process``). Every step checks its rules first and raises :class:`InvalidTransition`
+before anything changes; the ``@event`` methods here only record. Event topics are pinned
+(``saksflyt.application.*``) so moving or renaming this class never breaks replay of stored events.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -17,23 +19,26 @@ from eventsourcing.domain import Aggregate, event
 from domain import deadlines
 from domain.appeal import AppealTrack
 from domain.case_view import DEEMED_GRANTED
-from domain.forms import (
-    applicant_identifier,
-    check_contact,
-    check_draft,
-    complete_form,
-    contact_email,
-    deep_merge,
-    is_urgent,
-    needs_longer_clock,
-)
-from domain.lifecycle import AppealResult, Outcome, ReceiptChannel, Status, local_date
-from domain.retention import RetentionAction
-from domain.services import Service
-from domain.values import Attachment, Decision, Neighbour
+from domain.closing import ClosingTrack
+from domain.consultations import ConsultationTrack
+from domain.decision import DecisionTrack
+from domain.documents import DocumentTrack
+from domain.forms import deep_merge
+from domain.lifecycle import AppealResult, Outcome, Status, local_date
+from domain.neighbours import NeighbourTrack
+from domain.submission import SubmissionTrack
 
 
-class Application(AppealTrack, Aggregate):
+class Application(
+    SubmissionTrack,
+    DocumentTrack,
+    NeighbourTrack,
+    ConsultationTrack,
+    DecisionTrack,
+    AppealTrack,
+    ClosingTrack,
+    Aggregate,
+):
     """One application from one applicant to one municipality for one service."""
 
     TOPIC = "saksflyt.application"
@@ -75,309 +80,6 @@ class Application(AppealTrack, Aggregate):
         self.closed_at: datetime | None = None
         self.archive_reference: str | None = None
 
-    # ----- use cases: the applicant ---------------------------------------------------------------
-
-    def save_draft(self, form: dict[str, Any], at: datetime) -> None:
-        """Mellomlagring: keep a partial form; what it holds must already be valid."""
-        self._guard("save draft", at)
-        check_draft(self.service, deep_merge(self.form, form))
-        self._draft_saved(form=form, at=at)
-
-    def add_attachment(self, attachment: Attachment, at: datetime, service: Service) -> None:
-        """A vedlegg: its metadata and where the bytes are stored, never the bytes themselves."""
-        self._guard_attachment("add attachment", attachment, at, service)
-        self._attachment_added(**attachment.as_record(), at=at)
-        if self.status is Status.AWAITING_DOCUMENTS and not self._missing_requested():
-            self._resume(at, service)
-
-    def submit(
-        self,
-        form: dict[str, Any],
-        at: datetime,
-        service: Service,
-        signed_at: datetime | None = None,
-        pseudonym: Callable[[str], str] | None = None,
-    ) -> None:
-        """Send the application: the form must be complete and required attachments present."""
-        self._guard("submit", at)
-        complete = complete_form(self.service, deep_merge(self.form, form))
-        if service.neighbour_notice:
-            self._guard_neighbours_heard(at, complete)
-        missing = sorted(service.required_attachments - self.attachment_kinds)
-        if missing:
-            raise self._refuse(
-                "submit",
-                "required-attachments-missing",
-                f"{service.code} requires attachments {missing}",
-            )
-        days = service.decision_days
-        if is_urgent(complete) and service.urgent_decision_days is not None:
-            days = service.urgent_decision_days
-        if needs_longer_clock(complete) and service.objection_decision_days is not None:
-            days = service.objection_decision_days  # pbl § 21-7: twelve weeks
-        if service.decision_before:  # gravemelding: answered before the work starts
-            start = self._guard_planned_start(complete, service.decision_before, at)
-            days = deadlines.decided_before(start, local_date(at), days)
-        due = deadlines.decision_deadline(local_date(at), days)
-        self._submitted(
-            form=complete,
-            at=at,
-            decision_days=days,
-            objection_decision_days=service.objection_decision_days,
-            signed_at=signed_at,
-            applicant_ref=_reference(complete, pseudonym),
-            late=_after_closing_date(complete, at),
-            decision_due=due,
-            preliminary_reply_due=(
-                deadlines.preliminary_reply_due(local_date(at)) if days is not None else None
-            ),
-            deemed_granted_on=self._deemed_on(due, days, service),
-        )
-
-    def request_contact(self, contact: dict[str, Any], at: datetime, service: Service) -> None:
-        """«Kontakt meg»: the person leaves a name and a phone number or e-mail, nothing more —
-        no identity number, no health data — and a caseworker calls back."""
-        self._guard_contact_request(at, service)
-        self._contact_requested(contact=check_contact(service.code, contact), at=at)
-
-    def take_up_contact(self, at: datetime, service: Service) -> None:
-        """The caseworker reached the person: the application's draft starts with their name and
-        e-mail; the rest (identity number, what they need) is filled in together."""
-        contact = self._guard_contact_taken_up(at, service)
-        self._contact_taken_up(at=at)
-        person = {k: contact[k] for k in ("navn", "epost") if k in contact}
-        self._draft_saved(form={"soker": person, "tjeneste": "kontakt-meg"}, at=at)
-
-    def expire_draft(self, after_days: int, at: datetime) -> None:
-        """An abandoned draft: withdrawn, then shredded — its personal data erased with its key
-        (GDPR art. 5 (1) e: kept no longer than needed; it was never sent in)."""
-        self._guard("expire draft", at)
-        if self.last_event_at > at - timedelta(days=after_days):
-            raise self._refuse(
-                "expire draft",
-                "draft-still-in-use",
-                f"the draft was saved within the last {after_days} days",
-            )
-        self._withdrawn(reason=f"utkastet ble ikke sendt inn på {after_days} dager", at=at)
-        self._shredded(at=at, override_reason="utkast som aldri ble sendt inn")
-
-    def withdraw(self, reason: str, at: datetime) -> None:
-        self._guard("withdraw", at)
-        self._withdrawn(reason=reason, at=at)
-
-    # ----- use cases: the municipality ---------------------------------------------------------
-
-    def send_receipt(
-        self, channel: ReceiptChannel, message_id: str, at: datetime, address: str | None = None
-    ) -> None:
-        """Kvittering: tell the applicant the application arrived (to the form's e-mail by default)."""
-        self._guard("send receipt", at)
-        address = address or contact_email(self.form)
-        if not address:
-            raise self._refuse(
-                "send receipt",
-                "no-return-address",
-                "the form gives no return address for a receipt",
-            )
-        self._receipt_sent(channel=channel.value, address=address, message_id=message_id, at=at)
-
-    def record_message(
-        self,
-        kind: str,
-        channel: str,
-        message_id: str,
-        at: datetime,
-        failure: str | None = None,
-        attempts: int = 1,
-        address: str | None = None,
-        service: Service | None = None,
-    ) -> None:
-        """A letter to the applicant went out, or failed for good (``failure`` says why): kept
-        on the case once per message id. A sent receipt is the case's ``ReceiptSent``; a decision
-        letter handed to the applicant's mailbox has reached them that day (fvl § 29)."""
-        self._guard("record message", at)
-        known = [m["message_id"] for m in (*self.messages, *self.receipts)]
-        if message_id in known:
-            raise self._refuse(
-                "record message", "message-already-recorded", "that message is already recorded"
-            )
-        if failure is None and kind == "kvittering" and channel != "print":
-            self.send_receipt(ReceiptChannel(channel), message_id, at, address)
-        elif failure is None:
-            self._message_sent(
-                kind=kind, channel=channel, message_id=message_id, attempts=attempts, at=at
-            )
-            if kind == "vedtak" and channel == "email" and service and not self.delivered:
-                self.record_delivery(local_date(at), at, service)
-        else:
-            self._message_failed(
-                kind=kind,
-                channel=channel,
-                message_id=message_id,
-                attempts=attempts,
-                reason=failure,
-                at=at,
-            )
-
-    def record_delivery(self, delivered_on: date, at: datetime, service: Service) -> None:
-        """The vedtak reached the party: the appeal period counts from this day (fvl § 29;
-        pasient- og brukerrettighetsloven § 7-5 for care services)."""
-        self._guard_delivery(delivered_on, at)
-        appeal = deadlines.appeal_deadline(delivered_on, service.appeal_days)
-        self._decision_delivered(delivered_on=delivered_on, appeal_deadline=appeal, at=at)
-
-    def request_missing_documents(
-        self, kinds: list[str], reason: str, at: datetime, service: Service
-    ) -> None:
-        """Ask for more documents; the decision clock stands until they arrive."""
-        self._guard_document_request(kinds, at, service)
-        self._missing_documents_requested(
-            kinds=sorted(set(kinds)),
-            reason=reason,
-            at=at,
-            respond_by=deadlines.documents_respond_by(local_date(at)),
-        )
-
-    def resume_processing(self, at: datetime, service: Service) -> None:
-        """The case officer finds the application complete even without every requested kind."""
-        self._guard("resume processing", at)
-        self._resume(at, service)
-
-    def _resume(self, at: datetime, service: Service) -> None:
-        """The decision clock runs again, lengthened by the days it stood."""
-        due = self._due_after_pause(local_date(at))
-        self._processing_resumed(
-            at=at, decision_due=due, deemed_granted_on=self._deemed_on(due, None, service)
-        )
-
-    def send_neighbour_notice(
-        self,
-        parties: list[Neighbour],
-        at: datetime,
-        service: Service,
-        neighbours: list[str] | None = None,
-    ) -> None:
-        """Nabovarsel, before the application goes in: neighbours and gjenboere get 14 days to
-        comment (pbl § 21-3). ``neighbours``, when given, must name the parties' properties."""
-        self._guard_neighbour_notice(parties, neighbours, at, service)
-        deadline = deadlines.neighbour_comment_deadline(local_date(at))
-        self._neighbour_notice_sent(
-            neighbours=[p.matrikkelnummer for p in parties],
-            comment_deadline=deadline,
-            at=at,
-            parties=[p.as_record() for p in parties],
-        )
-
-    def record_neighbour_comment(
-        self, neighbour: str, objection: bool, at: datetime, service: Service
-    ) -> None:
-        """A merknad from a neighbour; one after the comment period is kept, marked late. An
-        objection ends a submitted case's grant by law (pbl § 21-7 tredje ledd)."""
-        self._guard_neighbour("record neighbour comment", neighbour, at)
-        late = self.neighbour_deadline is not None and local_date(at) > self.neighbour_deadline
-        deemed = None
-        if not objection and self.status is Status.SUBMITTED:
-            deemed = self._deemed_on(self.decision_deadline, None, service)
-        self._neighbour_comment_received(
-            neighbour=neighbour, objection=objection, at=at, late=late, deemed_granted_on=deemed
-        )
-
-    def record_neighbour_consent(self, neighbour: str, at: datetime) -> None:
-        """Samtykke: the neighbour has no objection, so the comment period need not run out."""
-        self._guard_neighbour("record neighbour consent", neighbour, at)
-        self._neighbour_consent_received(neighbour=neighbour, at=at)
-
-    def request_consultation(self, party: str, at: datetime, service: Service) -> None:
-        """Ask a body for its statement (alkoholloven § 1-7: the police and social services are
-        heard before a licence is decided), with an answer-by date."""
-        self._guard_consultation_request(party, at, service)
-        answer_by = deadlines.next_working_day(
-            local_date(at) + timedelta(days=service.consultation_days)
-        )
-        self._consultation_requested(party=party, answer_by=answer_by, at=at)
-
-    def record_consultation_answer(self, party: str, objection: bool, at: datetime) -> None:
-        """The body's statement: for or against; one after the answer-by date is marked late."""
-        asked = self._guard_consultation_answer(party, at)
-        late = local_date(at) > asked["answer_by"]
-        waiting = [c["answer_by"] for c in self.consultations if not c["answered"]]
-        waiting.remove(asked["answer_by"])
-        self._consultation_answered(
-            party=party,
-            objection=objection,
-            late=late,
-            at=at,
-            consultation_due=max(waiting, default=None),
-        )
-
-    def send_preliminary_reply(
-        self, reason: str, expected_by: date, at: datetime, service: Service
-    ) -> None:
-        """Foreløpig svar (fvl § 11 a): why it takes time and when to expect a decision."""
-        self._guard_preliminary_reply(expected_by, at, service)
-        self._preliminary_reply_sent(reason=reason, expected_by=expected_by, at=at)
-
-    def decide(self, decision: Decision, at: datetime, service: Service) -> None:
-        """Vedtak. The appeal deadline (fvl § 29) runs from the decision date until its
-        delivery is recorded."""
-        self._guard("decide", at)
-        self._guard_decision_comes("decide", service)
-        self._guard_consulted(at, service)
-        if service.neighbour_notice:
-            self._guard_neighbour_period("decide", at)  # cases from before notice came first
-        self._record_decision(decision, at, service)
-
-    def deem_granted(self, at: datetime, service: Service) -> None:
-        """pbl § 21-7 annet ledd: a building case on the three-week clock, needing no dispensation
-        or other authority's consent and with no objection from neighbours or gjenboere, that is
-        still undecided when the clock has run out, is granted by law (tillatelse regnes som gitt).
-        It may be appealed like a decision, from the day it happened."""
-        deadline = self._guard_deemed_grant(at, service)
-        appeal = deadlines.appeal_deadline(local_date(at), service.appeal_days)
-        self._permit_deemed_granted(decision_deadline=deadline, appeal_deadline=appeal, at=at)
-
-    def _record_decision(self, decision: Decision, at: datetime, service: Service) -> None:
-        appeal = deadlines.appeal_deadline(local_date(at), service.appeal_days)
-        self._decision_made(
-            outcome=decision.outcome.value,
-            legal_basis=decision.legal_basis,
-            case_officer=decision.case_officer,
-            appeal_deadline=appeal,
-            at=at,
-        )
-        if service.survey_days and decision.outcome is not Outcome.REFUSED:
-            due = deadlines.survey_deadline(
-                local_date(at), service.survey_days, service.survey_winter_pause
-            )
-            self._survey_clock_started(survey_due=due, at=at)
-
-    def record_survey(self, held_on: date, at: datetime, service: Service) -> None:
-        """The oppmålingsforretning was held and the result entered in the matrikkel: within 16
-        weeks of the permit, the municipality's winter period not counted (matrikkelforskriften
-        § 18); a later one is kept and marked late."""
-        due = self._guard_survey(held_on, at, service)
-        self._survey_completed(held_on=held_on, late=held_on > due, at=at)
-
-    def archive(
-        self,
-        archive_reference: str,
-        at: datetime,
-        service: Service,
-        override_reason: str | None = None,
-    ) -> None:
-        """Arkivering (bevares): after the appeal period, or after a withdrawal; only a case the
-        retention policy keeps, unless an archivist overrides it with a reason (recorded)."""
-        self._guard_closable("archive", at, service)
-        self._guard_retention("archive", RetentionAction.ARCHIVE, service, override_reason)
-        self._archived(archive_reference=archive_reference, at=at, override_reason=override_reason)
-
-    def shred(self, at: datetime, service: Service, override_reason: str | None = None) -> None:
-        """Kassasjon: destroyed after the appeal period, or after a withdrawal; never a case the
-        retention policy keeps, unless an archivist overrides it with a reason (recorded)."""
-        self._guard_closable("shred", at, service)
-        self._guard_retention("shred", RetentionAction.SHRED, service, override_reason)
-        self._shredded(at=at, override_reason=override_reason)
-
     # ----- events: record only -------------------------------------------------------------------
 
     def _touch(self, at: datetime) -> None:
@@ -399,15 +101,9 @@ class Application(AppealTrack, Aggregate):
         storage_ref: str,
         at: datetime,
     ) -> None:
+        record = {"attachment_id": attachment_id, "kind": kind, "media_type": media_type}
         self.attachments.append(
-            {
-                "attachment_id": attachment_id,
-                "kind": kind,
-                "media_type": media_type,
-                "size": size,
-                "sha256": sha256,
-                "storage_ref": storage_ref,
-            }
+            record | {"size": size, "sha256": sha256, "storage_ref": storage_ref}
         )
         self._touch(at)
 
@@ -696,19 +392,3 @@ class Application(AppealTrack, Aggregate):
         self.status_value = Status.SHREDDED.value
         self.closed_at = self.closed_at or at
         self._touch(at)
-
-
-def _after_closing_date(form: dict[str, Any], at: datetime) -> bool | None:
-    """A response after the consultation's closing date is registered, and marked late
-    (pbl § 11-14, § 12-10: the høringsfrist); None where the form names no closing date."""
-    closing = form.get("horingsfrist")
-    if closing is None:
-        return None
-    closing = closing if isinstance(closing, date) else date.fromisoformat(str(closing))
-    return local_date(at) > closing
-
-
-def _reference(form: dict[str, Any], pseudonym: Callable[[str], str] | None) -> str | None:
-    """The applicant as a pseudonym the read models may hold (never the number itself)."""
-    identifier = applicant_identifier(form)
-    return pseudonym(identifier) if pseudonym and identifier else None

@@ -1,7 +1,7 @@
 """Commands: what a backend service, a case officer or the HTTP API may ask of a case.
 
 Plain, already-validated data. ``Casework.handle(command)`` is the only way one reaches a case,
-whether it came over HTTP, from Kafka or from the demo; ``domain.casework.STEPS`` says what each does.
+whether it came over HTTP, from Kafka or from the demo; ``domain.steps.STEPS`` says what each does.
 """
 
 from __future__ import annotations

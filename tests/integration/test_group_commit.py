@@ -21,8 +21,9 @@ import pytest
 from consumers.topics import Topics
 from domain import commands as cmd
 from domain.application import Application
-from domain.casework import BatchInterrupted, Casework
+from domain.casework import Casework
 from domain.errors import CaseNotFound, InvalidTransition
+from domain.group_commit import BatchInterrupted
 from saksflyt import kafka_wiring
 from saksflyt.bootstrap import bootstrap
 from saksflyt.demo import synthetic
