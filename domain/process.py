@@ -1,7 +1,9 @@
-"""The case's process as a table: which step may be taken in which status, by whom, and where it
-leads. The aggregate's guards read their allowed statuses from here, and the published process
-model (SVG and BPMN 2.0, ``saksflyt.catalogue.process``) is drawn from the same table, so a changed
-rule changes the diagram.
+"""The process definition's table of steps: which step may be taken in which status, by whom,
+where it leads and under which law. The aggregate's guards read their allowed statuses from here;
+the control flow of each service's process (``domain.flow``, published as BPMN 2.0 and SVG by
+``saksflyt.catalogue``) is built from the same table with the clocks of ``domain.timers``, and the
+event log names its activities by these labels (``domain.activities``), so a changed rule changes
+the case, the diagram and the log alike (docs/process-mining.md).
 
 A step may appear more than once when it leads to different places (an attachment that completes
 the requested documents takes the case back to processing) or applies to some services only.
@@ -107,6 +109,14 @@ STEPS: tuple[Step, ...] = (
     Step(
         "record neighbour comment",
         "Merknad fra nabo",
+        N,
+        UNDECIDED,
+        applies=Applies.NEIGHBOUR_NOTICE,
+        law="pbl § 21-3",
+    ),
+    Step(
+        "record neighbour comment",
+        "Innvending fra nabo",
         N,
         UNDECIDED,
         applies=Applies.NEIGHBOUR_NOTICE,
@@ -248,7 +258,16 @@ STEPS: tuple[Step, ...] = (
     ),
     Step(
         "record appeal result",
-        "Klageinstansens vedtak",
+        "Klageinstansen stadfester vedtaket",
+        Actor.APPEAL_BODY,
+        (Status.APPEALED,),
+        Status.DECIDED,
+        applies=Applies.DECIDED,
+        law="fvl § 34",
+    ),
+    Step(
+        "record appeal result",
+        "Klageinstansen endrer vedtaket",
         Actor.APPEAL_BODY,
         (Status.APPEALED,),
         Status.DECIDED,

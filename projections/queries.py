@@ -33,6 +33,12 @@ class Scope:
                 params.extend(allowed)
         return clauses, params
 
+    def covers(self, service: str, kommunenummer: str) -> bool:
+        """A case of this service and municipality is within the scope."""
+        return (self.kommuner is None or kommunenummer in self.kommuner) and (
+            self.services is None or service in self.services
+        )
+
 
 EVERYTHING = Scope()
 

@@ -387,6 +387,7 @@ EXAMPLES = {  # one per command: shown under its --help (a test sees that each h
     "retention run": "saksflyt retention run --dry-run --as-of 2026-12-31",
     "retention watch": "saksflyt retention watch --interval 3600",
     "export noark5": "saksflyt export noark5 --municipality 0301 --out uttrekk --schemas xsd/",
+    "export eventlog": "saksflyt export eventlog --format ocel --municipality 0301 --out 0301.jsonocel",
     "notices run": "SAKSFLYT_SMTP_HOST=smtp.kommune.no saksflyt notices run",
     "notices print": "saksflyt notices print --municipality 0301 --out post/",
     "services": "saksflyt services melding-om-tiltak --format json",

@@ -1,4 +1,4 @@
-"""``saksflyt retention run|watch`` and ``saksflyt export noark5``."""
+"""``saksflyt retention run|watch``, ``saksflyt export noark5`` and ``export eventlog``."""
 
 from __future__ import annotations
 
@@ -20,9 +20,11 @@ from rich.progress import (
 
 from domain.lifecycle import OSLO
 from projections import queries
+from saksflyt import eventlog
 from saksflyt.archive import drafts, noark5, retention
 from saksflyt.archive.numbers import Numbers
 from saksflyt.bootstrap import bootstrap, projection_database, projection_store
+from saksflyt.command_line import kommunenummer, service_code
 from saksflyt.jobs import caught_up
 from saksflyt.output import print_table
 from saksflyt.processes import stop_on_signals
@@ -128,6 +130,20 @@ def add_export_commands(commands: Any) -> None:
         "--schemas", type=Path, required=True, help="folder with Arkivverket's official XSDs"
     )
     noark.set_defaults(handler=_export)
+    events = sub.add_parser(
+        "eventlog",
+        help="every case's steps as an event log for process mining (XES or OCEL 2.0)",
+        description="Example: saksflyt export eventlog --format xes --service sosialhjelp "
+        "--out sosialhjelp.xes (docs/process-mining.md). Roles and pseudonymous case ids only, "
+        "never a personal value.",
+    )
+    events.add_argument("--format", choices=eventlog.FORMATS, default="xes", help="xes or ocel")
+    events.add_argument(
+        "--service", type=service_code, help="only this service's cases (a catalogue code)"
+    )
+    events.add_argument("--municipality", type=kommunenummer, help="only this municipality's cases")
+    events.add_argument("--out", type=Path, required=True, help="the file to write")
+    events.set_defaults(handler=eventlog.export_command)
 
 
 def _expire_drafts(args: argparse.Namespace) -> int:

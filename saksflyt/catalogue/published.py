@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from domain.flow import chart
 from domain.forms import FORMS
 from domain.services import Catalogue, Service
+from saksflyt.catalogue.layout import columns
 
 
 def published(
@@ -115,8 +117,44 @@ def markdown(catalogue: Catalogue) -> str:
             lines.append(f"- Third parties: {', '.join(s['third_parties'])}")
         fields = ", ".join(f"`{f}`" for f in form_schema(s["code"])["properties"])
         lines.append(f"- Form fields: {fields}")
+        lines += ["", *_process_table(catalogue.service(s["code"]))]
         lines += ["", f"![Saksgang for {s['name']['nb']}](process/{s['code']}.svg)"]
+        lines.append(f"([BPMN 2.0](process/{s['code']}.bpmn), opens in bpmn.io)")
     return "\n".join(lines) + "\n"
+
+
+def _process_table(service: Service) -> list[str]:
+    """The service's process in one table, from its definition: each step with who takes it,
+    its law and the letter it sends or receives; each clock with its law; then the end."""
+    c = chart(service)
+    letters: dict[str, list[str]] = {}
+    for message in c.messages:
+        way = "→" if message.outgoing else "←"
+        letters.setdefault(c.nodes[message.task].name, []).append(
+            f"{way} {c.parties[message.party]}: {message.name}"
+        )
+    rows = ["| step or clock | who | law | letters and notices |", "|---|---|---|---|"]
+    seen: set[str] = set()
+    order = columns(c)  # in the order of the process, as the diagram lays it out
+    nodes = sorted(c.nodes.values(), key=lambda n: order.get(n.attached_to or n.id, 0))
+    for node in nodes:
+        if node.kind not in ("task", "timer", "boundary") or node.name in seen:
+            continue
+        seen.add(node.name)
+        who = "klokke" if node.kind != "task" else node.actor.value
+        sent = "; ".join(dict.fromkeys(letters.get(node.name, []))) or "–"
+        name = node.name if node.kind == "task" else f"⏱ {node.name}"
+        rows.append(f"| {name} | {who} | {node.law or '–'} | {sent} |")
+    retention = service.retention
+    kept = [str(rule) for rule in retention.keep]
+    if retention.sample_one_in:
+        kept.append(f"one in {retention.sample_one_in} kept")
+    also = f" ({'; '.join(kept)})" if kept else ""
+    rows.append(
+        f"| ⏹ {retention.action.value} {retention.after_days} days after closing{also} | "
+        "arkivar | the retention policy | – |"
+    )
+    return rows
 
 
 def _clock(s: dict[str, Any]) -> str:

@@ -86,11 +86,16 @@ class Clock:
     def later(self, **delta: float) -> datetime:
         return self._move(self.now + timedelta(**delta))
 
-    def working_day_at_or_after(self, moment: datetime) -> datetime:
-        """A working day's office hours, no earlier than ``moment`` nor the clock."""
+    def office_time(self, moment: datetime) -> datetime:
+        """When a step meant for ``moment`` is taken: a working day's office hours, no earlier
+        than ``moment`` nor the clock (the clock stays where it is)."""
         moment = max(moment, self.now)
         day = next_working_day(local_date(moment))
-        return self._move(max(moment, datetime(day.year, day.month, day.day, 10, tzinfo=OSLO)))
+        return max(moment, datetime(day.year, day.month, day.day, 10, tzinfo=OSLO))
+
+    def working_day_at_or_after(self, moment: datetime) -> datetime:
+        """Move to the office time for ``moment``."""
+        return self._move(self.office_time(moment))
 
 
 def run_demo(
@@ -102,13 +107,15 @@ def run_demo(
     documents: DocumentStore | None = None,
     notices: NoticePolicy | None = None,
     days: int = 30,
+    horizon: datetime = HORIZON,
 ) -> DemoResult:
     """``documents``: keep a small synthetic PDF per attachment there (sealed, as an upload
     would be); without it attachments are recorded with no bytes behind them. ``notices``: the
     policy sends each case's letters a minute after their occasion (in business time); without
     it the script records a receipt itself, as a form portal that sends its own would.
     ``days``: the applications arrive over that many days up to the simulation's "today" (a
-    month by default, the last one of a year for ``days=365``)."""
+    month by default, the last one of a year for ``days=365``). ``horizon``: the simulation's
+    "today", where every case stops; a later one lets cases run to their end."""
     rng = random.Random(seed)
     result = DemoResult()
     started = time.perf_counter()
@@ -122,7 +129,7 @@ def run_demo(
             app, rng, app.catalogue.service(service, kommunenummer), kommunenummer, documents
         )
         case.notices = notices
-        result.case_ids.append(case.run(Clock(start)))
+        result.case_ids.append(case.run(Clock(start, horizon)))
         result.refused_steps += case.refused
         if on_case:
             on_case()
@@ -425,9 +432,9 @@ class CaseScript:
         day = self.app.get_case(self.case_id).deemed_granted_on(self.service)
         if day is None:
             return False
-        moment = datetime(day.year, day.month, day.day, 6, tzinfo=OSLO)
-        if target < moment:
-            return False
+        if clock.office_time(target) < datetime(day.year, day.month, day.day, tzinfo=OSLO):
+            return False  # the officer decides before the day begins
+        moment = datetime(day.year, day.month, day.day, 6, tzinfo=OSLO)  # the nightly clocks run
         at = clock.later(seconds=max(60.0, (moment - clock.now).total_seconds()))
         return self._try(cmd.DeemPermitGranted, at)
 

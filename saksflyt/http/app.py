@@ -26,6 +26,7 @@ from saksflyt.http.audit import router as audit_router
 from saksflyt.http.catalogue import router as catalogue_router
 from saksflyt.http.commands import router as command_router
 from saksflyt.http.dashboard import router as dashboard_router
+from saksflyt.http.eventlog import router as eventlog_router
 from saksflyt.http.exports import router as export_router
 from saksflyt.http.limits import UPLOAD_OVERHEAD, BodyLimit
 from saksflyt.http.messages import router as message_router
@@ -72,6 +73,7 @@ def create_app(
     app.include_router(dashboard_router)
     app.include_router(audit_router)
     app.include_router(export_router)
+    app.include_router(eventlog_router)
     openapi.install(app)  # each service's form schema in the request bodies
     http_metrics(app)
     app.add_middleware(RequestIds)  # outermost: the id holds for everything the request does

@@ -9,6 +9,7 @@ shredded cases' personal fields cannot be opened with the key ring; the others s
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
@@ -35,7 +36,7 @@ from domain.casework import Casework
 from domain.lifecycle import Outcome, Status
 from domain.values import Decision
 from projections.store import ProjectionWriter
-from saksflyt import kafka_wiring
+from saksflyt import eventlog, kafka_wiring
 from saksflyt.bootstrap import bootstrap, projection_store
 from saksflyt.demo import synthetic
 from saksflyt.demo.simulation import HORIZON, run_demo
@@ -139,6 +140,10 @@ def test_the_demo_keeps_no_personal_data_in_clear_and_kassasjon_destroys_it(
     stored = files_under(settings.sqlite_path.parent)  # events, read models, attachments
     blobs = [p.read_bytes() for p in stored if p.name != "keyring.json"]
     blobs += [caplog.text.encode(), generate_latest(REGISTRY)]
+    for fmt in eventlog.FORMATS:  # the event log for process mining, as analysts get it
+        exported = io.BytesIO()
+        eventlog.write(exported, eventlog.traces(app), fmt)
+        blobs.append(exported.getvalue())
     assert leaks(values, blobs) == set()
 
     vault = _vault(app)

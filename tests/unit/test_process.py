@@ -79,9 +79,13 @@ TAKE: dict[tuple[str, str], Callable[[Application], None]] = {
     ("review appeal", "Omgjøre vedtaket"): lambda c: c.review_appeal(
         VEDTAK, "", T0 + 7 * DAY, service(c.service)
     ),
-    ("record appeal result", "Klageinstansens vedtak"): lambda c: (
+    ("record appeal result", "Klageinstansen stadfester vedtaket"): lambda c: (
         c.review_appeal(None, None, T0 + 7 * DAY, service(c.service)),
         c.record_appeal_result(AppealResult.UPHELD, T0 + 8 * DAY, service(c.service)),
+    ),
+    ("record appeal result", "Klageinstansen endrer vedtaket"): lambda c: (
+        c.review_appeal(None, None, T0 + 7 * DAY, service(c.service)),
+        c.record_appeal_result(AppealResult.REVERSED, T0 + 8 * DAY, service(c.service), VEDTAK),
     ),
     ("record appeal result", "Klageinstansen opphever vedtaket"): lambda c: (
         c.review_appeal(None, None, T0 + 7 * DAY, service(c.service)),
