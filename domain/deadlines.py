@@ -135,6 +135,12 @@ def preliminary_reply_due(received: date) -> date:
     return next_working_day(add_months(received, PRELIMINARY_REPLY_MONTHS))
 
 
+def draft_untouched_since(now: datetime, after_days: int) -> datetime:
+    """A draft last saved before this moment has been left alone long enough to expire
+    (GDPR art. 5 (1) e; the days are the municipality's setting)."""
+    return now - timedelta(days=after_days)
+
+
 def documents_respond_by(requested: date) -> date:
     """The day a mangelbrev asks the missing documents for (fvl § 17; the two weeks are
     practice), moved to a working day."""

@@ -5,7 +5,7 @@ the aggregate."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from domain import deadlines
@@ -102,7 +102,7 @@ class SubmissionTrack(Guards):
         """An abandoned draft: withdrawn, then shredded — its personal data erased with its key
         (GDPR art. 5 (1) e: kept no longer than needed; it was never sent in)."""
         self._guard("expire draft", at)
-        if self.last_event_at > at - timedelta(days=after_days):
+        if self.last_event_at > deadlines.draft_untouched_since(at, after_days):
             raise self._refuse(
                 "expire draft",
                 "draft-still-in-use",

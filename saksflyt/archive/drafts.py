@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import datetime
 from uuid import UUID
 
 from domain import commands as cmd
 from domain.casework import Casework
+from domain.deadlines import draft_untouched_since
 from domain.lifecycle import Status
 from projections import queries
 from projections.store import ProjectionStore
@@ -23,7 +24,7 @@ PAGE = 500
 
 def stale(store: ProjectionStore, as_of: datetime, after_days: int) -> Iterator[UUID]:
     """Drafts last saved more than ``after_days`` before ``as_of`` (from the read model)."""
-    before, after = as_of - timedelta(days=after_days), ""
+    before, after = draft_untouched_since(as_of, after_days), ""
     while page := queries.stale_drafts(store.db, before, after, PAGE):
         yield from (UUID(case_id) for case_id in page)
         after = page[-1]

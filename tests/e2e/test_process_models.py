@@ -285,3 +285,12 @@ def test_a_screenshot_of_one_process_is_saved_as_an_artifact(
     )
     assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert target.stat().st_size > 30_000  # a drawn process, not a blank page
+
+
+def test_the_readme_shows_a_process_as_bpmn_js_draws_it() -> None:
+    """The picture is bpmn-js's drawing of docs/process/melding-om-tiltak.bpmn (renew it from
+    the artifact the screenshot test saves when the model changes)."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    picture = DOCS / "melding-om-tiltak.png"
+    assert "(docs/process/melding-om-tiltak.png)" in readme
+    assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and picture.stat().st_size > 30_000

@@ -161,6 +161,21 @@ def test_an_appeal_more_than_a_year_on_or_to_another_body_is_refused_over_http(
     assert "Statsforvalteren" in wrong.json()["detail"]
 
 
+def test_the_appeal_body_dismisses_over_http_and_that_is_final(
+    client: TestClient, clock: FakeClock
+) -> None:
+    case_id = _forwarded(client, clock)
+    early = _post(client, case_id, "appeal-dismissal", {"ground": "defect", "by": "deciding-body"})
+    assert early.status_code == 409 and early.json()["rule"] == "appeal-not-here"
+    clock.at(40)
+    body = {"ground": "no-standing", "by": "appeal-body"}
+    assert _post(client, case_id, "appeal-dismissal", body).status_code == 200
+    row = _row(client, case_id)
+    assert (row["status"], row["appeal_status"]) == ("decided", "dismissed")
+    again = _post(client, case_id, "appeal", {"received_on": "2026-04-11"})
+    assert again.status_code == 409 and again.json()["rule"] == "appeal-decided"
+
+
 def test_the_catalogue_names_who_decides_and_who_hears_the_appeal(client: TestClient) -> None:
     care = client.get("/services/pleie-omsorg").json()
     assert care["appeal_body"] == {
@@ -179,14 +194,15 @@ def _ids(case_id: UUID, day: float) -> dict[str, Any]:
     return {"command_id": uuid4(), "case_id": case_id, "issued_at": at, "received_at": at}
 
 
-def _kafka_case(case_id: UUID, rng: random.Random) -> list[cmd.Command]:
+def _kafka_case(case_id: UUID, rng: random.Random, day: float = 0) -> list[cmd.Command]:
+    """Submitted and refused ``day`` days after T0 (Kafka takes no time later than arrival)."""
     form = synthetic.complete_form(rng, SERVICE, "0301")
     refused = Decision(Outcome.REFUSED, "sosialtjenesteloven § 18", "sb-1")
     return [
         cmd.SubmitNewApplication(
-            **_ids(case_id, 0), service=SERVICE, kommunenummer="0301", form=form
+            **_ids(case_id, day), service=SERVICE, kommunenummer="0301", form=form
         ),
-        cmd.Decide(**_ids(case_id, 0.1), decision=refused),
+        cmd.Decide(**_ids(case_id, day + 0.1), decision=refused),
     ]
 
 
@@ -198,7 +214,7 @@ def test_the_appeal_track_through_kafka_commands(
     the rejected topic."""
     app = bootstrap(sqlite_settings(tmp_path))
     rng = random.Random(3)
-    repealed, changed, posted = uuid4(), uuid4(), uuid4()
+    repealed, changed, posted, old, final = uuid4(), uuid4(), uuid4(), uuid4(), uuid4()
     granted = Decision(Outcome.GRANTED, "sosialtjenesteloven § 18", "Statsforvalteren")
     commands: list[cmd.Command] = [
         *_kafka_case(repealed, rng),
@@ -221,6 +237,18 @@ def test_the_appeal_track_through_kafka_commands(
         cmd.DismissAppeal(
             **_ids(posted, 27), ground=DismissalGround.DEFECT, by=AppealStage.DECIDING_BODY
         ),
+        *_kafka_case(old, rng, day=-400),  # decided in January 2025
+        cmd.ReceiveAppeal(**_ids(old, 0), received_on=date(2026, 3, 2)),  # over a year on
+        cmd.ReviewAppeal(**_ids(old, 1)),  # refused: only dismissed (fvl § 31)
+        cmd.DismissAppeal(
+            **_ids(old, 2), ground=DismissalGround.OVER_A_YEAR, by=AppealStage.DECIDING_BODY
+        ),
+        *_kafka_case(final, rng),  # dismissed by the appeal body: final
+        cmd.ReceiveAppeal(**_ids(final, 10), received_on=date(2026, 3, 12)),
+        cmd.ReviewAppeal(**_ids(final, 12)),
+        cmd.DismissAppeal(
+            **_ids(final, 40), ground=DismissalGround.NO_STANDING, by=AppealStage.APPEAL_BODY
+        ),
     ]
     producer = kafka_wiring.producer(kafka_bootstrap)
     send_commands(producer, topics.commands, commands)
@@ -234,14 +262,14 @@ def test_the_appeal_track_through_kafka_commands(
         what="every appeal command handled",
     )
     runner.consumer.close()
-    assert intake.stats.rejected == 2
+    assert intake.stats.rejected == 3
     case = app.get_case(repealed)
     assert case.status is Status.DECIDED and case.decision and case.superseded
     assert case.decision["outcome"] == "granted" and case.appeal_status == "repealed"
     assert app.get_case(changed).decision["outcome"] == "granted"  # type: ignore[index]
     assert app.get_case(changed).final
     assert app.get_case(posted).appeal_status == "dismissed"
-    rejected = read_topic(kafka_bootstrap, topics.rejected, lambda r: len(r) >= 2)
+    rejected = read_topic(kafka_bootstrap, topics.rejected, lambda r: len(r) >= 3)
     rules = {
         (CODEC.decode(r.value).record["command_type"], CODEC.decode(r.value).record["rule"])
         for r in rejected
@@ -249,6 +277,9 @@ def test_the_appeal_track_through_kafka_commands(
     assert rules == {
         ("ReviewAppeal", "appeal-body-not-competent"),
         ("DismissAppeal", "appeal-in-time"),
+        ("ReviewAppeal", "appeal-must-be-dismissed"),
     }
+    assert app.get_case(old).appeal_status == "dismissed" and not app.get_case(old).final
+    assert app.get_case(final).appeal_status == "dismissed" and app.get_case(final).final
     producer.close()
     app.close()
