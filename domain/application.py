@@ -55,6 +55,7 @@ class Application(
     contact_taken_up: bool = False
     clock_from: date | None = None  # the decision clock's start when not the submission day
     submitted_decision_due: date | None = None  # as the receipt promised it
+    decide_by: date | None = None  # a date the decision comes by, whatever (gravemelding)
     superseded: tuple[dict[str, Any], ...] = ()  # decisions the appeal body repealed
 
     @event("Created", topic="saksflyt.application.created")
@@ -120,8 +121,10 @@ class Application(
         decision_due: date | None = None,  # the clocks as they start (absent before v5)
         preliminary_reply_due: date | None = None,
         deemed_granted_on: date | None = None,
+        decide_by: date | None = None,  # gravemelding: the last working day before the work
     ) -> None:
         self.late = late
+        self.decide_by = decide_by
         self.form = form
         self.submitted_at = at
         self.submitted_decision_due = (

@@ -13,7 +13,10 @@ from domain import deadlines
 from domain.lifecycle import UNDECIDED, Status, local_date
 from domain.services import Service
 
-DEEMED_GRANTED = "pbl § 21-7 annet ledd"  # the legal basis of a permit granted by law
+# the legal basis of a permit granted by law: a § 20-4 case (pbl § 21-7 tredje ledd); cases stored
+# before this was put right carry annet ledd, the rule for cases with ansvarsrett
+DEEMED_GRANTED = "pbl § 21-7 tredje ledd"
+DEEMED_GRANTED_BEFORE = "pbl § 21-7 annet ledd"
 
 
 class CaseView:
@@ -33,6 +36,7 @@ class CaseView:
     superseded: tuple[dict[str, Any], ...]
     consultations: tuple[dict[str, Any], ...]
     appeal: dict[str, Any] | None
+    decide_by: date | None
 
     @property
     def status(self) -> Status:
@@ -85,14 +89,20 @@ class CaseView:
         start = self.clock_start
         if start is None:
             return None
-        return deadlines.decision_deadline(start, self.decision_days, self.clock_pauses())
+        return self._capped(
+            deadlines.decision_deadline(start, self.decision_days, self.clock_pauses())
+        )
+
+    def _capped(self, due: date | None) -> date | None:
+        """No later than the day the decision must come by (gravemelding: before the work)."""
+        return min(due, self.decide_by) if due is not None and self.decide_by else due
 
     def _due_after_pause(self, resumed: date) -> date | None:
         """The decision deadline once the open pause ends on ``resumed``."""
         start, last = self.clock_start, self.pauses[-1]["start"]
         assert start is not None and last is not None
         pauses = [*self.clock_pauses()[:-1], deadlines.Pause(last, resumed)]
-        return deadlines.decision_deadline(start, self.decision_days, pauses)
+        return self._capped(deadlines.decision_deadline(start, self.decision_days, pauses))
 
     def _deemed_on(self, due: date | None, days: int | None, service: Service) -> date | None:
         """pbl § 21-7 tredje ledd: the day a § 20-4 case still undecided is granted by law — the
@@ -124,7 +134,10 @@ class CaseView:
         did (pbl § 21-7 tredje ledd); None for every other case."""
         if self.status is Status.SUBMITTED:
             return self._deemed_on(self.decision_deadline, None, service)
-        if self.decision and self.decision["legal_basis"] == DEEMED_GRANTED:
+        if self.decision and self.decision["legal_basis"] in (
+            DEEMED_GRANTED,
+            DEEMED_GRANTED_BEFORE,
+        ):
             return local_date(self.decision["at"])
         return None
 

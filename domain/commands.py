@@ -127,7 +127,7 @@ class RecordSurvey(Command):
 @dataclass(frozen=True, kw_only=True)
 class DeemPermitGranted(Command):
     """The building case's three weeks ran out undecided: the permit is granted by law
-    (pbl § 21-7 annet ledd). Issued by ``saksflyt clocks run``, refused where the law says no."""
+    (pbl § 21-7 tredje ledd). Issued by ``saksflyt clocks run``, refused where the law says no."""
 
 
 @dataclass(frozen=True, kw_only=True)

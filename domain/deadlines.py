@@ -1,7 +1,8 @@
 """The clocks of a case, as pure functions of dates.
 
 Every clock counts calendar days. A deadline that ends on a Saturday, Sunday or Norwegian public
-holiday moves to the next working day (fvl § 30 and the general rule for time limits). Days while a
+holiday moves to the next working day (domstolloven § 149, applied by analogy to administrative
+time limits) — except emergency help (nødhjelp), assessed the same day, weekend or not. Days while a
 case waits for documents from the applicant do not count toward the decision deadline.
 """
 
@@ -21,6 +22,9 @@ NEIGHBOUR_COMMENT_DAYS = 14  # pbl § 21-3: two weeks to comment on a nabovarsel
 APPEAL_DAYS = 21  # fvl § 29: three weeks to appeal (klagefrist)
 PRELIMINARY_REPLY_MONTHS = 1  # fvl § 11 a: foreløpig svar within a month
 PROMISE_AT_MOST = timedelta(days=366)  # a preliminary reply promises a decision within a year
+SAME_DAY = (
+    0  # a clock of no days: decided the day the case came (sosialtjenesteloven § 18, nødhjelp)
+)
 RESPOND_DAYS = 14  # a mangelbrev asks for the documents within two weeks (practice, not statute)
 
 
@@ -54,14 +58,13 @@ def next_working_day(day: date) -> date:
     return day
 
 
-def decided_before(start: date, submitted: date, days: int | None) -> int:
-    """The clock of a notice that must be answered before work starts (gravemelding): the
-    service's days, or fewer so the deadline is the last working day before ``start``."""
-    last = start - timedelta(days=1)
-    while not is_working_day(last) and last > submitted:
-        last -= timedelta(days=1)
-    before_start = max(0, (last - submitted).days)
-    return before_start if days is None else min(days, before_start)
+def last_working_day_before(start: date) -> date:
+    """The last working day before ``start``: a notice of work (gravemelding) is answered by
+    then, whatever else happens to the case."""
+    day = start - timedelta(days=1)
+    while not is_working_day(day):
+        day -= timedelta(days=1)
+    return day
 
 
 def survey_deadline(start: date, days: int, winter: tuple[str, str] | None = None) -> date:
@@ -102,6 +105,8 @@ def deadline(
     if any(p.end is None for p in pauses):
         return None
     paused = paused_days + sum(p.days for p in pauses)
+    if days == SAME_DAY:  # nødhjelp: that very day, calendar days, never moved to a working day
+        return start + timedelta(days=paused)
     return next_working_day(start + timedelta(days=days + paused))
 
 

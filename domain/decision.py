@@ -46,7 +46,7 @@ class DecisionTrack(Guards):
         self._record_decision(decision, at, service)
 
     def deem_granted(self, at: datetime, service: Service) -> None:
-        """pbl § 21-7 annet ledd: a building case on the three-week clock, needing no dispensation
+        """pbl § 21-7 tredje ledd: a building case on the three-week clock, needing no dispensation
         or other authority's consent and with no objection from neighbours or gjenboere, that is
         still undecided when the clock has run out, is granted by law (tillatelse regnes som gitt).
         It may be appealed like a decision, from the day it happened."""

@@ -73,6 +73,7 @@ class DocumentTrack(Guards):
     def _guard_document_request(self, kinds: list[str], at: datetime, service: Service) -> None:
         step = "request missing documents"
         self._guard(step, at)
+        self._guard_decision_comes(step, service)  # a høringssvar is registered, not processed
         if not kinds:
             raise self._refuse(step, "no-document-kinds", "name at least one document kind")
         self._guard_attachment_kinds(step, kinds, service)

@@ -73,7 +73,7 @@ class SosialhjelpForm(FormModel):
     manedlig_inntekt_kr: int = sensitive("social", ge=0)
     boutgifter_kr: int = sensitive("social", ge=0)
     soknad_gjelder: Text = sensitive("social")
-    nodhjelp: bool = False  # emergency: decided the next day
+    nodhjelp: bool = False  # emergency help: assessed the same day (sosialtjenesteloven § 18)
 
     @model_validator(mode="after")
     def _children_fit_household(self) -> SosialhjelpForm:
@@ -250,7 +250,7 @@ def needs_longer_clock(data: dict[str, Any]) -> bool:
 
 
 def is_urgent(data: dict[str, Any]) -> bool:
-    """Emergency social assistance (nødhjelp) runs on a next-day clock."""
+    """Emergency social assistance (nødhjelp) runs on a same-day clock."""
     return bool(data.get("nodhjelp"))
 
 

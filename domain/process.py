@@ -160,6 +160,7 @@ STEPS: tuple[Step, ...] = (
         C,
         (Status.SUBMITTED,),
         Status.AWAITING_DOCUMENTS,
+        applies=Applies.DECIDED,
         law="fvl § 17",
     ),
     Step("resume processing", "Behandle videre", C, (Status.AWAITING_DOCUMENTS,), Status.SUBMITTED),
@@ -203,7 +204,7 @@ STEPS: tuple[Step, ...] = (
         (Status.SUBMITTED,),
         Status.DECIDED,
         applies=Applies.DEEMED,
-        law="pbl § 21-7 annet ledd",
+        law="pbl § 21-7 tredje ledd",
     ),
     Step(
         "record decision delivery",

@@ -24,7 +24,9 @@ __all__ = ["Catalogue", "Retention", "RetentionAction", "Sensitivity", "Service"
 
 
 class Sensitivity(enum.Enum):
-    """How sensitive a service's data is. Health and social data are GDPR art. 9 categories."""
+    """How sensitive a service's data is. Health data is a special category (GDPR art. 9);
+    social-assistance and financial data are not, but are confidential all the same
+    (sosialtjenesteloven § 44, fvl § 13) and sealed like health data."""
 
     NONE = "none"
     PERSONAL = "personal"
@@ -58,7 +60,7 @@ class Service:
     appeal_days: int = APPEAL_DAYS
     individual_decision: bool = True  # False: registered and acknowledged, never decided
     appeal_review_days: int = 42  # fvl § 33 (practice); building cases 56 (SAK10 § 7-1)
-    deemed_granted: bool = False  # pbl § 21-7 annet ledd: granted by law on an overrun
+    deemed_granted: bool = False  # pbl § 21-7 tredje ledd: granted by law on an overrun
     decision_before: str | None = None  # a form date the decision must come before (gravemelding)
     consultations: tuple[str, ...] = ()  # bodies that must be heard before deciding
     optional_consultations: tuple[str, ...] = ()  # bodies that may be heard
@@ -69,6 +71,8 @@ class Service:
     deciding_body: str = "kommunen"  # who decides (NAV-kontoret for sosialhjelp)
     appeal_body: str | None = None  # who hears an appeal (None: no decision, nothing to appeal)
     appeal_body_law: str | None = None  # the provision that names the appeal body
+    area_limits_m2: Mapping[str, float] | None = None  # the largest work of each kind (SAK10)
+    area_limits_law: str = ""
 
     @property
     def allowed_attachments(self) -> frozenset[str]:
@@ -113,6 +117,8 @@ def _service_from_table(code: str, table: Mapping[str, Any]) -> Service:
         deciding_body=table.get("deciding_body", "kommunen"),
         appeal_body=table.get("appeal_body"),
         appeal_body_law=table.get("appeal_body_law"),
+        area_limits_m2=table.get("area_limits_m2"),
+        area_limits_law=table.get("area_limits_law", ""),
     )
 
 
@@ -122,6 +128,7 @@ def default_services() -> dict[str, Service]:
     return {code: _service_from_table(code, table) for code, table in tomllib.loads(text).items()}
 
 
+WINTER_AT_MOST = 200  # days: 1 November to 15 May is 197, with a little to spare
 MAALFORMER = ("nb", "nn")  # bokmål, nynorsk (mållova § 6: the municipality chooses)
 STATUTORY_CLOCKS = frozenset({"decision_days", "objection_decision_days"})
 OVERRIDABLE = frozenset(
@@ -206,9 +213,17 @@ def _winter(service: Service, value: Any) -> tuple[str, str]:
         raise ValueError(f"{where}: {service.code} has no survey clock")
     if not isinstance(value, list | tuple) or len(value) != 2:
         raise ValueError(f'{where} must be two dates, e.g. ["11-01", "04-30"]')
+    days = []
     for day in value:
         try:
-            date.fromisoformat(f"2024-{day}")  # a leap year: 02-29 is a day
+            days.append(date.fromisoformat(f"2024-{day}"))  # a leap year: 02-29 is a day
         except (TypeError, ValueError):
             raise ValueError(f"{where}: {day!r} is not a MM-DD date") from None
+    first, last = days
+    length = (last - first).days + 1 if last >= first else (last - first).days + 367
+    if length > WINTER_AT_MOST:
+        raise ValueError(
+            f"{where} is {length} days; at most {WINTER_AT_MOST} (local winter rules run about "
+            "1 November to 15 May): a longer one would stop the survey clock for good"
+        )
     return str(value[0]), str(value[1])

@@ -65,10 +65,13 @@ class SubmissionTrack(Guards):
             days = service.urgent_decision_days
         if needs_longer_clock(complete) and service.objection_decision_days is not None:
             days = service.objection_decision_days  # pbl § 21-7: twelve weeks
+        decide_by = None
         if service.decision_before:  # gravemelding: answered before the work starts
-            start = self._guard_planned_start(complete, service.decision_before, at)
-            days = deadlines.decided_before(start, local_date(at), days)
+            decide_by = self._guard_planned_start(complete, service.decision_before, at)
+        self._guard_track(complete, service)
         due = deadlines.decision_deadline(local_date(at), days)
+        if due is not None and decide_by is not None:
+            due = min(due, decide_by)
         self._submitted(
             form=complete,
             at=at,
@@ -82,6 +85,7 @@ class SubmissionTrack(Guards):
                 deadlines.preliminary_reply_due(local_date(at)) if days is not None else None
             ),
             deemed_granted_on=self._deemed_on(due, days, service),
+            decide_by=decide_by,
         )
 
     def request_contact(self, contact: dict[str, Any], at: datetime, service: Service) -> None:
@@ -134,9 +138,24 @@ class SubmissionTrack(Guards):
             raise self._refuse(step, "contact-already-taken-up", "it is already taken up")
         return self.contact
 
+    def _guard_track(self, form: dict[str, Any], service: Service) -> None:
+        """Søknad om tiltak uten ansvarsrett (pbl § 20-4) covers small works only: a larger one
+        needs ansvarsrett and is refused on this track, with the rule."""
+        limits = service.area_limits_m2 or {}
+        kind, area = form.get("tiltakstype"), form.get("bruksareal_m2")
+        limit = limits.get(str(kind))
+        if limit is not None and isinstance(area, int | float) and area > limit:
+            raise self._refuse(
+                "submit",
+                "work-too-large-for-track",
+                f"a {kind} of {area:g} m² is more than {limit:g} m²: it needs a søknad med "
+                f"ansvarsrett (pbl § 20-3), not this track ({service.area_limits_law})",
+            )
+
     def _guard_planned_start(self, form: dict[str, Any], field: str, at: datetime) -> date:
-        """A notice of work (gravemelding) is sent before the work starts (veglova § 32 and the
-        municipality's gravereglement): the decision is measured against that day."""
+        """A notice of work (gravemelding) is answered before the work starts (veglova § 32 and
+        the municipality's gravereglement): by the last working day before the start, whatever
+        happens to the case. A notice with no working day left for that is too late."""
         start = date.fromisoformat(str(form[field]))
         if start <= local_date(at):
             raise self._refuse(
@@ -144,7 +163,15 @@ class SubmissionTrack(Guards):
                 "planned-start-passed",
                 f"the work starts {start} ({field}): the notice must come before the work starts",
             )
-        return start
+        answer_by = deadlines.last_working_day_before(start)
+        if answer_by < local_date(at):
+            raise self._refuse(
+                "submit",
+                "notice-too-late",
+                f"the work starts {start}: no working day is left to answer the notice before "
+                "it; move the start or send the notice earlier",
+            )
+        return answer_by
 
 
 def _after_closing_date(form: dict[str, Any], at: datetime) -> bool | None:

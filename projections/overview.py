@@ -214,7 +214,7 @@ def _on_reviewed(row: Row, r: dict[str, Any]) -> None:
 
 
 def _on_deemed_granted(row: Row, r: dict[str, Any]) -> None:
-    """pbl § 21-7 annet ledd: granted by law, the deadline having run out."""
+    """pbl § 21-7 tredje ledd: granted by law, the deadline having run out."""
     row.update(
         status=Status.DECIDED.value,
         decided_at=r["occurred_at"],

@@ -262,7 +262,7 @@ def stale_drafts(db: Database, before: datetime, after: str, limit: int) -> list
 
 
 def granted_by_law(db: Database, as_of: date) -> list[UUID]:
-    """Submitted building cases the law grants by ``as_of`` (pbl § 21-7 annet ledd)."""
+    """Submitted building cases the law grants by ``as_of`` (pbl § 21-7 tredje ledd)."""
     rows = db.rows(
         "SELECT case_id FROM case_overview WHERE status = 'submitted' "
         "AND deemed_granted_on <= ? ORDER BY case_id",

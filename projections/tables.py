@@ -54,7 +54,7 @@ CASE_OVERVIEW = Table(
         ),
         *(
             DEEMED_COLUMNS := (
-                # pbl § 21-7 annet ledd: the day an undecided building case is granted by law
+                # pbl § 21-7 tredje ledd: the day an undecided building case is granted by law
                 # (while undecided and it may be), or was (PermitDeemedGranted)
                 ("deemed_granted_on", "date"),
             )

@@ -129,12 +129,14 @@ def _kartforretning(rng: random.Random, knr: str) -> dict[str, Any]:
 
 
 def _melding_om_tiltak(rng: random.Random, knr: str) -> dict[str, Any]:
+    kind = rng.choice(["tilbygg", "garasje", "bod", "terrasse"])
+    largest = 50 if kind == "tilbygg" else 70  # SAK10 § 3-1: what this track covers
     return {
         "tiltakshaver": person(rng),
         "adresse": address(rng),
         "matrikkelnummer": matrikkel(rng, knr),
-        "tiltakstype": rng.choice(["tilbygg", "garasje", "bod", "terrasse"]),
-        "bruksareal_m2": float(rng.randint(8, 70)),
+        "tiltakstype": kind,
+        "bruksareal_m2": float(rng.randint(8, largest)),
     }
 
 

@@ -1,4 +1,4 @@
-"""pbl § 21-7 annet ledd: a building case on its three weeks, with no objection, still undecided
+"""pbl § 21-7 tredje ledd: a building case on its three weeks, with no objection, still undecided
 the day after its deadline, is granted by law — an event, shown beforehand in the deadline watch,
 recorded once by ``saksflyt clocks run``; a neighbour's objection (tredje ledd) means no grant."""
 

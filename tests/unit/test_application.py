@@ -5,13 +5,13 @@ from __future__ import annotations
 import copy
 import random
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import pytest
 
 from domain.application import Application
 from domain.errors import IncompleteForm, InvalidTransition
-from domain.lifecycle import AppealResult, Outcome, ReceiptChannel, Status
+from domain.lifecycle import OSLO, AppealResult, Outcome, ReceiptChannel, Status
 from domain.services import Catalogue
 from domain.values import Decision
 from saksflyt.demo import synthetic
@@ -81,11 +81,31 @@ def test_missing_documents_pause_the_clock_until_they_arrive() -> None:
     ]
 
 
-def test_emergency_social_assistance_is_due_the_next_day(rng: random.Random) -> None:
-    case = draft("sosialhjelp", T0)
+@pytest.mark.parametrize(
+    "submitted_on",
+    [
+        datetime(2026, 3, 6, 15, tzinfo=OSLO),  # a Friday afternoon: not Monday
+        datetime(2026, 4, 1, 11, tzinfo=OSLO),  # the Wednesday before Easter: not six days on
+        datetime(2026, 3, 7, 23, 30, tzinfo=OSLO),  # a Saturday night
+    ],
+)
+def test_emergency_help_is_assessed_the_same_day_weekend_or_holiday(
+    rng: random.Random, submitted_on: datetime
+) -> None:
+    """sosialtjenesteloven § 18, nødhjelp: the same day, calendar days, no roll-over; still open
+    at the end of that day, it is past its deadline (the deadline watch and its alert)."""
+    case = draft("sosialhjelp", submitted_on)
     form = synthetic.complete_form(rng, "sosialhjelp", "0301") | {"nodhjelp": True}
-    case.submit(form, T0, service("sosialhjelp"))
-    assert case.decision_deadline == date(2026, 3, 3)
+    case.submit(form, submitted_on, service("sosialhjelp"))
+    assert case.decision_deadline == submitted_on.date()
+    (event,) = [e for e in case.collect_events() if type(e).__name__ == "Submitted"]
+    assert event.decision_due == submitted_on.date()  # type: ignore[attr-defined]
+    ordinary = draft("sosialhjelp", submitted_on)
+    ordinary.submit(
+        synthetic.complete_form(rng, "sosialhjelp", "0301"), submitted_on, service("sosialhjelp")
+    )
+    assert ordinary.decision_deadline is not None
+    assert ordinary.decision_deadline > submitted_on.date() + timedelta(days=20)
 
 
 def test_decision_past_deadline_is_flagged() -> None:

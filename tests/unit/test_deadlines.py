@@ -80,7 +80,7 @@ def test_preliminary_reply_due_a_month_after_receipt(received: date, expected: d
 
 @given(
     st.dates(min_value=date(2020, 1, 1), max_value=date(2035, 12, 31)),
-    st.integers(min_value=0, max_value=200),
+    st.integers(min_value=1, max_value=200),
     st.lists(st.tuples(st.integers(0, 60), st.integers(0, 30)), max_size=3),
 )
 def test_deadlines_land_on_working_days_and_never_early(
@@ -109,3 +109,9 @@ def test_the_survey_clock_stands_in_the_municipalitys_winter(
     start: date, winter: tuple[str, str] | None, due: date
 ) -> None:
     assert deadlines.survey_deadline(start, 112, winter) == due
+
+
+@given(st.dates(min_value=date(2020, 1, 1), max_value=date(2035, 12, 31)))
+def test_the_same_day_clock_is_the_day_itself_weekend_and_holiday_alike(start: date) -> None:
+    """Nødhjelp (sosialtjenesteloven § 18): no roll-over to a working day."""
+    assert deadlines.deadline(start, deadlines.SAME_DAY) == start

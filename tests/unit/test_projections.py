@@ -112,7 +112,7 @@ def test_an_objection_keeps_three_weeks_but_no_grant_by_law() -> None:
 
 
 def test_a_building_case_on_three_weeks_is_granted_by_law_the_day_after_its_deadline() -> None:
-    """pbl § 21-7 annet ledd: the deadline watch shows the day; the event makes it so."""
+    """pbl § 21-7 tredje ledd: the deadline watch shows the day; the event makes it so."""
     row = replay(submitted())
     assert (row["decision_deadline"], row["deemed_granted_on"]) == (
         date(2026, 3, 23),
