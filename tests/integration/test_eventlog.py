@@ -98,34 +98,27 @@ def test_ocel_2_relates_each_event_to_its_case_and_attachments(
     assert len(ocel.events) == len(document["events"])
 
 
-def test_the_command_writes_the_log_and_refuses_a_service_it_does_not_know(
-    store: Settings, tmp_path: Path
-) -> None:
+def _export(store: Settings, service: str, out: Path) -> subprocess.CompletedProcess[str]:
+    """``saksflyt export eventlog`` as a person runs it, on the test's store."""
     env = {
         "SAKSFLYT_SQLITE_PATH": str(store.sqlite_path),
         "SAKSFLYT_KEY_RING": str(store.key_ring),
         "PATH": str(Path(sys.executable).parent),
     }
-    saksflyt = str(Path(sys.executable).parent / "saksflyt")
+    command = ["saksflyt", "export", "eventlog", "--service", service, "--out", str(out)]
+    return subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+
+
+def test_the_command_writes_the_log_and_refuses_a_service_it_does_not_know(
+    store: Settings, tmp_path: Path
+) -> None:
     out = tmp_path / "gravemelding.xes"
-    done = subprocess.run(
-        [saksflyt, "export", "eventlog", "--service", "gravemelding", "--out", str(out)],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
+    done = _export(store, "gravemelding", out)
     assert done.returncode == 0, done.stderr
     frame = _read_xes(out.read_bytes(), tmp_path)
     assert set(frame["case:saksflyt:service"]) == {"gravemelding"}
     assert f"events written to {out} (xes)" in done.stdout
-    refused = subprocess.run(
-        [saksflyt, "export", "eventlog", "--service", "graving", "--out", str(out)],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
+    refused = _export(store, "graving", out)
     assert refused.returncode == 2 and "unknown service 'graving'" in refused.stderr
 
 
