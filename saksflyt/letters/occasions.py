@@ -13,7 +13,9 @@ from typing import Any
 
 from domain.appeal import DISMISSAL_LAW, DismissalGround
 from domain.deadlines import documents_respond_by
+from domain.errors import InvalidIdentifier
 from domain.lifecycle import local_date
+from domain.places import Matrikkelnummer
 from domain.services import Service
 from saksflyt.letters.render import Letter, render
 
@@ -61,11 +63,30 @@ def _preliminary(event: Any, about: About) -> dict[str, Any]:
 
 
 def _notice(event: Any, about: About) -> dict[str, Any]:
+    """What the neighbours must be told (pbl § 21-3; compare blankett 5154): what is planned,
+    on which property, who the tiltakshaver is and where comments go."""
+    form = about.case.form
+    owner = form.get("tiltakshaver") or {}
     return {
         "sent": event.at,
         "neighbours": event.neighbours,
         "comment_deadline": event.comment_deadline,
+        "tiltak": form.get("tiltakstype"),
+        "areal": form.get("bruksareal_m2"),
+        "eiendom": _property(form.get("matrikkelnummer")),
+        "adresse": form.get("adresse"),
+        "tiltakshaver": owner.get("navn"),
+        "svar_til": owner.get("epost"),
     }
+
+
+def _property(value: Any) -> str | None:
+    """gnr/bnr as a letter names a property (None where the form has none yet)."""
+    try:
+        place = Matrikkelnummer.parse(str(value))
+    except InvalidIdentifier:
+        return None
+    return f"gnr. {place.gnr}, bnr. {place.bnr} i kommune {place.kommune.value}"
 
 
 def _answer(event: Any, about: About) -> dict[str, Any]:

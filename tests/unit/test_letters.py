@@ -42,6 +42,12 @@ def context(kind: str, service_code: str) -> dict[str, object]:
                 "sent": AT,
                 "neighbours": ["a", "b"],
                 "comment_deadline": date(2026, 3, 17),
+                "tiltak": "garasje",
+                "areal": 42.0,
+                "eiendom": "gnr. 12, bnr. 34 i kommune 0301",
+                "adresse": "Storgata 1, 0155 Oslo",
+                "tiltakshaver": "Kari Nordmann",
+                "svar_til": "kari@example.org",
             },
             "nabosvar": {"received": AT, "neighbour": "a", "consent": False, "objection": True},
             "vedtak": {
@@ -222,3 +228,15 @@ def test_a_dismissal_by_the_deciding_body_may_be_appealed_one_by_the_appeal_body
     )
     assert "endelig og kan ikke påklages" in final.body
     assert "\n\nKommunal klagenemnd har avvist klagen" in final.body
+
+
+def test_the_nabovarsel_says_what_where_who_and_where_comments_go() -> None:
+    """pbl § 21-3 (compare blankett 5154): the neighbour learns what is planned, on which
+    property, who the tiltakshaver is, and to send comments to the tiltakshaver by the date."""
+    body = render(
+        "nabovarsel", "melding-om-tiltak", AT.date(), context("nabovarsel", "melding-om-tiltak")
+    ).body
+    assert "garasje, 42 m² bruksareal" in body
+    assert "gnr. 12, bnr. 34 i kommune 0301, Storgata 1, 0155 Oslo" in body
+    assert "Tiltakshaver: Kari Nordmann" in body
+    assert "til tiltakshaveren (kari@example.org) innen 17. mars 2026" in body
