@@ -109,7 +109,9 @@ def _demo(args: argparse.Namespace) -> int:
     console.print(
         f"{len(result.case_ids)} cases, {events} events stored in {result.seconds:.1f} s "
         f"({events / max(result.seconds, 1e-9):,.0f} events/s); "
-        f"{result.refused_steps} steps refused by the rules."
+        f"{result.refused_steps} step{'' if result.refused_steps == 1 else 's'} refused by the "
+        "rules (a building too large for its track, an officer deciding while the neighbours' "
+        "period still runs)."
     )
     sent = notices.tally
     console.print(

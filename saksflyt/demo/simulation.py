@@ -233,6 +233,7 @@ class CaseScript:
                         **form,
                         "kommentar_til_merknader": "Tiltaket er justert etter merknaden.",
                     }
+            self._oversized_first(at, form)
             self._do(cmd.SubmitApplication, at, form=self._planned(form, at))
         if self.notices is None:
             receipt_id = f"kvittering-{self.case_id}"
@@ -243,6 +244,16 @@ class CaseScript:
                 message_id=receipt_id,
             )
         self._process(clock)
+
+    def _oversized_first(self, at: datetime, form: dict[str, Any]) -> None:
+        """Now and then a building is first sent in too large for this track (SAK10 § 3-1): the
+        rules refuse it, and the applicant sends the one that fits."""
+        limits = self.service.area_limits_m2 or {}
+        limit = limits.get(str(form.get("tiltakstype")))
+        if limit is None or self.rng.random() >= 0.05:
+            return
+        if not self._try(cmd.SubmitApplication, at, form={**form, "bruksareal_m2": limit * 3}):
+            self.refused += 1
 
     def _planned(self, form: dict[str, Any], at: datetime) -> dict[str, Any]:
         """A gravemelding plans its work a few days to a month after it is sent."""
