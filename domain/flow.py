@@ -78,9 +78,6 @@ class Chart:
         for source, target in itertools.pairwise(ids):
             self.link(source, target)
 
-    def tasks(self) -> list[Node]:
-        return [n for n in self.nodes.values() if n.kind == "task"]
-
 
 class _Builder:
     def __init__(self, service: Service) -> None:

@@ -11,10 +11,9 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from importlib import metadata
 
-from domain.flow import Chart, Node, chart
+from domain.flow import Chart, chart
 from domain.process import Actor
 from domain.services import Service
-from domain.timers import TIMERS
 from saksflyt.catalogue.layout import LANES, Box, Layout, layout
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -204,12 +203,3 @@ def _diagram(root: ET.Element, c: Chart, placed: Layout, code: str) -> None:
         _edge(plane, f"flow-{n}", points)
     for n, points in enumerate(placed.messages):
         _edge(plane, f"message-{n}", points)
-
-
-def timer_names() -> dict[str, bool]:
-    """Every timer's name and whether the event log reports it (for conformance checks)."""
-    return {t.label_nb: t.logged for t in TIMERS}
-
-
-def node_kinds(c: Chart) -> dict[str, Node]:
-    return dict(c.nodes)
