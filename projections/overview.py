@@ -322,10 +322,19 @@ WATCHED = {  # column -> deadline kind, for the statuses in which it is still to
 }
 
 
+SAME_DAY_DECISION = "emergency-help"  # the decision clock of nødhjelp: its own alert
+
+
 def open_deadlines(row: Row) -> list[tuple[str, date]]:
-    """The deadlines a case still has to meet, for ``deadline_watch``."""
+    """The deadlines a case still has to meet, for ``deadline_watch``. A decision due the day it
+    was asked for (nødhjelp, sosialtjenesteloven § 18) is watched as ``emergency-help``."""
     return [
-        (kind, row[column])
+        (_kind(row, column, kind), row[column])
         for column, (kind, statuses) in WATCHED.items()
         if row["status"] in statuses and row.get(column) is not None
     ]
+
+
+def _kind(row: Row, column: str, kind: str) -> str:
+    same_day = column == "decision_deadline" and row.get("decision_days") == 0
+    return SAME_DAY_DECISION if same_day else kind

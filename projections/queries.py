@@ -235,15 +235,18 @@ def open_neighbour_periods(
 
 
 def past_decision_deadline(
-    db: Database, today: date, scope: Scope = EVERYTHING
+    db: Database, today: date, scope: Scope = EVERYTHING, kinds: tuple[str, ...] = ()
 ) -> dict[tuple[str, str], int]:
-    """Open cases whose decision deadline has passed, per service and municipality."""
+    """Open cases whose decision deadline has passed, per service and municipality; ``kinds``
+    narrows to some clocks (``("emergency-help",)``: nødhjelp not decided on its day)."""
+    kinds = kinds or ("decision", "emergency-help")
     scoped, params = scope.clauses()
     rows = db.rows(
         "SELECT service, kommunenummer, COUNT(*) AS n FROM deadline_watch "
-        f"WHERE {' AND '.join(['1 = 1', *scoped])} AND kind = 'decision' AND due < ? "
+        f"WHERE {' AND '.join(['1 = 1', *scoped])} "
+        f"AND kind IN ({', '.join('?' for _ in kinds)}) AND due < ? "
         "GROUP BY service, kommunenummer",
-        (*params, today),
+        (*params, *kinds, today),
     )
     return {(r["service"], r["kommunenummer"]): int(r["n"]) for r in rows}
 

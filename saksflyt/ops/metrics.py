@@ -41,8 +41,10 @@ from prometheus_client import (
 from prometheus_fastapi_instrumentator import Instrumentator, metrics
 
 from consumers.telemetry import Telemetry
+from domain.lifecycle import OSLO
 from projections import queries
 from projections.database import Database
+from projections.overview import SAME_DAY_DECISION
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +110,11 @@ OPEN_CASES = Gauge(
 PAST_DEADLINE = Gauge(
     "saksflyt_cases_past_deadline",
     "Open cases past their decision deadline",
+    ["service", "kommunenummer"],
+)
+EMERGENCY_PAST_DAY = Gauge(
+    "saksflyt_emergency_help_past_day",
+    "Requests for emergency help (nødhjelp) still undecided after the day they came in",
     ["service", "kommunenummer"],
 )
 DAY_S = 86_400
@@ -211,6 +218,10 @@ def refresh_case_gauges(db: Database, today: date) -> None:
     PAST_DEADLINE.clear()
     for (service, kommunenummer), count in queries.past_decision_deadline(db, today).items():
         PAST_DEADLINE.labels(service, kommunenummer).set(count)
+    EMERGENCY_PAST_DAY.clear()
+    urgent = queries.past_decision_deadline(db, today, kinds=(SAME_DAY_DECISION,))
+    for (service, kommunenummer), count in urgent.items():
+        EMERGENCY_PAST_DAY.labels(service, kommunenummer).set(count)
 
 
 class GaugeRefresher:
@@ -230,7 +241,7 @@ class GaugeRefresher:
         try:
             while not self.stop.is_set():
                 try:
-                    refresh_case_gauges(db, date.today())
+                    refresh_case_gauges(db, datetime.now(OSLO).date())
                 except Exception:  # a missed refresh is not worth a dead process
                     log.warning("could not refresh case gauges", exc_info=True)
                 self.stop.wait(self.interval_s)
