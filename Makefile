@@ -27,9 +27,11 @@ test: install test-tools ## start PostgreSQL and Kafka on 127.0.0.1, run the who
 
 NODE_TOOLS := tests/node/node_modules/.package-lock.json
 
-test-tools: $(NODE_TOOLS) ## install Debian's Chromium and Prometheus (promtool and a real server), and bpmn-js and the AsyncAPI parser from npm, when missing
+test-tools: $(NODE_TOOLS) ## install Debian's Chromium, Prometheus (promtool and a real server) and Ghostscript (PDF/A of uploads in the archive export), and bpmn-js and the AsyncAPI parser from npm, when missing
 	@command -v chromium >/dev/null || { apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+	@command -v gs >/dev/null || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ghostscript; }
 	@command -v promtool >/dev/null || { apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus; }
 

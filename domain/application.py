@@ -57,6 +57,7 @@ class Application(
     submitted_decision_due: date | None = None  # as the receipt promised it
     decide_by: date | None = None  # a date the decision comes by, whatever (gravemelding)
     superseded: tuple[dict[str, Any], ...] = ()  # decisions the appeal body repealed
+    reasons: dict[str, str | None] | None = None  # the vedtak's facts and considerations
 
     @event("Created", topic="saksflyt.application.created")
     def __init__(self, service: str, kommunenummer: str, at: datetime, *, id: UUID) -> None:
@@ -248,14 +249,14 @@ class Application(
         case_officer: str,
         appeal_deadline: date,
         at: datetime,
+        facts: str | None = None,  # the reasons (fvl § 25), sealed; None in events before v2
+        considerations: str | None = None,
+        valid_until: date | None = None,  # a permit granted for a time
     ) -> None:
-        self.decision = {
-            "outcome": outcome,
-            "legal_basis": legal_basis,
-            "case_officer": case_officer,
-            "appeal_deadline": appeal_deadline,
-            "at": at,
-        }
+        self.decision = {"outcome": outcome, "legal_basis": legal_basis, "at": at}
+        self.decision |= {"case_officer": case_officer, "appeal_deadline": appeal_deadline}
+        self.decision["valid_until"] = valid_until
+        self.reasons = {"facts": facts, "considerations": considerations}
         self.status_value = Status.DECIDED.value
         self._touch(at)
 

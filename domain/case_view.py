@@ -10,7 +10,9 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from domain import deadlines
+from domain.forms import applicant_identifier
 from domain.lifecycle import UNDECIDED, Status, local_date
+from domain.retention import RetentionAction
 from domain.services import Service
 
 # the legal basis of a permit granted by law: a § 20-4 case (pbl § 21-7 tredje ledd); cases stored
@@ -158,18 +160,33 @@ class CaseView:
             return "reversed"
         return "forwarded" if self.appeal.get("forwarded_to") else "received"
 
-    def retention_due(self, after_days: int, registered_closes: bool = False) -> date | None:
-        """First day archiving or shredding may happen: after the appeal period (or withdrawal);
-        ``registered_closes``: a case that ends in no decision is done once registered."""
-        if registered_closes and self.status is Status.SUBMITTED and self.submitted_at:
-            start = local_date(self.submitted_at)
+    def retention_due(self, service: Service) -> date | None:
+        """First day archiving or shredding may happen: after the appeal period (or withdrawal;
+        a case that ends in no decision once registered), and for a permit granted for a time
+        that the policy keeps while in force, not before the permit has lapsed."""
+        policy = service.retention
+        if not service.individual_decision and self.status is Status.SUBMITTED:
+            start = local_date(self.submitted_at) if self.submitted_at else None
         elif self.status is Status.WITHDRAWN and self.closed_at is not None:
             start = local_date(self.closed_at)
         elif self.status is Status.DECIDED and self.appeal_deadline is not None:
             start = self.appeal_deadline + timedelta(days=1)
         else:
+            start = None
+        if start is None:
             return None
-        return start + timedelta(days=after_days)
+        valid_until = (self.decision or {}).get("valid_until")
+        if policy.while_in_force and valid_until:
+            start = max(start, date.fromisoformat(str(valid_until)) + timedelta(days=1))
+        return start + timedelta(days=policy.after_days)
+
+    def retention_decision(self, service: Service) -> tuple[RetentionAction, str]:
+        """Archive or shred, and why: the policy read against this case's form and applicant.
+        A draft never sent is no record of the municipality (nothing was received, nothing can
+        be journalført): it is shredded whatever the policy keeps."""
+        if self.submitted_at is None:
+            return RetentionAction.SHRED, "never submitted: a draft is no record to keep"
+        return service.retention.decide(self.form, applicant_identifier(self.form))
 
     @property
     def decided_past_deadline(self) -> bool:

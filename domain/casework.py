@@ -184,7 +184,9 @@ class Casework(GroupCommit):
         return case
 
     def service_of(self, case: Application) -> Service:
-        return self.catalogue.service(case.service, case.kommunenummer)
+        """The service as it applies to this case: the municipality's settings, and a variant
+        where the form names one (``Service.for_form``)."""
+        return self.catalogue.service(case.service, case.kommunenummer).for_form(case.form)
 
     def has_processed(self, command_id: UUID) -> bool:
         """True once a command with this id changed a case or was refused."""

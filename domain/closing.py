@@ -111,7 +111,7 @@ class ClosingTrack(Guards):
     ) -> None:
         """The retention policy decides archive or shred; an explicit override with a reason
         may go against it (the HTTP API lets only an archivist give one)."""
-        action, why = service.retention.decide(self.id, self.form)
+        action, why = self.retention_decision(service)
         if action is wanted or override:
             return
         code = (

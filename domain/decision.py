@@ -6,9 +6,10 @@ recorded by the aggregate."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
+from dataclasses import replace
+from datetime import date, datetime, timedelta
 
-from domain import deadlines
+from domain import deadlines, licence
 from domain.deadlines import PROMISE_AT_MOST
 from domain.guards import Guards
 from domain.lifecycle import Outcome, local_date
@@ -43,7 +44,9 @@ class DecisionTrack(Guards):
         self._guard_consulted(at, service)
         if service.neighbour_notice:
             self._guard_neighbour_period("decide", at)  # cases from before notice came first
-        self._record_decision(decision, at, service)
+        self._guard_reasons(decision)
+        valid_until = self._validity(decision, at, service)
+        self._record_decision(replace(decision, valid_until=valid_until), at, service)
 
     def deem_granted(self, at: datetime, service: Service) -> None:
         """pbl § 21-7 tredje ledd: a building case on the three-week clock, needing no dispensation
@@ -62,12 +65,72 @@ class DecisionTrack(Guards):
             case_officer=decision.case_officer,
             appeal_deadline=appeal,
             at=at,
+            facts=decision.facts,
+            considerations=decision.considerations,
+            valid_until=decision.valid_until,
         )
-        if service.survey_days and decision.outcome is not Outcome.REFUSED:
+        if self._survey_follows(service) and decision.outcome is not Outcome.REFUSED:
+            assert service.survey_days is not None
             due = deadlines.survey_deadline(
                 local_date(at), service.survey_days, service.survey_winter_pause
             )
             self._survey_clock_started(survey_due=due, at=at)
+
+    def _survey_follows(self, service: Service) -> bool:
+        """A kartforretning permit (fradeling) starts the survey's 16 weeks; a grensejustering
+        or a survey of existing boundaries had its clock from the request (matrikkelforskriften
+        § 18), and its decision is the matrikkelføring."""
+        if not service.survey_days:
+            return False
+        return not service.permit_purposes or self.form.get("formal") in service.permit_purposes
+
+    def _guard_reasons(self, decision: Decision) -> None:
+        """fvl § 24-25: a refusal or a partial grant gives its reasons when it is made — the
+        facts it builds on and the main considerations, beside the rules (legal_basis)."""
+        if decision.outcome is not Outcome.GRANTED and not decision.reasoned:
+            raise self._refuse(
+                "decide",
+                "reasons-required",
+                "a refusal or a partial grant states its reasons: the facts and the main "
+                "considerations (forvaltningsloven §§ 24-25)",
+            )
+
+    def _validity(self, decision: Decision, at: datetime, service: Service) -> date | None:
+        """Until when a permit granted for a time runs: the vedtak's date if it gives one, else
+        the service's period; never longer, and for a driver's parking permit never beyond the
+        driving licence (a form date)."""
+        given, today = decision.valid_until, local_date(at)
+        longest = self._longest_permit(service, today)
+        if longest is None or decision.outcome is Outcome.REFUSED:
+            if given is not None:
+                raise self._refuse(
+                    "decide", "no-permit-period", "this decision grants nothing for a time"
+                )
+            return None
+        if given is not None and not today < given <= longest:
+            raise self._refuse(
+                "decide",
+                "validity-out-of-range",
+                f"the permit may run until {longest} at the latest "
+                f"({service.permit_validity_law or service.code})",
+            )
+        return given or longest
+
+    def _longest_permit(self, service: Service, today: date) -> date | None:
+        """The last day a permit granted today may run: a skjenkebevilling by alkoholloven
+        § 1-6 (or the shorter period asked for), other permits the municipality's years."""
+        form = self.form
+        if service.permit_validity_law == licence.PERIOD_LAW:
+            start = date.fromisoformat(str(form.get("gyldig_fra") or today))
+            asked = form.get("gyldig_til")
+            return date.fromisoformat(str(asked)) if asked else licence.period_ends_by(start)
+        if service.permit_valid_years is None:
+            return None
+        longest = deadlines.add_months(today, 12 * service.permit_valid_years) - timedelta(days=1)
+        driving = form.get("forerkort_gyldig_til")
+        if driving and form.get("gjelder") == "forer":
+            longest = min(longest, date.fromisoformat(str(driving)))
+        return longest
 
     def record_delivery(self, delivered_on: date, at: datetime, service: Service) -> None:
         """The vedtak reached the party: the appeal period counts from this day (fvl § 29;

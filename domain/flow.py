@@ -332,11 +332,13 @@ def _appeal(
 
 def _closing(b: _Builder, close_out: str) -> None:
     """Archive or shred, as the retention policy can say for the service (an archivist may go
-    against it, with a reason, but that is no way of the process)."""
+    against it, with a reason, but that is no way of the process); a draft never sent is
+    shredded whatever the policy keeps."""
     c, s = b.chart, b.s
     retention = s.retention
-    either = bool(retention.keep or retention.sample_one_in)
-    ways = {retention.action} | (set(RetentionAction) if either else set())
+    either = bool(retention.keep or retention.born_on_days)
+    ways = {retention.action, *(RetentionAction if either else ())}
+    ways |= {RetentionAction.SHRED} if s.drafts else set()
     for action, label, end, condition in (
         (RetentionAction.ARCHIVE, "Arkivere", "Arkivert", "bevares"),
         (RetentionAction.SHRED, "Kassere", "Kassert", "kasseres"),

@@ -64,6 +64,14 @@ class ParkeringForm(FormModel):
     funksjonsbeskrivelse: Text = sensitive("health")
     gangavstand_meter: int = sensitive("health", ge=0, le=10_000)
     gjelder: Literal["forer", "passasjer"]
+    # a driver's permit runs no longer than the driving licence
+    forerkort_gyldig_til: date | None = None
+
+    @model_validator(mode="after")
+    def _licence_for_drivers(self) -> ParkeringForm:
+        if self.gjelder == "passasjer" and self.forerkort_gyldig_til is not None:
+            raise ValueError("forerkort_gyldig_til is for a driver's permit only")
+        return self
 
 
 class SosialhjelpForm(FormModel):
@@ -94,6 +102,11 @@ class SkjenkebevillingForm(FormModel):
     skjenketid_til: time
     styrer: Person
     stedfortreder: Person
+    # alkoholloven § 1-6: alminnelig (at most four years), for en enkelt anledning, or
+    # ambulerende (§ 4-5, a closed party); the period asked for (from the decision if not given)
+    bevillingstype: Literal["alminnelig", "enkelt-anledning", "ambulerende"] = "alminnelig"
+    gyldig_fra: date | None = None
+    gyldig_til: date | None = None
 
     @model_validator(mode="after")
     def _distinct(self) -> SkjenkebevillingForm:
@@ -102,6 +115,8 @@ class SkjenkebevillingForm(FormModel):
         # alkoholloven § 1-7 c: styrer and stedfortreder are two different people.
         if self.styrer.fodselsnummer == self.stedfortreder.fodselsnummer:
             raise ValueError("styrer and stedfortreder must be different people")
+        if self.gyldig_fra and self.gyldig_til and self.gyldig_til < self.gyldig_fra:
+            raise ValueError("gyldig_til must not be before gyldig_fra")
         return self
 
 

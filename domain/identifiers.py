@@ -114,6 +114,12 @@ class Fodselsnummer:
         return f"Fodselsnummer({self.kind.value}, ******{self.value[6:7]}****)"
 
 
+def birth_day_of_month(number: str) -> int:
+    """The day of the month a person was born, from a checked identity number (D-nummer: the
+    first digit less four). What selections by person read (riksarkivarens forskrift kap. 7)."""
+    return _kind_day_month(_require_digits(number, 11, "fødselsnummer"))[1]
+
+
 def _kind_day_month(digits: str) -> tuple[PersonNumberKind, int, int]:
     day, month = int(digits[0:2]), int(digits[2:4])
     if day > 40:

@@ -16,6 +16,16 @@ from domain.places import Matrikkelnummer
 from domain.services import Service
 from domain.values import NEIGHBOUR_ROLES, Neighbour
 
+# what a nabovarsel must tell the neighbours, read from the draft (compare blankett 5154)
+NOTICE_NAMES = ("tiltakshaver.navn", "matrikkelnummer", "tiltakstype")
+
+
+def _named(form: dict[str, Any], path: str) -> bool:
+    value: Any = form
+    for step in path.split("."):
+        value = value.get(step) if isinstance(value, dict) else None
+    return bool(value)
+
 
 class NeighbourTrack(Guards):
     # recorded by the aggregate (domain.application)
@@ -111,6 +121,14 @@ class NeighbourTrack(Guards):
         if self.neighbours:
             raise self._refuse(
                 step, "neighbours-already-notified", "the neighbours are already notified"
+            )
+        missing = [name for name in NOTICE_NAMES if not _named(self.form, name)]
+        if missing:
+            raise self._refuse(
+                step,
+                "notice-needs-the-project",
+                "a nabovarsel says what is planned, on which property and by whom (pbl § 21-3): "
+                f"save {', '.join(missing)} in the draft first",
             )
         properties = [p.matrikkelnummer for p in parties]
         if not parties or len(set(properties)) != len(properties):

@@ -37,6 +37,7 @@ PERSONAL: dict[str, dict[str, str]] = {
     "saksflyt.application.neighbour-comment-received": {"neighbour": "text"},
     "saksflyt.application.neighbour-consent-received": {"neighbour": "text"},
     "saksflyt.application.preliminary-reply-sent": {"reason": "text"},
+    "saksflyt.application.decision-made": {"facts": "text", "considerations": "text"},
     "saksflyt.application.withdrawn": {"reason": "text"},
 }
 # the aggregate's own state, as a snapshot keeps it
@@ -47,6 +48,7 @@ PERSONAL_STATE = {
     "neighbour_responses": "json",
     "neighbour_parties": "json",
     "late_comments": "texts",
+    "reasons": "json",
 }
 
 

@@ -10,15 +10,16 @@ import enum
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import time
 from functools import cache
 from importlib import resources
 from typing import Any
 
+from domain import local_rules
 from domain.deadlines import APPEAL_DAYS
 from domain.errors import UnknownService
 from domain.forms import FORMS
-from domain.retention import Retention, RetentionAction, parse_retention
+from domain.retention import MUNICIPAL_PLAN, Retention, RetentionAction, parse_retention
 
 __all__ = ["Catalogue", "Retention", "RetentionAction", "Sensitivity", "Service"]
 
@@ -73,6 +74,21 @@ class Service:
     appeal_body_law: str | None = None  # the provision that names the appeal body
     area_limits_m2: Mapping[str, float] | None = None  # the largest work of each kind (SAK10)
     area_limits_law: str = ""
+    permit_valid_years: int | None = None  # a granted permit runs this long unless the vedtak
+    permit_validity_law: str = ""  # says shorter; where that comes from
+    permit_purposes: tuple[str, ...] = ()  # kartforretning: the purposes that need a pbl permit
+    serving_hours: Mapping[int, tuple[time, time]] | None = None  # skjenkebevilling, § 4-4
+    # settings that differ with a form field's value: {field: {value: {setting: value}}}
+    variants: Mapping[str, Mapping[str, Mapping[str, Any]]] | None = None
+
+    def for_form(self, form: Mapping[str, Any] | None) -> Service:
+        """The service as it applies to one application: a variant's settings where the form
+        names one (pleie-omsorg: an omsorgsbolig is appealed under fvl, not pbrl)."""
+        for field, by_value in (self.variants or {}).items():
+            settings = by_value.get(str((form or {}).get(field)))
+            if settings:
+                return replace(self, **settings)
+        return self
 
     @property
     def allowed_attachments(self) -> frozenset[str]:
@@ -119,7 +135,29 @@ def _service_from_table(code: str, table: Mapping[str, Any]) -> Service:
         appeal_body_law=table.get("appeal_body_law"),
         area_limits_m2=table.get("area_limits_m2"),
         area_limits_law=table.get("area_limits_law", ""),
+        permit_valid_years=local_rules.permit_years(code, table.get("permit_valid_years")),
+        permit_validity_law=table.get("permit_validity_law", ""),
+        permit_purposes=tuple(table.get("permit_purposes", ())),
+        serving_hours=local_rules.serving_hours(code, table.get("serving_hours")),
+        variants=_variants(code, table.get("variants")),
     )
+
+
+VARIANT_SETTINGS = frozenset({"appeal_days", "appeal_body", "appeal_body_law"})
+
+
+def _variants(code: str, raw: Any) -> dict[str, dict[str, dict[str, Any]]] | None:
+    if raw is None:
+        return None
+    fields = _form_fields(code)
+    for field, by_value in raw.items():
+        if field not in fields:
+            raise ValueError(f"{code}: variants of {field!r}, which the form does not have")
+        for value, settings in by_value.items():
+            unknown = set(settings) - VARIANT_SETTINGS
+            if unknown:
+                raise ValueError(f"{code}: variant {field}={value} cannot set {sorted(unknown)}")
+    return {field: dict(by_value) for field, by_value in raw.items()}
 
 
 @cache
@@ -128,11 +166,17 @@ def default_services() -> dict[str, Service]:
     return {code: _service_from_table(code, table) for code, table in tomllib.loads(text).items()}
 
 
-WINTER_AT_MOST = 200  # days: 1 November to 15 May is 197, with a little to spare
 MAALFORMER = ("nb", "nn")  # bokmål, nynorsk (mållova § 6: the municipality chooses)
 STATUTORY_CLOCKS = frozenset({"decision_days", "objection_decision_days"})
 OVERRIDABLE = frozenset(
-    {"decision_days", "objection_decision_days", "retention", "survey_winter_pause"}
+    {
+        "decision_days",
+        "objection_decision_days",
+        "retention",
+        "survey_winter_pause",
+        "permit_valid_years",
+        "serving_hours",
+    }
 )
 
 
@@ -199,31 +243,16 @@ def _apply_override(service: Service, override: Mapping[str, Any]) -> Service:
     if "retention" in changes:
         where = f"municipal override of {service.code}"
         changes["retention"] = parse_retention(
-            changes["retention"], where, _form_fields(service.code)
+            changes["retention"], where, _form_fields(service.code), MUNICIPAL_PLAN
         )
     if "survey_winter_pause" in changes:
-        changes["survey_winter_pause"] = _winter(service, changes["survey_winter_pause"])
-    return replace(service, **changes)
-
-
-def _winter(service: Service, value: Any) -> tuple[str, str]:
-    """A municipality's winter period for the survey clock: ["11-01", "04-30"] (MM-DD)."""
-    where = f"municipal override of {service.code}: survey_winter_pause"
-    if service.survey_days is None:
-        raise ValueError(f"{where}: {service.code} has no survey clock")
-    if not isinstance(value, list | tuple) or len(value) != 2:
-        raise ValueError(f'{where} must be two dates, e.g. ["11-01", "04-30"]')
-    days = []
-    for day in value:
-        try:
-            days.append(date.fromisoformat(f"2024-{day}"))  # a leap year: 02-29 is a day
-        except (TypeError, ValueError):
-            raise ValueError(f"{where}: {day!r} is not a MM-DD date") from None
-    first, last = days
-    length = (last - first).days + 1 if last >= first else (last - first).days + 367
-    if length > WINTER_AT_MOST:
-        raise ValueError(
-            f"{where} is {length} days; at most {WINTER_AT_MOST} (local winter rules run about "
-            "1 November to 15 May): a longer one would stop the survey clock for good"
+        changes["survey_winter_pause"] = local_rules.winter(
+            service.code, service.survey_days, changes["survey_winter_pause"]
         )
-    return str(value[0]), str(value[1])
+    if "permit_valid_years" in changes:
+        changes["permit_valid_years"] = local_rules.permit_years(
+            service.code, changes["permit_valid_years"]
+        )
+    if "serving_hours" in changes:
+        changes["serving_hours"] = local_rules.serving_hours(service.code, changes["serving_hours"])
+    return replace(service, **changes)

@@ -19,12 +19,12 @@ def _apply_retention(
     case: Application, c: cmd.ApplyRetention, at: datetime, service: Service
 ) -> None:
     """Archive or shred a closed case once its service's retention says so."""
-    due = case.retention_due(service.retention.after_days, not service.individual_decision)
+    due = case.retention_due(service)
     if due is None or local_date(at) < due:
         raise InvalidTransition(
             case.id, case.status.value, "apply retention", "retention-not-due", "not due yet"
         )
-    action, _ = service.retention.decide(case.id, case.form)
+    action, _ = case.retention_decision(service)
     if action is RetentionAction.ARCHIVE:
         case.archive(c.archive_reference, at, service)
     else:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
-from domain import deadlines
+from domain import deadlines, licence
 from domain.forms import (
     applicant_identifier,
     check_contact,
@@ -68,8 +68,13 @@ class SubmissionTrack(Guards):
         decide_by = None
         if service.decision_before:  # gravemelding: answered before the work starts
             decide_by = self._guard_planned_start(complete, service.decision_before, at)
-        self._guard_track(complete, service)
+        self._guard_track(complete, service, at)
         due = deadlines.decision_deadline(local_date(at), days)
+        if service.permit_purposes and complete.get("formal") not in service.permit_purposes:
+            # matrikkelforskriften § 18: no permit first; 16 weeks from the complete request
+            days = service.survey_days
+            assert days is not None  # a service with permit purposes has a survey clock
+            due = deadlines.survey_deadline(local_date(at), days, service.survey_winter_pause)
         if due is not None and decide_by is not None:
             due = min(due, decide_by)
         self._submitted(
@@ -138,9 +143,17 @@ class SubmissionTrack(Guards):
             raise self._refuse(step, "contact-already-taken-up", "it is already taken up")
         return self.contact
 
-    def _guard_track(self, form: dict[str, Any], service: Service) -> None:
+    def _guard_track(self, form: dict[str, Any], service: Service, at: datetime) -> None:
         """Søknad om tiltak uten ansvarsrett (pbl § 20-4) covers small works only: a larger one
-        needs ansvarsrett and is refused on this track, with the rule."""
+        needs ansvarsrett and is refused on this track, with the rule. A skjenkebevilling asks
+        for a period and hours the law and the municipality allow (alkoholloven §§ 1-6, 4-4)."""
+        if service.serving_hours:
+            for code, problem in (
+                ("licence-period-not-allowed", licence.period_problem(form, local_date(at))),
+                ("serving-hours-not-allowed", licence.hours_problem(form, service.serving_hours)),
+            ):
+                if problem:
+                    raise self._refuse("submit", code, problem)
         limits = service.area_limits_m2 or {}
         kind, area = form.get("tiltakstype"), form.get("bruksareal_m2")
         limit = limits.get(str(kind))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
+from datetime import date
 from typing import Any
 from uuid import UUID
 
@@ -30,11 +31,23 @@ ATTACHMENT_FIELDS = tuple(f.name for f in fields(Attachment))
 
 @dataclass(frozen=True, slots=True)
 class Decision:
-    """What a vedtak says: the outcome, the legal basis it rests on, and who made it."""
+    """What a vedtak says: the outcome, the rules it rests on (``legal_basis``), who made it,
+    and its reasons (fvl §§ 24-25): the facts it builds on and the main considerations — required
+    for a refusal or a partial grant. A permit granted for a time says until when
+    (``valid_until``; a service with ``permit_valid_years`` gives one by default)."""
 
     outcome: Outcome
     legal_basis: str
     case_officer: str
+    facts: str | None = None
+    considerations: str | None = None
+    valid_until: date | None = None
+
+    @property
+    def reasoned(self) -> bool:
+        return bool(self.facts and self.facts.strip()) and bool(
+            self.considerations and self.considerations.strip()
+        )
 
 
 DECISION_FIELDS = tuple(f.name for f in fields(Decision))

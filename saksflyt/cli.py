@@ -46,7 +46,8 @@ from saksflyt.command_line import (
     service_code,
     status,
 )
-from saksflyt.demo.report import print_projection_summary, render, summarise
+from saksflyt.demo.report import print_projection_summary, render, render_scenarios, summarise
+from saksflyt.demo.scenarios import run_scenarios
 from saksflyt.demo.simulation import HORIZON, run_demo
 from saksflyt.http.documents import DocumentStore, referenced_documents
 from saksflyt.notices.channels import MailboxChannel
@@ -102,10 +103,13 @@ def _demo(args: argparse.Namespace) -> int:
             documents=documents,
             notices=notices,
         )
+    scripted = run_scenarios(app, documents, notices)
+    result.case_ids += [case_id for _, case_id in scripted]
     mailbox.close()
     letters_db.close()
     events = app.recorder.max_notification_id() or 0
     render(summarise(app.get_case(c) for c in result.case_ids), app.catalogue, console)
+    render_scenarios([shown for shown, _ in scripted], console)
     console.print(
         f"{len(result.case_ids)} cases, {events} events stored in {result.seconds:.1f} s "
         f"({events / max(result.seconds, 1e-9):,.0f} events/s); "

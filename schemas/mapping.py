@@ -134,7 +134,18 @@ EVENT_MAP: dict[str, tuple[str, dict[str, str], Extra | None]] = {
     ),
     "decision-made": (
         "DecisionMade",
-        {k: k for k in ("outcome", "legal_basis", "case_officer", "appeal_deadline")},
+        {
+            k: k
+            for k in (
+                "outcome",
+                "legal_basis",
+                "case_officer",
+                "appeal_deadline",
+                "facts",
+                "considerations",
+                "valid_until",
+            )
+        },
         None,
     ),
     "survey-clock-started": ("SurveyClockStarted", {"survey_due": "survey_due"}, None),

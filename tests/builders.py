@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from datetime import date, datetime, timedelta
 from hashlib import sha256
+from typing import Any
 from uuid import uuid4
 
 from domain.application import Application
@@ -15,6 +16,10 @@ from saksflyt.demo import synthetic
 
 CATALOGUE = Catalogue.default()
 KOMMUNE = "0301"
+
+
+# the reasons a refusal or a partial grant gives (fvl § 25)
+REASONS = {"facts": "the facts of the case", "considerations": "the main considerations"}
 
 
 def service(code: str) -> Service:
@@ -28,7 +33,15 @@ def attach(case: Application, kind: str, at: datetime) -> None:
 
 
 def draft(code: str, at: datetime) -> Application:
-    return Application(service=code, kommunenummer=KOMMUNE, at=at, id=uuid4())
+    """A new draft; a building case's names what is planned, where and by whom (what its
+    nabovarsel must say, pbl § 21-3)."""
+    case = Application(service=code, kommunenummer=KOMMUNE, at=at, id=uuid4())
+    if service(code).neighbour_notice:
+        form = synthetic.complete_form(random.Random(1), code, KOMMUNE)
+        case.save_draft(
+            {k: form[k] for k in ("tiltakshaver", "matrikkelnummer", "tiltakstype")}, at
+        )
+    return case
 
 
 def parties(*properties: str, rolle: str = "nabo") -> list[Neighbour]:
@@ -47,14 +60,16 @@ def prepared(code: str, at: datetime) -> Application:
     return case
 
 
-def submitted(code: str, at: datetime, rng: random.Random | None = None) -> Application:
-    """Submitted with its required attachments; a building case's one neighbour notified and
-    consenting first (pbl § 21-3)."""
+def submitted(
+    code: str, at: datetime, rng: random.Random | None = None, **fields: Any
+) -> Application:
+    """Submitted with its required attachments (and the form's ``fields`` as given); a building
+    case's one neighbour notified and consenting first (pbl § 21-3)."""
     case = prepared(code, at)
     if service(code).neighbour_notice:
         case.send_neighbour_notice(parties("0301-1/2"), at, service(code))
         case.record_neighbour_consent("0301-1/2", at)
-    form = synthetic.complete_form(rng or random.Random(1), code, KOMMUNE)
+    form = synthetic.complete_form(rng or random.Random(1), code, KOMMUNE) | fields
     case.submit(form, at, service(code))
     return case
 
@@ -68,8 +83,8 @@ def submit(case: Application, at: datetime, comments: str | None = None) -> Appl
     return case
 
 
-def decided(code: str, at: datetime) -> Application:
-    case = submitted(code, at)
+def decided(code: str, at: datetime, **fields: Any) -> Application:
+    case = submitted(code, at, **fields)
     granted = Decision(Outcome.GRANTED, "lov § 1", "saksbehandler")
     case.decide(granted, at + timedelta(days=5), service(code))
     return case

@@ -53,9 +53,15 @@ def file_application(
 NEIGHBOUR = Neighbour("0301-5/6", "Kari Nabo", "Nabovegen 6, 0150 Oslo")
 
 
+def project(form: dict[str, Any]) -> dict[str, Any]:
+    """A building draft's first save: what is planned, where and by whom — what its nabovarsel
+    must say (pbl § 21-3)."""
+    return {k: form[k] for k in ("adresse", "tiltakshaver", "matrikkelnummer", "tiltakstype")}
+
+
 def building_draft(app: Casework, rng: random.Random, t0: datetime) -> tuple[UUID, dict]:
     form = synthetic.complete_form(rng, "melding-om-tiltak", "0301")
-    case_id = start(app, "melding-om-tiltak", t0, form={"adresse": form["adresse"]})
+    case_id = start(app, "melding-om-tiltak", t0, form=project(form))
     for i, kind in enumerate(("situasjonsplan", "tegninger")):
         attachment = Attachment(uuid4(), kind, "application/pdf", 1000, f"{i}" * 64, kind)
         send(app, cmd.AddAttachment, case_id, t0, attachment=attachment)

@@ -24,6 +24,7 @@ def _token(args: argparse.Namespace) -> int:
         kommuner=frozenset(args.kommune),
         services=frozenset(args.service) if args.service else None,
         person=args.pid,
+        name=args.name,
     )
     try:
         print(mint(Settings.from_env(), who, datetime.now(UTC), timedelta(minutes=args.minutes)))
@@ -84,6 +85,9 @@ def add_access_commands(commands: Any) -> None:
     token.add_argument("--sub", required=True, help="the subject (who); never a fødselsnummer")
     token.add_argument(
         "--pid", help="an applicant's (synthetic) fødselsnummer, as ID-porten's pid claim"
+    )
+    token.add_argument(
+        "--name", help="the person's name (the name claim): a vedtak's case officer, saksansvarlig"
     )
     token.add_argument("--minutes", type=int, default=60, help="lifetime (60)")
     token.set_defaults(handler=_token)

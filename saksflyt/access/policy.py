@@ -67,6 +67,9 @@ class Principal:
     services: frozenset[str] | None = None  # None: every service of its municipalities
     # an applicant's fødselsnummer (ID-porten's ``pid``): compared, never logged or shown
     person: str | None = field(default=None, repr=False)
+    # the person's name as the identity provider gives it (OpenID Connect ``name``): what a
+    # vedtak and the archive (saksansvarlig) record as the case officer
+    name: str | None = None
 
     def owns(self, applicant: str | None) -> bool:
         """Whether the caller is the applicant (an applicant's role and the same identity)."""
@@ -100,12 +103,20 @@ class Principal:
         person = claims.get("pid")
         if person is not None and (not isinstance(person, str) or len(person) != 11):
             raise BadClaims("pid must be an 11-digit identity number")
+        name = claims.get("name")
+        if name is not None and (
+            not isinstance(name, str)
+            or not 0 < len(name) <= 200
+            or any(ord(ch) < 32 or ord(ch) == 127 for ch in name)
+        ):
+            raise BadClaims("name must be a person's name: 1 to 200 printable characters")
         return cls(
             subject=subject,
             roles=frozenset(_roles(claims)),
             kommuner=frozenset(kommuner),
             services=None if services is None else frozenset(_strings(services, "tjenester")),
             person=person,
+            name=name,
         )
 
     def claims(self) -> dict[str, Any]:
@@ -119,6 +130,8 @@ class Principal:
             out["tjenester"] = sorted(self.services)
         if self.person is not None:
             out["pid"] = self.person
+        if self.name is not None:
+            out["name"] = self.name
         return out
 
 

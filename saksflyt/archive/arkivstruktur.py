@@ -7,8 +7,9 @@ documents into ``DOKUMENT/`` (decrypted only there).
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from uuid import UUID, uuid5
@@ -19,6 +20,7 @@ from domain.places import municipality_title
 from domain.services import Service
 from projections.database import Database
 from projections.queries import archived_cases
+from saksflyt.archive import conversion
 from saksflyt.archive.journals import Journals, party_type
 from saksflyt.archive.numbers import Numbers
 from saksflyt.archive.records import (
@@ -38,6 +40,11 @@ IDS = UUID("8a4c1f0e-7d7b-4f55-9b0e-2f6d2b1a9c3d")  # namespace of the package's
 PAGE = 200
 KASSASJON_BASIS = "Kommunens bevarings- og kassasjonsregler i saksflyt"
 MISSING = "Filen fantes ikke i dokumentlageret ved eksport; registrert uten dokumentobjekt"
+NOT_CONVERTED = (
+    "Arkivert slik den ble mottatt (Produksjonsformat); kunne ikke konverteres til PDF/A"
+)
+log = logging.getLogger(__name__)
+CONVERTED_KEPT = 32  # PDF/A conversions remembered during one export
 
 
 @dataclass
@@ -47,7 +54,20 @@ class Exported:
     documents: int = 0  # dokumentbeskrivelser
     files_written: int = 0  # dokumentobjekter: files under DOKUMENT/
     missing: int = 0  # uploads the document store no longer has (recorded, no file)
+    unconverted: int = 0  # uploads Ghostscript could not make PDF/A (kept as received only)
     files: dict[str, str] = field(default_factory=dict)  # name -> sha256
+
+
+@dataclass(frozen=True)
+class Written:
+    """One file under DOKUMENT/, as its dokumentobjekt describes it."""
+
+    name: str
+    size: int
+    sha256: str
+    variant: str  # Arkivformat | Produksjonsformat
+    file_format: str
+    why: str = ""  # an upload kept as received only: why it was not converted
 
 
 class Package:
@@ -71,6 +91,7 @@ class Package:
         (out / "DOKUMENT").mkdir(parents=True, exist_ok=True)
         self.journals = Journals(out, kommunenummer, self.creator)
         self.screened = False  # any case with screened fields
+        self._pdfa: dict[bytes, bytes | conversion.NotConverted] = {}
 
     # ----- arkivstruktur.xml ----------------------------------------------------------------
 
@@ -150,6 +171,8 @@ class Package:
 
     def _saksmappe(self, xml: Document, mappe: Saksmappe) -> None:
         year = mappe.saksdato.year
+        dates = (mappe.opened, mappe.closed)
+        self.journals.covers(*(local_date(d) for d in dates), mappe.archived_on or mappe.saksdato)
         numbers = self.numbers.assign(mappe, self.kommune)
         xml.open("mappe", "saksmappe")
         xml.leaves(
@@ -165,7 +188,7 @@ class Package:
         xml.open("part")
         xml.leaves(("partNavn", mappe.party), ("partRolle", "Søker"))
         xml.close("part")
-        self._kassasjon(xml, mappe)
+        self._kept_because(xml, mappe)
         if mappe.screened:
             self._skjerming(xml)
             self.screened = True
@@ -182,16 +205,19 @@ class Package:
         xml.close("mappe")
         self.journals.change(mappe)
 
-    def _kassasjon(self, xml: Document, mappe: Saksmappe) -> None:
-        """The retention decision this case got: kept (bevares), on which grounds, after how long."""
-        xml.open("kassasjon")
+    def _kept_because(self, xml: Document, mappe: Saksmappe) -> None:
+        """Why this case is kept, as a merknad. Every case in a package is kept (bevares; the
+        shredded ones are gone), so it carries no ``kassasjon``: Noark 5's kassasjon is for
+        material to be destroyed after a bevaringstid on a kassasjonsdato, and ``Bevares`` with
+        a bevaringstid of 0 and a kassasjonsdato says two things at once."""
+        xml.open("merknad")
         xml.leaves(
-            ("kassasjonsvedtak", "Bevares"),
-            ("kassasjonshjemmel", f"{KASSASJON_BASIS}: {mappe.kept_because}"),
-            ("bevaringstid", mappe.retention_years),
-            ("kassasjonsdato", mappe.archived_on or local_date(mappe.closed)),
+            ("merknadstekst", f"Bevares. {KASSASJON_BASIS}: {mappe.kept_because}"),
+            ("merknadstype", "Bevaring"),
+            ("merknadsdato", mappe.closed),  # the Archived event: a case's last
+            ("merknadRegistrertAv", SYSTEM),
         )
-        xml.close("kassasjon")
+        xml.close("merknad")
 
     def _skjerming(self, xml: Document) -> None:
         xml.open("skjerming")
@@ -238,14 +264,19 @@ class Package:
         self.journals.entry(mappe, entry, seq, sak)
 
     def _document(self, xml: Document, case_id: UUID, document: DocumentFile) -> None:
-        written = self._write_document(case_id, document)
+        """A dokumentbeskrivelse and its files: a letter as PDF/A; an upload as received
+        (Produksjonsformat) and converted to PDF/A (Arkivformat) where Ghostscript can."""
+        files = self._write_document(case_id, document)
+        note = None if files else MISSING
+        if files and len(files) == 1 and document.letter is None:
+            note = f"{NOT_CONVERTED}: {files[0].why}"
         xml.open("dokumentbeskrivelse")
         xml.leaves(
             ("systemID", document.system_id),
             ("dokumenttype", "Brev" if document.role == "Hoveddokument" else "Vedlegg"),
             ("dokumentstatus", "Dokumentet er ferdigstilt"),
             ("tittel", document.title),
-            ("beskrivelse", None if written else MISSING),
+            ("beskrivelse", note),
             ("opprettetDato", document.created),
             ("opprettetAv", SYSTEM),
             ("tilknyttetRegistreringSom", document.role),
@@ -253,40 +284,67 @@ class Package:
             ("tilknyttetDato", document.created),
             ("tilknyttetAv", SYSTEM),
         )
-        if written:
-            size, sha256 = written
+        for n, written in enumerate(files, start=1):
             xml.open("dokumentobjekt")
             xml.leaves(
-                ("systemID", uuid5(document.system_id, "objekt-1")),
+                ("systemID", uuid5(document.system_id, f"objekt-{n}")),
                 ("versjonsnummer", 1),
-                ("variantformat", "Arkivformat"),
-                ("format", document.file_format),
+                ("variantformat", written.variant),
+                ("format", written.file_format),
                 ("opprettetDato", document.created),
                 ("opprettetAv", SYSTEM),
-                ("referanseDokumentfil", f"DOKUMENT/{document.name}"),
-                ("sjekksum", sha256),
+                ("referanseDokumentfil", f"DOKUMENT/{written.name}"),
+                ("sjekksum", written.sha256),
                 ("sjekksumAlgoritme", "SHA-256"),
-                ("filstoerrelse", size),
+                ("filstoerrelse", written.size),
             )
             xml.close("dokumentobjekt")
             self.result.files_written += 1
-        else:
+        if not files:
             self.result.missing += 1
+        elif note:
+            self.result.unconverted += 1
         xml.close("dokumentbeskrivelse")
         self.result.documents += 1
 
-    def _write_document(self, case_id: UUID, document: DocumentFile) -> tuple[int, str] | None:
-        """Decrypted only into the package: its size and SHA-256; None when the store lacks it."""
+    def _write_document(self, case_id: UUID, document: DocumentFile) -> list[Written]:
+        """Decrypted only into the package; nothing when the store lacks the upload."""
         if document.letter is not None:
             content = pdfa(document.letter, self.creator, document.created)
-        else:
-            assert document.storage_ref is not None  # an upload
-            found = self._read_upload(case_id, document.storage_ref)
-            if found is None:
-                return None
-            content = found
-        (self.out / "DOKUMENT" / document.name).write_bytes(content)
-        return len(content), hashlib.sha256(content).hexdigest()
+            return [self._write(document.name, content, "Arkivformat", document.file_format)]
+        assert document.storage_ref is not None and document.media_type is not None  # an upload
+        found = self._read_upload(case_id, document.storage_ref)
+        if found is None:
+            return []
+        kept = self._write(document.name, found, "Produksjonsformat", document.file_format)
+        try:
+            converted = self._converted(found, document.media_type)
+        except conversion.NotConverted as why:
+            log.warning("an upload kept as received only", extra={"reason": str(why)})
+            return [replace(kept, why=str(why))]
+        name = f"{document.name.rsplit('.', 1)[0]}-arkiv.pdf"
+        return [kept, self._write(name, converted, "Arkivformat", conversion.ARCHIVAL_FORMAT)]
+
+    def _converted(self, content: bytes, media_type: str) -> bytes:
+        """PDF/A of an upload; the same bytes uploaded again (a form portal's standard
+        attachment) are converted once per export."""
+        key = hashlib.sha256(content).digest()
+        if key not in self._pdfa:
+            if len(self._pdfa) >= CONVERTED_KEPT:
+                self._pdfa.pop(next(iter(self._pdfa)))
+            try:
+                self._pdfa[key] = conversion.to_pdfa(content, media_type)
+            except conversion.NotConverted as why:
+                self._pdfa[key] = why
+        done = self._pdfa[key]
+        if isinstance(done, conversion.NotConverted):
+            raise done
+        return done
+
+    def _write(self, name: str, content: bytes, variant: str, file_format: str) -> Written:
+        (self.out / "DOKUMENT" / name).write_bytes(content)
+        digest = hashlib.sha256(content).hexdigest()
+        return Written(name, len(content), digest, variant, file_format)
 
     def _read_upload(self, case_id: UUID, storage_ref: str) -> bytes | None:
         try:

@@ -22,6 +22,7 @@ from domain.lifecycle import OSLO
 from projections import queries
 from saksflyt import eventlog
 from saksflyt.archive import drafts, noark5, retention
+from saksflyt.archive.conversion import ConversionUnavailable
 from saksflyt.archive.numbers import Numbers
 from saksflyt.bootstrap import bootstrap, projection_database, projection_store
 from saksflyt.command_line import kommunenummer, service_code
@@ -95,7 +96,7 @@ def _export(args: argparse.Namespace) -> int:
                     progress.update(task, advance=n, rate=f"{rate:,.0f} cases/s")
 
                 result = noark5.export(app, package, args.schemas, since, until, advance)
-    except (noark5.NothingToExport, FileNotFoundError) as problem:
+    except (noark5.NothingToExport, FileNotFoundError, ConversionUnavailable) as problem:
         print(f"saksflyt export: {problem}", file=sys.stderr)
         return 2
     seconds = time.monotonic() - started
@@ -104,8 +105,17 @@ def _export(args: argparse.Namespace) -> int:
         f"document files in {args.out} ({seconds:.1f} s, "
         f"{result.cases / max(seconds, 1e-9):,.0f} cases/s)"
     )
+    if result.unconverted:
+        print(
+            f"warning: {result.unconverted} uploads could not be made PDF/A and are archived as "
+            "received (the package says why on each)",
+            file=sys.stderr,
+        )
     if result.missing:
-        print(f"warning: {result.missing} uploads were not in the document store (see the package)")
+        print(
+            f"warning: {result.missing} uploads were not in the document store (see the package)",
+            file=sys.stderr,
+        )
     return 0
 
 

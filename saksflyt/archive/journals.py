@@ -36,12 +36,22 @@ class Journals:
         self.entries = 0
         self.first: date | None = None
         self.last: date | None = None
+        # every date in the package (cases opened, closed, archived; journal dates): the
+        # archival period of arkivuttrekk.xml covers them all
+        self.period: tuple[date, date] | None = None
+
+    def covers(self, *days: date) -> None:
+        """Widen the package's archival period to take in ``days``."""
+        for day in days:
+            first, last = self.period or (day, day)
+            self.period = (min(first, day), max(last, day))
 
     def entry(self, mappe: Saksmappe, entry: Journalpost, seq: int, sak: int) -> None:
         """One journal entry, in both journals."""
         day = local_date(entry.when)
         self.first = min(self.first or day, day)
         self.last = max(self.last or day, day)
+        self.covers(day)
         self.entries += 1
         for stream, public in ((self._full, False), (self._public, True)):
             xml = Fragment(stream)

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from domain.casework import Casework
 from projections.store import ProjectionStore
-from saksflyt.archive import addml
+from saksflyt.archive import addml, conversion
 from saksflyt.archive.arkivstruktur import Exported, Package
 from saksflyt.bootstrap import bootstrap, projection_database, projection_store
 from saksflyt.http.documents import DocumentStore
@@ -104,6 +104,7 @@ def export(
 ) -> Exported:
     """Write the whole package into ``package.out``; returns what it holds."""
     copy_schemas(schemas, package.out)  # first: a wrong --schemas fails before any work
+    conversion.ghostscript()  # and no Ghostscript, no PDF/A of the uploads: said at once
     catalogue = app.catalogue
     services = [catalogue.service(code, package.kommune) for code in sorted(catalogue.codes())]
     result = package.write(services, since, until, progress)
@@ -126,8 +127,8 @@ def export(
     about = addml.Description(
         creator=package.creator,
         archive=f"{package.creator}: saksflyt",
-        start=package.journals.first or package.now.date(),
-        end=package.journals.last or package.now.date(),
+        start=(package.journals.period or (package.now.date(),) * 2)[0],
+        end=(package.journals.period or (package.now.date(),) * 2)[1],
         documents=result.files_written,
         screened=package.screened,
     )

@@ -40,6 +40,7 @@ class DocumentFile:
     name: str  # its file name in the package
     letter: Letter | None = None  # generated documents
     storage_ref: str | None = None  # uploads, read from the document store
+    media_type: str | None = None  # uploads: as received (converted to PDF/A for Arkivformat)
 
 
 @dataclass
@@ -86,6 +87,7 @@ def saksmappe(
     service: Service, case: Any, history: Iterable[Any], language: str = "nb"
 ) -> Saksmappe:
     """The saksmappe of an archived case from its state and its history (personal data open)."""
+    service = service.for_form(case.form)
     screened = service.sensitivity is not Sensitivity.NONE
     party = applicant_name(case.form) or "Ukjent avsender"
     public_party = SCREENED if screened else party
@@ -103,7 +105,7 @@ def saksmappe(
         journalposter=[],
         reference=case.archive_reference,
     )
-    _, mappe.kept_because = service.retention.decide(case.id, case.form)
+    _, mappe.kept_because = case.retention_decision(service)
     mappe.retention_years = -(-service.retention.after_days // 365)
     for event in history:
         entry = _journalpost(mappe, event, case, case.attachments, language)
@@ -172,4 +174,5 @@ def _upload(mappe: Saksmappe, journalpost: UUID, upload: Any, number: int) -> Do
         file_format={"pdf": "PDF", "jpg": "JPEG", "png": "PNG"}.get(extension, "BIN"),
         name=f"{mappe.case_id}-vedlegg-{upload['attachment_id']}.{extension}",
         storage_ref=upload["storage_ref"],
+        media_type=upload["media_type"],
     )

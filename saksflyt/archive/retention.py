@@ -74,16 +74,16 @@ def plan(app: Casework, store: ProjectionStore, as_of: date) -> Iterator[Planned
     ]
     for case_id in _candidates(store, as_of, registered):
         case = app.get_case(case_id)
-        service = app.catalogue.service(case.service, case.kommunenummer)
+        service = app.service_of(case)
         closed = (Status.DECIDED, Status.WITHDRAWN)
         if case.status not in closed and not (
             case.status is Status.SUBMITTED and not service.individual_decision
         ):
             continue  # the read model lags: done since
-        due = case.retention_due(service.retention.after_days, not service.individual_decision)
+        due = case.retention_due(service)
         if due is None or due > as_of:
             continue
-        action, why = service.retention.decide(case.id, case.form)
+        action, why = case.retention_decision(service)
         year = saksaar(case)
         yield Planned(case.id, case.service, case.kommunenummer, due, action, why, year)
 

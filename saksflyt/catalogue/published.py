@@ -41,6 +41,7 @@ def published(
             "survey_days": service.survey_days,
             "survey_winter_pause": list(service.survey_winter_pause or ()) or None,
         },
+        "clocks": _clocks(service),
         "sensitivity": service.sensitivity.value,
         "attachments": {
             "required": sorted(service.required_attachments),
@@ -59,11 +60,32 @@ def published(
             "action": retention.action.value,
             "after_days": retention.after_days,
             "keep": [str(rule) for rule in retention.keep],
-            "sample_one_in": retention.sample_one_in,
+            "select_born_on_days": list(retention.born_on_days),
+            "while_in_force": retention.while_in_force,
+            "rule": retention.describe(),
+            "source": retention.source,
         },
+        "permit": (
+            {"valid_years": service.permit_valid_years, "law": service.permit_validity_law}
+            if service.permit_valid_years
+            else None
+        ),
+        "permit_purposes": list(service.permit_purposes) or None,
+        "serving_hours": (
+            {str(g): [f"{a:%H:%M}", f"{b:%H:%M}"] for g, (a, b) in service.serving_hours.items()}
+            if service.serving_hours
+            else None
+        ),
+        "variants": service.variants,
         "municipality": kommunenummer,
         "maalform": catalogue.maalform(kommunenummer) if kommunenummer else None,
     }
+
+
+def _clocks(service: Service) -> list[dict[str, str]]:
+    """Each clock the service's process runs, with the law that sets it (from its chart)."""
+    timers = (n for n in chart(service).nodes.values() if n.kind in ("timer", "boundary"))
+    return [{"name": n.name, "law": n.law} for n in {n.name: n for n in timers}.values()]
 
 
 def form_schema(code: str) -> dict[str, Any]:
@@ -93,7 +115,7 @@ def markdown(catalogue: Catalogue) -> str:
         lines.append(
             f"| `{s['code']}` | {s['name']['nb']} | {s['deciding_body']} | {_clock(s)} | "
             f"{_appeal(s)} | {_appeal_body(s)} | {s['sensitivity']} | "
-            f"{s['retention']['action']} after {s['retention']['after_days']} d |"
+            f"{s['retention']['rule']} |"
         )
     for s in services:
         lines += ["", f"## {s['name']['nb']} (`{s['code']}`)", "", s["description_nb"], ""]
@@ -115,6 +137,19 @@ def markdown(catalogue: Catalogue) -> str:
             )
         if s["third_parties"]:
             lines.append(f"- Third parties: {', '.join(s['third_parties'])}")
+        lines.append(f"- Retention: {s['retention']['rule']} — {s['retention']['source']}")
+        if s["permit"]:
+            permit = s["permit"]
+            lines.append(f"- A permit runs {permit['valid_years']} years at most ({permit['law']})")
+        if s["permit_purposes"]:
+            lines.append(f"- A pbl permit first only for: {', '.join(s['permit_purposes'])}")
+        if s["serving_hours"]:
+            hours = "; ".join(f"group {g} {a}–{b}" for g, (a, b) in s["serving_hours"].items())
+            lines.append(f"- Serving hours at most: {hours} (alkoholloven § 4-4)")
+        for field, by_value in (s["variants"] or {}).items():
+            for value, settings in by_value.items():
+                said = ", ".join(f"{k} {v}" for k, v in settings.items())
+                lines.append(f"- Where {field} is {value}: {said}")
         fields = ", ".join(f"`{f}`" for f in form_schema(s["code"])["properties"])
         lines.append(f"- Form fields: {fields}")
         lines += ["", *_process_table(catalogue.service(s["code"]))]
@@ -146,14 +181,7 @@ def _process_table(service: Service) -> list[str]:
         name = node.name if node.kind == "task" else f"⏱ {node.name}"
         rows.append(f"| {name} | {who} | {node.law or '–'} | {sent} |")
     retention = service.retention
-    kept = [str(rule) for rule in retention.keep]
-    if retention.sample_one_in:
-        kept.append(f"one in {retention.sample_one_in} kept")
-    also = f" ({'; '.join(kept)})" if kept else ""
-    rows.append(
-        f"| ⏹ {retention.action.value} {retention.after_days} days after closing{also} | "
-        "arkivar | the retention policy | – |"
-    )
+    rows.append(f"| ⏹ {retention.describe()} | arkivar | {retention.source} | – |")
     return rows
 
 

@@ -7,7 +7,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
@@ -16,6 +16,9 @@ from domain.application import Application
 from domain.lifecycle import Status
 from domain.services import Catalogue
 from projections import queries
+
+if TYPE_CHECKING:
+    from saksflyt.demo.scenarios import Shown
 
 
 @dataclass
@@ -82,3 +85,13 @@ def print_projection_summary(db: Any, today: date, console: Console) -> None:
         f"decision deadline, {len(neighbours)} neighbour comment periods running; "
         f"{decided} decisions, {late} of them late."
     )
+
+
+def render_scenarios(shown: Iterable[Shown], console: Console) -> None:
+    """The paths the law asks for, one scripted case each (``saksflyt.demo.scenarios``)."""
+    table = Table(title="Paths the law asks for, one case each (from the spring, run to the end)")
+    for column in ("case", "rule", "what happened"):
+        table.add_column(column, overflow="fold")
+    for row in shown:
+        table.add_row(row.name, row.law, row.happened)
+    console.print(table)

@@ -199,6 +199,8 @@ class CaseScript:
         self.clock = clock
         form = synthetic.complete_form(self.rng, self.service.code, self.kommunenummer)
         first_half = dict(list(form.items())[: max(1, len(form) // 2)])
+        if self.service.neighbour_notice:  # what the nabovarsel says comes first (pbl § 21-3)
+            first_half |= {k: form[k] for k in ("tiltakshaver", "matrikkelnummer", "tiltakstype")}
         where = {"service": self.service.code, "kommunenummer": self.kommunenummer}
         if not self.service.drafts:  # sosialhjelp: sent in one step, no draft stored
             self._do(cmd.SubmitNewApplication, clock.now, **where, form=form)
@@ -256,7 +258,15 @@ class CaseScript:
             self.refused += 1
 
     def _planned(self, form: dict[str, Any], at: datetime) -> dict[str, Any]:
-        """A gravemelding plans its work a few days to a month after it is sent."""
+        """A gravemelding plans its work a few days to a month after it is sent; one
+        skjenkebevilling in four is for one occasion, a weekend some weeks ahead."""
+        if self.service.serving_hours and self.rng.random() < 0.25:
+            party = local_date(at) + timedelta(days=self.rng.randint(30, 60))
+            return form | {
+                "bevillingstype": "enkelt-anledning",
+                "gyldig_fra": str(party),
+                "gyldig_til": str(party + timedelta(days=1)),
+            }
         if self.service.decision_before != "periode_fra":
             return form
         start = local_date(at) + timedelta(days=self.rng.randint(3, 30))
@@ -271,7 +281,7 @@ class CaseScript:
         reference = f"vedlegg/{self.case_id}/{kind}.pdf"
         attachment = Attachment(uuid4(), kind, "application/pdf", size, digest, reference)
         if self.documents is not None:
-            content = f"%PDF-1.7\n% synthetic {kind} for case {self.case_id}\n".encode()
+            content = synthetic.pdf(f"{kind} (a synthetic attachment)")
             upload = self.documents.receive(
                 self.case_id, io.BytesIO(content), "application/pdf", len(content)
             )
@@ -395,11 +405,10 @@ class CaseScript:
             return
         at = clock.working_day_at_or_after(target)
         outcome = self.rng.choices(list(Outcome), weights=(80, 8, 12))[0]
-        decision = Decision(outcome, self.service.legal_basis[0], "saksbehandler-1")
-        self._do(cmd.Decide, at, decision=decision)
+        self._do(cmd.Decide, at, decision=self._vedtak(outcome))
         if outcome is not Outcome.GRANTED and self.rng.random() < 0.3:
             self._appeal(clock)
-        if self.service.survey_days and outcome is not Outcome.REFUSED:
+        if self.app.get_case(self.case_id).survey is not None:
             held = clock.working_day_at_or_after(clock.later(days=self.rng.uniform(14, 120)))
             self._do(cmd.RecordSurvey, held, held_on=local_date(held))
 
@@ -440,8 +449,16 @@ class CaseScript:
         if result is AppealResult.REPEALED:  # decided again, on the new clock
             again = clock.working_day_at_or_after(clock.later(days=self.rng.uniform(7, 20)))
             outcome = self.rng.choices(list(Outcome), weights=(60, 20, 20))[0]
-            decision = Decision(outcome, self.service.legal_basis[0], "saksbehandler-1")
-            self._do(cmd.Decide, again, decision=decision)
+            self._do(cmd.Decide, again, decision=self._vedtak(outcome))
+
+    def _vedtak(self, outcome: Outcome) -> Decision:
+        """The office's decision; a refusal or partial grant with its reasons (fvl § 25)."""
+        basis = self.service.legal_basis[0]
+        if outcome is Outcome.GRANTED:
+            return Decision(outcome, basis, "saksbehandler-1")
+        facts = "Søknaden og vedleggene viser at vilkårene ikke er oppfylt i sin helhet."
+        weighed = "Kommunen har lagt vekt på vilkårene i regelverket og praksis i like saker."
+        return Decision(outcome, basis, "saksbehandler-1", facts, weighed)
 
     def _granted_by_law(self, clock: Clock, target: datetime) -> bool:
         """pbl § 21-7 tredje ledd: a building case still undecided the day the case says the law
@@ -465,9 +482,7 @@ class CaseScript:
 
     def _retention(self, clock: Clock) -> None:
         case = self.app.get_case(self.case_id)
-        due = case.retention_due(
-            self.service.retention.after_days, not self.service.individual_decision
-        )
+        due = case.retention_due(self.app.service_of(case))
         if due is None:
             return
         at = clock.working_day_at_or_after(datetime(due.year, due.month, due.day, 12, tzinfo=OSLO))

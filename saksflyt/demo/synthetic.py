@@ -79,9 +79,10 @@ def _skjenkebevilling(rng: random.Random, knr: str) -> dict[str, Any]:
         "organisasjonsnummer": synthetic_organisasjonsnummer(rng),
         "skjenkested_navn": f"Kafé {rng.choice(LAST_NAMES)}",
         "skjenkested_adresse": address(rng),
-        "alkoholgrupper": sorted(rng.sample([1, 2, 3], rng.randint(1, 3))),
-        "skjenketid_fra": "12:00:00",
-        "skjenketid_til": "01:00:00",
+        "alkoholgrupper": (groups := sorted(rng.sample([1, 2, 3], rng.randint(1, 3)))),
+        # within alkoholloven § 4-4 første ledd: group 3 from 13:00 to midnight
+        "skjenketid_fra": "13:00:00" if 3 in groups else "12:00:00",
+        "skjenketid_til": "00:00:00" if 3 in groups else "01:00:00",
         "styrer": person(rng),
         "stedfortreder": person(rng),
     }
@@ -157,3 +158,30 @@ FORM_FACTORIES: dict[str, Callable[[random.Random, str], dict[str, Any]]] = {
 def complete_form(rng: random.Random, service: str, kommunenummer: str) -> dict[str, Any]:
     """A complete, valid form for the service with made-up people."""
     return FORM_FACTORIES[service](rng, kommunenummer)
+
+
+def pdf(title: str) -> bytes:
+    """A small, valid one-page PDF that says ``title`` (an attachment a form portal might
+    send: a scan would be larger, not different in kind). ASCII only."""
+    text = title.encode("ascii", "replace").replace(b"\\", b"\\\\")
+    text = text.replace(b"(", b"\\(").replace(b")", b"\\)")
+    stream = b"BT /F1 14 Tf 72 770 Td (" + text + b") Tj ET"
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] "
+        b"/Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for n, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += f"{n} 0 obj\n".encode() + body + b"\nendobj\n"
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += b"".join(f"{offset:010d} 00000 n \n".encode() for offset in offsets)
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\n".encode()
+    out += f"startxref\n{xref}\n%%EOF\n".encode()
+    return bytes(out)

@@ -303,7 +303,8 @@ def decide(
     c: Annotated[CaseCaller, permit_case(P.ACT)],
     key: Key = None,
 ) -> Result:
-    command = cmd.Decide(**command_ids(request, case_id, key, c.who), decision=_decision(body))
+    decision = _decision(body, c.who)
+    command = cmd.Decide(**command_ids(request, case_id, key, c.who), decision=decision)
     return run(request, key, body, command)
 
 
@@ -388,8 +389,18 @@ def record_appeal_result(
     return run(request, key, body, command)
 
 
-def _decision(body: m.DecisionBody) -> Decision:
-    return Decision(body.outcome, body.legal_basis, body.case_officer)
+def _decision(body: m.DecisionBody, who: Principal | None = None) -> Decision:
+    """The decision as sent; its case officer is the caller's name where the identity provider
+    gives one (what the letter and the archive's saksansvarlig show)."""
+    officer = (who.name if who else None) or body.case_officer or (who.subject if who else "")
+    return Decision(
+        body.outcome,
+        body.legal_basis,
+        officer,
+        body.facts,
+        body.considerations,
+        body.valid_until,
+    )
 
 
 def _maybe_decision(body: m.DecisionBody | None) -> Decision | None:

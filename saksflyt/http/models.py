@@ -122,9 +122,26 @@ class ReplyBody(Step):
 
 
 class DecisionBody(Step):
+    """A vedtak: the outcome, the rules it rests on, who decided, and its reasons (fvl §§
+    24-25: the facts and the main considerations, required for a refusal or a partial grant)."""
+
     outcome: Outcome
     legal_basis: ShortText
-    case_officer: ShortText
+    case_officer: ShortText | None = Field(
+        default=None,
+        description="Who decided; the caller's name from the token (the name claim) when it "
+        "has one, then this, then the token's subject",
+    )
+    facts: Text | None = Field(
+        default=None, description="The facts the decision builds on (fvl § 25)"
+    )
+    considerations: Text | None = Field(
+        default=None, description="The main considerations of the assessment (fvl § 25)"
+    )
+    valid_until: date | None = Field(
+        default=None,
+        description="A permit granted for a time: its last day (default: the service's period)",
+    )
 
 
 class DeliveryBody(Step):

@@ -117,6 +117,9 @@ def _decision(event: Any, about: About) -> dict[str, Any]:
         "case_officer": event.case_officer,
         "appeal_deadline": event.appeal_deadline,  # if it reached the party that day
         "appeal_law": APPEAL_LAW.get(about.service.appeal_days, "forvaltningsloven § 29"),
+        "facts": getattr(event, "facts", None),  # the reasons (fvl § 25); none before v2
+        "considerations": getattr(event, "considerations", None),
+        "valid_until": getattr(event, "valid_until", None),
         **_bodies(about),
     }
 

@@ -31,6 +31,7 @@ from saksflyt.settings import Settings
 from tests import needs
 from tests.api_helpers import PDF
 from tests.clock import FakeClock
+from tests.send import project
 from tests.stores import sqlite_settings
 from tests.tokens import PURPOSE, headers, token
 
@@ -97,7 +98,8 @@ BAD_TOKENS = ("none", "expired", "wrong issuer", "wrong audience", "bad signatur
 
 
 def form(service: str, kommune: str, seed: int = 1) -> dict[str, Any]:
-    return synthetic.complete_form(random.Random(seed), service, kommune)
+    made = synthetic.complete_form(random.Random(seed), service, kommune)
+    return made | {"formal": "fradeling"} if service == "kartforretning" else made  # a permit
 
 
 def request_for(endpoint: str, kommune: str, case: str | None) -> dict[str, Any]:
@@ -263,6 +265,8 @@ class World:
         service = "skjenkebevilling" if licence else "kartforretning" if survey else service
         submitted = state in ("lodged", "paused", "licence", "consulted", "permitted")
         new = {"service": service, "kommunenummer": kommune}
+        if building:  # what the nabovarsel will say (pbl § 21-3)
+            new["form"] = project(form(service, kommune))
         made = self.client.post("/drafts", json=new, headers=h)
         assert made.status_code == 201, made.text
         case = str(made.json()["case_id"])

@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 
 from saksflyt.demo import synthetic
 from tests.clock import FakeClock
+from tests.send import project
 from tests.stores import sqlite_settings
 from tests.tokens import client as api_client
 from tests.tokens import headers
@@ -62,7 +63,7 @@ def _upload(
 
 def test_a_building_case_through_the_api(client: TestClient, clock: FakeClock) -> None:
     form = synthetic.complete_form(random.Random(1), "melding-om-tiltak", "0301")
-    case_id = _draft(client, "melding-om-tiltak", {"adresse": form["adresse"]})
+    case_id = _draft(client, "melding-om-tiltak", project(form))
     for kind in ("situasjonsplan", "tegninger"):
         uploaded = _upload(client, case_id, kind)
         assert uploaded.status_code == 201, uploaded.text
@@ -309,7 +310,13 @@ def test_an_appeal_through_the_api_is_watched_until_the_deciding_body_has_review
         "/applications", json={"service": "avfallsbeholder", "kommunenummer": "0301", "form": form}
     )
     case_id = made.json()["case_id"]
-    decision = {"outcome": "refused", "legal_basis": "forurensningsloven § 30", "case_officer": "s"}
+    decision = {
+        "outcome": "refused",
+        "legal_basis": "forurensningsloven § 30",
+        "case_officer": "s",
+        "facts": "no such bin size for this fraction",
+        "considerations": "the regulation allows the listed sizes only",
+    }
     assert client.post(f"/applications/{case_id}/decision", json=decision).status_code == 200
     clock.at(5)
     received = str((T0 + timedelta(days=5)).date())

@@ -23,6 +23,7 @@ from domain.values import Decision
 from saksflyt import kafka_wiring
 from saksflyt.bootstrap import bootstrap
 from saksflyt.demo import synthetic
+from tests.builders import REASONS
 from tests.clock import FakeClock
 from tests.kafka_helpers import CODEC, intake_runner, read_topic, send_commands, wait_for
 from tests.stores import sqlite_settings
@@ -30,7 +31,13 @@ from tests.tokens import client as api_client
 
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
 SERVICE = "sosialhjelp"  # decided by the NAV office, appealed to Statsforvalteren
-REFUSED = {"outcome": "refused", "legal_basis": "sosialtjenesteloven § 18", "case_officer": "s"}
+REFUSED = {
+    "outcome": "refused",
+    "legal_basis": "sosialtjenesteloven § 18",
+    "case_officer": "s",
+    "facts": "the household's income is above the guideline",
+    "considerations": "no special reasons to grant more",
+}
 
 
 @pytest.fixture
@@ -197,7 +204,7 @@ def _ids(case_id: UUID, day: float) -> dict[str, Any]:
 def _kafka_case(case_id: UUID, rng: random.Random, day: float = 0) -> list[cmd.Command]:
     """Submitted and refused ``day`` days after T0 (Kafka takes no time later than arrival)."""
     form = synthetic.complete_form(rng, SERVICE, "0301")
-    refused = Decision(Outcome.REFUSED, "sosialtjenesteloven § 18", "sb-1")
+    refused = Decision(Outcome.REFUSED, "sosialtjenesteloven § 18", "sb-1", **REASONS)
     return [
         cmd.SubmitNewApplication(
             **_ids(case_id, day), service=SERVICE, kommunenummer="0301", form=form

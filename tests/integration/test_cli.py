@@ -20,6 +20,7 @@ import pytest
 
 from saksflyt.cli import build_parser, main
 from saksflyt.command_line import Exit, command_path, parsers
+from saksflyt.demo.scenarios import SCENARIOS
 from saksflyt.settings import Settings
 from tests.stores import demo_paths
 
@@ -155,7 +156,7 @@ def test_rebuild_refuses_to_swap_an_empty_result_over_read_models_with_cases(
     assert main(["--read-models", read_models, "rebuild"]) == Exit.FAILED
     assert "--force" in capsys.readouterr().err
     assert main(["--read-models", read_models, "query", "overview", "--format", "json"]) == 0
-    assert capsys.readouterr().out.count('"case_id"') == 40
+    assert capsys.readouterr().out.count('"case_id"') == 40 + len(SCENARIOS)  # and the law's
     assert main(["--db", str(tmp_path / "demo" / "events.db"), "rebuild"]) == 0
 
 

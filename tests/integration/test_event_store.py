@@ -24,6 +24,7 @@ from domain.values import Decision
 from saksflyt.bootstrap import bootstrap
 from saksflyt.privacy.keyring import FileKeyRing
 from saksflyt.settings import Settings
+from tests.builders import REASONS
 from tests.send import building_draft, send, start, submit_building_case
 
 DAY = timedelta(days=1)
@@ -37,7 +38,7 @@ def test_a_case_survives_a_restart_with_its_whole_history(
     case_id, _ = submit_building_case(app, rng, t0, objection=True)
     receipt = {"channel": ReceiptChannel.EMAIL, "message_id": "msg-1"}
     send(app, cmd.SendReceipt, case_id, t0 + 16 * DAY, **receipt)
-    decision = Decision(Outcome.PARTLY_GRANTED, "pbl § 20-4", "saksbehandler")
+    decision = Decision(Outcome.PARTLY_GRANTED, "pbl § 20-4", "saksbehandler", **REASONS)
     send(app, cmd.Decide, case_id, t0 + 20 * DAY, decision=decision)
     app.close()
 

@@ -30,13 +30,14 @@ from fastapi.testclient import TestClient
 from domain import commands as cmd
 from domain.casework import Casework
 from domain.forms import applicant_name
-from domain.lifecycle import Status, local_date
+from domain.lifecycle import Status
 from domain.services import Sensitivity
 from projections import queries
 from saksflyt.access.policy import Role
 from saksflyt.archive import noark5, retention
 from saksflyt.bootstrap import bootstrap, projection_store
 from saksflyt.demo import synthetic
+from saksflyt.demo.scenarios import run_scenarios
 from saksflyt.demo.simulation import run_demo
 from saksflyt.http.app import create_app
 from saksflyt.http.documents import DocumentStore
@@ -125,6 +126,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     assert isinstance(app.vault, KeyVault)
     documents = DocumentStore(settings.document_dir, app.vault)  # uploads with bytes behind them
     demo = run_demo(app, 4000, seed=11, municipalities=(OSLO,), documents=documents)
+    run_scenarios(app, documents)  # a licence decided in the spring: every service has a case
     later = date(2028, 6, 1)
     at = retention.moment(later)
     for case_id in demo.case_ids[:300]:  # some shredded by an archivist against the policy
@@ -219,7 +221,9 @@ def test_addml_counts_and_checksums_match_the_files(package: tuple[Path, noark5.
         assert hashlib.sha256((out / name).read_bytes()).hexdigest() == checksum, name
     files = list((out / "DOKUMENT").iterdir())
     assert len(files) == actual["dokumentobjekt"] == result.files_written
-    assert result.missing == 0 and result.files_written == result.documents
+    assert result.missing == 0
+    # a letter is one file; an upload two (as received, and as PDF/A) unless it could not be
+    assert result.files_written == 2 * result.documents - letters_and_unconverted(tree, result)
 
 
 def test_documents_are_the_bytes_received_and_as_checksummed(
@@ -232,6 +236,70 @@ def test_documents_are_the_bytes_received_and_as_checksummed(
         assert len(content) == int(obj.findtext(f"{A}filstoerrelse") or -1)
     received = {hashlib.sha256(p.read_bytes()).hexdigest() for p in (out / "DOKUMENT").iterdir()}
     assert set(store.uploads) <= received  # uploads over the API: as received
+
+
+def letters_and_unconverted(tree: ET.ElementTree, result: noark5.Exported) -> int:
+    letters = sum(
+        1 for d in tree.iter(f"{A}dokumentbeskrivelse") if d.findtext(f"{A}dokumenttype") == "Brev"
+    )
+    return letters + result.unconverted
+
+
+def test_uploads_are_kept_as_received_and_as_pdfa(
+    store: Store, package: tuple[Path, noark5.Exported], preflight: Preflight, tmp_path: Path
+) -> None:
+    """An upload is archived twice: Produksjonsformat (the bytes received) and Arkivformat
+    (converted to PDF/A-1b with Ghostscript); one Ghostscript cannot read stays as received,
+    and its dokumentbeskrivelse says why."""
+    out, result = package
+    converted, unconverted = [], 0
+    for described in ET.parse(out / "arkivstruktur.xml").iter(f"{A}dokumentbeskrivelse"):
+        if described.findtext(f"{A}dokumenttype") != "Vedlegg":
+            continue
+        variants = {
+            o.findtext(f"{A}variantformat"): o for o in described.iter(f"{A}dokumentobjekt")
+        }
+        assert "Produksjonsformat" in variants
+        if "Arkivformat" in variants:
+            archival = variants["Arkivformat"]
+            assert archival.findtext(f"{A}format") == "PDF/A-1b"
+            converted.append(out / (archival.findtext(f"{A}referanseDokumentfil") or ""))
+        else:
+            unconverted += 1
+            assert "kunne ikke konverteres til PDF/A" in (
+                described.findtext(f"{A}beskrivelse") or ""
+            )
+    assert converted and unconverted == result.unconverted > 0  # the API's test bytes are no PDF
+    sample = converted[:: max(1, len(converted) // 40)]
+    assert preflight.errors(sample, tmp_path) == {p.name: [] for p in sample}
+
+
+def test_every_case_has_its_application_and_the_period_covers_every_date(
+    package: tuple[Path, noark5.Exported],
+) -> None:
+    """Every saksmappe has the application as an incoming journal entry (a draft never sent is
+    not archived), and arkivuttrekk.xml's period runs from the first date to the last."""
+    out, _ = package
+    dates = []
+    for mappe in ET.parse(out / "arkivstruktur.xml").iter(f"{A}mappe"):
+        entries = [
+            (r.findtext(f"{A}journalposttype"), r.findtext(f"{A}tittel") or "")
+            for r in mappe.iter(f"{A}registrering")
+        ]
+        application = [e for e in entries if e[1].startswith("Søknad om")]
+        assert application and application[0][0] == "Inngående dokument", mappe.findtext(
+            f"{A}tittel"
+        )
+        dates += [
+            mappe.findtext(f"{A}opprettetDato") or "",
+            mappe.findtext(f"{A}avsluttetDato") or "",
+        ]
+    text = (out / "arkivuttrekk.xml").read_text(encoding="utf-8")
+    start = re.search(r'name="startDate">\s*<value>([^<]+)<', text)
+    end = re.search(r'name="endDate">\s*<value>([^<]+)<', text)
+    assert start and end
+    assert start.group(1) <= min(d[:10] for d in dates)
+    assert end.group(1) >= max(d[:10] for d in dates)
 
 
 def test_the_letters_saksflyt_wrote_are_valid_pdfa(
@@ -256,13 +324,14 @@ def test_each_case_carries_its_retention_decision(
     out, _ = package
     for mappe in ET.parse(out / "arkivstruktur.xml").iter(f"{A}mappe"):
         case = store.app.get_case(UUID(mappe.findtext(f"{A}systemID") or ""))
-        kassasjon = mappe.find(f"{A}kassasjon")
-        assert kassasjon is not None and kassasjon.findtext(f"{A}kassasjonsvedtak") == "Bevares"
-        assert kassasjon.findtext(f"{A}bevaringstid") == "0"  # Oslo keeps at once (after_days 0)
-        why = kassasjon.findtext(f"{A}kassasjonshjemmel") or ""
-        assert "kept" in why or "an archivist" in why
+        assert mappe.find(f"{A}kassasjon") is None  # kept: no bevaringstid, no kassasjonsdato
+        note = mappe.find(f"{A}merknad")
+        assert note is not None and note.findtext(f"{A}merknadstype") == "Bevaring"
+        why = note.findtext(f"{A}merknadstekst") or ""
+        assert why.startswith("Bevares.") and ("kept" in why or "an archivist" in why)
         archived = next(e for e in store.app.history(case.id) if type(e).__name__ == "Archived")
-        assert kassasjon.findtext(f"{A}kassasjonsdato") == local_date(archived.at).isoformat()
+        noted = note.findtext(f"{A}merknadsdato") or ""
+        assert noted[:10] == archived.at.astimezone(UTC).date().isoformat()
 
 
 def test_the_public_journal_shows_no_screened_name(

@@ -30,6 +30,7 @@ from saksflyt.notices.channels import SmtpChannel, SmtpSettings
 from saksflyt.notices.policy import NoticePolicy, PrintQueue
 from saksflyt.settings import Settings
 from tests.pdfa import Preflight
+from tests.send import project
 from tests.smtp import SmtpServer
 from tests.stores import sqlite_settings
 from tests.tokens import headers
@@ -259,7 +260,9 @@ def test_a_building_case_in_the_lawful_order_with_a_letter_to_each_neighbour(
     case_id, at = uuid4(), setup.clock["now"]
     where = {"service": "melding-om-tiltak", "kommunenummer": "0301"}
     form = synthetic.complete_form(setup.rng, "melding-om-tiltak", "0301")
-    start = cmd.StartApplication(command_id=uuid4(), case_id=case_id, received_at=at, **where)
+    start = cmd.StartApplication(
+        command_id=uuid4(), case_id=case_id, received_at=at, form=project(form), **where
+    )
     assert setup.app.handle(start).refusal is None
     for n, kind in enumerate(("situasjonsplan", "tegninger")):
         attachment = Attachment(uuid4(), kind, "application/pdf", 9, f"{n}" * 64, kind)

@@ -34,6 +34,7 @@ from consumers.topics import Topics
 from domain import commands as cmd
 from domain.casework import Casework
 from domain.lifecycle import Outcome, Status
+from domain.services import Catalogue
 from domain.values import Decision
 from projections.store import ProjectionWriter
 from saksflyt import eventlog, kafka_wiring
@@ -182,9 +183,13 @@ def test_on_kafka_and_postgresql_every_copy_is_ciphertext(
     settings = postgres_settings(postgres_url, postgres_schema, tmp_path)
     ring = FileKeyRing.load(settings.key_ring)
     rng = random.Random(11)
-    # case ids outside pleie-omsorg's 1-in-10 retention sample, so the shredding is allowed
-    ids = (case_id for case_id in iter(uuid4, None) if case_id.int % 10)
-    forms = {next(ids): synthetic.complete_form(rng, "pleie-omsorg", "0301") for _ in range(30)}
+    # applicants outside pleie-omsorg's selection by person, so the shredding is allowed
+    care = Catalogue.default().service("pleie-omsorg").retention
+    made = (synthetic.complete_form(rng, "pleie-omsorg", "0301") for _ in iter(int, 1))
+    unselected = (
+        f for f in made if care.decide(f, f["soker"]["fodselsnummer"])[0].value == "shred"
+    )
+    forms = {uuid4(): next(unselected) for _ in range(30)}
     decision = Decision(Outcome.GRANTED, "hol. § 3-2", "sb-1")
     commands: list[cmd.Command] = []
     for case_id, form in forms.items():

@@ -41,7 +41,8 @@ LOGGED = {t.label_nb for t in TIMERS if t.logged}
 def year(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Casework, list[Any]]]:
     """A year of applications, every case run to its end (archived or shredded)."""
     app = bootstrap(sqlite_settings(tmp_path_factory.mktemp("year")))
-    run_demo(app, CASES, seed=365, days=365, horizon=HORIZON + timedelta(days=5 * 365))
+    # to their end: a care case is kept ten years, a parking permit while in force (five)
+    run_demo(app, CASES, seed=365, days=365, horizon=HORIZON + timedelta(days=12 * 365))
     yield app, eventlog.traces(app)
     app.close()
 

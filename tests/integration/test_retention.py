@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 
 from domain import commands as cmd
 from domain.casework import Casework
+from domain.identifiers import synthetic_fodselsnummer
 from domain.lifecycle import Outcome, Status
 from domain.retention import RetentionAction
 from domain.values import Decision
@@ -43,8 +44,15 @@ def decided_case(app: Casework, service: str, case_id: UUID, **form: Any) -> UUI
     return case_id
 
 
+def born(day: int) -> dict[str, Any]:
+    """A care applicant born on ``day`` of a month (a synthetic, checksum-valid number)."""
+    number = synthetic_fodselsnummer(random.Random(day), date(1950, 3, day))
+    return {"soker": {"fodselsnummer": number, "navn": f"Søker {day}"}}
+
+
 def some_cases(app: Casework) -> dict[str, UUID]:
-    """One case per kind of retention outcome; pleie-omsorg ids chosen in and out of the sample."""
+    """One case per kind of retention outcome; care applicants in and out of the selection by
+    person (born on the 1st or 15th of a month)."""
     return {
         "waste bin (shred, 30 days)": decided_case(app, "avfallsbeholder", UUID(int=101)),
         "consultation reply (archive)": decided_case(app, "horingssvar", UUID(int=102)),
@@ -54,8 +62,10 @@ def some_cases(app: Casework) -> dict[str, UUID]:
         "social help without children (shred)": decided_case(
             app, "sosialhjelp", UUID(int=104), husstand_antall=1, barn_antall=0
         ),
-        "care, in the 1-in-10 sample (kept)": decided_case(app, "pleie-omsorg", UUID(int=110)),
-        "care, not in the sample (shred)": decided_case(app, "pleie-omsorg", UUID(int=111)),
+        "care, born on the 1st (kept)": decided_case(app, "pleie-omsorg", UUID(int=110), **born(1)),
+        "care, born on the 2nd (shred)": decided_case(
+            app, "pleie-omsorg", UUID(int=111), **born(2)
+        ),
     }
 
 
@@ -83,7 +93,7 @@ def test_the_plan_is_what_a_run_does_and_keep_rules_keep(world: Any) -> None:
         cases["waste bin (shred, 30 days)"]: RetentionAction.SHRED,
         cases["consultation reply (archive)"]: RetentionAction.ARCHIVE,
     }
-    later = date(2028, 6, 1)  # past two years too
+    later = date(2036, 6, 1)  # past two years, and the care cases' ten
     planned = list(retention.plan(app, store, later))
     done = retention.run(app, planned, retention.moment(later), numbers(settings))
     assert done == Counter(archived=3, shredded=3)
@@ -94,8 +104,8 @@ def test_the_plan_is_what_a_run_does_and_keep_rules_keep(world: Any) -> None:
         "consultation reply (archive)": "archived",
         "social help with children (kept)": "archived",
         "social help without children (shred)": "shredded",
-        "care, in the 1-in-10 sample (kept)": "archived",
-        "care, not in the sample (shred)": "shredded",
+        "care, born on the 1st (kept)": "archived",
+        "care, born on the 2nd (shred)": "shredded",
     }
     became = {"archived": RetentionAction.ARCHIVE, "shredded": RetentionAction.SHRED}
     assert {p.case_id: p.action for p in planned} == {
@@ -141,7 +151,7 @@ def test_two_runs_at_once_on_postgresql_do_each_case_once(
     try:
         cases = some_cases(first)
         retention.catch_up(first, store)
-        later = date(2028, 6, 1)
+        later = date(2036, 6, 1)  # every policy due, the care cases' ten years too
         planned = list(retention.plan(first, store, later))
         results: list[Counter[str]] = []
 

@@ -13,7 +13,7 @@ from domain.application import Application
 from domain.errors import InvalidTransition
 from domain.lifecycle import AppealResult, Outcome, Status
 from domain.values import Decision
-from tests.builders import DAY, T0, decided, service
+from tests.builders import DAY, REASONS, T0, decided, service
 
 # decided 7 March 2026; the klagefrist (fvl § 29) runs to Saturday 28 March, so Monday 30 March
 SVC = "sosialhjelp"
@@ -49,7 +49,7 @@ def test_repealed_goes_back_for_a_new_decision_on_a_new_clock() -> None:
     )
     events = case.collect_events()
     assert events[-1].decision_due == date(2026, 5, 22)  # type: ignore[attr-defined]
-    refused = Decision(Outcome.REFUSED, "sosialtjenesteloven § 18", "saksbehandler")
+    refused = Decision(Outcome.REFUSED, "sosialtjenesteloven § 18", "saksbehandler", **REASONS)
     case.decide(refused, T0 + 70 * DAY, service(SVC))
     assert case.status is Status.DECIDED and case.decision
     assert case.decision["outcome"] == "refused"

@@ -117,7 +117,7 @@ def test_decision_past_deadline_is_flagged() -> None:
 def test_retention_is_due_after_the_appeal_period() -> None:
     case = decided("avfallsbeholder", T0)
     assert case.appeal_deadline == date(2026, 3, 30)
-    assert case.retention_due(30) == date(2026, 4, 30)
+    assert case.retention_due(service("avfallsbeholder")) == date(2026, 4, 30)  # 30 days
 
 
 def test_preliminary_reply_is_due_a_month_after_submission_until_sent() -> None:
@@ -445,7 +445,7 @@ def _ask(case: Application, party: str) -> None:
 
 def test_a_kartforretning_permit_starts_the_survey_clock_and_a_late_survey_is_marked() -> None:
     """Matrikkelforskriften § 18: the survey within 16 weeks of the permit."""
-    case = decided("kartforretning", T0)
+    case = decided("kartforretning", T0, formal="fradeling")
     assert case.survey is not None and case.survey["due"] == date(2026, 6, 29)  # from 7 March
     with pytest.raises(InvalidTransition) as refused:
         case.record_survey(date(2026, 3, 1), T0 + 10 * DAY, service("kartforretning"))

@@ -57,6 +57,9 @@ def context(kind: str, service_code: str) -> dict[str, object]:
                 "case_officer": "kari",
                 "appeal_deadline": date(2026, 3, 24),
                 "appeal_law": "forvaltningsloven § 29",
+                "facts": None,
+                "considerations": None,
+                "valid_until": None,
             }
             | bodies,
             "avvisning": {
@@ -240,3 +243,26 @@ def test_the_nabovarsel_says_what_where_who_and_where_comments_go() -> None:
     assert "gnr. 12, bnr. 34 i kommune 0301, Storgata 1, 0155 Oslo" in body
     assert "Tiltakshaver: Kari Nordmann" in body
     assert "til tiltakshaveren (kari@example.org) innen 17. mars 2026" in body
+
+
+@pytest.mark.parametrize("maalform", ["nb", "nn"])
+def test_a_refusal_gives_its_reasons_and_says_how_to_appeal(maalform: str) -> None:
+    """fvl §§ 24-25: the rules, the facts and the main considerations; fvl § 27 and § 32: where,
+    by when and how to appeal; §§ 18-19: the right to see the documents."""
+    reasons = {
+        "outcome": "refused",
+        "facts": "Gangavstanden er oppgitt til 400 meter.",
+        "considerations": "Retningslinjene krever store vansker med å gå.",
+    }
+    context_ = context("vedtak", "parkering-forflytningshemmet") | reasons
+    letter = render("vedtak", "parkering-forflytningshemmet", AT.date(), context_, maalform)
+    for said in (reasons["facts"], reasons["considerations"], "fvl § 11 a", "§ 32", "§§ 18"):
+        assert said in letter.body, said
+    assert ("Begrunnelse" if maalform == "nb" else "Grunngiving") in letter.body
+
+
+def test_a_permit_for_a_time_says_until_when_and_how_to_renew() -> None:
+    granted = context("vedtak", "parkering-forflytningshemmet") | {"valid_until": date(2031, 3, 6)}
+    letter = render("vedtak", "parkering-forflytningshemmet", AT.date(), granted)
+    assert "gjelder til og med 6. mars 2031" in letter.body and "ny søknad" in letter.body
+    assert "forvaltningsloven § 24 annet ledd" in letter.body  # granted as asked: no reasons

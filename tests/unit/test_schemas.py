@@ -38,7 +38,7 @@ from schemas.mapping import (
 )
 from schemas.registry import SCHEMA_DIR, default_registry
 from tests.avro_strategies import records
-from tests.builders import attach, decided, parties, prepared, service, submit, submitted
+from tests.builders import REASONS, attach, decided, parties, prepared, service, submit, submitted
 
 REPO = Path(__file__).resolve().parents[2]
 CODEC = AvroCodec()
@@ -69,7 +69,7 @@ def _full_lifecycle_events() -> list[object]:
     )
     building.record_message("forelopig-svar", "email", "<m-2@saksflyt>", at + 3 * day)
     building.record_message("mangelbrev", "email", "<m-3@saksflyt>", at + 3 * day, "refused", 2)
-    refused = Decision(Outcome.REFUSED, "pbl § 20-4", "sb-1")
+    refused = Decision(Outcome.REFUSED, "pbl § 20-4", "sb-1", **REASONS)
     building.decide(refused, at + 20 * day, service(building.service))
     building.record_delivery((at + 22 * day).date(), at + 23 * day, service(building.service))
     building.archive("0301-2026/9", at + 60 * day, service(building.service))
@@ -100,7 +100,7 @@ def _full_lifecycle_events() -> list[object]:
     licence = submitted("skjenkebevilling", T0)  # alkoholloven § 1-7: the police heard
     licence.request_consultation("politiet", T0 + day, service("skjenkebevilling"))
     licence.record_consultation_answer("politiet", False, T0 + 9 * day)
-    surveyed = decided("kartforretning", T0)  # matrikkelforskriften § 18: the survey follows
+    surveyed = decided("kartforretning", T0, formal="fradeling")  # the survey follows a permit
     surveyed.record_survey(date(2026, 4, 20), T0 + 60 * day, service("kartforretning"))
     called = Application(service="pleie-omsorg", kommunenummer="0301", at=T0, id=uuid4())
     called.request_contact(
@@ -282,7 +282,7 @@ def test_kafka_layout_carries_cloudevents_headers() -> None:
     message = to_kafka_record(public, CODEC)
     assert message.key == str(public.case_id).encode()
     assert message.header("ce_specversion") == "1.0"
-    assert message.header("ce_type") == "no.saksflyt.application.decision-made.v1"
+    assert message.header("ce_type") == "no.saksflyt.application.decision-made.v2"
     assert message.header("ce_source") == "/kommune/0301/melding-om-tiltak"
     assert message.header("ce_subject") == str(public.case_id)
     assert message.header("ce_id") == str(public.event_id)
