@@ -463,3 +463,27 @@ def test_the_dashboard_refuses_a_municipality_outside_the_token(tmp_path: Path) 
         assert client.get("/dashboard", params={"kommune": "0301"}).status_code == 200
         outside = client.get("/dashboard", params={"kommune": "4601"})
         assert outside.status_code == 403 and outside.json()["rule"] == "outside-scope"
+
+
+def test_the_case_officer_is_the_name_the_identity_provider_gives(tmp_path: Path) -> None:
+    """A vedtak records the caller's name claim as its case officer (what the letter and the
+    archive's saksansvarlig show), whatever the body says; without one, the body's."""
+    settings = sqlite_settings(tmp_path)
+    form = synthetic.complete_form(random.Random(8), "avfallsbeholder", "0301")
+    new_case = {"service": "avfallsbeholder", "kommunenummer": "0301", "form": form}
+    with api_client(settings) as client:
+        officers = []
+        for name in ("Kari Saksbehandler", None):
+            case_id = client.post("/applications", json=new_case).json()["case_id"]
+            said = headers(settings, name=name) if name else {}
+            body = {
+                "outcome": "granted",
+                "legal_basis": "forurensningsloven § 30",
+                "case_officer": "k1",
+            }
+            decided = client.post(f"/applications/{case_id}/decision", json=body, headers=said)
+            assert decided.status_code == 200, decided.text
+            officers.append(
+                client.get(f"/applications/{case_id}").json()["decision"]["case_officer"]
+            )
+    assert officers == ["Kari Saksbehandler", "k1"]

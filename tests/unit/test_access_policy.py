@@ -45,8 +45,16 @@ def test_roles_come_from_roles_or_saksflyt_scopes() -> None:
 @pytest.mark.parametrize(
     "claims",
     [{"kommuner": ["0301"]}, {"sub": "x", "kommuner": ["301"]}, {"sub": "x", "kommuner": "0301"},
-     {"sub": "x", "roles": "caseworker"}, {"sub": "x", "scope": ["saksflyt:service"]}],
+     {"sub": "x", "roles": "caseworker"}, {"sub": "x", "scope": ["saksflyt:service"]},
+     {"sub": "x", "name": "Kari\nNordmann"}, {"sub": "x", "name": 7}, {"sub": "x", "name": ""}],
 )  # fmt: skip
 def test_claims_of_the_wrong_shape_are_refused(claims: dict[str, object]) -> None:
     with pytest.raises(BadClaims):
         Principal.from_claims(claims)
+
+
+def test_the_name_claim_is_who_decided() -> None:
+    """OpenID Connect's name claim (Entra ID, ID-porten) is what a vedtak records as its case
+    officer and the archive as saksansvarlig; a token may mint it for development."""
+    who = Principal.from_claims({"sub": "k1", "name": "Kari Saksbehandler", "kommuner": ["0301"]})
+    assert who.name == "Kari Saksbehandler" and who.claims()["name"] == "Kari Saksbehandler"
