@@ -90,6 +90,8 @@ class Settings(BaseSettings):
     auth_audience: str = "saksflyt"
     auth_algorithms: list[str] = ["RS256", "PS256", "ES256"]
     auth_leeway_seconds: int = Field(default=30, ge=0, le=300)  # clock skew tolerated
+    # the longest a token may live (exp - iat); a longer one is refused, and never minted
+    auth_max_token_minutes: int = Field(default=60, ge=1, le=24 * 60)
     # a local development signing key (PEM); its tokens are trusted and saksflyt token mints them
     auth_dev_key: Path | None = None
     # /metrics on the API without a token (a Prometheus scraper on a private network)

@@ -13,6 +13,7 @@ from saksflyt.access import log
 from saksflyt.access.policy import Principal, Role
 from saksflyt.access.tokens import NotConfigured, mint
 from saksflyt.bootstrap import bootstrap, projection_store
+from saksflyt.command_line import Exit, UserError
 from saksflyt.output import FORMATS, emit
 from saksflyt.settings import Settings
 
@@ -29,8 +30,9 @@ def _token(args: argparse.Namespace) -> int:
     try:
         print(mint(Settings.from_env(), who, datetime.now(UTC), timedelta(minutes=args.minutes)))
     except NotConfigured as missing:
-        print(f"saksflyt token: {missing}")
-        return 2
+        raise UserError(str(missing), Exit.CONFIGURATION) from None
+    except ValueError as wrong:  # a lifetime longer than the settings allow
+        raise UserError(str(wrong)) from None
     return 0
 
 
@@ -89,7 +91,12 @@ def add_access_commands(commands: Any) -> None:
     token.add_argument(
         "--name", help="the person's name (the name claim): a vedtak's case officer, saksansvarlig"
     )
-    token.add_argument("--minutes", type=int, default=60, help="lifetime (60)")
+    token.add_argument(
+        "--minutes",
+        type=int,
+        default=60,
+        help="lifetime (60; at most SAKSFLYT_AUTH_MAX_TOKEN_MINUTES)",
+    )
     token.set_defaults(handler=_token)
 
     access = commands.add_parser("access-log", help="who read which case, when and why")

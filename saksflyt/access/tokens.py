@@ -24,7 +24,9 @@ from saksflyt.settings import Settings
 
 DEV_KID = "saksflyt-dev"
 DEV_ALGORITHM = "ES256"
-REQUIRED_CLAIMS = ["exp", "iss", "aud", "sub"]
+REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud", "sub"]
+TIME_CLAIMS = ("exp", "iat", "nbf")
+HEADER_STRINGS = ("alg", "kid", "typ")
 
 
 class InvalidToken(Exception):
@@ -53,6 +55,7 @@ class TokenVerifier:
         audience: str,
         algorithms: list[str],
         leeway_s: int,
+        max_lifetime_s: int = 3600,
     ) -> None:
         if not keys:
             raise NotConfigured(
@@ -61,6 +64,7 @@ class TokenVerifier:
             )
         self.keys, self.issuer, self.audience = keys, issuer, audience
         self.algorithms, self.leeway_s = algorithms, leeway_s
+        self.max_lifetime_s = max_lifetime_s
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TokenVerifier:
@@ -83,6 +87,7 @@ class TokenVerifier:
             settings.auth_audience,
             algorithms,
             settings.auth_leeway_seconds,
+            settings.auth_max_token_minutes * 60,
         )
 
     def principal(self, token: str) -> Principal:
@@ -94,10 +99,7 @@ class TokenVerifier:
             raise InvalidToken("token-claims-invalid", str(error)) from None
 
     def _claims(self, token: str) -> dict[str, Any]:
-        try:
-            header = jwt.get_unverified_header(token)
-        except jwt.DecodeError:
-            raise InvalidToken("token-malformed", "the bearer token is not a JWT") from None
+        header = _header(token)
         if header.get("alg") not in self.algorithms:
             raise InvalidToken(
                 "token-algorithm-refused", f"tokens signed with {header.get('alg')} are refused"
@@ -106,10 +108,25 @@ class TokenVerifier:
         named = [k for k in fitting if k.kid is not None and k.kid == header.get("kid")]
         for trusted in named or fitting:
             try:
-                return self._decode(token, trusted.key)
+                return self._bounded(self._decode(token, trusted.key))
             except jwt.InvalidSignatureError:
                 continue
         raise InvalidToken("token-signature-invalid", "the token's signature does not verify")
+
+    def _bounded(self, claims: dict[str, Any]) -> dict[str, Any]:
+        """Times are numbers (PyJWT takes "exp": "9999999999" as one), and a token lives no
+        longer than the settings allow: a token that never expires is refused."""
+        for name in TIME_CLAIMS:
+            value = claims.get(name)
+            if name in claims and (isinstance(value, bool) or not isinstance(value, int | float)):
+                raise InvalidToken("token-claims-invalid", f"{name} must be a number of seconds")
+        lifetime = claims["exp"] - claims["iat"]
+        if lifetime > self.max_lifetime_s:
+            raise InvalidToken(
+                "token-lifetime-too-long",
+                f"the token lives {lifetime / 60:.0f} minutes; at most {self.max_lifetime_s // 60}",
+            )
+        return claims
 
     def _decode(self, token: str, key: Any) -> dict[str, Any]:
         try:
@@ -144,6 +161,23 @@ class TokenVerifier:
             ) from None
         except jwt.PyJWTError:
             raise InvalidToken("token-malformed", "the bearer token cannot be read") from None
+
+
+def _header(token: str) -> dict[str, Any]:
+    """The token's header, checked before any key is tried: a ``kid`` that is no string, or a
+    ``crit`` extension (none is understood here, RFC 7515 § 4.1.11), is a refusal, not a 500."""
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError:
+        raise InvalidToken("token-malformed", "the bearer token is not a JWT") from None
+    for name in HEADER_STRINGS:
+        if name in header and not isinstance(header[name], str):
+            raise InvalidToken("token-header-invalid", f"the token's {name} must be a string")
+    if "crit" in header:
+        raise InvalidToken(
+            "token-header-invalid", "the token names critical extensions this API does not know"
+        )
+    return header
 
 
 def _fits(key: Any, algorithm: str) -> bool:
@@ -183,6 +217,12 @@ def mint(settings: Settings, who: Principal, now: datetime, lifetime: timedelta)
     """A token for ``who`` signed with the development key (never a production key)."""
     if settings.auth_dev_key is None:
         raise NotConfigured("minting needs a development key: set SAKSFLYT_AUTH_DEV_KEY")
+    longest = timedelta(minutes=settings.auth_max_token_minutes)
+    if not timedelta(0) < lifetime <= longest:
+        raise ValueError(
+            f"a token lives 1 to {settings.auth_max_token_minutes} minutes "
+            "(SAKSFLYT_AUTH_MAX_TOKEN_MINUTES)"
+        )
     key = dev_key(ensure_dev_key(settings.auth_dev_key))
     claims = {
         **who.claims(),

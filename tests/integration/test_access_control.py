@@ -9,6 +9,8 @@ status is the route's own answer; a refused cell never reaches a case.
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import random
 import time
@@ -94,7 +96,8 @@ TABLE: list[tuple[str, str | set[str], int, int | None, str | None]] = [
     ("GET /readyz",                                      EVERYONE,      200,  None,  None),
 ]  # fmt: skip
 BAD_TOKENS = ("none", "expired", "wrong issuer", "wrong audience", "bad signature", "alg=none",
-              "HS256", "not a JWT")  # fmt: skip
+              "HS256", "not a JWT", "kid not a string", "unknown crit", "exp as a string",
+              "lives for ever", "no iat")  # fmt: skip
 
 
 def form(service: str, kommune: str, seed: int = 1) -> dict[str, Any]:
@@ -235,8 +238,8 @@ class World:
             "appealed": [decision, appeal],
             "forwarded": [decision, appeal, ("appeal-review", {})],
         }.get(state, [])
-        for path, json in then:
-            step = self.client.post(f"/applications/{case}/{path}", json=json, headers=h)
+        for path, sent in then:
+            step = self.client.post(f"/applications/{case}/{path}", json=sent, headers=h)
             assert step.status_code == 200, step.text
         return case
 
@@ -335,7 +338,8 @@ def bad_token(settings: Settings, kind: str) -> str | None:
     now = datetime.now(UTC)
     claims = {"sub": "mallory", "roles": [r.value for r in Role], "kommuner": [OWN],
               "iss": settings.auth_issuer, "aud": settings.auth_audience,
-              "exp": int((now + timedelta(hours=1)).timestamp())}  # fmt: skip
+              "iat": int(now.timestamp()), "exp": int((now + timedelta(hours=1)).timestamp())}  # fmt: skip
+    dev = {"kid": DEV_KID}
     other_key = ec.generate_private_key(ec.SECP256R1())
     match kind:
         case "none":
@@ -352,8 +356,33 @@ def bad_token(settings: Settings, kind: str) -> str | None:
             return jwt.encode(claims, None, "none")
         case "HS256":
             return jwt.encode(claims, "a shared secret of enough length!", "HS256")
+        case "kid not a string":  # was a 500 on every endpoint (PyJWT will not write one)
+            return _signed({"alg": "ES256", "typ": "JWT", "kid": 1}, claims, _dev(settings))
+        case "unknown crit":
+            return jwt.encode(claims, _dev(settings), "ES256", headers={**dev, "crit": ["exp"]})
+        case "exp as a string":
+            return jwt.encode({**claims, "exp": str(claims["exp"])}, _dev(settings), "ES256", dev)
+        case "lives for ever":  # expiring in 2999: longer than SAKSFLYT_AUTH_MAX_TOKEN_MINUTES
+            return jwt.encode({**claims, "exp": 32503680000}, _dev(settings), "ES256", dev)
+        case "no iat":
+            return jwt.encode(
+                {k: v for k, v in claims.items() if k != "iat"}, _dev(settings), "ES256", dev
+            )
         case _:
             return "not.a.jwt"
+
+
+def _signed(header: dict[str, Any], claims: dict[str, Any], key: Any) -> str:
+    """A compact JWS with any header, signed ES256 (what an attacker can send)."""
+
+    def part(value: dict[str, Any]) -> bytes:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=")
+
+    signing_input = part(header) + b"." + part(claims)
+    signature = jwt.algorithms.ECAlgorithm(jwt.algorithms.ECAlgorithm.SHA256).sign(
+        signing_input, key
+    )
+    return (signing_input + b"." + base64.urlsafe_b64encode(signature).rstrip(b"=")).decode()
 
 
 def _dev(settings: Settings) -> Any:

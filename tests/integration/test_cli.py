@@ -220,3 +220,17 @@ def test_parquet_is_an_optional_extra_with_a_clear_message_when_missing(
     )
     assert "pip install 'saksflyt[parquet]'" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_a_token_that_would_live_too_long_is_not_minted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Tokens live at most SAKSFLYT_AUTH_MAX_TOKEN_MINUTES (60): saksflyt token refuses a
+    century in one line on standard error, nothing on standard output (TOKEN=$(…) stays empty)."""
+    monkeypatch.setenv("SAKSFLYT_AUTH_DEV_KEY", str(tmp_path / "dev-key.pem"))
+    asked = ["token", "--role", "operator", "--sub", "x", "--minutes", "52560000"]
+    assert main(asked) == Exit.USAGE
+    said = capsys.readouterr()
+    assert said.out == "" and "at most" not in said.out and "1 to 60 minutes" in said.err
+    assert main([*asked[:-1], "60"]) == Exit.OK
+    assert capsys.readouterr().out.count(".") == 2  # a JWT
