@@ -50,6 +50,7 @@ def bootstrap(settings: Settings | None = None) -> Casework:
     app.observers.append(TELEMETRY)
     finished = vault.finish_pending(lambda case_id: app.get_case(case_id).status is Status.SHREDDED)
     if finished:
+        vault.compact()
         log.info("finished %d interrupted erasures", finished)
     return app
 

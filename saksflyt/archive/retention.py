@@ -127,6 +127,9 @@ def run(app: Casework, planned: list[Planned], at: datetime, numbers: Numbers) -
             "retention applied",
             extra={"case_id": str(step.case_id), "outcome": outcome, "code": handled.code},
         )
+    compact = getattr(app.vault, "compact", None)
+    if done["shredded"] and compact is not None:
+        compact()  # no copy of a destroyed key left in the store's files
     return done
 
 

@@ -61,6 +61,8 @@ def _erase(args: argparse.Namespace) -> int:
         override_reason=args.reason if args.against_policy else None,
     )
     handled = app.handle(command)
+    if handled.refusal is None and isinstance(app.vault, KeyVault):
+        app.vault.compact()  # no copy of the destroyed key left in the store's files
     app.close()
     if handled.refusal is not None:
         raise handled.refusal  # one line and its exit code (docs/cli.md)

@@ -73,6 +73,9 @@ class KeyVault:
         self.db = open_db()
         self._lock = threading.RLock()
         self._cache: dict[UUID, tuple[float, bytes | None]] = {}
+        if self.db.dialect == "sqlite":
+            # what erase overwrites is zeroed on disk, whatever this SQLite build's default
+            self.db.execute("PRAGMA secure_delete = ON")
         with self._transaction():
             self.db.lock("saksflyt-case-keys")
             for statement in TABLES:
@@ -229,6 +232,20 @@ class KeyVault:
             )
             self._cache[case_id] = (time.monotonic(), None)
         log.info("case erased", extra={"case_id": str(case_id)})
+
+    def compact(self) -> None:
+        """Leave no copy of an erased key in the store's files. On PostgreSQL an UPDATE leaves the
+        old row version (with the wrapped key) as a dead tuple, and even a plain VACUUM only
+        frees its space, leaving the bytes in the page: ``VACUUM FULL`` writes the table anew
+        and drops the old file (the next checkpoint finishes it). On SQLite ``secure_delete``
+        zeroed the bytes already; the WAL is checkpointed into the file and truncated. Run
+        after erasures (``retention run`` and ``saksflyt erase`` do); the WAL of PostgreSQL
+        and backups keep a key until recycled (docs/privacy.md)."""
+        with self._lock:
+            if self.db.dialect == "postgres":
+                self.db.execute("VACUUM FULL saksflyt_case_keys")
+            else:
+                self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def pending(self) -> list[UUID]:
         rows = self.db.rows(

@@ -311,3 +311,54 @@ def test_an_erasure_killed_halfway_is_finished_by_the_next_start(tmp_path: Path)
     assert vault.erasures(case_id)[0]["completed_at"] is not None
     assert not (settings.document_dir / str(case_id)).exists()
     after_crash.close()
+
+
+@pytest.mark.parametrize("store", ["sqlite", "postgres"])
+def test_an_erased_key_leaves_no_copy_in_the_store_files(
+    store: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Kassasjon destroys the case's wrapped key, and no copy of it stays in the store's files:
+    SQLite zeroes what it overwrites (secure_delete set by saksflyt, not left to the build's
+    default), PostgreSQL's table is written anew without the dead row version (VACUUM FULL). (The
+    WAL and backups are another matter: docs/privacy.md.)"""
+    if store == "sqlite":
+        settings, files = sqlite_settings(tmp_path), [tmp_path]
+    else:
+        pg_data = Path(os.environ.get("SAKSFLYT_TEST_POSTGRES_DATA") or "/nonexistent")
+        if not pg_data.is_dir():
+            needs.missing("the data folder of the test PostgreSQL", "`make test` sets it")
+        url, schema = (request.getfixturevalue(f) for f in ("postgres_url", "postgres_schema"))
+        settings, files = postgres_settings(url, schema, tmp_path), [pg_data / "base"]
+    app = bootstrap(settings)
+    vault = _vault(app)
+    if store == "sqlite":
+        assert vault.db.rows("PRAGMA secure_delete")[0]["secure_delete"] == 1
+    form = synthetic.complete_form(random.Random(4), "sosialhjelp", "0301")
+    case_id = uuid4()
+    filed = cmd.SubmitNewApplication(
+        command_id=uuid4(), case_id=case_id, received_at=T0, service="sosialhjelp",
+        kommunenummer="0301", form=form,
+    )  # fmt: skip
+    assert app.handle(filed).refusal is None
+    (wrapped,) = (
+        r["wrapped"]
+        for r in vault.db.rows(
+            "SELECT wrapped FROM saksflyt_case_keys WHERE case_id = ?", (str(case_id),)
+        )
+    )
+    withdrawn = cmd.Withdraw(
+        command_id=uuid4(), case_id=case_id, received_at=T0 + timedelta(hours=1), reason="test"
+    )
+    shred = cmd.Shred(
+        command_id=uuid4(), case_id=case_id, received_at=T0 + timedelta(days=1),
+        override_reason="test: kassasjon whatever the retention policy",
+    )  # fmt: skip
+    assert app.handle(withdrawn).refusal is None and app.handle(shred).refusal is None
+    assert vault.is_erased(case_id)
+    vault.compact()  # what retention run and saksflyt erase do after erasing
+    if store == "postgres":
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("CHECKPOINT")
+    holding = [str(p) for p in files_under(*files) if wrapped.encode() in p.read_bytes()]
+    assert holding == []
+    app.close()
