@@ -3,12 +3,15 @@
 Each route names what it needs with a dependency: ``permit(...)`` (a role granting one of the
 permissions) or ``permit_case(...)`` (that, and the case in the caller's municipalities and
 services). The checks run before the request body is read, in this order: no or bad token 401,
-role not allowed 403, unknown case 404, case outside the caller's scope 403. Health checks need
-no token; ``/metrics`` needs an operator unless ``SAKSFLYT_METRICS_OPEN`` is set.
+role not allowed 403, unknown case or a case outside the caller's scope 404 (the same answer:
+nothing is learnt of another municipality's cases). Every 403 and every case outside the scope
+is written to the access log first. Health checks need no token; ``/metrics`` needs an
+operator unless ``SAKSFLYT_METRICS_OPEN`` is set.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Annotated, Any
 from uuid import UUID
@@ -16,8 +19,10 @@ from uuid import UUID
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from domain.errors import CaseNotFound
 from domain.forms import applicant_identifier
 from projections.queries import Scope
+from saksflyt.access.log import Access
 from saksflyt.access.policy import Permission, Principal
 from saksflyt.access.tokens import InvalidToken, TokenVerifier
 from saksflyt.http.problems import ApiProblem
@@ -28,12 +33,16 @@ bearer = HTTPBearer(
     bearerFormat="JWT",
     description="A JWT from the municipality's identity provider (docs/security.md)",
 )
+PRINTABLE = r"^[^\x00-\x1f\x7f]+$"  # no control characters into the audit trail
+NO_CASE = UUID(int=0)  # the access log's case for a refusal that names none
+
 Purpose = Annotated[
     str,
     Header(
         alias="Access-Purpose",
         min_length=3,
         max_length=200,
+        pattern=PRINTABLE,
         description="Why you read this case (kept in the access log; never personal data)",
     ),
 ]
@@ -44,6 +53,7 @@ OptionalPurpose = Annotated[
         alias="Access-Purpose",
         min_length=3,
         max_length=200,
+        pattern=PRINTABLE,
         description="Why you read this case (kept in the access log); may be left out where "
         "the endpoint names the reason itself",
     ),
@@ -88,12 +98,42 @@ def caller(
 Caller = Annotated[Principal, Depends(caller)]
 
 
+def refused(
+    request: Request,
+    who: Principal,
+    code: str,
+    detail: str,
+    case: tuple[UUID, str, str] = (NO_CASE, "", ""),
+) -> Exception:
+    """A 403, first written to the access log (who, the rule, the route, the case if any; never
+    what was asked for): refused attempts leave a trace an auditor can follow. A case outside
+    the caller's scope is answered as one that does not exist (404 ``case-not-found``, the same
+    body): the caller learns nothing of another municipality's cases."""
+    case_id, service, kommunenummer = case
+    if case_id == NO_CASE and len(who.kommuner) == 1:  # where an auditor of it will look
+        (kommunenummer,) = who.kommuner
+    purpose = request.headers.get("Access-Purpose", "")
+    purpose = purpose if re.fullmatch(PRINTABLE, purpose or "-") else "(unprintable)"
+    route = getattr(request.scope.get("route"), "path", "?")
+    action = f"refused {code}: {request.method} {route}"
+    roles = ",".join(sorted(who.roles))
+    request.app.state.services.access_log.record(
+        Access(who.subject, roles, case_id, service, kommunenummer, action, purpose[:200])
+    )
+    if code == "outside-scope" and case_id != NO_CASE:
+        TELEMETRY.access_refused(code)
+        return CaseNotFound(case_id)
+    return forbidden(code, detail)
+
+
 def permit(*permissions: Permission) -> Any:
     """A dependency: the caller, if one of its roles grants one of ``permissions``."""
 
-    def allowed(who: Caller) -> Principal:
+    def allowed(request: Request, who: Caller) -> Principal:
         if not who.may(*permissions):
-            raise forbidden("role-not-permitted", f"needs a role that may {_names(permissions)}")
+            raise refused(
+                request, who, "role-not-permitted", f"needs a role that may {_names(permissions)}"
+            )
         return who
 
     return Depends(allowed)
@@ -108,8 +148,12 @@ def permit_case(*permissions: Permission) -> Any:
     def allowed(request: Request, case_id: UUID, who: Principal = role_check) -> CaseCaller:
         service, kommunenummer = request.app.state.services.app.case_scope(case_id)
         if not who.covers(service, kommunenummer):
-            raise forbidden(
-                "outside-scope", "the case lies outside your municipalities or services"
+            raise refused(
+                request,
+                who,
+                "outside-scope",
+                "the case lies outside your municipalities or services",
+                (case_id, service, kommunenummer),
             )
         return CaseCaller(who, case_id, service, kommunenummer)
 
@@ -129,8 +173,20 @@ def permit_own_case() -> Any:
         if who.may(Permission.READ_OWN):
             if who.owns(applicant_identifier(app.get_case(case_id).form)):
                 return CaseCaller(who, case_id, service, kommunenummer, own=True)
-            raise forbidden("not-your-case", "only the applicant may read this case's letters")
-        raise forbidden("outside-scope", "the case lies outside your municipalities or services")
+            raise refused(
+                request,
+                who,
+                "not-your-case",
+                "only the applicant may read this case's letters",
+                (case_id, service, kommunenummer),
+            )
+        raise refused(
+            request,
+            who,
+            "outside-scope",
+            "the case lies outside your municipalities or services",
+            (case_id, service, kommunenummer),
+        )
 
     return Depends(allowed)
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import jwt
 import pytest
@@ -48,33 +49,33 @@ TABLE: list[tuple[str, str | set[str], int, int | None, str | None]] = [
     ("POST /applications",                               {S, C},        201,  403,   None),
     ("POST /drafts",                                     {S, C},        201,  403,   None),
     ("POST /contact-requests",                           {S, C},        201,  403,   None),
-    ("POST /applications/{case}/contact-taken-up",       {C},           200,  403,   "contact"),
-    ("POST /applications/{case}/draft",                  {S, C},        200,  403,   "draft"),
-    ("POST /applications/{case}/submit",                 {S, C},        200,  403,   "ready"),
-    ("POST /applications/{case}/attachments",            {S, C},        201,  403,   "draft"),
-    ("POST /applications/{case}/withdrawal",             {S, C},        200,  403,   "submitted"),
-    ("POST /applications/{case}/neighbour-notice",       {S, C},        200,  403,   "building"),
-    ("POST /applications/{case}/neighbour-comments",     {S, C},        200,  403,   "noticed"),
-    ("POST /applications/{case}/neighbour-consents",     {S, C},        200,  403,   "noticed"),
-    ("POST /applications/{case}/missing-documents",      {C},           200,  403,   "lodged"),
-    ("POST /applications/{case}/consultations",          {C},           200,  403,   "licence"),
-    ("POST /applications/{case}/consultation-answers",   {C},           200,  403,   "consulted"),
-    ("POST /applications/{case}/resume",                 {C},           200,  403,   "paused"),
-    ("POST /applications/{case}/preliminary-reply",      {C},           200,  403,   "submitted"),
-    ("POST /applications/{case}/decision",               {C},           200,  403,   "submitted"),
-    ("POST /applications/{case}/decision-delivery",      {C},           200,  403,   "decided"),
-    ("POST /applications/{case}/survey",                 {C},           200,  403,   "permitted"),
-    ("POST /applications/{case}/appeal",                 {S, C},        200,  403,   "decided"),
-    ("POST /applications/{case}/appeal-review",          {C},           200,  403,   "appealed"),
-    ("POST /applications/{case}/appeal-dismissal",       {C},           200,  403,   "appealed"),
-    ("POST /applications/{case}/appeal-result",          {C},           200,  403,   "forwarded"),
-    ("POST /applications/{case}/archive",                {A},           200,  403,   "kept"),
-    ("POST /applications/{case}/shred",                  {A},           200,  403,   "decided"),
-    ("GET /applications/{case}",                         {C, A},        200,  403,   "submitted"),
-    ("GET /applications/{case}/events",                  {C, A},        200,  403,   "submitted"),
-    ("GET /applications/{case}/events?personal",         {C},           200,  403,   "submitted"),
-    ("GET /applications/{case}/messages",                {C, A},        200,  403,   "submitted"),
-    ("GET /applications/{case}/draft",                   {S, C},        200,  403,   "draft"),
+    ("POST /applications/{case}/contact-taken-up",       {C},           200,  404,   "contact"),
+    ("POST /applications/{case}/draft",                  {S, C},        200,  404,   "draft"),
+    ("POST /applications/{case}/submit",                 {S, C},        200,  404,   "ready"),
+    ("POST /applications/{case}/attachments",            {S, C},        201,  404,   "draft"),
+    ("POST /applications/{case}/withdrawal",             {S, C},        200,  404,   "submitted"),
+    ("POST /applications/{case}/neighbour-notice",       {S, C},        200,  404,   "building"),
+    ("POST /applications/{case}/neighbour-comments",     {S, C},        200,  404,   "noticed"),
+    ("POST /applications/{case}/neighbour-consents",     {S, C},        200,  404,   "noticed"),
+    ("POST /applications/{case}/missing-documents",      {C},           200,  404,   "lodged"),
+    ("POST /applications/{case}/consultations",          {C},           200,  404,   "licence"),
+    ("POST /applications/{case}/consultation-answers",   {C},           200,  404,   "consulted"),
+    ("POST /applications/{case}/resume",                 {C},           200,  404,   "paused"),
+    ("POST /applications/{case}/preliminary-reply",      {C},           200,  404,   "submitted"),
+    ("POST /applications/{case}/decision",               {C},           200,  404,   "submitted"),
+    ("POST /applications/{case}/decision-delivery",      {C},           200,  404,   "decided"),
+    ("POST /applications/{case}/survey",                 {C},           200,  404,   "permitted"),
+    ("POST /applications/{case}/appeal",                 {S, C},        200,  404,   "decided"),
+    ("POST /applications/{case}/appeal-review",          {C},           200,  404,   "appealed"),
+    ("POST /applications/{case}/appeal-dismissal",       {C},           200,  404,   "appealed"),
+    ("POST /applications/{case}/appeal-result",          {C},           200,  404,   "forwarded"),
+    ("POST /applications/{case}/archive",                {A},           200,  404,   "kept"),
+    ("POST /applications/{case}/shred",                  {A},           200,  404,   "decided"),
+    ("GET /applications/{case}",                         {C, A},        200,  404,   "submitted"),
+    ("GET /applications/{case}/events",                  {C, A},        200,  404,   "submitted"),
+    ("GET /applications/{case}/events?personal",         {C},           200,  404,   "submitted"),
+    ("GET /applications/{case}/messages",                {C, A},        200,  404,   "submitted"),
+    ("GET /applications/{case}/draft",                   {S, C},        200,  404,   "draft"),
     ("GET /overview",                                    {C, A, N},     200,  403,   None),
     ("GET /stats",                                       {C, A, N},     200,  403,   None),
     ("GET /deadlines",                                   {C, A, N},     200,  403,   None),
@@ -301,6 +302,11 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         yield World(settings, client, clock, {})
 
 
+# an archivist may read a case's history but not its personal data: outside its municipality the
+# case is not there at all (404), before the question of personal data arises
+NOT_THERE = {("GET /applications/{case}/events?personal", A, OTHER): 404}
+
+
 def cells() -> list[Any]:
     return list(_cells())
 
@@ -313,6 +319,7 @@ def _cells() -> Iterator[Any]:
                     continue
                 ok = allowed == EVERYONE or role.value in allowed
                 expected = expected_if_allowed if ok else 403
+                expected = NOT_THERE.get((endpoint, role.value, kommune), expected)
                 name = f"{endpoint} as {role.value} in {kommune}"
                 yield pytest.param(endpoint, role, kommune, state, expected, id=name)
 
@@ -450,3 +457,39 @@ def test_an_applicant_reads_the_letters_of_their_own_case_and_no_one_elses(world
     log = world.client.get("/access-log", headers=auditor)
     reads = [r for r in log.json() if r["case_id"] == case_id and r["action"] == "messages"]
     assert [r["subject"] for r in reads] == ["innbygger"] and own not in log.text
+
+
+def test_refused_attempts_are_in_the_access_log_and_outside_cases_are_not_there(
+    world: World,
+) -> None:
+    """A caseworker of 0301 reaching for a 4601 case gets what a case that does not exist gets
+    (404, the same body), and the attempt is in the log for 4601's auditor; an analyst asking
+    for a whole case is 403, in the log for 0301's auditor; a purpose with control characters
+    is refused before it reaches the audit trail."""
+    theirs = world.case_for("submitted", OTHER, fresh=False)
+    ours = world.case_for("submitted", OWN, fresh=False)
+    worker = headers(world.settings, roles={Role.CASEWORKER}, kommuner={OWN}, sub="sb-0301")
+    reached = world.client.get(f"/applications/{theirs}", headers=worker)
+    nowhere = world.client.get(f"/applications/{uuid4()}", headers=worker)
+    assert (reached.status_code, nowhere.status_code) == (404, 404)
+    same = ("type", "title", "status", "rule")
+    assert {k: reached.json()[k] for k in same} == {k: nowhere.json()[k] for k in same}
+    analyst = headers(world.settings, roles={Role.ANALYST}, kommuner={OWN}, sub="ana-0301")
+    assert world.client.get(f"/applications/{ours}", headers=analyst).status_code == 403
+    bell = {**worker, "Access-Purpose": "saksbehandling\x07\x1b[2J"}
+    assert world.client.get(f"/applications/{ours}", headers=bell).status_code == 422
+    log_of = {
+        kommune: world.client.get(
+            "/access-log", headers=headers(world.settings, roles={Role.AUDITOR}, kommuner={kommune})
+        ).json()
+        for kommune in (OWN, OTHER)
+    }
+    outside = [r for r in log_of[OTHER] if r["subject"] == "sb-0301"]
+    assert [(r["case_id"], r["action"]) for r in outside] == [
+        (theirs, "refused outside-scope: GET /applications/{case_id}")
+    ]
+    role = [r for r in log_of[OWN] if r["subject"] == "ana-0301"]
+    assert [r["action"] for r in role] == [
+        "refused role-not-permitted: GET /applications/{case_id}"
+    ]
+    assert "\x07" not in json.dumps(log_of)

@@ -154,7 +154,9 @@ def test_saksflyt_token_mints_only_with_a_development_key(
 ) -> None:
     args = ["token", "--role", "caseworker", "--kommune", "0301", "--sub", "kari"]
     monkeypatch.delenv("SAKSFLYT_AUTH_DEV_KEY", raising=False)
-    assert main(args) == 2 and "SAKSFLYT_AUTH_DEV_KEY" in capsys.readouterr().out
+    assert main(args) == 3  # configuration: on stderr, nothing on stdout (docs/cli.md)
+    said = capsys.readouterr()
+    assert said.out == "" and "SAKSFLYT_AUTH_DEV_KEY" in said.err
     key = tmp_path / "dev.pem"
     monkeypatch.setenv("SAKSFLYT_AUTH_DEV_KEY", str(key))
     assert main(args) == 0
