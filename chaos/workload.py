@@ -35,7 +35,7 @@ from saksflyt.demo.simulation import MUNICIPALITIES, simulated_commands
 from saksflyt.settings import Settings
 from schemas.mapping import COMMAND_NAMES, command_from_record, command_to_record
 
-PDF = b"%PDF-1.7\n% a synthetic attachment for the fault campaign\n%%EOF\n"
+PDF = synthetic.pdf("a synthetic attachment for the fault campaign")
 PDF_TYPE = "application/pdf"
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(64)
 PROBES = 40

@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     # Attachment bytes (content-addressed by SHA-256) and the largest upload accepted
     document_dir: Path = Path("var/documents")
     max_attachment_bytes: int = 10 * 1024 * 1024
+    max_attachments_per_case: int = Field(default=30, ge=1, le=1000)
+    max_case_attachment_bytes: int = Field(default=100 * 1024 * 1024, ge=1)
     # the largest JSON request body the API reads (forms are a few KiB)
     max_json_bytes: int = 256 * 1024
     # a request with an Idempotency-Key whose first attempt died unanswered (the API crashed) is

@@ -16,6 +16,7 @@ from saksflyt.access.policy import Permission as P
 from saksflyt.http import models as m
 from saksflyt.http.auth import CaseCaller, permit_case
 from saksflyt.http.commands import Key, Result, command_ids, run
+from saksflyt.http.problems import ApiProblem
 from saksflyt.http.services import services
 
 router = APIRouter(
@@ -38,7 +39,17 @@ def upload_attachment(
     key: Key = None,
 ) -> Result:
     s = services(request)  # an unknown case was answered 404 before anything was kept
-    limit = s.settings.max_attachment_bytes
+    held = s.app.get_case(case_id).attachments
+    if len(held) >= s.settings.max_attachments_per_case:
+        raise ApiProblem(
+            409,
+            "too-many-attachments",
+            f"a case takes at most {s.settings.max_attachments_per_case} attachments",
+        )
+    room = s.settings.max_case_attachment_bytes - sum(int(a["size"]) for a in held)
+    limit = min(s.settings.max_attachment_bytes, room)
+    if limit <= 0:
+        raise ApiProblem(413, "case-attachments-too-large", "the case's attachments are full")
     upload = s.documents.receive(case_id, file.file, file.content_type, limit)
     try:
         # With an Idempotency-Key the attachment id derives from it: a resend answers the same id.

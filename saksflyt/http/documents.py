@@ -2,11 +2,12 @@
 
 An upload is read into memory (never spooled to disk in clear) while it is hashed and
 size-checked; its type is read from its first bytes (PDF, JPEG and PNG only — the declared media
-type must agree). It is sealed with the case's data key and written to ``<case>/incoming-…``; it
-moves to ``<case>/<sha256>`` only after the ``AddAttachment`` command was accepted, and a refused
-upload is deleted. A full disk answers 507 with ``Retry-After`` and leaves no partial file.
-Kassasjon deletes the case's folder (and its key). ``sweep`` removes what a crash left behind,
-and files no stored attachment refers to.
+type must agree), then the whole file is read by a parser (``inspection``: no active content in a
+PDF, an image that decodes, nothing glued on). It is sealed with the case's data key and written
+to ``<case>/incoming-…``; it moves to ``<case>/<sha256>`` only after the ``AddAttachment``
+command was accepted, and a refused upload is deleted. A full disk answers 507 with
+``Retry-After`` and leaves no partial file. Kassasjon deletes the case's folder (and its key).
+``sweep`` removes what a crash left behind, and files no stored attachment refers to.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from uuid import UUID, uuid4
 import filetype
 
 from domain.casework import Casework
+from saksflyt.http import inspection
 from saksflyt.http.problems import ApiProblem
 
 
@@ -80,6 +82,7 @@ class DocumentStore:
             raise ApiProblem(
                 415, "media-type-mismatch", f"declared {declared!r}, but the bytes are {found}"
             )
+        inspection.check(plain, found)  # what it is, by a parser: not only its first bytes
         sealed = self.sealer.seal_bytes(case_id, plain)
         path = self.directory / str(case_id) / f"incoming-{uuid4().hex}"
         try:

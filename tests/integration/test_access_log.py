@@ -127,7 +127,8 @@ def test_tokens_from_a_jwks_file_or_a_pem_key(tmp_path: Path) -> None:
     )
     now = datetime.now(UTC)
     claims = {"sub": "ola", "scope": "saksflyt:analyst openid", "kommuner": ["0301"], "iss": idp,
-              "aud": "saksflyt", "iat": int(now.timestamp()), "exp": int((now + timedelta(minutes=5)).timestamp())}  # fmt: skip
+              "aud": "saksflyt", "iat": int(now.timestamp()),
+              "exp": int((now + timedelta(minutes=5)).timestamp())}  # fmt: skip
     by_rsa = jwt.encode(claims, rsa_key, "RS256")
     from saksflyt.access.tokens import dev_key
 

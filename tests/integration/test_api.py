@@ -23,7 +23,7 @@ from tests.tokens import client as api_client
 from tests.tokens import headers
 
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
-PDF = b"%PDF-1.4 synthetic test document\n"
+PDF = synthetic.pdf("a synthetic test document")
 
 
 @pytest.fixture

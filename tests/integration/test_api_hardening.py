@@ -5,17 +5,21 @@ not, and leaves the store usable: read models, a restart and a rebuild all still
 from __future__ import annotations
 
 import hashlib
+import io
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from uuid import uuid4
 
+import pikepdf
 import pytest
 from fastapi.testclient import TestClient
 
 from domain.application import Application
 from saksflyt.bootstrap import bootstrap, projection_store
 from saksflyt.cli import main
+from saksflyt.demo import synthetic
 from saksflyt.settings import Settings
 from tests.api_helpers import (
     HTML,
@@ -24,6 +28,7 @@ from tests.api_helpers import (
     PNG,
     draft,
     new,
+    png,
     problem,
     still_usable,
     stored_events,
@@ -31,6 +36,7 @@ from tests.api_helpers import (
     upload,
 )
 from tests.clock import FakeClock
+from tests.stores import sqlite_settings
 from tests.tokens import client as api_client
 
 T0 = datetime(2026, 11, 2, 9, tzinfo=UTC)
@@ -79,7 +85,9 @@ def test_concurrent_uploads_to_one_case_are_not_blamed_for_the_server_clock(
     with ThreadPoolExecutor(8) as pool:
         answers = list(
             pool.map(
-                lambda i: upload(client, case_id, "foto", PDF + bytes([i]), "application/pdf"),
+                lambda i: upload(
+                    client, case_id, "foto", synthetic.pdf(f"upload {i}"), "application/pdf"
+                ),
                 range(24),
             )
         )
@@ -137,6 +145,62 @@ def test_uploads_are_judged_by_their_bytes(
     problem(upload(client, case_id, "foto", content, declared), 415, rule)
     assert [p for p in settings.document_dir.rglob("*") if p.is_file()] == []
     assert upload(client, case_id, "foto", PNG, "image/png").status_code == 201
+
+
+def _pdf_with(mark: str) -> bytes:
+    """A parseable PDF carrying active content of one kind (what an attacker uploads)."""
+    pdf = pikepdf.open(io.BytesIO(PDF))
+    if mark == "javascript":
+        action = pikepdf.Dictionary(S=pikepdf.Name.JavaScript, JS=pikepdf.String("app.alert(1)"))
+        pdf.Root.OpenAction = pdf.make_indirect(action)
+    elif mark == "launch":
+        action = pikepdf.Dictionary(S=pikepdf.Name.Launch, F=pikepdf.String("cmd.exe"))
+        pdf.Root.OpenAction = pdf.make_indirect(action)
+    else:
+        attached = pikepdf.AttachedFileSpec(pdf, b"MZ\x90\x00", filename="x.exe")
+        pdf.attachments["x.exe"] = attached
+    out = io.BytesIO()
+    pdf.save(out)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("content", "declared", "rule"),
+    [
+        (PDF + MZ, "application/pdf", "attachment-not-a-plain-pdf"),
+        (_pdf_with("javascript"), "application/pdf", "attachment-active-content"),
+        (_pdf_with("launch"), "application/pdf", "attachment-active-content"),
+        (_pdf_with("embedded"), "application/pdf", "attachment-active-content"),
+        (b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + HTML, "image/jpeg", "attachment-unreadable"),
+        (PNG + HTML, "image/png", "attachment-not-a-plain-image"),
+        (b"%PDF-1.7\n% no body\n%%EOF\n", "application/pdf", "attachment-unreadable"),
+    ],
+    ids=["pdf+executable", "pdf-javascript", "pdf-launch", "pdf-embedded-file",
+         "jpeg-header+script", "png+script", "pdf-header-only"],
+)  # fmt: skip
+def test_uploads_are_read_whole_by_a_parser(
+    client: TestClient, settings: Settings, content: bytes, declared: str, rule: str
+) -> None:
+    """Judged by what they are, not by their first bytes: each of these was accepted before."""
+    case_id = draft(client)
+    problem(upload(client, case_id, "foto", content, declared), 422, rule)
+    assert [p for p in settings.document_dir.rglob("*") if p.is_file()] == []
+
+
+def test_a_case_takes_so_many_attachments_and_bytes(tmp_path: Path) -> None:
+    """200 attachments on one case were accepted: a case takes 30 by default (a setting), and
+    so many bytes in all."""
+    settings = sqlite_settings(tmp_path, max_attachments_per_case=3, max_case_attachment_bytes=5000)
+    with api_client(settings) as client:
+        case_id = draft(client)
+        for n in range(3):
+            assert upload(client, case_id, "foto", png(n), "image/png").status_code == 201
+        problem(upload(client, case_id, "foto", png(9), "image/png"), 409, "too-many-attachments")
+        other = draft(client)
+        big = synthetic.pdf("x" * 1500)
+        assert upload(client, other, "foto", big, "application/pdf").status_code == 201
+        assert upload(client, other, "foto", big, "application/pdf").status_code == 201
+        problem(upload(client, other, "foto", big, "application/pdf"), 413, "attachment-too-large")
 
 
 def test_a_failed_application_leaves_no_case_and_a_refused_upload_no_file(

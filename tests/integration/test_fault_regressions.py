@@ -29,6 +29,7 @@ from projections.database import Database
 from projections.store import ProjectionWriter
 from saksflyt import kafka_wiring
 from saksflyt.bootstrap import bootstrap, event_store_database, projection_store
+from saksflyt.demo import synthetic
 from saksflyt.demo.simulation import run_demo
 from saksflyt.http.documents import DocumentStore
 from saksflyt.http.problems import ApiProblem
@@ -211,7 +212,7 @@ def test_a_full_attachment_store_answers_507_and_leaves_no_partial_file(tmp_path
         from io import BytesIO
         from uuid import uuid4
 
-        pdf = b"%PDF-1.7\n" + bytes(200 * 1024)
+        pdf = synthetic.pdf("x" * 60) + b"\n" * (200 * 1024)  # a real PDF, padded to 200 KiB
         with pytest.raises(ApiProblem) as refused:
             store.receive(uuid4(), BytesIO(pdf), "application/pdf", 10 * 1024 * 1024)
         assert refused.value.status == 507 and refused.value.headers == {"Retry-After": "30"}
