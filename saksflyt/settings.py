@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 
+import limits
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -92,6 +93,10 @@ class Settings(BaseSettings):
     auth_audience: str = "saksflyt"
     auth_algorithms: list[str] = ["RS256", "PS256", "ES256"]
     auth_leeway_seconds: int = Field(default=30, ge=0, le=300)  # clock skew tolerated
+    # requests per moving window (the limits library's notation, e.g. "600/minute"), per client
+    # address and per token subject; over it, 429 with Retry-After
+    rate_limit_per_address: str = "1200/minute"
+    rate_limit_per_caller: str = "600/minute"
     # the longest a token may live (exp - iat); a longer one is refused, and never minted
     auth_max_token_minutes: int = Field(default=60, ge=1, le=24 * 60)
     # a local development signing key (PEM); its tokens are trusted and saksflyt token mints them
@@ -136,6 +141,15 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_is_unset(cls, value: Any) -> Any:
         return None if value == "" else value  # VAR= in a shell means "not set", not "."
+
+    @field_validator("rate_limit_per_address", "rate_limit_per_caller")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        try:
+            limits.parse(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is no rate limit; write e.g. 600/minute") from None
+        return value
 
     @field_validator("auth_algorithms")
     @classmethod

@@ -13,6 +13,8 @@ from saksflyt.bootstrap import projection_database, projection_store
 from saksflyt.privacy.keyring import FileKeyRing
 from saksflyt.settings import Settings
 
+UNLIMITED = {"rate_limit_per_address": "1000000/minute", "rate_limit_per_caller": "1000000/minute"}
+
 
 def sqlite_settings(folder: Path, **overrides: Any) -> Settings:
     return Settings(
@@ -23,6 +25,7 @@ def sqlite_settings(folder: Path, **overrides: Any) -> Settings:
         **{
             "key_ring": folder / "keyring.json",
             "auth_dev_key": folder / "dev-key.pem",
+            **UNLIMITED,  # a test client sends thousands of requests from one address
             **overrides,
         },
     )
@@ -40,7 +43,7 @@ def postgres_settings(url: str, schema: str, folder: Path, **overrides: Any) -> 
         postgres_schema=schema,
         document_dir=folder / "documents",
         key_ring=ring,
-        **{"auth_dev_key": folder / "dev-key.pem", **overrides},
+        **{"auth_dev_key": folder / "dev-key.pem", **UNLIMITED, **overrides},
     )
 
 

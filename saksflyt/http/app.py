@@ -28,6 +28,7 @@ from saksflyt.http.commands import router as command_router
 from saksflyt.http.dashboard import router as dashboard_router
 from saksflyt.http.eventlog import router as eventlog_router
 from saksflyt.http.exports import router as export_router
+from saksflyt.http.gate import Gate
 from saksflyt.http.limits import UPLOAD_OVERHEAD, BodyLimit
 from saksflyt.http.messages import router as message_router
 from saksflyt.http.problems import add_problem_handlers
@@ -65,6 +66,7 @@ def create_app(
     app.state.tokens = tokens
     add_problem_handlers(app)
     app.add_middleware(BodyLimit, settings=settings)  # 413 before parsing or spooling
+    app.add_middleware(Gate, settings=settings, tokens=tokens)  # 401 and 429 before the body
     app.include_router(command_router)
     app.include_router(attachment_router)
     app.include_router(read_router)

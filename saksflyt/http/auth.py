@@ -86,6 +86,9 @@ def caller(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
+    known = getattr(request.state, "principal", None)  # the gate checked it before the body
+    if isinstance(known, Principal):
+        return known
     if credentials is None:
         raise unauthenticated("token-missing", "send Authorization: Bearer <token>")
     verifier: TokenVerifier = request.app.state.tokens

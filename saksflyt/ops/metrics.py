@@ -15,6 +15,7 @@ Labels are bounded, and never hold a case id, a person or free text:
 | `group`, `topic`, `partition` | the consumer groups and topics of a deployment, partitions per topic |
 | `projection` | `caseflow` |
 | `reason` | error class names (a few dozen at most) |
+| `limit` | address, caller (the rate limit that answered 429) |
 
 The largest family is `saksflyt_open_cases` / `saksflyt_cases_past_deadline`: services × municipalities
 with cases, at most 3,570 series each.
@@ -125,6 +126,11 @@ DECISION_SECONDS = Histogram(
     buckets=[d * DAY_S for d in (1, 3, 7, 14, 21, 28, 42, 56, 84, 120, 180, 365)],
 )
 
+RATE_LIMITED = Counter(
+    "saksflyt_rate_limited_total",
+    "API requests refused with 429: too many from one address or one caller",
+    ["limit"],
+)
 ACCESS_REFUSED = Counter(
     "saksflyt_access_refused_total",
     "API requests refused: no valid token, role or scope",

@@ -4,6 +4,7 @@ not, and leaves the store usable: read models, a restart and a rebuild all still
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 from collections.abc import Iterator
@@ -314,3 +315,54 @@ def test_an_event_no_projection_can_take_is_quarantined_and_the_rest_goes_on(
         (str(case.id), "ApplicationSubmitted", "OverflowError"),
     ]
     still_usable(settings, clock, set_aside=2)
+
+
+def test_a_request_without_a_token_costs_its_headers_only(tmp_path: Path) -> None:
+    """The token is checked before the body is read: a 9 MiB upload with no token is answered
+    401 while its body has not been read at all (a body that would raise if read)."""
+    settings = sqlite_settings(tmp_path)
+    with api_client(settings) as client:
+        case_id = draft(client)
+        app = client.app
+    read: list[int] = []
+
+    async def body() -> dict[str, object]:
+        read.append(1)
+        raise AssertionError("the body was read before the caller was known")
+
+    async def run() -> list[dict[str, object]]:
+        sent: list[dict[str, object]] = []
+
+        async def send(message: dict[str, object]) -> None:
+            sent.append(message)
+
+        scope = {
+            "type": "http", "method": "POST", "path": f"/applications/{case_id}/attachments",
+            "headers": [(b"content-type", b"multipart/form-data; boundary=x"),
+                        (b"content-length", str(9 * 1024 * 1024).encode())],
+            "query_string": b"", "client": ("192.0.2.7", 4000), "server": ("t", 80),
+            "scheme": "http", "root_path": "", "http_version": "1.1",
+        }  # fmt: skip
+        await app(scope, body, send)  # type: ignore[arg-type]
+        return sent
+
+    sent = asyncio.run(run())
+    assert sent[0]["status"] == 401 and read == []
+
+
+def test_too_many_requests_are_refused_with_retry_after(tmp_path: Path) -> None:
+    """Per address and per caller: 800 requests in two seconds were all served before."""
+    settings = sqlite_settings(
+        tmp_path, rate_limit_per_address="1000/minute", rate_limit_per_caller="5/minute"
+    )
+    with api_client(settings) as client:
+        answers = [client.post("/drafts", json={"service": "ledsagerbevis", "kommunenummer": "0301"})
+                   for _ in range(7)]  # fmt: skip
+        assert [a.status_code for a in answers] == [201] * 5 + [429] * 2
+        last = answers[-1]
+        assert last.json()["rule"] == "rate-limited" and 1 <= int(last.headers["Retry-After"]) <= 60
+        assert client.get("/healthz").status_code == 200  # never limited
+    tight = sqlite_settings(tmp_path / "b", rate_limit_per_address="3/minute")
+    with api_client(tight) as client:
+        codes = [client.get("/overview").status_code for _ in range(5)]
+    assert codes == [200] * 3 + [429] * 2

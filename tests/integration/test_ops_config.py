@@ -31,6 +31,7 @@ ALLOWED_LABELS = {
     "projection",
     "reason",
     "action",
+    "limit",  # address | caller: which rate limit refused (2)
     "le",
     "handler",  # the API's route templates (never a case id): about 70
     "method",
