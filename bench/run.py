@@ -46,6 +46,7 @@ SCRIPTS: list[tuple[str, list[str], bool]] = [
     ("notices", [], False),
     ("noark5", ["--cases", "10000"], False),
     ("scrape", [], False),
+    ("flood", ["--seconds", "20"], False),
 ]
 
 
