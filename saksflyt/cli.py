@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import shutil
 import sys
 import threading
@@ -64,7 +65,12 @@ from schemas.compatibility import check_registry
 from schemas.registry import SCHEMA_DIR, Registry
 
 PROGRESS_FROM = 2000  # show a progress bar for runs at least this long
+log = logging.getLogger("saksflyt.serve")
 DEV_KEY = Path("var/dev-signing-key.pem")  # the demo's development token key
+DEV_KEY_WARNING = (
+    "tokens signed with the development key are trusted (SAKSFLYT_AUTH_DEV_KEY): anyone who can "
+    "read that file can mint any role; never in production"
+)
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -299,10 +305,13 @@ def _serve(args: argparse.Namespace) -> int:
 
     from saksflyt.http.app import create_app
 
+    settings = _settings(args)
     try:
-        app = create_app(_settings(args))
+        app = create_app(settings)
     except NotConfigured as missing:
         raise UserError(str(missing), Exit.CONFIGURATION) from None
+    if settings.auth_dev_key is not None:
+        log.warning(DEV_KEY_WARNING, extra={"key": str(settings.auth_dev_key)})
     base = f"http://{args.host}:{args.port}"
     print(f"saksflyt API on {base} — docs {base}/docs, dashboard {base}/dashboard", flush=True)
     # uvicorn's own lines go through the JSON formatter logs.configure() installed

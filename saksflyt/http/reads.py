@@ -303,7 +303,10 @@ def readyz(request: Request) -> JSONResponse:
             "projections": lambda: queries.status(s.store.db),
         }
     )
-    return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+    said: dict[str, Any] = {"ready": ready, "checks": checks}
+    if s.settings.auth_dev_key is not None:  # ready, but not for production
+        said["warnings"] = ["development token key trusted (SAKSFLYT_AUTH_DEV_KEY)"]
+    return JSONResponse(said, status_code=200 if ready else 503)
 
 
 @router.get(

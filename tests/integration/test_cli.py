@@ -194,6 +194,9 @@ def test_serve_says_where_it_listens_and_logs_json(tmp_path: Path) -> None:
                     f"http://127.0.0.1:{port}/healthz", timeout=2
                 ) as answer:
                     assert answer.status == 200
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as ready:
+                    warned = json.loads(ready.read())["warnings"]
+                    assert any("development token key" in w for w in warned)
                     break
             except OSError:
                 assert time.monotonic() < deadline, "the server did not answer"
@@ -204,6 +207,10 @@ def test_serve_says_where_it_listens_and_logs_json(tmp_path: Path) -> None:
     lines = [json.loads(line) for line in errors.splitlines() if line.strip()]
     assert any(
         line["logger"] == "uvicorn.access" and "/healthz" in line["message"] for line in lines
+    )
+    # the development key is trusted here: said at start, as a warning
+    assert any(
+        line["level"] == "warning" and "development key" in line["message"] for line in lines
     )
 
 
