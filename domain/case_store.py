@@ -111,11 +111,14 @@ class CaseStore(EventSourcedApp[UUID]):
         found = self.recorder.select_events(case_id, lte=version, desc=True, limit=1)
         return found[0] if found and found[0].originator_version == version else None
 
-    def verify(self, case_id: UUID | None = None, page: int = 1000) -> Verification:
-        """Recompute the hash chains of one case, or of every case in store order."""
+    def verify(
+        self, case_id: UUID | None = None, page: int = 1000, want: Mapping[str, int] | None = None
+    ) -> Verification:
+        """Recompute the hash chains of one case, or of every case in store order (``want``:
+        the versions whose links a checkpoint holds)."""
         if case_id is not None:
-            return verify(self.recorder.select_events(case_id))
-        return verify(self._all_stored(page))
+            return verify(self.recorder.select_events(case_id), want)
+        return verify(self._all_stored(page), want)
 
     def _all_stored(self, page: int) -> Iterator[StoredEvent]:
         start = 1

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -74,12 +74,18 @@ class Verification:
     events: int = 0
     unchained: int = 0  # stored before chaining: nothing to check them against
     breaks: list[ChainBreak] = field(default_factory=list)
+    heads: dict[str, tuple[int, bytes]] = field(default_factory=dict)  # case -> last version, link
+    links_at: dict[str, bytes] = field(default_factory=dict)  # case -> link at the asked version
 
 
-def verify(stored_events: Iterable[StoredEvent]) -> Verification:
-    """Recompute every case's chain from events in store order (each case's in version order)."""
-    heads: dict[str, tuple[int, bytes]] = {}
+def verify(
+    stored_events: Iterable[StoredEvent], want: Mapping[str, int] | None = None
+) -> Verification:
+    """Recompute every case's chain from events in store order (each case's in version order);
+    keep each case's head, and the link at the version ``want`` names for it (a checkpoint's)."""
     result = Verification()
+    heads = result.heads
+    want = want or {}
     for stored in stored_events:
         case = str(stored.originator_id)
         version = int(stored.originator_version)
@@ -93,11 +99,15 @@ def verify(stored_events: Iterable[StoredEvent]) -> Verification:
         if carried is None:
             result.unchained += 1
             heads[case] = (version, link(GENESIS, inner))
+            if want.get(case) == version:
+                result.links_at[case] = heads[case][1]
             continue
         if link(previous, inner) != carried:
             reason = "content or order does not match its link"
             result.breaks.append(ChainBreak(case, version, reason))
         heads[case] = (version, carried)
+        if want.get(case) == version:
+            result.links_at[case] = carried
     return result
 
 

@@ -93,6 +93,10 @@ class Settings(BaseSettings):
     auth_audience: str = "saksflyt"
     auth_algorithms: list[str] = ["RS256", "PS256", "ES256"]
     auth_leeway_seconds: int = Field(default=30, ge=0, le=300)  # clock skew tolerated
+    # signed checkpoints of every hash chain's head (saksflyt checkpoint, verify --checkpoints):
+    # the append-only log and the Ed25519 key that signs it, which the database never holds
+    checkpoint_dir: Path = Path("var/checkpoints")
+    checkpoint_key: Path = Path("var/checkpoint-key.pem")
     # requests per moving window (the limits library's notation, e.g. "600/minute"), per client
     # address and per token subject; over it, 429 with Retry-After
     rate_limit_per_address: str = "1200/minute"

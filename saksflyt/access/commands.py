@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 from rich.console import Console
 
-from saksflyt.access import log
+from saksflyt.access import checkpoints, log
 from saksflyt.access.policy import Principal, Role
 from saksflyt.access.tokens import NotConfigured, mint
 from saksflyt.bootstrap import bootstrap, projection_store
@@ -47,11 +49,24 @@ def _access_log(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    """Every case's event chain (or one case's), then the access log's chain."""
+    """Every case's event chain (or one case's), then the access log's chain; with
+    ``--checkpoints``, that nothing the newest signed checkpoint saw is gone."""
     settings = Settings.from_env()
+    against = None
+    if args.checkpoints:
+        if args.case is not None:
+            raise UserError("--checkpoints checks the whole store: leave out --case")
+        try:
+            public = checkpoints.public_key_of(args.key or settings.checkpoint_key)
+            against = checkpoints.latest(settings.checkpoint_dir, public)
+        except (OSError, ValueError) as problem:
+            raise UserError(f"checkpoints: {problem}", Exit.FAILED) from None
+        if against is None:
+            raise UserError(f"no checkpoint in {settings.checkpoint_dir}", Exit.CONFIGURATION)
     app = bootstrap(settings)
     try:
-        found = app.verify(args.case)
+        want = {case: version for case, (version, _) in against.cases.items()} if against else None
+        found = app.verify(args.case, want=want)
     finally:
         app.close()
     breaks = [str(b) for b in found.breaks]
@@ -67,9 +82,51 @@ def _verify(args: argparse.Namespace) -> int:
             store.db.close()
         print(f"access log: {rows} rows checked, {len(log_breaks)} breaks")
         breaks += [str(b) for b in log_breaks]
+    if against is not None:
+        store = projection_store(settings)
+        try:
+            gone = checkpoints.missing(against, found.heads, found.links_at, store.db)
+        finally:
+            store.db.close()
+        seen = against.checkpoint
+        print(
+            f"checkpoint {seen.number} of {seen.at} ({seen.cases} cases, {seen.events} events, "
+            f"{seen.access_rows} access-log rows): signature good, {len(gone)} missing"
+        )
+        breaks += [f"GONE since the checkpoint: {what}" for what in gone]
     for line in breaks:
         print(f"BROKEN {line}")
     return 1 if breaks else 0
+
+
+def _checkpoint(args: argparse.Namespace) -> int:
+    """Sign every chain's head now (and every ``--every`` seconds until stopped)."""
+    settings = Settings.from_env()
+    key = checkpoints.ensure_key(settings.checkpoint_key)
+    while True:
+        app = bootstrap(settings)
+        try:
+            found = app.verify()
+        finally:
+            app.close()
+        store = projection_store(settings)
+        try:
+            access = checkpoints.access_head(store.db)
+        finally:
+            store.db.close()
+        now = datetime.now(UTC)
+        made = checkpoints.make(
+            settings.checkpoint_dir, key, found.heads, found.events, access, now
+        )
+        print(
+            f"checkpoint {made.number}: {made.cases} cases, {made.events} events, "
+            f"{made.access_rows} access-log rows, root {made.root[:16]}… "
+            f"→ {settings.checkpoint_dir / checkpoints.LOG}",
+            flush=True,
+        )
+        if not args.every:
+            return 0
+        time.sleep(args.every)
 
 
 def add_access_commands(commands: Any) -> None:
@@ -113,4 +170,23 @@ def add_access_commands(commands: Any) -> None:
         "verify", help="recompute the event store's hash chains and the access log's; name breaks"
     )
     verify.add_argument("--case", type=UUID, help="only this case's events")
+    verify.add_argument(
+        "--checkpoints",
+        action="store_true",
+        help="and that nothing the newest signed checkpoint saw is gone (SAKSFLYT_CHECKPOINT_DIR)",
+    )
+    verify.add_argument(
+        "--key", type=Path, help="the checkpoint key to verify with (public PEM will do)"
+    )
     verify.set_defaults(handler=_verify)
+    checkpoint = commands.add_parser(
+        "checkpoint",
+        help="sign every hash chain's head into the append-only checkpoint log",
+        description="Writes to SAKSFLYT_CHECKPOINT_DIR with the key SAKSFLYT_CHECKPOINT_KEY "
+        "(made on first use; keep it off the database host's reach). Ship checkpoints.jsonl "
+        "elsewhere; saksflyt verify --checkpoints proves nothing it saw is gone.",
+    )
+    checkpoint.add_argument(
+        "--every", type=float, help="again every this many seconds until stopped (e.g. 300)"
+    )
+    checkpoint.set_defaults(handler=_checkpoint)

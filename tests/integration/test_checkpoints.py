@@ -1,0 +1,137 @@
+"""Signed checkpoints catch what hash chains cannot: deletion. With the triggers dropped (anyone
+with write access to the database), delete the newest access-log rows, a whole case, or a case's
+last event: the chains that are left still verify, ``saksflyt verify`` alone exits 0, and
+``saksflyt verify --checkpoints`` names what is gone — on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from uuid import UUID
+
+import pytest
+
+from domain import commands as cmd
+from projections.database import Database
+from saksflyt.access.log import Access, AccessLog
+from saksflyt.bootstrap import (
+    bootstrap,
+    event_store_database,
+    projection_database,
+    projection_store,
+)
+from saksflyt.cli import main
+from saksflyt.settings import Settings
+from tests.send import send, start
+from tests.stores import postgres_settings, sqlite_settings
+
+T0 = datetime(2026, 11, 2, 9, tzinfo=UTC)
+
+
+def _store(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
+    where = {"checkpoint_dir": tmp_path / "cp", "checkpoint_key": tmp_path / "cp-key.pem"}
+    if kind == "sqlite":
+        return sqlite_settings(tmp_path, **where)
+    url, schema = (request.getfixturevalue(f) for f in ("postgres_url", "postgres_schema"))
+    return postgres_settings(url, schema, tmp_path, **where)
+
+
+def _env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    names = ("event_store", "sqlite_path", "projection_sqlite_path", "postgres_url",
+             "postgres_schema", "key_ring", "document_dir", "checkpoint_dir", "checkpoint_key")  # fmt: skip
+    for name in names:
+        value = getattr(settings, name)
+        if value is not None:
+            monkeypatch.setenv(f"SAKSFLYT_{name.upper()}", str(value))
+
+
+def _events_table(db: Database) -> str:
+    if db.dialect == "sqlite":
+        return "stored_events"
+    rows = db.rows(
+        "SELECT table_name FROM information_schema.columns WHERE column_name = 'originator_version'"
+        " AND table_schema = current_schema() AND table_name NOT LIKE ?",
+        ("%snapshot%",),
+    )
+    return str(rows[0]["table_name"])
+
+
+def _drop_triggers(db: Database) -> None:
+    if db.dialect == "sqlite":
+        for name in ("access_log_no_update", "access_log_no_delete"):
+            db.execute(f"DROP TRIGGER IF EXISTS {name}")
+    else:
+        for name in ("access_log_no_change", "access_log_no_truncate"):
+            db.execute(f"DROP TRIGGER IF EXISTS {name} ON access_log")
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_verify_with_checkpoints_names_what_was_deleted(
+    kind: str,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    settings = _store(kind, tmp_path, request)
+    app = bootstrap(settings)
+    cases: list[UUID] = []
+    for n in range(4):
+        case = start(app, "ledsagerbevis", T0 + timedelta(minutes=n))
+        saved = T0 + timedelta(minutes=n, seconds=30)
+        send(app, cmd.SaveDraft, case, saved, form={"soker": {"navn": "A B"}})
+        cases.append(case)
+    app.close()
+    reads = projection_store(settings).db  # migrated: the access log is there
+    log = AccessLog(lambda: projection_database(settings), lambda: T0)
+    for case in cases:
+        log.record(Access("auditor-x", "caseworker", case, "ledsagerbevis", "0301", "case", "test"))
+    _env(settings, monkeypatch)
+    assert main(["checkpoint"]) == 0
+    assert main(["verify", "--checkpoints"]) == 0  # nothing gone yet
+    capsys.readouterr()
+
+    events = event_store_database(settings)
+    table = _events_table(events)
+    whole, last = str(cases[0]), str(cases[1])
+    events.execute(f"DELETE FROM {table} WHERE originator_id = ?", (_id(events, whole),))
+    events.execute(
+        f"DELETE FROM {table} WHERE originator_id = ? AND originator_version = 2",
+        (_id(events, last),),
+    )
+    _drop_triggers(reads)
+    reads.execute("DELETE FROM access_log WHERE seq > 2")
+    assert main(["verify"]) == 0  # every chain that is left still verifies
+    capsys.readouterr()
+    assert main(["verify", "--checkpoints"]) == 1
+    said = capsys.readouterr().out
+    assert f"GONE since the checkpoint: case {whole}: all 2 events are gone" in said
+    assert f"GONE since the checkpoint: case {last}: events 2 to 2 are gone" in said
+    assert "GONE since the checkpoint: access log: row 4 is gone (the newest now is 2)" in said
+    assert str(cases[2]) not in said and str(cases[3]) not in said
+    events.close()
+    reads.close()
+
+
+def test_a_forged_checkpoint_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Rewriting the log to hide a deletion needs the signing key, which the database's
+    administrator does not have: an edited record fails its signature."""
+    where = {"checkpoint_dir": tmp_path / "cp", "checkpoint_key": tmp_path / "cp-key.pem"}
+    settings = sqlite_settings(tmp_path, **where)
+    app = bootstrap(settings)
+    start(app, "ledsagerbevis", T0)
+    app.close()
+    _env(settings, monkeypatch)
+    assert main(["checkpoint"]) == 0
+    path = settings.checkpoint_dir / "checkpoints.jsonl"
+    path.write_text(path.read_text().replace('"cases": 1', '"cases": 0'))
+    capsys.readouterr()
+    assert main(["verify", "--checkpoints"]) == 1
+    assert "signature does not verify" in capsys.readouterr().err
+
+
+def _id(db: Database, case: str) -> str:
+    """A case id as the events table keeps it (SQLite: 32 hex digits; PostgreSQL: a uuid)."""
+    return case if db.dialect == "postgres" else UUID(case).hex
