@@ -53,6 +53,9 @@ from tests.smtp import SmtpServer
 RECOVERY_LIMIT_S = 180.0
 
 
+TOKEN_MINUTES = 240  # the longest a campaign runs, with room
+
+
 @dataclass(frozen=True)
 class Shape:
     """How big a campaign is."""
@@ -140,6 +143,10 @@ class Campaign:
             "SAKSFLYT_KEY_RING": str(ring),
             "SAKSFLYT_DOCUMENT_DIR": str(self.documents),
             "SAKSFLYT_AUTH_DEV_KEY": str(dev_key),
+            # the campaign's two tokens live through a whole run; its load is one address
+            "SAKSFLYT_AUTH_MAX_TOKEN_MINUTES": str(TOKEN_MINUTES),
+            "SAKSFLYT_RATE_LIMIT_PER_ADDRESS": "100000000/minute",
+            "SAKSFLYT_RATE_LIMIT_PER_CALLER": "100000000/minute",
             "SAKSFLYT_SMTP_HOST": "127.0.0.1",
             "SAKSFLYT_SMTP_PORT": str(self.smtp.port),
             "SAKSFLYT_SMTP_SECURITY": "none",
@@ -156,6 +163,7 @@ class Campaign:
             projection_store="postgres",
             key_ring=ring,
             auth_dev_key=dev_key,
+            auth_max_token_minutes=TOKEN_MINUTES,
             kafka=self.bootstrap,
             topic_prefix=self.topics.prefix,
             document_dir=self.documents,

@@ -61,7 +61,7 @@ class History:
 
 def tokens(settings: Settings) -> dict[str, str]:
     """A form portal (files applications) and a case officer (acts on them)."""
-    now, life = datetime.now(UTC), timedelta(hours=2)
+    now, life = datetime.now(UTC), timedelta(minutes=settings.auth_max_token_minutes)
     kommuner = frozenset(MUNICIPALITIES)
     portal = Principal("chaos-portal", frozenset({Role.SERVICE}), kommuner)
     officer = Principal("chaos-officer", frozenset({Role.CASEWORKER}), kommuner)

@@ -37,7 +37,7 @@ from schemas.mapping import COMMAND_NAMES, command_from_record, command_to_recor
 
 PDF = synthetic.pdf("a synthetic attachment for the fault campaign")
 PDF_TYPE = "application/pdf"
-PNG = b"\x89PNG\r\n\x1a\n" + bytes(64)
+PNG = synthetic.png()  # a real one: uploads are decoded
 PROBES = 40
 SENDER = "postmottak@kommune.example"  # the notices policy's From: its domain is in Message-IDs
 HTTP_SERVICES = ("avfallsbeholder", "ledsagerbevis", "parkering-forflytningshemmet")

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import io
 import random
 from typing import Any
 
 from fastapi.testclient import TestClient
-from PIL import Image
 
 from saksflyt import rebuild
 from saksflyt.bootstrap import bootstrap
@@ -19,13 +17,7 @@ from tests.tokens import client as api_client
 PDF = synthetic.pdf("a synthetic attachment")  # a real PDF: uploads are parsed
 
 
-def png(seed: int = 0) -> bytes:
-    """A small, real PNG (uploads are decoded); ``seed`` makes each one different."""
-    out = io.BytesIO()
-    Image.new("RGB", (8, 8), (seed % 256, 80, 160)).save(out, "PNG")
-    return out.getvalue()
-
-
+png = synthetic.png
 PNG = png()
 MZ = b"MZ\x90\x00" + b"\x00" * 60  # the start of a Windows executable
 HTML = b"<!DOCTYPE html><html><script>alert(1)</script></html>"

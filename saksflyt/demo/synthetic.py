@@ -6,10 +6,13 @@ valid control digits, e-mail addresses use the reserved ``example.org`` domain.
 
 from __future__ import annotations
 
+import io
 import random
 from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
+
+from PIL import Image
 
 from domain.identifiers import synthetic_fodselsnummer, synthetic_organisasjonsnummer
 
@@ -185,3 +188,10 @@ def pdf(title: str) -> bytes:
     out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\n".encode()
     out += f"startxref\n{xref}\n%%EOF\n".encode()
     return bytes(out)
+
+
+def png(seed: int = 0) -> bytes:
+    """A small, real PNG (an uploaded photo is decoded whole); ``seed`` makes each different."""
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), (seed % 256, 80, 160)).save(out, "PNG")
+    return out.getvalue()

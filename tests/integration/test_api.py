@@ -255,7 +255,11 @@ def test_read_models_download_as_csv_and_parquet(client: TestClient) -> None:
 def test_health_readiness_metrics_and_openapi(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz").json()
-    assert ready == {"ready": True, "checks": {"event_store": "ok", "projections": "ok"}}
+    assert ready == {
+        "ready": True,
+        "checks": {"event_store": "ok", "projections": "ok"},
+        "warnings": ["development token key trusted (SAKSFLYT_AUTH_DEV_KEY)"],  # as in the tests
+    }
     assert client.get("/metrics").headers["content-type"].startswith("text/plain")
     document = client.get("/openapi.json").json()
     assert "/applications/{case_id}/decision" in document["paths"]
