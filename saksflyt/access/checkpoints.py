@@ -35,6 +35,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from projections.database import Database
+from saksflyt.access.tokens import write_private_key
 
 LOG = "checkpoints.jsonl"
 
@@ -63,15 +64,7 @@ class Checkpoint:
 def ensure_key(path: Path) -> Ed25519PrivateKey:
     """The checkpoint signing key (made on first use, mode 0600); never in the database."""
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        pem = Ed25519PrivateKey.generate().private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as out:
-            out.write(pem)
+        write_private_key(path, Ed25519PrivateKey.generate())
     key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     if not isinstance(key, Ed25519PrivateKey):
         raise ValueError(f"{path} is not an Ed25519 private key")

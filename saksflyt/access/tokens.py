@@ -192,10 +192,15 @@ def _fits(key: Any, algorithm: str) -> bool:
 
 def ensure_dev_key(path: Path) -> Path:
     """Make a local development signing key (EC P-256, mode 0600) unless one is there."""
-    if path.exists():
-        return path
+    if not path.exists():
+        write_private_key(path, ec.generate_private_key(ec.SECP256R1()))
+    return path
+
+
+def write_private_key(path: Path, key: Any) -> None:
+    """A new private key file as PEM (PKCS #8), readable by its owner only (mode 0600)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    pem = ec.generate_private_key(ec.SECP256R1()).private_bytes(
+    pem = key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
@@ -203,7 +208,6 @@ def ensure_dev_key(path: Path) -> Path:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as out:
         out.write(pem)
-    return path
 
 
 def dev_key(path: Path) -> ec.EllipticCurvePrivateKey:
