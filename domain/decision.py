@@ -107,6 +107,12 @@ class DecisionTrack(Guards):
                     "decide", "no-permit-period", "this decision grants nothing for a time"
                 )
             return None
+        if longest <= today:
+            raise self._refuse(
+                "decide",
+                "validity-out-of-range",
+                f"the permit would have run out by {longest} (the driving licence's end)",
+            )
         if given is not None and not today < given <= longest:
             raise self._refuse(
                 "decide",

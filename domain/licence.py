@@ -23,6 +23,7 @@ PERIOD_LAW = "alkoholloven § 1-6"
 ELECTION_YEAR = 2023  # kommunestyrevalg: every fourth year from this one
 YEARS_AT_MOST = 4
 SINGLE_OCCASION_DAYS_AT_MOST = 14  # practice bound for «en enkelt anledning» (municipal)
+STARTS_WITHIN = timedelta(days=730)  # a licence asked for more than two years ahead is refused
 
 
 def period_ends_by(start: date) -> date:
@@ -38,6 +39,8 @@ def period_problem(form: Mapping[str, Any], today: date) -> str | None:
     """Why the period asked for cannot be granted, or None."""
     kind = form.get("bevillingstype", "alminnelig")
     start = date.fromisoformat(str(form.get("gyldig_fra") or today))
+    if not today <= start <= today + STARTS_WITHIN:
+        return f"a licence starts between today and {STARTS_WITHIN.days} days ahead, not {start}"
     end = form.get("gyldig_til")
     if kind == "alminnelig":
         if end is not None and date.fromisoformat(str(end)) > period_ends_by(start):

@@ -157,6 +157,10 @@ def test_a_drivers_parking_permit_ends_with_the_driving_licence() -> None:
     assert refused.value.code == "validity-out-of-range"
     case.decide(granted, T0 + DAY, parking)
     assert case.decision is not None and case.decision["valid_until"] == licence
+    lapsed = submitted(parking.code, T0, gjelder="forer", forerkort_gyldig_til="2001-01-01")
+    with pytest.raises(InvalidTransition) as refused:
+        lapsed.decide(granted, T0 + DAY, parking)  # a licence long run out: no permit to end
+    assert refused.value.code == "validity-out-of-range"
     other = submitted("avfallsbeholder", T0)
     with pytest.raises(InvalidTransition) as refused:
         other.decide(replace(granted, valid_until=licence), T0 + DAY, service("avfallsbeholder"))
@@ -233,6 +237,8 @@ def _licence(**fields: object) -> dict[str, object]:
         ({"skjenketid_til": "01:00"}, "serving-hours-not-allowed"),  # group 3 ends 24:00 here
         ({"gyldig_fra": "2026-04-01", "gyldig_til": "2030-04-01"}, "licence-period-not-allowed"),
         ({"bevillingstype": "enkelt-anledning"}, "licence-period-not-allowed"),  # no period
+        ({"gyldig_fra": "9999-12-31"}, "licence-period-not-allowed"),  # no crash at year 9999
+        ({"gyldig_fra": "2020-01-01"}, "licence-period-not-allowed"),  # no licence backwards
         (
             {"bevillingstype": "enkelt-anledning", "gyldig_fra": "2026-06-01", "gyldig_til": "2026-09-01"},
             "licence-period-not-allowed",
