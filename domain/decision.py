@@ -111,7 +111,8 @@ class DecisionTrack(Guards):
             raise self._refuse(
                 "decide",
                 "validity-out-of-range",
-                f"the permit would have run out by {longest} (the driving licence's end)",
+                f"the permit would have run out by {longest}: the period asked for, or the "
+                "driving licence, has ended",
             )
         if given is not None and not today < given <= longest:
             raise self._refuse(

@@ -259,9 +259,9 @@ class CaseScript:
 
     def _planned(self, form: dict[str, Any], at: datetime) -> dict[str, Any]:
         """A gravemelding plans its work a few days to a month after it is sent; one
-        skjenkebevilling in four is for one occasion, a weekend some weeks ahead."""
+        skjenkebevilling in four is for one occasion, a weekend some months ahead."""
         if self.service.serving_hours and self.rng.random() < 0.25:
-            party = local_date(at) + timedelta(days=self.rng.randint(30, 60))
+            party = local_date(at) + timedelta(days=self.rng.randint(150, 240))
             return form | {
                 "bevillingstype": "enkelt-anledning",
                 "gyldig_fra": str(party),
@@ -405,7 +405,7 @@ class CaseScript:
             return
         at = clock.working_day_at_or_after(target)
         outcome = self.rng.choices(list(Outcome), weights=(80, 8, 12))[0]
-        self._do(cmd.Decide, at, decision=self._vedtak(outcome))
+        self._do(cmd.Decide, at, decision=self._vedtak(outcome, at))
         if outcome is not Outcome.GRANTED and self.rng.random() < 0.3:
             self._appeal(clock)
         if self.app.get_case(self.case_id).survey is not None:
@@ -449,10 +449,14 @@ class CaseScript:
         if result is AppealResult.REPEALED:  # decided again, on the new clock
             again = clock.working_day_at_or_after(clock.later(days=self.rng.uniform(7, 20)))
             outcome = self.rng.choices(list(Outcome), weights=(60, 20, 20))[0]
-            self._do(cmd.Decide, again, decision=self._vedtak(outcome))
+            self._do(cmd.Decide, again, decision=self._vedtak(outcome, again))
 
-    def _vedtak(self, outcome: Outcome) -> Decision:
-        """The office's decision; a refusal or partial grant with its reasons (fvl § 25)."""
+    def _vedtak(self, outcome: Outcome, at: datetime) -> Decision:
+        """The office's decision; a refusal or partial grant with its reasons (fvl § 25). A
+        licence for an occasion that is over by then is refused."""
+        ends = self.app.get_case(self.case_id).form.get("gyldig_til")
+        if ends and local_date(at) >= date.fromisoformat(str(ends)):
+            outcome = Outcome.REFUSED
         basis = self.service.legal_basis[0]
         if outcome is Outcome.GRANTED:
             return Decision(outcome, basis, "saksbehandler-1")
