@@ -173,23 +173,15 @@ def permit_own_case() -> Any:
         service, kommunenummer = app.case_scope(case_id)
         if who.may(Permission.READ_CASE) and who.covers(service, kommunenummer):
             return CaseCaller(who, case_id, service, kommunenummer)
-        if who.may(Permission.READ_OWN):
-            if who.owns(applicant_identifier(app.get_case(case_id).form)):
-                return CaseCaller(who, case_id, service, kommunenummer, own=True)
-            raise refused(
-                request,
-                who,
-                "not-your-case",
-                "only the applicant may read this case's letters",
-                (case_id, service, kommunenummer),
-            )
-        raise refused(
-            request,
-            who,
-            "outside-scope",
-            "the case lies outside your municipalities or services",
-            (case_id, service, kommunenummer),
+        applicant = who.may(Permission.READ_OWN)
+        if applicant and who.owns(applicant_identifier(app.get_case(case_id).form)):
+            return CaseCaller(who, case_id, service, kommunenummer, own=True)
+        code, why = (
+            ("not-your-case", "only the applicant may read this case's letters")
+            if applicant
+            else ("outside-scope", "the case lies outside your municipalities or services")
         )
+        raise refused(request, who, code, why, (case_id, service, kommunenummer))
 
     return Depends(allowed)
 
