@@ -29,7 +29,6 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -229,7 +228,3 @@ def public_key_of(path: Path) -> Ed25519PublicKey:
     if not isinstance(key, Ed25519PublicKey):
         raise ValueError(f"{path} is not an Ed25519 key")
     return key
-
-
-def as_dict(checkpoint: Checkpoint) -> dict[str, Any]:
-    return asdict(checkpoint)
