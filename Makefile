@@ -22,7 +22,7 @@ install: $(STAMP) ## create .venv and install saksflyt with its dev tools
 demo: install ## simulate a month of applications on the embedded SQLite store and print a summary
 	$(BIN)/saksflyt demo
 
-test: install test-tools ## start PostgreSQL and Kafka on 127.0.0.1, run the whole test suite, stop them
+test: install test-tools ## start PostgreSQL, Kafka and an OpenID Connect server on 127.0.0.1, run the whole test suite, stop them
 	compose/with-services.sh $(BIN)/pytest
 
 NODE_TOOLS := tests/node/node_modules/.package-lock.json

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Start the services the tests need on 127.0.0.1, run the given command, stop what was started.
-# A user with their own servers sets SAKSFLYT_TEST_POSTGRES_URL and/or SAKSFLYT_TEST_KAFKA and
-# nothing is started for those.
+# A user with their own servers sets SAKSFLYT_TEST_POSTGRES_URL, SAKSFLYT_TEST_KAFKA and/or
+# SAKSFLYT_TEST_OIDC (an OpenID Connect server like compose/oidc.sh's) and nothing is started for
+# those.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 started=()
@@ -26,6 +27,12 @@ if [ -z "${SAKSFLYT_TEST_KAFKA:-}" ]; then
   SAKSFLYT_TEST_KAFKA_SASL="$(cat "$kafka_dir/sasl-listener")"
   SAKSFLYT_TEST_KAFKA_SASL_PASSWORD="$(cat "$kafka_dir/sasl-password")"
   export SAKSFLYT_TEST_KAFKA SAKSFLYT_TEST_KAFKA_DATA SAKSFLYT_TEST_KAFKA_SASL SAKSFLYT_TEST_KAFKA_SASL_PASSWORD
+fi
+if [ -z "${SAKSFLYT_TEST_OIDC:-}" ]; then
+  # NAV's mock-oauth2-server: ID-porten, Maskinporten and Entra ID for the identity tests
+  started+=(oidc)
+  SAKSFLYT_TEST_OIDC=$("$here/oidc.sh" start)
+  export SAKSFLYT_TEST_OIDC
 fi
 if [ -z "${SAKSFLYT_TEST_PDFA_VALIDATOR:-}" ]; then
   # not a service: the jars of the PDF/A validator the archive tests run (fetched once)

@@ -93,6 +93,14 @@ class Settings(BaseSettings):
     auth_audience: str = "saksflyt"
     auth_algorithms: list[str] = ["RS256", "PS256", "ES256"]
     auth_leeway_seconds: int = Field(default=30, ge=0, le=300)  # clock skew tolerated
+    # TOML file of trusted identity providers (ID-porten, Maskinporten, Entra ID): each its iss,
+    # audience, claim mapping; keys by OpenID Connect discovery (saksflyt/access/issuers.py)
+    auth_issuers: Path | None = None
+    # their key sets: kept this long, fetched again on an unknown kid or a failed signature but
+    # never more often than the cooldown, and waited for at most the timeout
+    auth_jwks_cache_seconds: float = Field(default=300.0, gt=0, le=86_400)
+    auth_jwks_cooldown_seconds: float = Field(default=30.0, ge=0, le=3_600)
+    auth_fetch_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     # signed checkpoints of every hash chain's head (saksflyt checkpoint, verify --checkpoints):
     # the append-only log and the Ed25519 key that signs it, which the database never holds
     checkpoint_dir: Path = Path("var/checkpoints")
@@ -132,6 +140,7 @@ class Settings(BaseSettings):
 
     @field_validator(
         "auth_jwks",
+        "auth_issuers",
         "auth_public_key",
         "auth_dev_key",
         "noark5_schemas",

@@ -1,8 +1,11 @@
-"""Bearer tokens: JWTs checked with PyJWT against the keys the municipality trusts.
+"""Bearer tokens: JWTs checked with PyJWT against the issuers the municipality trusts.
 
-Keys come from a JWKS file (what ID-porten, Maskinporten and Entra ID publish), a PEM public key,
-and — for development only — the public half of a local signing key (``saksflyt token`` mints with
-it). Issuer and audience must match, ``exp`` is required, clock skew is bounded, and only the
+Each trusted issuer (``saksflyt.access.issuers``) has its own audience, keys and claim mapping:
+ID-porten, Maskinporten and Entra ID with keys found by OpenID Connect discovery, and a local
+issuer (``SAKSFLYT_AUTH_ISSUER``) whose keys are a JWKS file, a PEM public key and — for
+development only — the public half of a local signing key (``saksflyt token`` mints with it). A
+token names its issuer (``iss``), which picks all of that. ``exp`` and ``iat`` are required and
+numbers, a token lives no longer than its issuer allows, clock skew is bounded, and only the
 asymmetric algorithms configured are accepted: ``alg=none`` and shared-secret (HS*) tokens never.
 """
 
@@ -10,7 +13,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,14 +22,24 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 
+from saksflyt.access.issuers import (
+    Fetching,
+    IssuerConfig,
+    KeysUnavailable,
+    RemoteKeys,
+    load_issuers,
+    mapped_claims,
+)
 from saksflyt.access.policy import BadClaims, Principal
 from saksflyt.settings import Settings
 
 DEV_KID = "saksflyt-dev"
 DEV_ALGORITHM = "ES256"
-REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud", "sub"]
+REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud"]
 TIME_CLAIMS = ("exp", "iat", "nbf")
 HEADER_STRINGS = ("alg", "kid", "typ")
+
+__all__ = ["InvalidToken", "KeysUnavailable", "NotConfigured", "TokenVerifier"]
 
 
 class InvalidToken(Exception):
@@ -47,73 +60,108 @@ class TrustedKey:
     kid: str | None  # from a JWKS: tokens naming a kid are checked with that key only
 
 
+@dataclass
+class Issuer:
+    """One issuer whose tokens are accepted: its settings and where its keys come from."""
+
+    name: str
+    config: IssuerConfig
+    max_lifetime_s: int
+    keys: list[TrustedKey] = field(default_factory=list)  # held locally
+    remote: RemoteKeys | None = None  # fetched from the issuer
+
+    def candidates(self, header: dict[str, Any]) -> list[TrustedKey]:
+        """The keys the token's header points at: its ``kid``'s, else every key of its kind."""
+        kid, alg = header.get("kid"), header["alg"]
+        if self.remote is not None:
+            found = [TrustedKey(k.key, k.key_id) for k in self.remote.keys(kid)]
+        else:
+            found = self.keys
+        fitting = [k for k in found if _fits(k.key, alg)]
+        named = [k for k in fitting if k.kid is not None and k.kid == kid]
+        return named or fitting
+
+
 class TokenVerifier:
-    def __init__(
-        self,
-        keys: list[TrustedKey],
-        issuer: str,
-        audience: str,
-        algorithms: list[str],
-        leeway_s: int,
-        max_lifetime_s: int = 3600,
-    ) -> None:
-        if not keys:
+    def __init__(self, issuers: list[Issuer], leeway_s: int) -> None:
+        if not issuers:
             raise NotConfigured(
-                "no key to check bearer tokens with: set SAKSFLYT_AUTH_JWKS or "
-                "SAKSFLYT_AUTH_PUBLIC_KEY (or SAKSFLYT_AUTH_DEV_KEY for development)"
+                "no key to check bearer tokens with: set SAKSFLYT_AUTH_ISSUERS, SAKSFLYT_AUTH_JWKS "
+                "or SAKSFLYT_AUTH_PUBLIC_KEY (or SAKSFLYT_AUTH_DEV_KEY for development)"
             )
-        self.keys, self.issuer, self.audience = keys, issuer, audience
-        self.algorithms, self.leeway_s = algorithms, leeway_s
-        self.max_lifetime_s = max_lifetime_s
+        self.issuers = {i.config.issuer: i for i in issuers}
+        self.leeway_s = leeway_s
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TokenVerifier:
-        keys: list[TrustedKey] = []
-        if settings.auth_jwks is not None:
-            keyset = jwt.PyJWKSet.from_json(settings.auth_jwks.read_text(encoding="utf-8"))
-            keys += [TrustedKey(k.key, k.key_id) for k in keyset.keys if k.public_key_use != "enc"]
-        if settings.auth_public_key is not None:
-            pem = settings.auth_public_key.read_bytes()
-            keys.append(TrustedKey(serialization.load_pem_public_key(pem), None))
-        if settings.auth_dev_key is not None:
-            key = dev_key(ensure_dev_key(settings.auth_dev_key))  # made on first use
-            keys.append(TrustedKey(key.public_key(), DEV_KID))
-        algorithms = list(settings.auth_algorithms)
-        if settings.auth_dev_key is not None and DEV_ALGORITHM not in algorithms:
-            algorithms.append(DEV_ALGORITHM)
-        return cls(
-            keys,
-            settings.auth_issuer,
-            settings.auth_audience,
-            algorithms,
-            settings.auth_leeway_seconds,
-            settings.auth_max_token_minutes * 60,
-        )
+        issuers = [] if (local := _local_issuer(settings)) is None else [local]
+        if settings.auth_issuers is not None:
+            fetching = Fetching(
+                settings.auth_jwks_cache_seconds,
+                settings.auth_jwks_cooldown_seconds,
+                settings.auth_fetch_timeout_seconds,
+            )
+            for name, config in load_issuers(settings.auth_issuers).items():
+                minutes = config.max_token_minutes or settings.auth_max_token_minutes
+                remote = RemoteKeys(config, fetching)
+                issuers.append(Issuer(name, config, minutes * 60, remote=remote))
+        if len({i.config.issuer for i in issuers}) != len(issuers):
+            raise NotConfigured("an issuer in SAKSFLYT_AUTH_ISSUERS is also SAKSFLYT_AUTH_ISSUER")
+        return cls(issuers, settings.auth_leeway_seconds)
+
+    @property
+    def fetches_keys(self) -> bool:
+        """Whether checking a token may wait on an issuer's key server."""
+        return any(i.remote is not None for i in self.issuers.values())
+
+    def key_status(self) -> dict[str, str]:
+        """Each fetching issuer's keys, for /readyz."""
+        return {i.name: i.remote.status() for i in self.issuers.values() if i.remote is not None}
+
+    def warm(self) -> dict[str, str]:
+        """Fetch every issuer's keys now (at start); the issuers that failed, and why."""
+        failed = {}
+        for issuer in self.issuers.values():
+            try:
+                if issuer.remote is not None:
+                    issuer.remote.keys(None)
+            except KeysUnavailable as error:
+                failed[issuer.name] = str(error)
+        return failed
 
     def principal(self, token: str) -> Principal:
-        """The caller the token names, or ``InvalidToken`` saying why not."""
-        claims = self._claims(token)
+        """The caller the token names, or ``InvalidToken`` saying why not (``KeysUnavailable``
+        when its issuer's keys cannot be fetched now)."""
+        issuer, claims = self._claims(token)
         try:
-            return Principal.from_claims(claims)
-        except BadClaims as error:
+            return Principal.from_claims(mapped_claims(issuer.config, claims))
+        except (BadClaims, ValueError) as error:
             raise InvalidToken("token-claims-invalid", str(error)) from None
 
-    def _claims(self, token: str) -> dict[str, Any]:
+    def _claims(self, token: str) -> tuple[Issuer, dict[str, Any]]:
         header = _header(token)
-        if header.get("alg") not in self.algorithms:
+        issuer = self.issuers.get(_unverified_issuer(token))
+        if issuer is None:
+            raise InvalidToken("token-issuer", "the token comes from an issuer not trusted")
+        if header.get("alg") not in issuer.config.algorithms:
             raise InvalidToken(
                 "token-algorithm-refused", f"tokens signed with {header.get('alg')} are refused"
             )
-        fitting = [k for k in self.keys if _fits(k.key, header["alg"])]
-        named = [k for k in fitting if k.kid is not None and k.kid == header.get("kid")]
-        for trusted in named or fitting:
-            try:
-                return self._bounded(self._decode(token, trusted.key))
-            except jwt.InvalidSignatureError:
-                continue
+        candidates = issuer.candidates(header)
+        for attempt in (1, 2):
+            for trusted in candidates:
+                try:
+                    return issuer, self._bounded(issuer, self._decode(issuer, token, trusted.key))
+                except jwt.InvalidSignatureError:
+                    continue
+            # a key published again under the same kid: fetch once more (within the cooldown)
+            if attempt == 1 and candidates and issuer.remote and issuer.remote.refetch():
+                candidates = issuer.candidates(header)
+            else:
+                break
         raise InvalidToken("token-signature-invalid", "the token's signature does not verify")
 
-    def _bounded(self, claims: dict[str, Any]) -> dict[str, Any]:
+    def _bounded(self, issuer: Issuer, claims: dict[str, Any]) -> dict[str, Any]:
         """Times are numbers (PyJWT takes "exp": "9999999999" as one), and a token lives no
         longer than the settings allow: a token that never expires is refused."""
         for name in TIME_CLAIMS:
@@ -121,23 +169,23 @@ class TokenVerifier:
             if name in claims and (isinstance(value, bool) or not isinstance(value, int | float)):
                 raise InvalidToken("token-claims-invalid", f"{name} must be a number of seconds")
         lifetime = claims["exp"] - claims["iat"]
-        if lifetime > self.max_lifetime_s:
+        if lifetime > issuer.max_lifetime_s:
             raise InvalidToken(
                 "token-lifetime-too-long",
-                f"the token lives {lifetime / 60:.0f} minutes; at most {self.max_lifetime_s // 60}",
+                f"the token lives {lifetime / 60:.0f} minutes; at most {issuer.max_lifetime_s // 60}",
             )
         return claims
 
-    def _decode(self, token: str, key: Any) -> dict[str, Any]:
+    def _decode(self, issuer: Issuer, token: str, key: Any) -> dict[str, Any]:
         try:
             return jwt.decode(
                 token,
                 key,
-                algorithms=self.algorithms,
-                audience=self.audience,
-                issuer=self.issuer,
+                algorithms=issuer.config.algorithms,
+                audience=issuer.config.audience,
+                issuer=issuer.config.issuer,
                 leeway=self.leeway_s,
-                options={"require": REQUIRED_CLAIMS},
+                options={"require": [*REQUIRED_CLAIMS, issuer.config.subject_claim]},
             )
         except (jwt.InvalidSignatureError, jwt.InvalidKeyError) as error:
             raise jwt.InvalidSignatureError(str(error)) from error
@@ -178,6 +226,43 @@ def _header(token: str) -> dict[str, Any]:
             "token-header-invalid", "the token names critical extensions this API does not know"
         )
     return header
+
+
+def _unverified_issuer(token: str) -> str:
+    """The ``iss`` the token claims, read before its signature to pick the issuer's keys."""
+    try:
+        claimed = jwt.decode(token, options={"verify_signature": False}).get("iss")
+    except jwt.PyJWTError:
+        raise InvalidToken("token-malformed", "the bearer token cannot be read") from None
+    if not isinstance(claimed, str):
+        raise InvalidToken("token-issuer", "the token names no issuer")
+    return claimed
+
+
+def _local_issuer(settings: Settings) -> Issuer | None:
+    """SAKSFLYT_AUTH_ISSUER with the keys held here (a JWKS file, a PEM key, the dev key)."""
+    keys: list[TrustedKey] = []
+    if settings.auth_jwks is not None:
+        keyset = jwt.PyJWKSet.from_json(settings.auth_jwks.read_text(encoding="utf-8"))
+        keys += [TrustedKey(k.key, k.key_id) for k in keyset.keys if k.public_key_use != "enc"]
+    if settings.auth_public_key is not None:
+        pem = settings.auth_public_key.read_bytes()
+        keys.append(TrustedKey(serialization.load_pem_public_key(pem), None))
+    if settings.auth_dev_key is not None:
+        key = dev_key(ensure_dev_key(settings.auth_dev_key))  # made on first use
+        keys.append(TrustedKey(key.public_key(), DEV_KID))
+    if not keys:
+        return None
+    algorithms = list(settings.auth_algorithms)
+    if settings.auth_dev_key is not None and DEV_ALGORITHM not in algorithms:
+        algorithms.append(DEV_ALGORITHM)
+    config = IssuerConfig(
+        issuer=settings.auth_issuer,
+        audience=settings.auth_audience,
+        algorithms=algorithms,
+        person_claim="pid",  # saksflyt's own claims: an applicant's token carries pid
+    )
+    return Issuer("local", config, settings.auth_max_token_minutes * 60, keys)
 
 
 def _fits(key: Any, algorithm: str) -> bool:

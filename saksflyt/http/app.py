@@ -10,11 +10,13 @@ different request with the same key is refused.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from importlib import metadata
 
+from anyio import to_thread
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 from starlette.formparsers import MultiPartParser
@@ -38,6 +40,8 @@ from saksflyt.http.services import Services
 from saksflyt.ops.metrics import http_metrics
 from saksflyt.settings import Settings
 
+log = logging.getLogger(__name__)
+
 
 def create_app(
     settings: Settings | None = None, clock: Callable[[], datetime] | None = None
@@ -49,6 +53,8 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.services = Services(settings, clock or (lambda: datetime.now(UTC)))
+        for issuer, why in (await to_thread.run_sync(tokens.warm)).items():
+            log.warning("identity provider keys not fetched", extra={"issuer": issuer, "why": why})
         yield
         app.state.services.close()
 

@@ -11,6 +11,7 @@ operator unless ``SAKSFLYT_METRICS_OPEN`` is set.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -24,7 +25,7 @@ from domain.forms import applicant_identifier
 from projections.queries import Scope
 from saksflyt.access.log import Access
 from saksflyt.access.policy import Permission, Principal
-from saksflyt.access.tokens import InvalidToken, TokenVerifier
+from saksflyt.access.tokens import InvalidToken, KeysUnavailable, TokenVerifier
 from saksflyt.http.problems import ApiProblem
 from saksflyt.ops.metrics import TELEMETRY
 
@@ -77,6 +78,16 @@ def unauthenticated(code: str, detail: str) -> ApiProblem:
     return ApiProblem(401, code, detail, headers={"WWW-Authenticate": challenge})
 
 
+def keys_unavailable(cooldown_s: float) -> ApiProblem:
+    """503: the token may be genuine, but its issuer's keys cannot be fetched now."""
+    return ApiProblem(
+        503,
+        "identity-provider-unreachable",
+        "the identity provider's keys cannot be fetched now; try again shortly",
+        headers={"Retry-After": str(max(1, math.ceil(cooldown_s)))},
+    )
+
+
 def forbidden(code: str, detail: str) -> ApiProblem:
     TELEMETRY.access_refused(code)
     return ApiProblem(403, code, detail)
@@ -96,6 +107,9 @@ def caller(
         return verifier.principal(credentials.credentials)
     except InvalidToken as refused:
         raise unauthenticated(refused.code, refused.detail) from None
+    except KeysUnavailable:
+        cooldown = request.app.state.services.settings.auth_jwks_cooldown_seconds
+        raise keys_unavailable(cooldown) from None
 
 
 Caller = Annotated[Principal, Depends(caller)]

@@ -18,10 +18,13 @@ import math
 import time
 from typing import Any
 
+from anyio import to_thread
 from limits import RateLimitItem, parse, storage, strategies
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from saksflyt.access.tokens import InvalidToken, TokenVerifier
+from saksflyt.access.policy import Principal
+from saksflyt.access.tokens import InvalidToken, KeysUnavailable, TokenVerifier
+from saksflyt.http.auth import keys_unavailable
 from saksflyt.http.problems import problem
 from saksflyt.ops.metrics import RATE_LIMITED, TELEMETRY
 from saksflyt.settings import Settings
@@ -36,6 +39,13 @@ class Gate:
         self.limiter = strategies.MovingWindowRateLimiter(storage.MemoryStorage())
         self.per_address = parse(settings.rate_limit_per_address)
         self.per_caller = parse(settings.rate_limit_per_caller)
+        self.cooldown_s = settings.auth_jwks_cooldown_seconds
+
+    async def _principal(self, token: str) -> Principal:
+        """The token's caller; off the event loop when its issuer's keys may need fetching."""
+        if self.tokens.fetches_keys:
+            return await to_thread.run_sync(self.tokens.principal, token)
+        return self.tokens.principal(token)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in NEVER_LIMITED:
@@ -47,9 +57,14 @@ class Gate:
             return
         if scope["method"] in WITH_BODY:
             try:
-                who = self.tokens.principal(_bearer(scope))
+                who = await self._principal(_bearer(scope))
             except InvalidToken as refused:
                 await _unauthenticated(refused, scope, receive, send)
+                return
+            except KeysUnavailable:
+                said = keys_unavailable(self.cooldown_s)
+                response: Any = problem(said.status, said.code, said.detail, said.headers)
+                await response(scope, receive, send)
                 return
             if not self.limiter.hit(self.per_caller, "caller", who.subject):
                 await self._too_many("caller", self.per_caller, who.subject, scope, receive, send)

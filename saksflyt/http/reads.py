@@ -306,6 +306,10 @@ def readyz(request: Request) -> JSONResponse:
     said: dict[str, Any] = {"ready": ready, "checks": checks}
     if s.settings.auth_dev_key is not None:  # ready, but not for production
         said["warnings"] = ["development token key trusted (SAKSFLYT_AUTH_DEV_KEY)"]
+    # an identity provider down is not this process's fault: said, never a 503 (every replica
+    # would leave the load balancer, and the callers of the other issuers with them)
+    if keys := request.app.state.tokens.key_status():
+        said["identity_providers"] = keys
     return JSONResponse(said, status_code=200 if ready else 503)
 
 
