@@ -32,6 +32,7 @@ from domain.values import Attachment, Decision
 from saksflyt.bootstrap import bootstrap
 from saksflyt.demo import synthetic
 from saksflyt.demo.simulation import MUNICIPALITIES, simulated_commands
+from saksflyt.http.commands import new_case_id
 from saksflyt.settings import Settings
 from schemas.mapping import COMMAND_NAMES, command_from_record, command_to_record
 
@@ -76,20 +77,21 @@ def _journey(rng: random.Random, n: int) -> Journey:
     def key() -> uuid.UUID:
         return uuid.UUID(int=rng.getrandbits(128), version=4)
 
-    case_id = key()
+    chosen = key()  # the client's id; the case's is derived from it in the municipality
+    case_id = new_case_id(kommune, chosen)
     at: dict[str, Any] = {"case_id": case_id, "received_at": datetime.now(UTC), "actor": "chaos"}
     step = f"/applications/{case_id}/"
     requests: list[Request] = []
     if service == "avfallsbeholder":  # no attachments: start and submit in one request
         k = key()
-        body = {"service": service, "kommunenummer": kommune, "form": form, "case_id": str(case_id)}
+        body = {"service": service, "kommunenummer": kommune, "form": form, "case_id": str(chosen)}
         made = cmd.SubmitNewApplication(
             command_id=k, **at, service=service, kommunenummer=kommune, form=form
         )
         requests.append(Request("POST", "/applications", k, made, json=body))
     else:  # a draft, its two attachments, then submitted
         k = key()
-        body = {"service": service, "kommunenummer": kommune, "form": form, "case_id": str(case_id)}
+        body = {"service": service, "kommunenummer": kommune, "form": form, "case_id": str(chosen)}
         started = cmd.StartApplication(
             command_id=k, **at, service=service, kommunenummer=kommune, form=form
         )

@@ -44,6 +44,7 @@ Key = Annotated[
     ),
 ]
 Result = dict[str, Any] | Response
+CASE_IDS = UUID("6b1f3c0e-5a52-5d0b-9d6e-0c4a7f2e8b31")  # the namespace of client-chosen case ids
 STEP = "/applications/{case_id}/"
 # OpenAPI links: what a client (and schemathesis) can do next with the case a creation answered
 NEXT_STEPS = (
@@ -82,6 +83,17 @@ CREATED: dict[int | str, dict[str, Any]] = {
 }
 
 
+def new_case_id(kommunenummer: str, chosen: UUID | None, key: UUID | None = None) -> UUID:
+    """A new case's id. An id the client chose (or its ``Idempotency-Key``) names the case within
+    the municipality: the case's id is derived from it in that municipality's namespace (UUID v5),
+    so a resend meets the same case, and an id that exists in another municipality meets nothing
+    there — no caller learns from a ``409`` that another municipality's case exists."""
+    namespace = uuid5(CASE_IDS, kommunenummer)
+    if chosen is not None:
+        return uuid5(namespace, str(chosen))
+    return uuid5(namespace, f"idempotency-key:{key}") if key is not None else uuid4()
+
+
 @router.post("/applications", status_code=201, response_model=m.CommandResult, responses=CREATED)
 def submit_application(
     body: m.NewApplication, request: Request, who: Filer, key: Key = None
@@ -92,9 +104,8 @@ def submit_application(
     after a lost answer neither opens a second case nor submits twice.
     """
     require_scope(who, body.service, body.kommunenummer)
-    case_id = body.case_id or (uuid5(key, "case") if key else uuid4())
     command = cmd.SubmitNewApplication(
-        **command_ids(request, case_id, key, who),
+        **command_ids(request, new_case_id(body.kommunenummer, body.case_id, key), key, who),
         service=body.service,
         kommunenummer=body.kommunenummer,
         form=body.form,
@@ -108,7 +119,7 @@ def start_draft(body: m.NewDraft, request: Request, who: Filer, key: Key = None)
     """Open a draft (mellomlagring), optionally with the first part of the form."""
     require_scope(who, body.service, body.kommunenummer)
     command = cmd.StartApplication(
-        **command_ids(request, body.case_id or uuid4(), key, who),
+        **command_ids(request, new_case_id(body.kommunenummer, body.case_id), key, who),
         service=body.service,
         kommunenummer=body.kommunenummer,
         form=body.form,
@@ -127,7 +138,7 @@ def request_contact(
     ``contact_status``."""
     require_scope(who, body.service, body.kommunenummer)
     command = cmd.RequestContact(
-        **command_ids(request, body.case_id or uuid4(), key, who),
+        **command_ids(request, new_case_id(body.kommunenummer, body.case_id), key, who),
         service=body.service,
         kommunenummer=body.kommunenummer,
         contact=body.contact.model_dump(mode="json", exclude_none=True),

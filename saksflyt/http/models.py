@@ -39,11 +39,21 @@ SignedAt = Annotated[
 ]
 
 
+ChosenId = Annotated[
+    UUID | None,
+    Field(
+        description="Your own id for the new case, to resend safely: the case's id is derived "
+        "from it and the municipality (the same id gives the same case; ids never meet another "
+        "municipality's cases). Use the case_id the answer gives in later calls",
+    ),
+]
+
+
 class NewDraft(Step):
     service: ShortText
     kommunenummer: Annotated[str, Field(pattern=r"^[0-9]{4}$")]
     form: dict[str, Any] = Field(default_factory=dict)
-    case_id: UUID | None = None
+    case_id: ChosenId = None
 
 
 class NewApplication(NewDraft):
@@ -57,7 +67,7 @@ class NewContactRequest(Step):
     service: ShortText = Field(examples=["pleie-omsorg"])
     kommunenummer: Annotated[str, Field(pattern=r"^[0-9]{4}$")]
     contact: ContactForm
-    case_id: UUID | None = None
+    case_id: ChosenId = None
 
 
 class DraftBody(Step):

@@ -459,6 +459,23 @@ def test_an_applicant_reads_the_letters_of_their_own_case_and_no_one_elses(world
     assert [r["subject"] for r in reads] == ["innbygger"] and own not in log.text
 
 
+@pytest.mark.parametrize("route", ["/drafts", "/applications", "/contact-requests"])
+def test_an_id_chosen_in_one_municipality_never_meets_another_municipalitys_case(
+    world: World, route: str
+) -> None:
+    """A 0301 caller who names a 4601 case's id as its new case's id opens a case of its own
+    (201, another id), exactly as for an id nobody has used: the answer says nothing of 4601's
+    case. The same id again meets its own case (409)."""
+    theirs = world.case_for("submitted", OTHER, fresh=True)
+    worker = headers(world.settings, roles={Role.CASEWORKER}, kommuner={OWN}, sub="sb-0301")
+    body = {**STEP_BODIES[route.strip("/")](OWN), "case_id": theirs}
+    first = world.client.post(route, json=body, headers=worker)
+    assert first.status_code == 201, first.text
+    assert first.json()["case_id"] != theirs
+    again = world.client.post(route, json=body, headers=worker)
+    assert (again.status_code, again.json()["rule"]) == (409, "case-already-exists")
+
+
 def test_refused_attempts_are_in_the_access_log_and_outside_cases_are_not_there(
     world: World,
 ) -> None:

@@ -26,6 +26,7 @@ from domain.lifecycle import OSLO
 from projections import queries
 from saksflyt import kafka_wiring
 from saksflyt.bootstrap import bootstrap, projection_store
+from saksflyt.http.commands import new_case_id
 from saksflyt.settings import Settings
 from tests.kafka_helpers import send_commands, wait_for
 from tests.stores import sqlite_settings
@@ -36,12 +37,14 @@ REQUESTS = 120
 T0 = datetime(2026, 3, 2, 9, tzinfo=OSLO)
 
 
-def _draft(client: TestClient, key: UUID, case_id: UUID) -> int:
+def _draft(client: TestClient, key: UUID, chosen: UUID) -> int:
     response = client.post(
         "/drafts",
-        json={"service": "horingssvar", "kommunenummer": "0301", "case_id": str(case_id)},
+        json={"service": "horingssvar", "kommunenummer": "0301", "case_id": str(chosen)},
         headers={"Idempotency-Key": str(key)},
     )
+    if response.status_code == 201:  # the case's id derives from the one chosen
+        assert response.json()["case_id"] == str(new_case_id("0301", chosen))
     return response.status_code
 
 
@@ -55,17 +58,18 @@ def test_concurrent_requests_each_record_their_own_command_id(tmp_path: Path) ->
         app = client.app.state.services.app  # type: ignore[attr-defined]
         for key in keys:
             assert app.has_processed(key), "every request's own id is recorded with its case"
-            assert app.get_case(cases[key]).version == 1
+            assert app.get_case(new_case_id("0301", cases[key])).version == 1
         with ThreadPoolExecutor(THREADS) as pool:
             resent = list(pool.map(lambda k: _draft(client, k, cases[k]), keys))
         assert resent == [201] * REQUESTS
-        assert all(app.get_case(c).version == 1 for c in cases.values())
+        assert all(app.get_case(new_case_id("0301", c)).version == 1 for c in cases.values())
 
 
 def test_concurrent_steps_on_one_case_are_all_applied_once(tmp_path: Path) -> None:
     with api_client(sqlite_settings(tmp_path)) as client:
-        case_id = uuid4()
-        assert _draft(client, uuid4(), case_id) == 201
+        chosen = uuid4()
+        assert _draft(client, uuid4(), chosen) == 201
+        case_id = new_case_id("0301", chosen)
         keys = [uuid4() for _ in range(40)]
 
         def save(key: UUID) -> int:
@@ -87,9 +91,10 @@ def test_the_same_command_over_http_and_kafka_is_applied_once(
     tmp_path: Path, kafka_bootstrap: str, topics: Topics
 ) -> None:
     settings = sqlite_settings(tmp_path)
-    key, case_id = uuid4(), uuid4()
+    key, chosen = uuid4(), uuid4()
     with api_client(settings) as client:
-        assert _draft(client, key, case_id) == 201
+        assert _draft(client, key, chosen) == 201
+    case_id = new_case_id("0301", chosen)
     command = cmd.StartApplication(
         command_id=key,
         case_id=case_id,
