@@ -225,6 +225,18 @@ PRINT_QUEUE = Table(
     ("message_id",),
 )
 
+TOKEN_REVOCATIONS = Table(
+    "token_revocations",  # saksflyt revoke: a subject's tokens, or one token (its jti)
+    (
+        ("kind", "text"),  # subject | token
+        ("value", "text"),
+        ("revoked_at", "timestamp"),
+        ("until", "timestamp"),  # no token issued before it lives past this: then pruned
+        ("reason", "text"),
+    ),
+    ("kind", "value"),
+)
+
 READ_MODELS = (CASE_OVERVIEW, SERVICE_STATS, DECISION_TIMES, DEADLINE_WATCH, NEIGHBOUR_NOTICES)
 ALL_TABLES = (*READ_MODELS, PROJECTION_STATUS)
 TABLES_BY_NAME = (
@@ -234,6 +246,7 @@ TABLES_BY_NAME = (
     PROJECTION_DEAD_LETTERS,
     ACCESS_LOG,
     NOARK_NUMBERS,
+    TOKEN_REVOCATIONS,
 )
 TABLES = {t.name: t for t in TABLES_BY_NAME}
 INDEXES = (
@@ -379,6 +392,11 @@ def migration_11(dialect: str) -> list[str]:
     return _add_columns(dialect, CONTACT_COLUMNS)
 
 
+def migration_12(dialect: str) -> list[str]:
+    """Version 12: revoked tokens (saksflyt revoke)."""
+    return [create_table_sql(TOKEN_REVOCATIONS, dialect)]
+
+
 MIGRATIONS = (
     migration_1,
     migration_2,
@@ -391,4 +409,5 @@ MIGRATIONS = (
     migration_9,
     migration_10,
     migration_11,
+    migration_12,
 )  # append; never edit a migration that has shipped

@@ -397,6 +397,7 @@ EXAMPLES = {  # one per command: shown under its --help (a test sees that each h
     "erase": "saksflyt erase --case 0b8c… --reason 'kassasjon etter vedtak' --by arkivar",
     "erasures": "saksflyt erasures --case 0b8c…",
     "token": "saksflyt token --role caseworker --kommune 0301 --sub kari",
+    "revoke": "saksflyt revoke --subject kari --reason 'mistet PC'",
     "access-log": "saksflyt access-log --subject kari --since 2026-11-01T00:00+01:00",
     "verify": "saksflyt verify --checkpoints",
     "checkpoint": "saksflyt checkpoint --every 300",

@@ -101,6 +101,9 @@ class Settings(BaseSettings):
     auth_jwks_cache_seconds: float = Field(default=300.0, gt=0, le=86_400)
     auth_jwks_cooldown_seconds: float = Field(default=30.0, ge=0, le=3_600)
     auth_fetch_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    # how often each API process reads the revoked tokens (saksflyt revoke): a revocation takes
+    # hold within this
+    auth_revocation_refresh_seconds: float = Field(default=5.0, ge=0, le=300)
     # signed checkpoints of every hash chain's head (saksflyt checkpoint, verify --checkpoints):
     # the append-only log and the Ed25519 key that signs it, which the database never holds
     checkpoint_dir: Path = Path("var/checkpoints")

@@ -47,6 +47,27 @@ def postgres_settings(url: str, schema: str, folder: Path, **overrides: Any) -> 
     )
 
 
+def store_settings(
+    kind: str, folder: Path, request: pytest.FixtureRequest, **overrides: Any
+) -> Settings:
+    """An embedded (``sqlite``) or a PostgreSQL (``postgres``: a fresh schema) store."""
+    if kind == "sqlite":
+        return sqlite_settings(folder, **overrides)
+    url, schema = (request.getfixturevalue(f) for f in ("postgres_url", "postgres_schema"))
+    return postgres_settings(url, schema, folder, **overrides)
+
+
+def export_settings(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The store's settings into the environment, for a command-line tool run in this process."""
+    names = ("event_store", "sqlite_path", "projection_sqlite_path", "postgres_url",
+             "postgres_schema", "key_ring", "document_dir", "checkpoint_dir", "checkpoint_key",
+             "auth_dev_key")  # fmt: skip
+    for name in names:
+        value = getattr(settings, name)
+        if value is not None:
+            monkeypatch.setenv(f"SAKSFLYT_{name.upper()}", str(value))
+
+
 def read_model_tables(settings: Settings) -> dict[str, list[dict[str, Any]]]:
     """Every read-model table's rows, in key order: for comparing live and rebuilt."""
     store = projection_store(settings)

@@ -1,4 +1,4 @@
-"""``saksflyt token``, ``saksflyt access-log`` and ``saksflyt verify``."""
+"""``saksflyt token``, ``revoke``, ``access-log``, ``verify`` and ``checkpoint``."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ from rich.console import Console
 
 from saksflyt.access import checkpoints, log
 from saksflyt.access.policy import Principal, Role
-from saksflyt.access.tokens import NotConfigured, mint
-from saksflyt.bootstrap import bootstrap, projection_store
+from saksflyt.access.revocations import SUBJECT, TOKEN, Revocations
+from saksflyt.access.tokens import NotConfigured, longest_token, mint
+from saksflyt.bootstrap import bootstrap, projection_database, projection_store
 from saksflyt.command_line import Exit, UserError
 from saksflyt.output import FORMATS, emit
 from saksflyt.settings import Settings
@@ -129,6 +130,26 @@ def _checkpoint(args: argparse.Namespace) -> int:
         time.sleep(args.every)
 
 
+def _revoke(args: argparse.Namespace) -> int:
+    """Refuse a subject's tokens issued until now, or one token by its jti."""
+    settings = Settings.from_env()
+    kind, value = (SUBJECT, args.subject) if args.subject else (TOKEN, args.token_id)
+    projection_store(settings).db.close()  # its tables, migrated
+    revocations = Revocations(lambda: projection_database(settings), longest_token(settings), 0)
+    at = revocations.revoke(kind, value, args.reason)
+    print(
+        f"revoked {kind} {value}: tokens issued up to {at:%Y-%m-%d %H:%M:%S} UTC are refused "
+        f"(each API process within {settings.auth_revocation_refresh_seconds:g} s)"
+    )
+    return 0
+
+
+def _printable(text: str) -> str:
+    if not 3 <= len(text) <= 200 or any(ord(ch) < 32 or ord(ch) == 127 for ch in text):
+        raise argparse.ArgumentTypeError("3 to 200 printable characters")
+    return text
+
+
 def add_access_commands(commands: Any) -> None:
     token = commands.add_parser(
         "token",
@@ -155,6 +176,19 @@ def add_access_commands(commands: Any) -> None:
         help="lifetime (60; at most SAKSFLYT_AUTH_MAX_TOKEN_MINUTES)",
     )
     token.set_defaults(handler=_token)
+
+    revoke = commands.add_parser(
+        "revoke",
+        help="refuse a caller's bearer tokens before they expire",
+        description="--subject refuses every token of that subject (the sub, or an issuer's "
+        "subject_claim) issued until now, from every issuer; --token-id one token by its jti. "
+        "Each API process takes it up within SAKSFLYT_AUTH_REVOCATION_REFRESH_SECONDS.",
+    )
+    which = revoke.add_mutually_exclusive_group(required=True)
+    which.add_argument("--subject", type=_printable, help="every token of this subject")
+    which.add_argument("--token-id", type=_printable, help="one token, by its jti claim")
+    revoke.add_argument("--reason", required=True, type=_printable, help="why (kept with it)")
+    revoke.set_defaults(handler=_revoke)
 
     access = commands.add_parser("access-log", help="who read which case, when and why")
     access.add_argument("--case", type=UUID, help="reads of this case (GDPR art. 15)")

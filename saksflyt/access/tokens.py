@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -31,6 +32,7 @@ from saksflyt.access.issuers import (
     mapped_claims,
 )
 from saksflyt.access.policy import BadClaims, Principal
+from saksflyt.access.revocations import Revocations
 from saksflyt.settings import Settings
 
 DEV_KID = "saksflyt-dev"
@@ -83,17 +85,21 @@ class Issuer:
 
 
 class TokenVerifier:
-    def __init__(self, issuers: list[Issuer], leeway_s: int) -> None:
+    def __init__(
+        self, issuers: list[Issuer], leeway_s: int, revocations: Revocations | None = None
+    ) -> None:
         if not issuers:
             raise NotConfigured(
                 "no key to check bearer tokens with: set SAKSFLYT_AUTH_ISSUERS, SAKSFLYT_AUTH_JWKS "
                 "or SAKSFLYT_AUTH_PUBLIC_KEY (or SAKSFLYT_AUTH_DEV_KEY for development)"
             )
         self.issuers = {i.config.issuer: i for i in issuers}
-        self.leeway_s = leeway_s
+        self.leeway_s, self.revocations = leeway_s, revocations
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> TokenVerifier:
+    def from_settings(
+        cls, settings: Settings, revocations: Revocations | None = None
+    ) -> TokenVerifier:
         issuers = [] if (local := _local_issuer(settings)) is None else [local]
         if settings.auth_issuers is not None:
             fetching = Fetching(
@@ -107,7 +113,7 @@ class TokenVerifier:
                 issuers.append(Issuer(name, config, minutes * 60, remote=remote))
         if len({i.config.issuer for i in issuers}) != len(issuers):
             raise NotConfigured("an issuer in SAKSFLYT_AUTH_ISSUERS is also SAKSFLYT_AUTH_ISSUER")
-        return cls(issuers, settings.auth_leeway_seconds)
+        return cls(issuers, settings.auth_leeway_seconds, revocations)
 
     @property
     def fetches_keys(self) -> bool:
@@ -134,9 +140,13 @@ class TokenVerifier:
         when its issuer's keys cannot be fetched now)."""
         issuer, claims = self._claims(token)
         try:
-            return Principal.from_claims(mapped_claims(issuer.config, claims))
+            who = Principal.from_claims(mapped_claims(issuer.config, claims))
         except (BadClaims, ValueError) as error:
             raise InvalidToken("token-claims-invalid", str(error)) from None
+        token_id = claims.get("jti") if isinstance(claims.get("jti"), str) else None
+        if self.revocations and self.revocations.refused(who.subject, token_id, claims["iat"]):
+            raise InvalidToken("token-revoked", "the token has been revoked")
+        return who
 
     def _claims(self, token: str) -> tuple[Issuer, dict[str, Any]]:
         header = _header(token)
@@ -226,6 +236,15 @@ def _header(token: str) -> dict[str, Any]:
             "token-header-invalid", "the token names critical extensions this API does not know"
         )
     return header
+
+
+def longest_token(settings: Settings) -> timedelta:
+    """The longest any trusted issuer's token may live: how long a revocation must be kept."""
+    minutes = [settings.auth_max_token_minutes]
+    if settings.auth_issuers is not None:
+        issuers = load_issuers(settings.auth_issuers).values()
+        minutes += [c.max_token_minutes for c in issuers if c.max_token_minutes]
+    return timedelta(minutes=max(minutes))
 
 
 def _unverified_issuer(token: str) -> str:
@@ -319,6 +338,7 @@ def mint(settings: Settings, who: Principal, now: datetime, lifetime: timedelta)
         "aud": settings.auth_audience,
         "iat": int(now.timestamp()),
         "nbf": int(now.timestamp()),
+        "jti": str(uuid4()),  # saksflyt revoke --token-id names it
         "exp": int((now + lifetime).timestamp()),
     }
     return jwt.encode(claims, key, algorithm=DEV_ALGORITHM, headers={"kid": DEV_KID})

@@ -21,7 +21,9 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 from starlette.formparsers import MultiPartParser
 
-from saksflyt.access.tokens import TokenVerifier
+from saksflyt.access.revocations import Revocations
+from saksflyt.access.tokens import TokenVerifier, longest_token
+from saksflyt.bootstrap import projection_database
 from saksflyt.http import openapi
 from saksflyt.http.attachments import router as attachment_router
 from saksflyt.http.audit import router as audit_router
@@ -48,7 +50,13 @@ def create_app(
 ) -> FastAPI:
     """The API on these settings; ``clock`` stamps when each command arrived (tests move it)."""
     settings = settings or Settings.from_env()
-    tokens = TokenVerifier.from_settings(settings)  # no key, no API: NotConfigured says which
+    revoked = Revocations(
+        lambda: projection_database(settings),
+        longest_token(settings),
+        settings.auth_revocation_refresh_seconds,
+    )
+    # no key, no API: NotConfigured says which
+    tokens = TokenVerifier.from_settings(settings, revoked)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -23,26 +23,14 @@ from saksflyt.bootstrap import (
 from saksflyt.cli import main
 from saksflyt.settings import Settings
 from tests.send import send, start
-from tests.stores import postgres_settings, sqlite_settings
+from tests.stores import export_settings, sqlite_settings, store_settings
 
 T0 = datetime(2026, 11, 2, 9, tzinfo=UTC)
 
 
 def _store(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
     where = {"checkpoint_dir": tmp_path / "cp", "checkpoint_key": tmp_path / "cp-key.pem"}
-    if kind == "sqlite":
-        return sqlite_settings(tmp_path, **where)
-    url, schema = (request.getfixturevalue(f) for f in ("postgres_url", "postgres_schema"))
-    return postgres_settings(url, schema, tmp_path, **where)
-
-
-def _env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    names = ("event_store", "sqlite_path", "projection_sqlite_path", "postgres_url",
-             "postgres_schema", "key_ring", "document_dir", "checkpoint_dir", "checkpoint_key")  # fmt: skip
-    for name in names:
-        value = getattr(settings, name)
-        if value is not None:
-            monkeypatch.setenv(f"SAKSFLYT_{name.upper()}", str(value))
+    return store_settings(kind, tmp_path, request, **where)
 
 
 def _events_table(db: Database) -> str:
@@ -86,7 +74,7 @@ def test_verify_with_checkpoints_names_what_was_deleted(
     log = AccessLog(lambda: projection_database(settings), lambda: T0)
     for case in cases:
         log.record(Access("auditor-x", "caseworker", case, "ledsagerbevis", "0301", "case", "test"))
-    _env(settings, monkeypatch)
+    export_settings(settings, monkeypatch)
     assert main(["checkpoint"]) == 0
     assert main(["verify", "--checkpoints"]) == 0  # nothing gone yet
     capsys.readouterr()
@@ -123,7 +111,7 @@ def test_a_forged_checkpoint_is_refused(
     app = bootstrap(settings)
     start(app, "ledsagerbevis", T0)
     app.close()
-    _env(settings, monkeypatch)
+    export_settings(settings, monkeypatch)
     assert main(["checkpoint"]) == 0
     path = settings.checkpoint_dir / "checkpoints.jsonl"
     path.write_text(path.read_text().replace('"cases": 1', '"cases": 0'))
