@@ -56,6 +56,13 @@ TOPIC_SPECS = (
         {"retention.ms": str(90 * DAY_MS)},
         "command messages that could not be decoded or handled, with why in the headers",
     ),
+    TopicSpec(
+        "audit.checkpoints",
+        1,
+        {"retention.ms": "-1", "retention.bytes": "-1", "cleanup.policy": "delete"},
+        "signed checkpoints of every hash chain's head (saksflyt checkpoint), JSON; never "
+        "compacted, never deleted: the copy a database administrator cannot rewrite",
+    ),
 )
 
 
@@ -87,6 +94,10 @@ class Topics:
     @property
     def commands_dlq(self) -> str:
         return self.name("commands.dlq")
+
+    @property
+    def checkpoints(self) -> str:
+        return self.name("audit.checkpoints")
 
 
 def ensure_topics(

@@ -6,9 +6,11 @@ current and has the AsyncAPI parser (npm ``@asyncapi/parser``) validate it."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from consumers.topics import TOPIC_SPECS, TopicSpec
+from saksflyt.access.checkpoints import Checkpoint
 from schemas.kafka_layout import CONTENT_TYPE, dataschema
 from schemas.registry import Registry, SchemaVersion
 
@@ -45,6 +47,7 @@ def document(registry: Registry, version: str, prefix: str = "saksflyt") -> dict
     carried = {"events": events, "commands": commands, "commands.rejected": rejected}
     messages = {_id(v): _message(v) for v in (*events, *commands, *rejected)}
     messages["DeadLetter"] = _dead_letter()
+    messages["Checkpoint"] = _checkpoint()
     channels = {
         _channel_id(spec): _channel(spec, prefix, carried.get(spec.suffix)) for spec in TOPIC_SPECS
     }
@@ -56,7 +59,8 @@ def document(registry: Registry, version: str, prefix: str = "saksflyt") -> dict
             "description": "Case processing for municipal e-services: commands in, events out, "
             "refusals and dead letters beside them. Values are Avro (single-object encoding, "
             "the schema fingerprint first); CloudEvents in binary mode in the headers; every "
-            "topic keyed by case id, so one case's messages keep their order. Topic names "
+            "topic keyed by case id, so one case's messages keep their order — but the audit "
+            "topic of signed checkpoints, whose records are JSON. Topic names "
             f"carry the prefix SAKSFLYT_TOPIC_PREFIX ({prefix}).",
         },
         "defaultContentType": CONTENT_TYPE,
@@ -116,8 +120,28 @@ def _headers(described: dict[str, str], fixed: dict[str, str]) -> dict[str, Any]
     return {"type": "object", "properties": properties}
 
 
+def _checkpoint() -> dict[str, Any]:
+    types = {"int": "integer", "str": "string"}  # the dataclass's field types, as written
+    fields = {f.name: str(f.type) for f in dataclasses.fields(Checkpoint)}
+    return {
+        "name": "Checkpoint",
+        "title": "A signed checkpoint of every hash chain's head",
+        "summary": "As a line of checkpoints.jsonl: counts, the Merkle root over the chains' "
+        "heads, and the Ed25519 signature over the rest (docs/security.md).",
+        "contentType": "application/json",
+        "payload": {
+            "type": "object",
+            "required": sorted(fields),
+            "properties": {name: {"type": types[kind]} for name, kind in fields.items()},
+        },
+        "bindings": {"kafka": {**KAFKA, "key": {"type": "string", "const": "checkpoint"}}},
+    }
+
+
 def _channel(spec: TopicSpec, prefix: str, carried: list[SchemaVersion] | None) -> dict[str, Any]:
     names = [_id(v) for v in carried] if carried is not None else ["DeadLetter"]
+    if spec.suffix == "audit.checkpoints":
+        names = ["Checkpoint"]
     return {
         "address": f"{prefix}.{spec.suffix}",
         "description": f"{spec.purpose}. Retention: {_retention(spec)}.",
@@ -143,6 +167,8 @@ PARTIES = (
     ("intakeSendsRefusals", "send", "commands-rejected", "saksflyt intake: with the rule"),
     ("consumersSendEventDeadLetters", "send", "events-dlq", "a consumer that gave up"),
     ("intakeSendsCommandDeadLetters", "send", "commands-dlq", "undecodable or unhandled"),
+    ("checkpointSendsCheckpoints", "send", "audit-checkpoints", "saksflyt checkpoint"),
+    ("verifyReceivesCheckpoints", "receive", "audit-checkpoints", "saksflyt verify --checkpoints"),
 )
 
 

@@ -61,7 +61,7 @@ def export_settings(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None
     """The store's settings into the environment, for a command-line tool run in this process."""
     names = ("event_store", "sqlite_path", "projection_sqlite_path", "postgres_url",
              "postgres_schema", "key_ring", "document_dir", "checkpoint_dir", "checkpoint_key",
-             "auth_dev_key")  # fmt: skip
+             "auth_dev_key", "kafka", "topic_prefix")  # fmt: skip
     for name in names:
         value = getattr(settings, name)
         if value is not None:

@@ -169,12 +169,8 @@ def latest(folder: Path, public: Ed25519PublicKey) -> Against | None:
     if not lines:
         return None
     checkpoint = Checkpoint(**json.loads(lines[-1]))
-    try:
-        public.verify(base64.b64decode(checkpoint.signature), checkpoint.signed_part())
-    except Exception as error:  # InvalidSignature, or a signature that is not base64
-        raise ValueError(
-            f"checkpoint {checkpoint.number}: the signature does not verify"
-        ) from error
+    if not signed_by(checkpoint, public):
+        raise ValueError(f"checkpoint {checkpoint.number}: the signature does not verify")
     packed = (folder / f"{checkpoint.number}.leaves.gz").read_bytes()
     if hashlib.sha256(packed).hexdigest() != checkpoint.leaves_sha256:
         raise ValueError(f"checkpoint {checkpoint.number}: its leaves file was changed")
@@ -190,6 +186,14 @@ def latest(folder: Path, public: Ed25519PublicKey) -> Against | None:
         else:
             access = (int(first), second)
     return Against(checkpoint, cases, access)
+
+
+def signed_by(checkpoint: Checkpoint, public: Ed25519PublicKey) -> bool:
+    try:
+        public.verify(base64.b64decode(checkpoint.signature), checkpoint.signed_part())
+    except Exception:  # InvalidSignature, or a signature that is not base64
+        return False
+    return True
 
 
 def missing(

@@ -9,9 +9,11 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from kafka.errors import KafkaError
 from rich.console import Console
 
-from saksflyt.access import checkpoints, log
+from consumers.topics import Topics
+from saksflyt.access import checkpoint_topic, checkpoints, log
 from saksflyt.access.policy import Principal, Role
 from saksflyt.access.revocations import SUBJECT, TOKEN, Revocations
 from saksflyt.access.tokens import NotConfigured, longest_token, mint
@@ -53,7 +55,7 @@ def _verify(args: argparse.Namespace) -> int:
     """Every case's event chain (or one case's), then the access log's chain; with
     ``--checkpoints``, that nothing the newest signed checkpoint saw is gone."""
     settings = Settings.from_env()
-    against = None
+    against, public = None, None
     if args.checkpoints:
         if args.case is not None:
             raise UserError("--checkpoints checks the whole store: leave out --case")
@@ -62,7 +64,7 @@ def _verify(args: argparse.Namespace) -> int:
             against = checkpoints.latest(settings.checkpoint_dir, public)
         except (OSError, ValueError) as problem:
             raise UserError(f"checkpoints: {problem}", Exit.FAILED) from None
-        if against is None:
+        if against is None and not settings.kafka:  # with Kafka, its copy may say what is cut
             raise UserError(f"no checkpoint in {settings.checkpoint_dir}", Exit.CONFIGURATION)
     app = bootstrap(settings)
     try:
@@ -95,9 +97,36 @@ def _verify(args: argparse.Namespace) -> int:
             f"{seen.access_rows} access-log rows): signature good, {len(gone)} missing"
         )
         breaks += [f"GONE since the checkpoint: {what}" for what in gone]
+    if args.checkpoints and settings.kafka:
+        in_file = against.checkpoint if against else None
+        breaks += _against_kafka(settings, in_file, found, public)
     for line in breaks:
         print(f"BROKEN {line}")
     return 1 if breaks else 0
+
+
+def _against_kafka(
+    settings: Settings, in_file: checkpoints.Checkpoint | None, found: Any, public: Any
+) -> list[str]:
+    """The newest checkpoint's Kafka copy against the file and the store's counts."""
+    try:
+        copy = checkpoint_topic.newest(settings)
+    except (KafkaError, TimeoutError) as error:
+        raise UserError(f"the checkpoints' Kafka copy: {error}", Exit.UNREACHABLE) from None
+    if copy is None:
+        print("Kafka copy: none yet")
+        return []
+    if not checkpoints.signed_by(copy, public):
+        return [f"the Kafka copy of checkpoint {copy.number} is not signed by the key"]
+    store = projection_store(settings)
+    try:
+        rows = checkpoints.access_head(store.db)[0]
+    finally:
+        store.db.close()
+    wrong = checkpoint_topic.compare(copy, in_file)
+    wrong += checkpoint_topic.fewer(copy, found.cases, found.events, rows)
+    print(f"Kafka copy: checkpoint {copy.number}, {len(wrong)} disagreements")
+    return [f"GONE since the Kafka copy: {what}" for what in wrong]
 
 
 def _checkpoint(args: argparse.Namespace) -> int:
@@ -119,10 +148,13 @@ def _checkpoint(args: argparse.Namespace) -> int:
         made = checkpoints.make(
             settings.checkpoint_dir, key, found.heads, found.events, access, now
         )
+        where = str(settings.checkpoint_dir / checkpoints.LOG)
+        if settings.kafka:  # the copy the database's administrator cannot rewrite
+            checkpoint_topic.publish(settings, made)
+            where += f" and {Topics(settings.topic_prefix).checkpoints}"
         print(
             f"checkpoint {made.number}: {made.cases} cases, {made.events} events, "
-            f"{made.access_rows} access-log rows, root {made.root[:16]}… "
-            f"→ {settings.checkpoint_dir / checkpoints.LOG}",
+            f"{made.access_rows} access-log rows, root {made.root[:16]}… → {where}",
             flush=True,
         )
         if not args.every:

@@ -11,6 +11,7 @@ from uuid import UUID
 
 import pytest
 
+from consumers.topics import Topics
 from domain import commands as cmd
 from projections.database import Database
 from saksflyt.access.log import Access, AccessLog
@@ -123,3 +124,43 @@ def test_a_forged_checkpoint_is_refused(
 def _id(db: Database, case: str) -> str:
     """A case id as the events table keeps it (SQLite: 32 hex digits; PostgreSQL: a uuid)."""
     return case if db.dialect == "postgres" else UUID(case).hex
+
+
+def test_the_kafka_copy_names_a_cut_checkpoint_file_and_what_is_gone(
+    tmp_path: Path,
+    kafka_bootstrap: str,
+    topics: Topics,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The administrator deletes a case and then the checkpoint file with it (the file lives on
+    a host they reach): the copy on saksflyt.audit.checkpoints, signed, still says how much there
+    was."""
+    settings = sqlite_settings(
+        tmp_path,
+        checkpoint_dir=tmp_path / "cp",
+        checkpoint_key=tmp_path / "cp-key.pem",
+        kafka=kafka_bootstrap,
+        topic_prefix=topics.prefix,
+    )
+    app = bootstrap(settings)
+    cases = [start(app, "ledsagerbevis", T0 + timedelta(minutes=n)) for n in range(3)]
+    app.close()
+    export_settings(settings, monkeypatch)
+    assert main(["checkpoint"]) == 0
+    assert topics.checkpoints in capsys.readouterr().out
+    assert main(["verify", "--checkpoints"]) == 0
+    assert "Kafka copy: checkpoint 1, 0 disagreements" in capsys.readouterr().out
+
+    events = event_store_database(settings)
+    events.execute(
+        "DELETE FROM stored_events WHERE originator_id = ?", (_id(events, str(cases[0])),)
+    )
+    events.close()
+    for path in (tmp_path / "cp").iterdir():
+        path.unlink()
+    assert main(["verify", "--checkpoints"]) == 1
+    said = capsys.readouterr().out
+    assert "checkpoint file holds none, Kafka holds checkpoint 1: it was cut" in said
+    assert "GONE since the Kafka copy: 1 of 3 cases are gone" in said
+    assert "GONE since the Kafka copy: 1 of 3 events are gone" in said
