@@ -22,8 +22,9 @@ from pathlib import Path
 
 from saksflyt.archive import retention
 from saksflyt.archive.numbers import Numbers
-from saksflyt.bootstrap import bootstrap, projection_database, projection_store
+from saksflyt.bootstrap import bootstrap, projection_store
 from saksflyt.demo.simulation import run_demo
+from saksflyt.records import records_database
 from saksflyt.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -59,7 +60,7 @@ def prepare(folder: Path, cases: int) -> tuple[dict[str, str], int]:
     retention.catch_up(app, store)
     later = date(2028, 6, 1)
     planned = list(retention.plan(app, store, later))
-    numbers = Numbers(projection_database(settings, autocommit=True))
+    numbers = Numbers(records_database(settings))
     done = retention.run(app, planned, retention.moment(later), numbers)
     retention.catch_up(app, store)
     store.db.close()

@@ -29,11 +29,12 @@ import psycopg
 
 from consumers.delivery import InProcessDelivery
 from domain import commands as cmd
-from saksflyt.bootstrap import bootstrap, projection_database, projection_store
+from saksflyt.bootstrap import bootstrap, projection_store
 from saksflyt.demo import synthetic
 from saksflyt.notices.channels import Delivery, SmtpChannel, SmtpSettings
 from saksflyt.notices.policy import NoticePolicy, PrintQueue
 from saksflyt.privacy.keyring import FileKeyRing
+from saksflyt.records import records_database
 from saksflyt.settings import Settings
 
 SERVER = """
@@ -91,7 +92,7 @@ def submit(settings: Settings, cases: int) -> None:
 def through_policy(settings: Settings, port: int) -> tuple[float, list[EmailMessage]]:
     app = bootstrap(settings)
     projection_store(settings).db.close()
-    db = projection_database(settings, autocommit=True)
+    db = records_database(settings)
     channel = Keeping(SmtpSettings("127.0.0.1", port, "none"))
     policy = NoticePolicy(
         app, channel, PrintQueue(db), "postmottak@kommune.example", lambda: datetime.now(UTC)

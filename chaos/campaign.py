@@ -45,6 +45,7 @@ from saksflyt.access.tokens import ensure_dev_key
 from saksflyt.bootstrap import bootstrap, projection_store
 from saksflyt.notices.policy import domain_of, message_id_for
 from saksflyt.privacy.keyring import FileKeyRing
+from saksflyt.records import records_database
 from saksflyt.settings import Settings
 from schemas.kafka_layout import command_record
 from schemas.mapping import event_id
@@ -171,6 +172,7 @@ class Campaign:
         )
         bootstrap(self.settings).close()  # the tables, before several processes start at once
         projection_store(self.settings).db.close()
+        records_database(self.settings).close()
         supervisor = self.supervisor = Supervisor(self.env, folder / "logs")
         for role in ROLES:
             supervisor.add(role)

@@ -246,6 +246,7 @@ TABLES_BY_NAME = (
     PROJECTION_DEAD_LETTERS,
     ACCESS_LOG,
     NOARK_NUMBERS,
+    PRINT_QUEUE,
     TOKEN_REVOCATIONS,
 )
 TABLES = {t.name: t for t in TABLES_BY_NAME}
@@ -392,11 +393,6 @@ def migration_11(dialect: str) -> list[str]:
     return _add_columns(dialect, CONTACT_COLUMNS)
 
 
-def migration_12(dialect: str) -> list[str]:
-    """Version 12: revoked tokens (saksflyt revoke)."""
-    return [create_table_sql(TOKEN_REVOCATIONS, dialect)]
-
-
 MIGRATIONS = (
     migration_1,
     migration_2,
@@ -409,5 +405,4 @@ MIGRATIONS = (
     migration_9,
     migration_10,
     migration_11,
-    migration_12,
 )  # append; never edit a migration that has shipped

@@ -34,7 +34,7 @@ from saksflyt.archive.commands import (
     add_export_commands,
     add_retention_commands,
 )
-from saksflyt.bootstrap import bootstrap, projection_database, projection_store
+from saksflyt.bootstrap import bootstrap, projection_store
 from saksflyt.catalogue.commands import add_catalogue_commands
 from saksflyt.catalogue.process import svg as process_svg
 from saksflyt.clocks import add_clock_commands
@@ -59,6 +59,7 @@ from saksflyt.ops.metrics import REBUILD_PROGRESS
 from saksflyt.output import FORMATS, emit
 from saksflyt.privacy.commands import add_privacy_commands
 from saksflyt.privacy.vault import KeyVault
+from saksflyt.records import records_database
 from saksflyt.settings import Settings, command_line
 from schemas.catalogue import render_catalogue
 from schemas.compatibility import check_registry
@@ -73,17 +74,35 @@ DEV_KEY_WARNING = (
 )
 
 
+def _clear_demo_store(settings: Settings, outbox: Path) -> None:
+    """Start afresh: the embedded store and what lives beside it, never what another store may
+    own — a read-model file or attachment folder placed elsewhere is refused, not cleared."""
+    if settings.event_store != "sqlite":
+        raise UserError(
+            "the demo starts afresh only on the embedded SQLite store; on PostgreSQL add --keep",
+            Exit.REFUSED,
+        )
+    elsewhere = [p for p in settings.placed_elsewhere() if p.exists()]
+    if elsewhere:
+        raise UserError(
+            f"will not clear {', '.join(map(str, elsewhere))}: placed away from "
+            f"{settings.sqlite_path}, it may be another store's; add --keep or unset it",
+            Exit.REFUSED,
+        )
+    for path in (settings.sqlite_path, settings.projection_sqlite_path, outbox):
+        if path.parent.resolve() == settings.sqlite_path.parent.resolve():
+            path.unlink(missing_ok=True)
+    shutil.rmtree(settings.document_dir, ignore_errors=True)
+
+
 def _demo(args: argparse.Namespace) -> int:
     console = Console(width=None if sys.stdout.isatty() else 160)
     settings = _settings(args)
     outbox = settings.notices_mailbox or settings.sqlite_path.parent / "outbox.mbox"
     if args.fresh:
-        for path in (settings.sqlite_path, settings.projection_sqlite_path, outbox):
-            path.unlink(missing_ok=True)
-        shutil.rmtree(settings.document_dir, ignore_errors=True)
+        _clear_demo_store(settings, outbox)
     app = bootstrap(settings)
-    projection_store(settings).db.close()  # migrated: the print queue is there
-    letters_db = projection_database(settings, autocommit=True)
+    letters_db = records_database(settings)  # the print queue
     mailbox = MailboxChannel(outbox)
     notices = policy_for(settings, app, letters_db, threading.Event(), mailbox)
     notices.max_age = timedelta.max  # the demo's month lies in the past

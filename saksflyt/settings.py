@@ -178,12 +178,26 @@ class Settings(BaseSettings):
         return algorithms
 
     @model_validator(mode="after")
-    def _read_models_beside_the_store(self) -> Settings:
-        """One location: read models not placed elsewhere live beside the event store, so a
-        store named on the command line (``--db``) never pairs with another store's tables."""
+    def _beside_the_store(self) -> Settings:
+        """One location: read models, attachments and (for the embedded store) the key ring not
+        placed elsewhere live beside the event store, so a store named on the command line
+        (``--db``) never pairs with — or clears — another store's tables, files or keys."""
+        beside = self.sqlite_path.parent
         if "projection_sqlite_path" not in self.model_fields_set:
-            self.projection_sqlite_path = self.sqlite_path.parent / "projections.db"
+            self.projection_sqlite_path = beside / "projections.db"
+        if self.event_store == "sqlite":
+            if "document_dir" not in self.model_fields_set:
+                self.document_dir = beside / "documents"
+            if "key_ring" not in self.model_fields_set:
+                self.key_ring = beside / "keyring.json"
         return self
+
+    def placed_elsewhere(self) -> list[Path]:
+        """The embedded store's companions that the settings put away from it: no command that
+        clears a store touches these."""
+        beside = self.sqlite_path.parent
+        paths = [self.projection_sqlite_path, self.document_dir]
+        return [p for p in paths if p.parent.resolve() != beside.resolve()]
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:

@@ -9,8 +9,9 @@ import pytest
 
 from projections.tables import READ_MODELS
 from saksflyt.archive.numbers import Numbers
-from saksflyt.bootstrap import projection_database, projection_store
+from saksflyt.bootstrap import projection_store
 from saksflyt.privacy.keyring import FileKeyRing
+from saksflyt.records import records_database
 from saksflyt.settings import Settings
 
 UNLIMITED = {"rate_limit_per_address": "1000000/minute", "rate_limit_per_caller": "1000000/minute"}
@@ -83,7 +84,7 @@ def read_model_tables(settings: Settings) -> dict[str, list[dict[str, Any]]]:
 
 def numbers(settings: Settings) -> Numbers:
     """The archive's number assigner on its own connection (one per thread)."""
-    return Numbers(projection_database(settings, autocommit=True))
+    return Numbers(records_database(settings))
 
 
 def demo_paths(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:

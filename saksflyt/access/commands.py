@@ -17,9 +17,10 @@ from saksflyt.access import checkpoint_topic, checkpoints, log
 from saksflyt.access.policy import Principal, Role
 from saksflyt.access.revocations import SUBJECT, TOKEN, Revocations
 from saksflyt.access.tokens import NotConfigured, longest_token, mint
-from saksflyt.bootstrap import bootstrap, projection_database, projection_store
+from saksflyt.bootstrap import bootstrap
 from saksflyt.command_line import Exit, UserError
 from saksflyt.output import FORMATS, emit
+from saksflyt.records import records_database
 from saksflyt.settings import Settings
 
 
@@ -42,11 +43,11 @@ def _token(args: argparse.Namespace) -> int:
 
 
 def _access_log(args: argparse.Namespace) -> int:
-    store = projection_store(Settings.from_env())
+    db = records_database(Settings.from_env())
     try:
-        rows = log.entries(store.db, args.case, args.subject, args.since, limit=args.limit)
+        rows = log.entries(db, args.case, args.subject, args.since, limit=args.limit)
     finally:
-        store.db.close()
+        db.close()
     emit(rows, args.format, "access log", None, Console())
     return 0
 
@@ -78,19 +79,19 @@ def _verify(args: argparse.Namespace) -> int:
         f"{found.unchained} stored before chaining, {len(found.breaks)} breaks"
     )
     if args.case is None:
-        store = projection_store(settings)
+        db = records_database(settings)
         try:
-            rows, log_breaks = log.verify(store.db)
+            rows, log_breaks = log.verify(db)
         finally:
-            store.db.close()
+            db.close()
         print(f"access log: {rows} rows checked, {len(log_breaks)} breaks")
         breaks += [str(b) for b in log_breaks]
     if against is not None:
-        store = projection_store(settings)
+        db = records_database(settings)
         try:
-            gone = checkpoints.missing(against, found.heads, found.links_at, store.db)
+            gone = checkpoints.missing(against, found.heads, found.links_at, db)
         finally:
-            store.db.close()
+            db.close()
         seen = against.checkpoint
         print(
             f"checkpoint {seen.number} of {seen.at} ({seen.cases} cases, {seen.events} events, "
@@ -118,11 +119,11 @@ def _against_kafka(
         return []
     if not checkpoints.signed_by(copy, public):
         return [f"the Kafka copy of checkpoint {copy.number} is not signed by the key"]
-    store = projection_store(settings)
+    db = records_database(settings)
     try:
-        rows = checkpoints.access_head(store.db)[0]
+        rows = checkpoints.access_head(db)[0]
     finally:
-        store.db.close()
+        db.close()
     wrong = checkpoint_topic.compare(copy, in_file)
     wrong += checkpoint_topic.fewer(copy, found.cases, found.events, rows)
     print(f"Kafka copy: checkpoint {copy.number}, {len(wrong)} disagreements")
@@ -139,11 +140,11 @@ def _checkpoint(args: argparse.Namespace) -> int:
             found = app.verify()
         finally:
             app.close()
-        store = projection_store(settings)
+        db = records_database(settings)
         try:
-            access = checkpoints.access_head(store.db)
+            access = checkpoints.access_head(db)
         finally:
-            store.db.close()
+            db.close()
         now = datetime.now(UTC)
         made = checkpoints.make(
             settings.checkpoint_dir, key, found.heads, found.events, access, now
@@ -166,8 +167,7 @@ def _revoke(args: argparse.Namespace) -> int:
     """Refuse a subject's tokens issued until now, or one token by its jti."""
     settings = Settings.from_env()
     kind, value = (SUBJECT, args.subject) if args.subject else (TOKEN, args.token_id)
-    projection_store(settings).db.close()  # its tables, migrated
-    revocations = Revocations(lambda: projection_database(settings), longest_token(settings), 0)
+    revocations = Revocations(lambda: records_database(settings), longest_token(settings), 0)
     at = revocations.revoke(kind, value, args.reason)
     print(
         f"revoked {kind} {value}: tokens issued up to {at:%Y-%m-%d %H:%M:%S} UTC are refused "

@@ -24,11 +24,12 @@ from saksflyt import eventlog
 from saksflyt.archive import drafts, noark5, retention
 from saksflyt.archive.conversion import ConversionUnavailable
 from saksflyt.archive.numbers import Numbers
-from saksflyt.bootstrap import bootstrap, projection_database, projection_store
+from saksflyt.bootstrap import bootstrap, projection_store
 from saksflyt.command_line import kommunenummer, service_code
 from saksflyt.jobs import caught_up
 from saksflyt.output import print_table
 from saksflyt.processes import stop_on_signals
+from saksflyt.records import records_database
 from saksflyt.settings import Settings
 
 
@@ -41,7 +42,7 @@ def _run(args: argparse.Namespace) -> int:
         if args.dry_run:
             print_table([p.row() for p in planned], f"retention plan for {at:%Y-%m-%d}", console)
             return 0
-        numbers_db = projection_database(settings, autocommit=True)
+        numbers_db = records_database(settings)
         try:
             done = retention.run(app, planned, at, Numbers(numbers_db))
         finally:
@@ -56,7 +57,7 @@ def _run(args: argparse.Namespace) -> int:
 def _watch(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     app, store = bootstrap(settings), projection_store(settings)
-    numbers_db = projection_database(settings, autocommit=True)
+    numbers_db = records_database(settings)
     try:
         stop = stop_on_signals()
         done = retention.watch(

@@ -30,9 +30,10 @@ from domain.casework import Casework
 from projections.store import ProjectionStore
 from saksflyt.archive import addml, conversion
 from saksflyt.archive.arkivstruktur import Exported, Package
-from saksflyt.bootstrap import bootstrap, projection_database, projection_store
+from saksflyt.bootstrap import bootstrap, projection_store
 from saksflyt.http.documents import DocumentStore
 from saksflyt.privacy.vault import KeyVault
+from saksflyt.records import records_database
 from saksflyt.settings import Settings
 
 __all__ = [
@@ -79,7 +80,7 @@ def package_for(
     """The stores one package is built from (the read models, and numbers on a connection of
     their own), opened for an export and closed after it, however it ends."""
     app, store = bootstrap(settings), projection_store(settings)
-    numbers = projection_database(settings, autocommit=True)
+    numbers = records_database(settings)
     try:
         assert isinstance(app.vault, KeyVault)
         documents = DocumentStore(settings.document_dir, app.vault)

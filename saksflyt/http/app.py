@@ -23,7 +23,6 @@ from starlette.formparsers import MultiPartParser
 
 from saksflyt.access.revocations import Revocations
 from saksflyt.access.tokens import TokenVerifier, longest_token
-from saksflyt.bootstrap import projection_database
 from saksflyt.http import openapi
 from saksflyt.http.attachments import router as attachment_router
 from saksflyt.http.audit import router as audit_router
@@ -40,6 +39,7 @@ from saksflyt.http.reads import router as read_router
 from saksflyt.http.request_ids import RequestIds
 from saksflyt.http.services import Services
 from saksflyt.ops.metrics import http_metrics
+from saksflyt.records import records_database
 from saksflyt.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ def create_app(
     """The API on these settings; ``clock`` stamps when each command arrived (tests move it)."""
     settings = settings or Settings.from_env()
     revoked = Revocations(
-        lambda: projection_database(settings),
+        lambda: records_database(settings),
         longest_token(settings),
         settings.auth_revocation_refresh_seconds,
     )

@@ -14,6 +14,7 @@ from saksflyt.access.policy import Principal
 from saksflyt.http import models as m
 from saksflyt.http.auth import permit, scope_of
 from saksflyt.http.services import services
+from saksflyt.records import records_database
 
 router = APIRouter(tags=["audit"], responses=m.problem_responses(401, 403, 422))
 
@@ -34,5 +35,8 @@ def access_log(
 ) -> list[dict[str, Any]]:
     """Oldest first; ``case_id`` answers "who has read this case" (GDPR art. 15)."""
     kommuner = scope_of(who).kommuner
-    db = services(request).store.db
-    return log.entries(db, case_id, subject, since, kommuner, limit, offset)
+    db = records_database(services(request).settings)
+    try:
+        return log.entries(db, case_id, subject, since, kommuner, limit, offset)
+    finally:
+        db.close()

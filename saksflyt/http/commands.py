@@ -18,18 +18,18 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
 from domain import commands as cmd
-from domain.errors import DomainError
+from domain.errors import ConcurrentUpdate, DomainError
 from domain.values import Decision, Neighbour
 from saksflyt.access.policy import Permission as P
 from saksflyt.access.policy import Principal
 from saksflyt.archive.numbers import Numbers
 from saksflyt.archive.records import saksaar
-from saksflyt.bootstrap import projection_database
 from saksflyt.http import models as m
 from saksflyt.http.auth import CaseCaller, permit, permit_case, require_scope
 from saksflyt.http.idempotency import fingerprint
 from saksflyt.http.problems import domain_problem
 from saksflyt.http.services import services
+from saksflyt.records import records_database
 
 router = APIRouter(
     tags=["commands"], responses=m.problem_responses(400, 401, 403, 404, 409, 413, 422)
@@ -119,7 +119,7 @@ def start_draft(body: m.NewDraft, request: Request, who: Filer, key: Key = None)
     """Open a draft (mellomlagring), optionally with the first part of the form."""
     require_scope(who, body.service, body.kommunenummer)
     command = cmd.StartApplication(
-        **command_ids(request, new_case_id(body.kommunenummer, body.case_id), key, who),
+        **command_ids(request, new_case_id(body.kommunenummer, body.case_id, key), key, who),
         service=body.service,
         kommunenummer=body.kommunenummer,
         form=body.form,
@@ -138,7 +138,7 @@ def request_contact(
     ``contact_status``."""
     require_scope(who, body.service, body.kommunenummer)
     command = cmd.RequestContact(
-        **command_ids(request, new_case_id(body.kommunenummer, body.case_id), key, who),
+        **command_ids(request, new_case_id(body.kommunenummer, body.case_id, key), key, who),
         service=body.service,
         kommunenummer=body.kommunenummer,
         contact=body.contact.model_dump(mode="json", exclude_none=True),
@@ -460,7 +460,7 @@ def case_reference(request: Request, c: CaseCaller) -> str:
     """The case's saksmappe number, assigned once (``saksflyt.archive.numbers``)."""
     s = services(request)
     year = saksaar(s.app.get_case(c.case_id))
-    db = projection_database(s.settings, autocommit=True)
+    db = records_database(s.settings)
     try:
         return Numbers(db).case_reference(c.case_id, c.kommunenummer, year)
     finally:
@@ -503,6 +503,9 @@ def run(
         return JSONResponse({**json.loads(earlier.body), "duplicate": True}, earlier.status)
     try:
         result = {**_handle(request, command), **(extra or {})}
+    except ConcurrentUpdate:
+        keys.release(key)  # a race, not an answer: nothing was recorded, a resend runs again
+        raise
     except DomainError as refusal:
         refused = domain_problem(refusal)
         keys.answer(key, refused.status_code, bytes(refused.body).decode())
@@ -510,8 +513,11 @@ def run(
     except BaseException:
         keys.release(key)
         raise
-    status = getattr(request.scope.get("route"), "status_code", None) or 200
-    keys.answer(key, status, bytes(JSONResponse(jsonable_encoder(result)).body).decode())
+    route = request.scope.get("route")
+    status = getattr(route, "status_code", None) or 200
+    model = getattr(route, "response_model", None)  # kept as the first caller was answered
+    answered = model.model_validate(result).model_dump(mode="json") if model else result
+    keys.answer(key, status, bytes(JSONResponse(jsonable_encoder(answered)).body).decode())
     return result
 
 

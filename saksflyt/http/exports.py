@@ -18,7 +18,7 @@ import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
-from uuid import UUID, uuid4
+from uuid import UUID, uuid4, uuid5
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response
@@ -29,6 +29,8 @@ from saksflyt.access.policy import Principal
 from saksflyt.archive import noark5
 from saksflyt.http import models as m
 from saksflyt.http.auth import permit, scope_of
+from saksflyt.http.commands import Key
+from saksflyt.http.idempotency import fingerprint
 from saksflyt.http.problems import ApiProblem
 from saksflyt.http.services import services
 from saksflyt.settings import Settings
@@ -46,20 +48,36 @@ class ExportRequest(m.Body):
 
 
 @router.post("/exports/noark5", status_code=202, summary="Start a Noark 5 export")
-def start_export(body: ExportRequest, request: Request, who: Archivist) -> dict[str, Any]:
+def start_export(
+    body: ExportRequest, request: Request, who: Archivist, key: Key = None
+) -> dict[str, Any]:
+    """With an ``Idempotency-Key`` the job's id derives from it: a resend answers with the job the
+    first request started (``duplicate``), another request with the same key is refused."""
     scope_of(who, body.municipality)  # 403 outside the archivist's municipalities
     settings = services(request).settings
     if settings.noark5_schemas is None:
         raise ApiProblem(503, "export-not-configured", "set SAKSFLYT_NOARK5_SCHEMAS on the server")
     sweep(settings.export_dir, settings.export_keep_hours)
-    job = uuid4()
+    job = uuid5(key, f"export:{body.municipality}") if key else uuid4()
     folder = settings.export_dir / str(job)
-    folder.mkdir(parents=True)
-    _status(folder, {"job_id": str(job), "municipality": body.municipality, "status": "running"})
+    asked = fingerprint("/exports/noark5", job, body.model_dump(mode="json", by_alias=True))
+    state = {"job_id": str(job), "municipality": body.municipality, "status": "running"}
+    made = settings.export_dir / f".new-{uuid4()}"  # the job appears whole, status and all
+    made.mkdir(parents=True)
+    _status(made, {**state, "request": asked})
+    try:
+        made.rename(folder)
+    except OSError:  # the same key again: that job, if it was the same request
+        shutil.rmtree(made)
+        if _read(folder).get("request") != asked:
+            raise ApiProblem(
+                422, "idempotency-key-reused", "this Idempotency-Key was used for another export"
+            ) from None
+        return {**_shown(_read(folder)), "duplicate": True}
     threading.Thread(
         target=_build, args=(settings, folder, body), name=f"export-{job}", daemon=True
     ).start()
-    return _read(folder)
+    return _shown(_read(folder))
 
 
 @router.get("/exports/{job_id}", summary="How an export goes", response_model=m.ExportJob)
@@ -137,6 +155,10 @@ def _status(folder: Path, state: dict[str, Any]) -> None:
     temporary = folder / "status.json.tmp"
     temporary.write_text(json.dumps(state), encoding="utf-8")
     temporary.replace(folder / "status.json")
+
+
+def _shown(state: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in state.items() if k != "request"}  # the key's fingerprint
 
 
 def _read(folder: Path) -> dict[str, Any]:

@@ -1,8 +1,9 @@
 """Idempotency keys bound to the request they came with.
 
-The first request with a key claims it (a row in ``http_idempotency``, beside the read models) and
-its answer — success or problem — is kept. A resend of the same request (same route, case and body)
-gets that answer; one sent while the first is still running waits for it. The same key with
+The first request with a key claims it (a row in ``http_idempotency``, among the records beside
+the event store: ``saksflyt.records``) and its answer — success or problem — is kept. A resend
+of the same request (same route, case and body) gets that answer; one sent while the first is
+still running waits for it. The same key with
 another request is refused (422): it would otherwise be dropped silently as a duplicate. Works
 across worker processes: the claim is a row, not a lock in memory. A claim whose request died
 without an answer is taken over after ``stale_s``.

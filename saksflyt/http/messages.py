@@ -15,7 +15,6 @@ from uuid import UUID
 from fastapi import APIRouter, Request
 
 from saksflyt.archive.numbers import Numbers
-from saksflyt.bootstrap import projection_database
 from saksflyt.http import models as m
 from saksflyt.http.auth import CaseCaller, OptionalPurpose, permit_own_case
 from saksflyt.http.problems import ApiProblem
@@ -23,6 +22,7 @@ from saksflyt.http.reads import log_read
 from saksflyt.http.services import services
 from saksflyt.letters.occasions import OUTGOING, about_case, letter_for
 from saksflyt.notices.policy import domain_of, message_id_for
+from saksflyt.records import records_database
 from schemas.mapping import event_id
 
 router = APIRouter()
@@ -49,7 +49,7 @@ def case_messages(
     outcomes = {e.message_id: e for e in history if type(e).__name__ in RECORDS}  # type: ignore[attr-defined]
     domain, about = domain_of(s.settings.notices_from), about_case(s.app, case)
     if about.reference is None:  # the saksnummer the receipt gave it, if any
-        db = projection_database(s.settings, autocommit=True)
+        db = records_database(s.settings)
         try:
             about = replace(about, reference=Numbers(db).existing(case_id))
         finally:

@@ -17,6 +17,7 @@ from saksflyt.http.documents import DocumentStore
 from saksflyt.http.idempotency import IdempotencyKeys
 from saksflyt.ops.metrics import TELEMETRY, GaugeRefresher
 from saksflyt.privacy.vault import KeyVault
+from saksflyt.records import records_database
 from saksflyt.settings import Settings
 
 
@@ -29,9 +30,9 @@ class Services:
         self.app: Casework = bootstrap(settings)
         self.store = projection_store(settings)
         self.idempotency = IdempotencyKeys(
-            lambda: projection_database(settings), stale_s=settings.idempotency_stale_seconds
+            lambda: records_database(settings), stale_s=settings.idempotency_stale_seconds
         )
-        self.access_log = AccessLog(lambda: projection_database(settings), clock)
+        self.access_log = AccessLog(lambda: records_database(settings), clock)
         assert isinstance(self.app.vault, KeyVault)
         self.vault: KeyVault = self.app.vault
         self.documents = DocumentStore(settings.document_dir, self.vault)

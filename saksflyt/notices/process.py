@@ -23,7 +23,7 @@ from projections.database import Database
 from projections.store import ProjectionStore
 from saksflyt import kafka_wiring
 from saksflyt.archive.numbers import Numbers
-from saksflyt.bootstrap import bootstrap, projection_database, projection_store
+from saksflyt.bootstrap import bootstrap
 from saksflyt.letters.occasions import OUTGOING, about_case, letter_for
 from saksflyt.letters.pdfa import pdfa
 from saksflyt.notices.channels import Channel, MailboxChannel, SmtpChannel, SmtpSettings
@@ -31,6 +31,7 @@ from saksflyt.notices.policy import ChannelUnavailable, NoticePolicy, PrintQueue
 from saksflyt.ops.health import Check
 from saksflyt.ops.metrics import LETTERS, TELEMETRY
 from saksflyt.processes import _kafka_check, ops_server
+from saksflyt.records import records_database
 from saksflyt.settings import Settings
 from schemas.mapping import PublicEvent
 
@@ -74,7 +75,8 @@ def policy_for(
 
 
 class Positioned:
-    """The policy fed in-process: keeps its place in the log in the read-model database."""
+    """The policy fed in-process: keeps its place in the log with the print queue (the records
+    beside the event store, ``saksflyt.records``)."""
 
     def __init__(self, policy: NoticePolicy, db: Database) -> None:
         self.policy, self.positions = policy, ProjectionStore(db)
@@ -100,8 +102,7 @@ def run_notices(
     """Until ``stop``. On Kafka a new consumer group begins at ``start`` (``latest``: the events
     from now on; a group that has committed resumes where it was)."""
     channel = channel_for(settings)
-    projection_store(settings).db.close()  # migrated: the print queue and positions exist
-    db = projection_database(settings, autocommit=True)
+    db = records_database(settings)
     app = bootstrap(settings)
     policy = policy_for(settings, app, db, stop, channel)
     checks: dict[str, Check] = {"event_store": app.recorder.max_notification_id}
@@ -180,7 +181,7 @@ def print_waiting(
 ) -> list[Path]:
     """The print queue's letters as PDF/A files in ``out``, each marked printed once written."""
     app = bootstrap(settings)
-    db = projection_database(settings, autocommit=True)
+    db = records_database(settings)
     queue, numbers = PrintQueue(db), Numbers(db)
     written = []
     out.mkdir(parents=True, exist_ok=True)

@@ -341,6 +341,43 @@ def test_role_and_municipality(
         assert answer.json()["title"]
 
 
+POSTS = [(e, state) for e, _, _, _, state in TABLE if e.startswith("POST ")]
+
+
+@pytest.mark.parametrize(("endpoint", "state"), POSTS, ids=[e for e, _ in POSTS])
+def test_every_post_resent_with_its_key_answers_the_same_and_records_once(
+    world: World, endpoint: str, state: str | None
+) -> None:
+    """A resend after a lost answer (the same Idempotency-Key, the same request) answers as the
+    first did, marked a duplicate, and the case has one event more, not two — on every POST
+    route, the creation routes whose case id the key derives included."""
+    case = world.case_for(state, OWN, fresh=True) if state else None
+    caller = {**world.setup_headers(OWN), "Idempotency-Key": str(uuid4())}
+    world.clock.at(
+        APPEAL_PERIOD_OVER if state in ("decided", "kept", "appealed", "forwarded") else 0
+    )
+    sent = request_for(endpoint, OWN, case)
+    first = world.client.request(**sent, headers=caller)
+    assert first.status_code < 300, first.text
+    recorded = _events(world, first.json().get("case_id"), caller)
+    again = world.client.request(**sent, headers=caller)
+    world.clock.at(0)
+    assert again.status_code == first.status_code, again.text
+    if first.status_code == 202:  # an export job: the same job, however far it has come
+        assert (again.json()["job_id"], again.json()["duplicate"]) == (first.json()["job_id"], True)
+    else:
+        assert again.json() == {**first.json(), "duplicate": True}
+    assert _events(world, first.json().get("case_id"), caller) == recorded
+
+
+def _events(world: World, case_id: str | None, caller: dict[str, str]) -> int:
+    if case_id is None:  # an export job: its own answer, no case
+        return 0
+    events = world.client.get(f"/applications/{case_id}/events", headers=caller)
+    assert events.status_code == 200, events.text
+    return len(events.json())
+
+
 def bad_token(settings: Settings, kind: str) -> str | None:
     now = datetime.now(UTC)
     claims = {"sub": "mallory", "roles": [r.value for r in Role], "kommuner": [OWN],

@@ -16,9 +16,9 @@ from fastapi.testclient import TestClient
 from saksflyt.access import log
 from saksflyt.access.policy import Role
 from saksflyt.access.tokens import NotConfigured, ensure_dev_key, jwks_of_dev_key
-from saksflyt.bootstrap import projection_database
 from saksflyt.cli import main
 from saksflyt.http.app import create_app
+from saksflyt.records import records_database
 from saksflyt.settings import Settings
 from tests.api_helpers import new
 from tests.stores import sqlite_settings
@@ -54,12 +54,12 @@ def test_every_full_case_read_is_logged_with_its_purpose_and_the_chain_verifies(
     other_auditor = as_role(settings, Role.AUDITOR, "4601")
     assert client.get("/access-log", headers=other_auditor).json() == []
 
-    monkeypatch.setenv("SAKSFLYT_PROJECTION_SQLITE_PATH", str(settings.projection_sqlite_path))
+    monkeypatch.setenv("SAKSFLYT_SQLITE_PATH", str(settings.sqlite_path))  # the log's store
     capsys.readouterr()
     assert main(["access-log", "--case", case, "--format", "json"]) == 0
     printed = json.loads(capsys.readouterr().out)
     assert [r["purpose"] for r in printed] == ["saksbehandling", "klagebehandling"]
-    db = projection_database(settings)
+    db = records_database(settings)
     assert log.verify(db) == (2, [])
     db.close()
 
@@ -69,14 +69,14 @@ def test_a_changed_or_removed_log_row_is_detected(client: TestClient, settings: 
     reader = as_role(settings, Role.CASEWORKER)
     for _ in range(3):
         client.get(f"/applications/{case}", headers=reader)
-    raw = sqlite3.connect(settings.projection_sqlite_path)
+    raw = sqlite3.connect(settings.sqlite_path)  # the records: beside the events
     with pytest.raises(sqlite3.IntegrityError, match="append-only"):
         raw.execute("UPDATE access_log SET subject = 'someone-else' WHERE seq = 2")
     # Someone with the rights to drop the guard still cannot hide the change:
     raw.execute("DROP TRIGGER access_log_no_update")
     raw.execute("UPDATE access_log SET subject = 'someone-else' WHERE seq = 2")
     raw.commit()
-    db = projection_database(settings)
+    db = records_database(settings)
     rows, breaks = log.verify(db)
     assert rows == 3 and [str(b) for b in breaks] == [
         "access log row 2: content does not match its hash"

@@ -8,10 +8,12 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
+import pytest
 from fastapi.testclient import TestClient
 
+from domain.errors import ConcurrentUpdate
 from tests.api_helpers import (
     draft,
     problem,
@@ -85,3 +87,27 @@ def test_a_refusal_is_answered_the_same_when_resent(client: TestClient) -> None:
     again = client.post(f"/applications/{case_id}/decision", json=decision, headers=key)
     assert first.status_code == again.status_code == 409
     assert json.loads(first.text) == json.loads(again.text)
+
+
+def test_a_lost_race_is_not_kept_as_the_keys_answer(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another writer wins every attempt (a conflict is retried, then given up): the answer is
+    409 concurrent-update, but nothing was recorded, so the key keeps no answer — the resend
+    runs again and is applied."""
+    body = {"service": "avfallsbeholder", "kommunenummer": "0301", "form": synthetic_form()}
+    case_id = client.post("/applications", json=body).json()["case_id"]
+    app = client.app.state.services.app  # type: ignore[attr-defined]
+
+    def always_beaten(*args: Any, **kwargs: Any) -> None:
+        raise ConcurrentUpdate(UUID(case_id))
+
+    key = {"Idempotency-Key": str(uuid4())}
+    reason = {"reason": "flytter"}
+    with monkeypatch.context() as race:
+        race.setattr(app, "save", always_beaten)
+        lost = client.post(f"/applications/{case_id}/withdrawal", json=reason, headers=key)
+    problem(lost, 409, "concurrent-update")
+    again = client.post(f"/applications/{case_id}/withdrawal", json=reason, headers=key)
+    assert again.status_code == 200, again.text
+    assert again.json()["duplicate"] is False

@@ -18,10 +18,9 @@ from saksflyt.access.log import Access, AccessLog
 from saksflyt.bootstrap import (
     bootstrap,
     event_store_database,
-    projection_database,
-    projection_store,
 )
 from saksflyt.cli import main
+from saksflyt.records import records_database
 from saksflyt.settings import Settings
 from tests.send import send, start
 from tests.stores import export_settings, sqlite_settings, store_settings
@@ -71,8 +70,8 @@ def test_verify_with_checkpoints_names_what_was_deleted(
         send(app, cmd.SaveDraft, case, saved, form={"soker": {"navn": "A B"}})
         cases.append(case)
     app.close()
-    reads = projection_store(settings).db  # migrated: the access log is there
-    log = AccessLog(lambda: projection_database(settings), lambda: T0)
+    reads = records_database(settings)  # the access log: beside the events
+    log = AccessLog(lambda: records_database(settings), lambda: T0)
     for case in cases:
         log.record(Access("auditor-x", "caseworker", case, "ledsagerbevis", "0301", "case", "test"))
     export_settings(settings, monkeypatch)

@@ -160,6 +160,29 @@ def test_rebuild_refuses_to_swap_an_empty_result_over_read_models_with_cases(
     assert main(["--db", str(tmp_path / "demo" / "events.db"), "rebuild"]) == 0
 
 
+def test_a_demo_on_another_store_never_clears_the_first_stores_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Attachments and the key ring live beside their store: a second demo named with --db
+    starts afresh in its own folder, and the first store's uploads are all still there. A
+    folder the settings place away from the store is refused, not cleared."""
+    for name in ("PROJECTION_SQLITE_PATH", "DOCUMENT_DIR", "KEY_RING", "NOTICES_MAILBOX"):
+        monkeypatch.delenv(f"SAKSFLYT_{name}", raising=False)
+    monkeypatch.setenv("SAKSFLYT_AUTH_DEV_KEY", str(tmp_path / "dev-key.pem"))
+    first, second = tmp_path / "first" / "events.db", tmp_path / "second" / "events.db"
+    assert main(["--db", str(first), "demo", "--applications", "30"]) == 0
+    uploads = sorted((first.parent / "documents").rglob("*"))
+    assert uploads and (first.parent / "keyring.json").exists()
+    assert main(["--db", str(second), "demo", "--applications", "30"]) == 0
+    assert sorted((first.parent / "documents").rglob("*")) == uploads
+    assert (second.parent / "documents").is_dir() and (second.parent / "keyring.json").exists()
+    capsys.readouterr()
+    monkeypatch.setenv("SAKSFLYT_DOCUMENT_DIR", str(first.parent / "documents"))
+    assert main(["--db", str(second), "demo", "--applications", "30"]) == Exit.REFUSED
+    assert "will not clear" in capsys.readouterr().err
+    assert sorted((first.parent / "documents").rglob("*")) == uploads
+
+
 def test_serve_says_where_it_listens_and_logs_json(tmp_path: Path) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -23,11 +23,12 @@ from domain.lifecycle import Outcome
 from domain.values import Attachment, Decision, Neighbour
 from saksflyt.access.policy import Role
 from saksflyt.archive.numbers import Numbers
-from saksflyt.bootstrap import bootstrap, projection_database, projection_store
+from saksflyt.bootstrap import bootstrap
 from saksflyt.demo import synthetic
 from saksflyt.http.app import create_app
 from saksflyt.notices.channels import SmtpChannel, SmtpSettings
 from saksflyt.notices.policy import NoticePolicy, PrintQueue
+from saksflyt.records import records_database
 from saksflyt.settings import Settings
 from tests.pdfa import Preflight
 from tests.send import project
@@ -49,8 +50,7 @@ class Setup:
     def __init__(self, settings: Settings, smtp: SmtpServer, clock: dict[str, datetime]) -> None:
         self.settings, self.smtp, self.clock = settings, smtp, clock
         self.app: Casework = bootstrap(settings)
-        projection_store(settings).db.close()
-        self.db = projection_database(settings, autocommit=True)
+        self.db = records_database(settings)  # the print queue
         self.channel = SmtpChannel(SmtpSettings("127.0.0.1", smtp.port, "none", timeout_s=2))
         self.stop = threading.Event()
         self.policy = NoticePolicy(
