@@ -74,6 +74,19 @@ DEV_KEY_WARNING = (
 )
 
 
+def _me() -> str:
+    """How to call this program again from here: ``saksflyt`` when that is on the PATH (an
+    activated virtualenv), else the path it was called by (``.venv/bin/saksflyt``)."""
+    called = Path(sys.argv[0])
+    on_path = shutil.which("saksflyt")
+    if on_path and Path(on_path).resolve() == called.resolve():
+        return "saksflyt"
+    try:
+        return str(called.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(called)
+
+
 def _clear_demo_store(settings: Settings, outbox: Path) -> None:
     """Start afresh: the embedded store and what lives beside it, never what another store may
     own — a read-model file or attachment folder placed elsewhere is refused, not cleared."""
@@ -142,11 +155,11 @@ def _demo(args: argparse.Namespace) -> int:
         "rules (a building too large for its track, an officer deciding while the neighbours' "
         "period still runs)."
     )
-    sent = notices.tally
+    sent, me = notices.tally, _me()
     console.print(
         f"Letters: {sent.sent} e-mails (receipts, requests for documents, preliminary replies, "
         f"decisions) written to {outbox} — nothing left the machine — and {sent.printed} "
-        "to post (saksflyt notices print --out DIR)."
+        f"to post ({me} notices print --out DIR)."
     )
     how, tally = processes.deliver_demo_events(app, settings, set(result.case_ids))
     console.print(
@@ -161,19 +174,19 @@ def _demo(args: argparse.Namespace) -> int:
     diagram.parent.mkdir(parents=True, exist_ok=True)
     diagram.write_text(process_svg(app.catalogue.service("melding-om-tiltak")), encoding="utf-8")
     console.print(
-        "The service catalogue: saksflyt services [CODE], or GET /services once served (open "
+        f"The service catalogue: {me} services [CODE], or GET /services once served (open "
         f"to anyone). One process diagram, drawn from the domain's rules: {diagram} (open it "
         "in a browser); every service's at GET /services/CODE/process.svg and .bpmn (bpmn.io "
         "opens it), and in docs/services.md."
     )
     console.print(
-        "Query the read models: saksflyt query stats|overview|deadlines|neighbours — or serve "
+        f"Query the read models: {me} query stats|overview|deadlines|neighbours — or serve "
         "the API with a development key (see the README):"
     )
     key = ensure_dev_key(settings.auth_dev_key or DEV_KEY)
     console.print(
-        f"  export SAKSFLYT_AUTH_DEV_KEY={key}; saksflyt serve &\n"
-        '  curl -H "Authorization: Bearer $(saksflyt token --role analyst --kommune 0301 '
+        f"  export SAKSFLYT_AUTH_DEV_KEY={key}; {me} serve &\n"
+        f'  curl -H "Authorization: Bearer $({me} token --role analyst --kommune 0301 '
         '--sub ada)" http://127.0.0.1:8000/stats',
         highlight=False,
         markup=False,

@@ -264,3 +264,18 @@ def test_a_token_that_would_live_too_long_is_not_minted(
     assert said.out == "" and "at most" not in said.out and "1 to 60 minutes" in said.err
     assert main([*asked[:-1], "60"]) == Exit.OK
     assert capsys.readouterr().out.count(".") == 2  # a JWT
+
+
+def test_the_demos_hints_name_the_program_as_it_can_be_called(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`make demo` runs .venv/bin/saksflyt, which is not on the PATH: its closing hints say so;
+    in an activated virtualenv they say saksflyt."""
+    from saksflyt.cli import _me
+
+    monkeypatch.chdir(SAKSFLYT.parents[2])
+    monkeypatch.setattr(sys, "argv", [str(SAKSFLYT), "demo"])
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    assert _me() == str(SAKSFLYT.resolve().relative_to(SAKSFLYT.parents[2].resolve()))
+    monkeypatch.setenv("PATH", f"{SAKSFLYT.parent}:/usr/bin:/bin")
+    assert _me() == "saksflyt"
