@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
+from pathlib import Path
 
 import psycopg
 
@@ -56,14 +58,32 @@ def bootstrap(settings: Settings | None = None) -> Casework:
 
 
 def key_ring(settings: Settings) -> FileKeyRing:
-    """The key ring; the embedded store makes one on first use, a server store never does."""
+    """The key ring; the embedded store makes one on its first run (no case keys yet), a server
+    store never does: a mistyped SAKSFLYT_KEY_RING must not put an empty ring beside cases
+    sealed with another one."""
     try:
         return FileKeyRing.load(settings.key_ring)
     except KeyRingMissing:
         if settings.event_store != "sqlite":
             raise
+        if _holds_case_keys(settings.sqlite_path):
+            raise KeyRingMissing(
+                f"no key ring at {settings.key_ring}, but {settings.sqlite_path} holds cases "
+                "sealed with one: point SAKSFLYT_KEY_RING at it (a new one would open none)"
+            ) from None
         log.info("made a new key ring at %s (keep it safe: it opens every case)", settings.key_ring)
         return FileKeyRing.create(settings.key_ring)
+
+
+def _holds_case_keys(path: Path) -> bool:
+    """Whether the SQLite store there has sealed a case (so its key ring exists somewhere)."""
+    if not path.exists():
+        return False
+    with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+        found = db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'saksflyt_case_keys'"
+        ).fetchone()
+        return bool(found and db.execute("SELECT 1 FROM saksflyt_case_keys LIMIT 1").fetchone())
 
 
 def key_vault(settings: Settings) -> KeyVault:

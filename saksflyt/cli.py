@@ -9,6 +9,7 @@ import argparse
 import json
 import logging
 import shutil
+import socket
 import sys
 import threading
 import time
@@ -41,6 +42,7 @@ from saksflyt.clocks import add_clock_commands
 from saksflyt.command_line import (
     Exit,
     UserError,
+    count,
     finish,
     kommunenummer,
     run,
@@ -342,13 +344,33 @@ def _serve(args: argparse.Namespace) -> int:
         app = create_app(settings)
     except NotConfigured as missing:
         raise UserError(str(missing), Exit.CONFIGURATION) from None
+    bootstrap(settings).close()  # the stores answer (one line if not), before any banner
+    projection_store(settings).db.close()
+    records_database(settings).close()
+    listening = _listen(args.host, args.port)  # a busy port is said before the banner too
     if settings.auth_dev_key is not None:
         log.warning(DEV_KEY_WARNING, extra={"key": str(settings.auth_dev_key)})
     base = f"http://{args.host}:{args.port}"
     print(f"saksflyt API on {base} — docs {base}/docs, dashboard {base}/dashboard", flush=True)
     # uvicorn's own lines go through the JSON formatter logs.configure() installed
-    uvicorn.run(app, host=args.host, port=args.port, log_config=None, log_level="info")
+    with listening:
+        config = uvicorn.Config(app, log_config=None, log_level="info")
+        uvicorn.Server(config).run(sockets=[listening])
     return 0
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The API's socket, bound now: a port in use is one line and exit 3, not a traceback."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listening = socket.socket(family, socket.SOCK_STREAM)
+    listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listening.bind((host, port))
+    except OSError as error:
+        listening.close()
+        said = f"cannot listen on {host}:{port}: {error.strerror}"
+        raise UserError(said, Exit.CONFIGURATION) from None
+    return listening
 
 
 def _add_projection_commands(commands: Any) -> None:
@@ -372,7 +394,7 @@ def _add_projection_commands(commands: Any) -> None:
     query.add_argument(
         "--to", dest="date_to", type=date.fromisoformat, help="up to this day (YYYY-MM-DD)"
     )
-    query.add_argument("--limit", type=int, default=100, help="at most this many rows (100)")
+    query.add_argument("--limit", type=count, default=100, help="at most this many rows (100)")
     query.add_argument("--offset", type=int, default=0, help="skip this many rows first (0)")
     query.add_argument("--format", choices=FORMATS, default="table", help="output format (table)")
     query.add_argument("--out", type=Path, help="write to a file (needed for parquet)")
@@ -532,7 +554,40 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     db = getattr(args, "demo_db", None) or args.db
     with command_line(sqlite_path=db, projection_sqlite_path=args.read_models):
-        name = " ".join(
-            [args.command, *(v for k, v in vars(args).items() if k.endswith("_command") and v)]
+        name = _command_name(args)
+        return run(name, lambda: _on_a_store_that_exists(args), args.debug)
+
+
+def _command_name(args: argparse.Namespace) -> str:
+    """``keys rotate`` for ``saksflyt keys rotate``."""
+    chosen = (v for k, v in vars(args).items() if k.endswith("_command") and v)
+    return " ".join([args.command, *chosen])
+
+
+# commands that only work on a store that is there: run on a path that is not, they would make
+# an empty one and answer as if it were (a mistyped --db looked like an empty store); a query
+# reads the read models only
+NEEDS_A_STORE = {
+    "rebuild", "verify", "checkpoint", "erase", "erasures", "access-log", "export", "retention",
+    "documents", "revoke", "keys rotate", "notices print",
+}  # fmt: skip
+
+
+def _on_a_store_that_exists(args: argparse.Namespace) -> int:
+    command = _command_name(args)
+    settings = Settings.from_env()
+    if settings.event_store == "sqlite":
+        if command in NEEDS_A_STORE or args.command in NEEDS_A_STORE:
+            _must_exist(settings.sqlite_path, "event store", "--db, SAKSFLYT_SQLITE_PATH")
+        elif args.command == "query" and (settings.projection_store or "sqlite") == "sqlite":
+            where = "--read-models, SAKSFLYT_PROJECTION_SQLITE_PATH"
+            _must_exist(settings.projection_sqlite_path, "read models", where)
+    return int(args.handler(args))
+
+
+def _must_exist(path: Path, what: str, named_by: str) -> None:
+    if not path.exists():
+        raise UserError(
+            f"no {what} at {path} ({named_by}); saksflyt demo or serve makes them",
+            Exit.CONFIGURATION,
         )
-        return run(name, lambda: args.handler(args), args.debug)

@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import argparse
 import enum
+import functools
 import socket
 import sys
 import traceback
 from collections.abc import Callable, Iterator
+from typing import NoReturn
 
 from kafka.errors import KafkaConnectionError, KafkaTimeoutError
 from pydantic import ValidationError
@@ -37,6 +39,7 @@ from domain.errors import (
 from domain.lifecycle import Status
 from domain.places import Kommunenummer
 from domain.services import default_services
+from saksflyt.privacy.keyring import KeyRingMissing
 
 
 class Exit(enum.IntEnum):
@@ -74,6 +77,17 @@ def status(value: str) -> str:
     return value
 
 
+def count(value: str) -> int:
+    """A number of rows: 1 or more."""
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{number}: give 1 or more")
+    return number
+
+
 def kommunenummer(value: str) -> str:
     try:
         return Kommunenummer.parse(value).value
@@ -102,10 +116,16 @@ def finish(parser: argparse.ArgumentParser, examples: dict[str, str]) -> argpars
     """Every parser formats its help with rich-argparse; each command shows its example."""
     for each in parsers(parser):
         each.formatter_class = RichHelpFormatter
+        each.error = functools.partial(_one_line, each)  # type: ignore[method-assign]
         example = examples.get(command_path(each))
         if example:
             each.epilog = "\n\n".join(filter(None, (each.epilog, f"Example: {example}")))
     return parser
+
+
+def _one_line(parser: argparse.ArgumentParser, message: str) -> NoReturn:
+    """A mistake on the command line: one line on stderr, no usage block, exit 2."""
+    parser.exit(Exit.USAGE, f"{parser.prog}: {message} (see {parser.prog} --help)\n")
 
 
 # ----- running a command -----------------------------------------------------------------------
@@ -150,6 +170,8 @@ def explain(error: BaseException) -> tuple[str, Exit]:
     if isinstance(error, DomainError):
         code = getattr(error, "code", "")
         return f"refused: {error}" + (f" [{code}]" if code else ""), Exit.REFUSED
+    if isinstance(error, KeyRingMissing):
+        return str(error), Exit.CONFIGURATION
     if isinstance(error, (FileNotFoundError, PermissionError, IsADirectoryError)):
         return f"{error.strerror}: {error.filename}", Exit.CONFIGURATION
     if isinstance(error, ValueError) and "SAKSFLYT_" in str(error):

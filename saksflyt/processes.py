@@ -70,8 +70,13 @@ def ops_server(settings: Settings, checks: dict[str, Check]) -> Iterator[None]:
     if settings.metrics_port is None:
         yield
         return
-    server = OpsServer(settings.metrics_port, checks, settings.prometheus_multiproc_dir).start()
-    log.info("metrics on 127.0.0.1:%d", server.port)
+    server = OpsServer(
+        settings.metrics_port,
+        checks,
+        settings.prometheus_multiproc_dir,
+        settings.metrics_host,
+    ).start()
+    log.info("metrics on %s:%d", settings.metrics_host, server.port)
     try:
         yield
     finally:

@@ -94,7 +94,8 @@ class KafkaSource:
 
 
 def kafka_source(settings: Settings) -> KafkaSource:
-    assert settings.kafka is not None
+    if settings.kafka is None:
+        raise UserError("--source kafka needs Kafka: set SAKSFLYT_KAFKA", Exit.CONFIGURATION)
     reader = kafka_wiring.reader(settings.kafka, security=kafka_wiring.security(settings))
     return KafkaSource(reader, Topics(settings.topic_prefix).events)
 

@@ -72,6 +72,8 @@ class Settings(BaseSettings):
     kafka_group_instance_id: str | None = None
     # relay, intake and projector serve /metrics, /healthz and /readyz on this port when set
     metrics_port: int | None = None
+    # the address it listens on: 0.0.0.0 in a container, for Prometheus in another one
+    metrics_host: str = "127.0.0.1"
     # how often open-case and deadline gauges are recounted from the read models
     gauge_refresh_seconds: float = 30.0
     # several worker processes: prometheus_client keeps its numbers in files here (and reads the

@@ -18,7 +18,7 @@ from saksflyt.access.policy import Principal, Role
 from saksflyt.access.revocations import SUBJECT, TOKEN, Revocations
 from saksflyt.access.tokens import NotConfigured, longest_token, mint
 from saksflyt.bootstrap import bootstrap
-from saksflyt.command_line import Exit, UserError
+from saksflyt.command_line import Exit, UserError, count, kommunenummer
 from saksflyt.output import FORMATS, emit
 from saksflyt.records import records_database
 from saksflyt.settings import Settings
@@ -192,7 +192,13 @@ def add_access_commands(commands: Any) -> None:
     token.add_argument(
         "--role", action="append", required=True, choices=[r.value for r in Role], help="repeatable"
     )
-    token.add_argument("--kommune", action="append", default=[], help="kommunenummer; repeatable")
+    token.add_argument(
+        "--kommune",
+        action="append",
+        type=kommunenummer,
+        default=[],
+        help="kommunenummer; repeatable",
+    )
     token.add_argument("--service", action="append", help="limit to services; repeatable")
     token.add_argument("--sub", required=True, help="the subject (who); never a fødselsnummer")
     token.add_argument(
@@ -228,7 +234,7 @@ def add_access_commands(commands: Any) -> None:
     access.add_argument(
         "--since", type=datetime.fromisoformat, help="ISO time, e.g. 2026-11-01T00:00+01:00"
     )
-    access.add_argument("--limit", type=int, default=1000, help="at most this many reads (1000)")
+    access.add_argument("--limit", type=count, default=1000, help="at most this many reads (1000)")
     access.add_argument("--format", choices=FORMATS[:3], default="table", help="output (table)")
     access.set_defaults(handler=_access_log)
 

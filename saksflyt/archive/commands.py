@@ -28,7 +28,7 @@ from saksflyt.bootstrap import bootstrap, projection_store
 from saksflyt.command_line import kommunenummer, service_code
 from saksflyt.jobs import caught_up
 from saksflyt.output import print_table
-from saksflyt.processes import stop_on_signals
+from saksflyt.processes import ops_server, stop_on_signals
 from saksflyt.records import records_database
 from saksflyt.settings import Settings
 
@@ -55,14 +55,16 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _watch(args: argparse.Namespace) -> int:
-    settings = Settings.from_env()
+    overrides = {} if args.metrics_port is None else {"metrics_port": args.metrics_port}
+    settings = Settings.from_env(**overrides)
     app, store = bootstrap(settings), projection_store(settings)
     numbers_db = records_database(settings)
     try:
         stop = stop_on_signals()
-        done = retention.watch(
-            app, store, Numbers(numbers_db), stop, args.interval, not settings.kafka
-        )
+        with ops_server(settings, {"event_store": app.recorder.max_notification_id}):
+            done = retention.watch(
+                app, store, Numbers(numbers_db), stop, args.interval, not settings.kafka
+            )
     finally:
         numbers_db.close()
         store.db.close()
@@ -129,7 +131,7 @@ def add_export_commands(commands: Any) -> None:
         description="Example: saksflyt export noark5 --municipality 0301 --out uttrekk "
         "--schemas /path/to/noark5-xsds (docs/archive.md)",
     )
-    noark.add_argument("--municipality", required=True, help="kommunenummer")
+    noark.add_argument("--municipality", type=kommunenummer, required=True, help="kommunenummer")
     noark.add_argument(
         "--from", dest="date_from", type=date.fromisoformat, help="closed on or after (YYYY-MM-DD)"
     )
@@ -208,4 +210,9 @@ def add_retention_commands(commands: Any) -> None:
     run.set_defaults(handler=_run)
     watch = sub.add_parser("watch", help="apply retention now and then on a schedule until stopped")
     watch.add_argument("--interval", type=float, default=3600.0, help="seconds between runs (3600)")
+    watch.add_argument(
+        "--metrics-port",
+        type=int,
+        help="serve /metrics, /healthz, /readyz on this port (SAKSFLYT_METRICS_PORT)",
+    )
     watch.set_defaults(handler=_watch)

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from saksflyt.command_line import kommunenummer
 from saksflyt.notices.process import print_waiting, run_notices
 from saksflyt.ops import logs
 from saksflyt.processes import stop_on_signals
@@ -60,5 +61,5 @@ def add_notices_commands(commands: Any) -> None:
         description="Example: saksflyt notices print --municipality 0301 --out post/",
     )
     printing.add_argument("--out", type=Path, required=True, help="folder for the PDF files")
-    printing.add_argument("--municipality", help="only this kommunenummer")
+    printing.add_argument("--municipality", type=kommunenummer, help="only this kommunenummer")
     printing.set_defaults(handler=_print)

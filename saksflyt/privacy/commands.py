@@ -10,13 +10,19 @@ from uuid import UUID, uuid4
 
 from domain import commands as cmd
 from saksflyt.bootstrap import bootstrap
+from saksflyt.command_line import kommunenummer
 from saksflyt.privacy.keyring import FileKeyRing
 from saksflyt.privacy.vault import KeyVault
 from saksflyt.settings import Settings
 
 
 def _keys_init(args: argparse.Namespace) -> int:
-    ring = FileKeyRing.create(Settings.from_env().key_ring)
+    path = Settings.from_env().key_ring
+    if args.if_missing and path.exists():
+        FileKeyRing.load(path)  # one that is there must be a key ring
+        print(f"kept {path}: a key ring is there")
+        return 0
+    ring = FileKeyRing.create(path)
     print(f"made {ring.path} (mode 0600): keep it, back it up apart from the database")
     return 0
 
@@ -72,7 +78,10 @@ def _erase(args: argparse.Namespace) -> int:
 
 def _erasures(args: argparse.Namespace) -> int:
     app, vault = _vault(Settings.from_env())
-    for row in vault.erasures(args.case):
+    rows = vault.erasures(args.case)
+    if not rows:
+        print("no erasures" + (f" of case {args.case}" if args.case else ""))
+    for row in rows:
         done = row["completed_at"] or "pending"
         print(
             f"{row['case_id']}  {row['service']}  {row['kommunenummer']}  requested "
@@ -85,14 +94,18 @@ def _erasures(args: argparse.Namespace) -> int:
 def add_privacy_commands(commands: Any) -> None:
     keys = commands.add_parser("keys", help="the municipality's key ring")
     keys_commands = keys.add_subparsers(dest="keys_command", required=True)
-    keys_commands.add_parser("init", help="make a key ring (SAKSFLYT_KEY_RING)").set_defaults(
-        handler=_keys_init
+    init = keys_commands.add_parser("init", help="make a key ring (SAKSFLYT_KEY_RING)")
+    init.add_argument(
+        "--if-missing",
+        action="store_true",
+        help="keep the key ring that is there (a deployment's first step, run at every start)",
     )
+    init.set_defaults(handler=_keys_init)
     rotate = keys_commands.add_parser("rotate", help="new key-encryption keys; rewrap data keys")
     rotate.add_argument("--retire", action="store_true", help="then drop the keys no longer used")
     rotate.set_defaults(handler=_keys_rotate)
     public = keys_commands.add_parser("public", help="the public key to seal personal fields to")
-    public.add_argument("--municipality", required=True, help="kommunenummer")
+    public.add_argument("--municipality", type=kommunenummer, required=True, help="kommunenummer")
     public.set_defaults(handler=_keys_public)
     erase = commands.add_parser("erase", help="kassasjon: shred a case and destroy its key")
     erase.add_argument("--case", type=UUID, required=True, help="the case to shred (its id)")

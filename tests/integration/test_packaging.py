@@ -18,7 +18,17 @@ from saksflyt.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE = REPO / "compose"
-SAKSFLYT_SERVICES = {"topics", "intake", "relay", "projector", "api", "notices", "retention"}
+SAKSFLYT_SERVICES = {
+    "keys",
+    "topics",
+    "intake",
+    "relay",
+    "projector",
+    "api",
+    "notices",
+    "retention",
+}
+HEALTH = "HEALTHCHECK_URL"  # not a setting: what the image's health check asks
 
 
 def _compose() -> dict[str, Any]:
@@ -54,7 +64,7 @@ def test_every_saksflyt_service_runs_a_known_command_with_known_settings() -> No
         assert (COMPOSE / service["build"]["context"] / "Dockerfile").is_file()
         args = parser.parse_args(service["command"])  # exits (fails the test) if unknown
         assert isinstance(args, argparse.Namespace) and callable(args.handler), name
-        for variable in service["environment"]:
+        for variable in set(service["environment"]) - {HEALTH}:
             field = variable.removeprefix("SAKSFLYT_").lower()
             assert variable.startswith("SAKSFLYT_") and field in Settings.model_fields, variable
 
@@ -75,3 +85,22 @@ def test_prometheus_scrapes_each_process_where_it_serves_metrics() -> None:
     assert targets == {f"{name}:{port}" for name, port in served.items()}
     for volume in ("prometheus", "grafana/provisioning"):
         assert (COMPOSE / volume).is_dir()
+
+
+def test_the_image_exposes_every_port_the_services_serve_and_its_health_check_asks_them() -> None:
+    """Each long-running service's health check asks its own /readyz on the port it serves."""
+    docker = DockerfileParser(path=str(REPO / "Dockerfile"))
+    steps = [(i["instruction"], i["value"]) for i in docker.structure]
+    exposed = {int(p) for kind, value in steps if kind == "EXPOSE" for p in value.split()}
+    (check,) = [value for kind, value in steps if kind == "HEALTHCHECK"]
+    assert HEALTH in check and "urlopen" in check
+    services = _compose()["services"]
+    for name in SAKSFLYT_SERVICES:
+        service, command = services[name], services[name]["command"]
+        flag = "--metrics-port" if "--metrics-port" in command else "--port"
+        if flag not in command:
+            assert services[name]["restart"] == "no", name  # a one-shot: nothing to ask
+            continue
+        port = int(command[command.index(flag) + 1])
+        assert port in exposed, name
+        assert service["environment"][HEALTH] == f"http://127.0.0.1:{port}/readyz", name
