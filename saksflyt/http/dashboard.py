@@ -240,11 +240,11 @@ minutt. Hule punkter: færre enn {FEW} vedtak den uken.</p></header>
 def dashboard(
     request: Request,
     who: Annotated[Principal, permit(P.READ_MODELS)],
-    as_of: date | None = None,
+    as_of: m.IsoDate | None = None,
     service: Annotated[str | None, Query(max_length=60)] = None,
     kommune: Annotated[str | None, Query(pattern=r"^(\d{4})?$")] = None,
-    fra: date | None = None,
-    til: date | None = None,
+    fra: m.IsoDate | None = None,
+    til: m.IsoDate | None = None,
 ) -> HTMLResponse:
     """``as_of`` (default: the day of the newest event applied) decides which periods are open
     and which cases are past their deadline; ``service``, ``kommune`` narrow every figure,

@@ -15,7 +15,7 @@ import json
 import shutil
 import threading
 import time
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 from uuid import UUID, uuid4, uuid5
@@ -43,8 +43,10 @@ Archivist = Annotated[Principal, permit(P.RECORD)]
 
 class ExportRequest(m.Body):
     municipality: Annotated[str, Field(pattern=r"^[0-9]{4}$", description="kommunenummer")]
-    date_from: date | None = Field(default=None, alias="from", description="closed on or after")
-    date_to: date | None = Field(default=None, alias="to", description="closed before")
+    date_from: m.IsoDate | None = Field(
+        default=None, alias="from", description="closed on or after"
+    )
+    date_to: m.IsoDate | None = Field(default=None, alias="to", description="closed before")
 
 
 @router.post("/exports/noark5", status_code=202, summary="Start a Noark 5 export")

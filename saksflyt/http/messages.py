@@ -12,11 +12,11 @@ from dataclasses import replace
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Header, Request
 
 from saksflyt.archive.numbers import Numbers
 from saksflyt.http import models as m
-from saksflyt.http.auth import CaseCaller, OptionalPurpose, permit_own_case
+from saksflyt.http.auth import PRINTABLE, CaseCaller, permit_own_case
 from saksflyt.http.problems import ApiProblem
 from saksflyt.http.reads import log_read
 from saksflyt.http.services import services
@@ -28,6 +28,18 @@ from schemas.mapping import event_id
 router = APIRouter()
 RECORDS = ("ReceiptSent", "MessageSent", "MessageFailed")
 OwnReader = Annotated[CaseCaller, permit_own_case()]
+StaffPurpose = Annotated[
+    str | None,
+    Header(
+        alias="Access-Purpose",
+        min_length=3,
+        max_length=200,
+        pattern=PRINTABLE,
+        description="Why you read these letters (kept in the access log). Required of staff "
+        "(a caseworker's or archivist's token: 422 access-purpose-missing without it); the "
+        "applicant reading their own letters may leave it out",
+    ),
+]
 
 
 @router.get(
@@ -38,7 +50,7 @@ OwnReader = Annotated[CaseCaller, permit_own_case()]
     response_model=list[m.MessageOut],
 )
 def case_messages(
-    request: Request, case_id: UUID, c: OwnReader, purpose: OptionalPurpose = None
+    request: Request, case_id: UUID, c: OwnReader, purpose: StaffPurpose = None
 ) -> list[dict[str, Any]]:
     if purpose is None and not c.own:
         raise ApiProblem(422, "access-purpose-missing", "send Access-Purpose: why you read it")

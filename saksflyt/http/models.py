@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, create_model
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    create_model,
+)
 
 from domain.appeal import AppealStage, DismissalGround
 from domain.forms import ContactForm
@@ -23,6 +31,18 @@ from projections.tables import (
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
 ShortText = Annotated[str, Field(min_length=1, max_length=200)]
 Kind = Annotated[str, Field(min_length=1, max_length=60, pattern=r"^[a-z0-9-]+$")]
+
+
+def _iso_date(value: Any) -> Any:
+    """A day as ISO 8601 (2026-03-02) or a date: never a number of seconds (``?to=0``)."""
+    if isinstance(value, str) and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise ValueError("a day is written YYYY-MM-DD")
+    if isinstance(value, int | float):
+        raise ValueError("a day is written YYYY-MM-DD, not as a number")
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 
 
 class Body(BaseModel):
@@ -106,7 +126,7 @@ class CommentBody(ConsentBody):
 class SurveyBody(Step):
     """The oppmålingsforretning after the permit was held (matrikkelforskriften § 18)."""
 
-    held_on: date
+    held_on: IsoDate
 
 
 class ConsultationBody(Step):
@@ -128,7 +148,7 @@ class MissingBody(Step):
 
 class ReplyBody(Step):
     reason: Text
-    expected_by: date
+    expected_by: IsoDate
 
 
 class DecisionBody(Step):
@@ -148,7 +168,7 @@ class DecisionBody(Step):
     considerations: Text | None = Field(
         default=None, description="The main considerations of the assessment (fvl § 25)"
     )
-    valid_until: date | None = Field(
+    valid_until: IsoDate | None = Field(
         default=None,
         description="A permit granted for a time: its last day (default: the service's period)",
     )
@@ -157,15 +177,15 @@ class DecisionBody(Step):
 class DeliveryBody(Step):
     """The day the vedtak reached the party (fvl § 29: the appeal period runs from it)."""
 
-    delivered_on: date
+    delivered_on: IsoDate
 
 
 class AppealBody(Step):
     """A klage arrived (fvl § 32): the day it came, the day it was sent when known (fvl § 30:
     in time if sent in time), and whether the appellant is a party (fvl § 28)."""
 
-    received_on: date
-    sent_on: date | None = Field(
+    received_on: IsoDate
+    sent_on: IsoDate | None = Field(
         default=None, description="When it was posted or sent; in time if within the klagefrist"
     )
     party: bool = Field(

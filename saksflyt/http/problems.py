@@ -140,7 +140,8 @@ async def _validation(request: Request, error: Exception) -> Response:
 async def _http(request: Request, error: Exception) -> Response:
     assert isinstance(error, HTTPException)
     code = HTTP_CODES.get(error.status_code, f"http-{error.status_code}")
-    return problem(error.status_code, code, str(error.detail))
+    # keep what the error says in headers: a 405's Allow (RFC 9110 § 15.5.6) above all
+    return problem(error.status_code, code, str(error.detail), dict(error.headers or {}) or None)
 
 
 async def _unexpected(request: Request, error: Exception) -> Response:

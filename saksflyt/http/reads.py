@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from datetime import date
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -54,8 +53,8 @@ def filter_params(
         str | None, Query(pattern=r"^\d{4}$", description="kommunenummer")
     ] = None,
     status: str | None = None,
-    date_from: Annotated[date | None, Query(alias="from")] = None,
-    date_to: Annotated[date | None, Query(alias="to")] = None,
+    date_from: Annotated[m.IsoDate | None, Query(alias="from")] = None,
+    date_to: Annotated[m.IsoDate | None, Query(alias="to")] = None,
     limit: Annotated[int, Query(ge=1, le=queries.MAX_LIMIT)] = 100,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> queries.Filters:

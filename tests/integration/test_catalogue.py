@@ -128,9 +128,10 @@ def test_the_openapi_document_describes_forms_by_their_schemas(api: TestClient, 
     document = api.get("/openapi.json").json()
     registry = Registry().with_resource("urn:api", Resource.from_contents(document, DRAFT202012))
     schemas = document["components"]["schemas"]
-    whole_refs = [r["$ref"] for r in schemas["NewApplication"]["properties"]["form"]["anyOf"]]
+    keyed = schemas["NewApplication"]
     draft_refs = [r["$ref"] for r in schemas["DraftBody"]["properties"]["form"]["anyOf"]]
-    assert len(whole_refs) == len(draft_refs) == len(TEN)
+    assert len(keyed["anyOf"]) == len(draft_refs) == len(TEN)
+    assert keyed["discriminator"]["propertyName"] == "service"
     whole = jsonschema.Draft202012Validator(
         {"$ref": f"urn:api#/components/schemas/Form-{code}"}, registry=registry
     )
@@ -141,6 +142,14 @@ def test_the_openapi_document_describes_forms_by_their_schemas(api: TestClient, 
         json.dumps(synthetic.complete_form(random.Random(2), code, "0301"), default=str)
     )
     whole.validate(form)
+    bodies = jsonschema.Draft202012Validator(
+        {"$ref": "urn:api#/components/schemas/NewApplication"}, registry=registry
+    )
+    body = {"service": code, "kommunenummer": "0301", "form": form}
+    bodies.validate(body)  # the variant its service names, and no other
+    other = next(c for c in sorted(TEN) if c != code)
+    assert not bodies.is_valid({**body, "service": other})
+    assert not bodies.is_valid({**body, "kommunenummer": "301"})  # not a kommunenummer
     first = dict([next(iter(form.items()))])
     partial.validate(first)
     assert not whole.is_valid(first) and not partial.is_valid({**first, "not_a_field": 1})
