@@ -17,7 +17,9 @@ def test_a_405_names_the_methods_allowed(client: TestClient) -> None:
     assert answer.headers["content-type"] == "application/problem+json"
 
 
-@pytest.mark.parametrize("route", ["/overview", "/stats", "/deadlines", "/neighbours", "/dashboard"])
+@pytest.mark.parametrize(
+    "route", ["/overview", "/stats", "/deadlines", "/neighbours", "/dashboard"]
+)
 def test_a_day_is_written_as_a_day_not_a_number(client: TestClient, route: str) -> None:
     name = "til" if route == "/dashboard" else "to"
     assert client.get(route, params={name: "0"}).status_code == 422

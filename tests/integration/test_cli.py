@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from uuid import UUID
 
 import pytest
 
+from projections.tables import CASE_OVERVIEW
 from saksflyt.bootstrap import bootstrap, projection_store
 from saksflyt.cli import build_parser, main
 from saksflyt.command_line import Exit, command_path, parsers
@@ -342,3 +344,35 @@ def test_the_demos_hints_name_the_program_as_it_can_be_called(
     assert _me() == str(SAKSFLYT.resolve().relative_to(SAKSFLYT.parents[2].resolve()))
     monkeypatch.setenv("PATH", f"{SAKSFLYT.parent}:/usr/bin:/bin")
     assert _me() == "saksflyt"
+
+
+def test_the_readmes_synopsis_names_every_command_with_options_it_has() -> None:
+    """One line per command in the README's synopsis, and no option there the command lacks."""
+    readme = (SAKSFLYT.parents[2] / "README.md").read_text(encoding="utf-8")
+    block = readme.split("## The command line", 1)[1].split("```", 2)[1]
+    lines = [line for line in block.splitlines() if line.startswith("saksflyt ")]
+    for leaf in _leaves():
+        path = command_path(leaf)
+        mine = [line.split("#")[0] for line in lines if line.startswith(f"saksflyt {path} ")
+                or line.split("#")[0].strip() == f"saksflyt {path}"]  # fmt: skip
+        assert len(mine) == 1, path
+        known = {o for action in _options(leaf) for o in action.option_strings}
+        for option in re.findall(r"--[a-z-]+", mine[0]):
+            assert option in known, f"{path}: {option}"
+
+
+def test_the_overview_on_a_terminal_shows_a_readable_few_columns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    demo_paths(tmp_path, monkeypatch)
+    assert main(["demo", "--applications", "20"]) == 0
+    capsys.readouterr()
+    assert main(["query", "overview", "--limit", "5"]) == 0
+    table = capsys.readouterr().out
+    assert "decision_deadline" in table and "neighbour_consents" not in table
+    assert main(["query", "overview", "--limit", "2", "--format", "json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)[0]) == len(CASE_OVERVIEW.columns)  # all
+    assert main(["query", "overview", "--columns", "case_id,status", "--format", "json"]) == 0
+    assert set(json.loads(capsys.readouterr().out)[0]) == {"case_id", "status"}
+    assert main(["query", "overview", "--columns", "case_id,nope"]) == Exit.USAGE
+    assert "no column nope" in capsys.readouterr().err
