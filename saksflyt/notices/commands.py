@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from saksflyt.command_line import kommunenummer
+from saksflyt.command_line import Exit, UserError, kommunenummer
 from saksflyt.notices.process import print_waiting, run_notices
 from saksflyt.ops import logs
 from saksflyt.processes import stop_on_signals
@@ -24,9 +24,8 @@ def _run(args: argparse.Namespace) -> int:
     settings = Settings.from_env(**overrides)
     try:
         policy = run_notices(settings, stop_on_signals())
-    except ValueError as error:
-        print(f"saksflyt notices: {error}")
-        return 2
+    except ValueError as error:  # how to send letters is not set right: one line on stderr
+        raise UserError(str(error), Exit.CONFIGURATION) from None
     print(f"notices stopped: {policy.tally}")
     return 0
 

@@ -110,6 +110,7 @@ def test_every_command_has_an_example_and_every_option_help_naming_its_setting()
         (["keys", "public", "--municipality", "1234"], {}, Exit.USAGE, "1234"),
         (["token", "--role", "analyst", "--kommune", "9999", "--sub", "x"], {}, Exit.USAGE, "9999"),
         (["rebuild", "--source", "kafka"], {}, Exit.CONFIGURATION, "needs Kafka"),
+        (["notices", "run"], {}, Exit.CONFIGURATION, "SAKSFLYT_SMTP_HOST"),
         (
             ["erase", "--case", str(UUID(int=1)), "--reason", "x"],
             {"KEYS": "elsewhere"},
@@ -376,3 +377,10 @@ def test_the_overview_on_a_terminal_shows_a_readable_few_columns(
     assert set(json.loads(capsys.readouterr().out)[0]) == {"case_id", "status"}
     assert main(["query", "overview", "--columns", "case_id,nope"]) == Exit.USAGE
     assert "no column nope" in capsys.readouterr().err
+
+
+def test_erasures_says_when_there_are_none(tmp_path: Path) -> None:
+    env = {**os.environ, "SAKSFLYT_SQLITE_PATH": str(_store_with_a_case(tmp_path))}
+    env["SAKSFLYT_KEY_RING"] = str(tmp_path / "keyring.json")
+    done = subprocess.run([SAKSFLYT, "erasures"], capture_output=True, text=True, env=env)
+    assert (done.returncode, done.stdout.strip()) == (0, "no erasures"), done.stderr
