@@ -25,6 +25,9 @@ demo: install ## simulate a month of applications on the embedded SQLite store a
 test: install test-tools ## start PostgreSQL, Kafka and an OpenID Connect server on 127.0.0.1, run the whole test suite, stop them
 	compose/with-services.sh $(BIN)/pytest
 
+test-fast: install test-tools ## the edit loop: unit tests and the integration tests that need no Kafka broker and are not marked slow, in about two minutes; make test runs everything
+	SAKSFLYT_TEST_SERVICES="postgres oidc" compose/with-services.sh $(BIN)/pytest -m "not slow and not kafka"
+
 NODE_TOOLS := tests/node/node_modules/.package-lock.json
 
 test-tools: $(NODE_TOOLS) ## install Debian's Chromium, Prometheus (promtool and a real server) and Ghostscript (PDF/A of uploads in the archive export), and bpmn-js and the AsyncAPI parser from npm, when missing
@@ -56,4 +59,4 @@ chaos: install ## the fault campaign: a three-broker Kafka cluster, PostgreSQL a
 clean: ## remove the virtualenv, local databases and caches
 	rm -rf $(VENV) var .services .pytest_cache .mypy_cache .ruff_cache test-artifacts tests/node/node_modules
 
-.PHONY: help install demo test test-tools lint bench chaos clean
+.PHONY: help install demo test test-fast test-tools lint bench chaos clean

@@ -2,23 +2,24 @@
 # Start the services the tests need on 127.0.0.1, run the given command, stop what was started.
 # A user with their own servers sets SAKSFLYT_TEST_POSTGRES_URL, SAKSFLYT_TEST_KAFKA and/or
 # SAKSFLYT_TEST_OIDC (an OpenID Connect server like compose/oidc.sh's) and nothing is started for
-# those.
+# those. SAKSFLYT_TEST_SERVICES names the servers to start (default: "postgres kafka oidc").
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 started=()
+wanted=" ${SAKSFLYT_TEST_SERVICES:-postgres kafka oidc} "
 cleanup() {
   for service in "${started[@]}"; do "$here/$service.sh" stop || true; done
 }
 trap cleanup EXIT
 
-if [ -z "${SAKSFLYT_TEST_POSTGRES_URL:-}" ]; then
+if [ -z "${SAKSFLYT_TEST_POSTGRES_URL:-}" ] && [[ "$wanted" == *" postgres "* ]]; then
   started+=(postgres)
   SAKSFLYT_TEST_POSTGRES_URL=$("$here/postgres.sh" start)
   # where its data files are: the privacy tests read them raw, looking for personal data
   SAKSFLYT_TEST_POSTGRES_DATA="$(cat "${SAKSFLYT_SERVICES_DIR:-$here/../.services}/postgres.dir")/data"
   export SAKSFLYT_TEST_POSTGRES_URL SAKSFLYT_TEST_POSTGRES_DATA
 fi
-if [ -z "${SAKSFLYT_TEST_KAFKA:-}" ]; then
+if [ -z "${SAKSFLYT_TEST_KAFKA:-}" ] && [[ "$wanted" == *" kafka "* ]]; then
   started+=(kafka)
   SAKSFLYT_TEST_KAFKA=$("$here/kafka.sh" start)
   kafka_dir=$(cat "${SAKSFLYT_SERVICES_DIR:-$here/../.services}/kafka.dir")
@@ -28,7 +29,7 @@ if [ -z "${SAKSFLYT_TEST_KAFKA:-}" ]; then
   SAKSFLYT_TEST_KAFKA_SASL_PASSWORD="$(cat "$kafka_dir/sasl-password")"
   export SAKSFLYT_TEST_KAFKA SAKSFLYT_TEST_KAFKA_DATA SAKSFLYT_TEST_KAFKA_SASL SAKSFLYT_TEST_KAFKA_SASL_PASSWORD
 fi
-if [ -z "${SAKSFLYT_TEST_OIDC:-}" ]; then
+if [ -z "${SAKSFLYT_TEST_OIDC:-}" ] && [[ "$wanted" == *" oidc "* ]]; then
   # NAV's mock-oauth2-server: ID-porten, Maskinporten and Entra ID for the identity tests
   started+=(oidc)
   SAKSFLYT_TEST_OIDC=$("$here/oidc.sh" start)

@@ -102,3 +102,11 @@ def casework(store_settings: Settings) -> Iterator[Casework]:
 
 def minutes(n: float) -> timedelta:
     return timedelta(minutes=n)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that uses the Kafka broker is marked ``kafka``: ``make test-fast`` starts no broker
+    and leaves them out (``make test`` runs them)."""
+    for item in items:
+        if "kafka_bootstrap" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.kafka)

@@ -14,6 +14,8 @@ from tests.browser import browse
 from tests.browser import served as serving
 from tests.stores import sqlite_settings
 
+pytestmark = pytest.mark.slow  # not in make test-fast
+
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:

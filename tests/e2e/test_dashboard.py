@@ -23,6 +23,8 @@ from tests.browser import served as serving
 from tests.stores import sqlite_settings
 from tests.tokens import token
 
+pytestmark = pytest.mark.slow  # not in make test-fast
+
 
 class AuthenticatingProxy:
     """What sits in front of the dashboard in a municipality (e.g. oauth2-proxy): it signs the

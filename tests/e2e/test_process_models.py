@@ -27,6 +27,8 @@ from tests import needs
 from tests.browser import ARTIFACTS, browse
 from tests.stores import sqlite_settings
 
+pytestmark = pytest.mark.slow  # not in make test-fast
+
 CATALOGUE = Catalogue.default()
 CODES = CATALOGUE.codes()
 BPMN_JS = Path(__file__).parents[1] / "node" / "node_modules" / "bpmn-js" / "dist"

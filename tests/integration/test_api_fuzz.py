@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
@@ -25,6 +26,8 @@ from saksflyt.http.app import create_app
 from saksflyt.http.services import Services
 from tests.stores import sqlite_settings
 from tests.tokens import headers
+
+pytestmark = pytest.mark.slow  # not in make test-fast
 
 CHECKS = (
     not_a_server_error,

@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 
+pytestmark = pytest.mark.slow  # not in make test-fast
+
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 
 TINY: dict[str, list[str]] = {

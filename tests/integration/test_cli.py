@@ -248,6 +248,7 @@ def test_a_demo_on_another_store_never_clears_the_first_stores_files(
     assert sorted((first.parent / "documents").rglob("*")) == uploads
 
 
+@pytest.mark.slow
 def test_serve_says_where_it_listens_and_logs_json(tmp_path: Path) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

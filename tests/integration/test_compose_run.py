@@ -16,8 +16,11 @@ from graphlib import TopologicalSorter
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from dockerfile_parse import DockerfileParser
+
+pytestmark = pytest.mark.slow  # not in make test-fast
 
 REPO = Path(__file__).resolve().parents[2]
 SAKSFLYT = Path(sys.executable).with_name("saksflyt")

@@ -172,6 +172,7 @@ kafka_wiring.relay_position(settings, "saksflyt.events").release()
 """
 
 
+@pytest.mark.slow
 def test_processes_starting_together_on_an_empty_database_all_come_up(
     postgres_url: str, tmp_path: Path
 ) -> None:

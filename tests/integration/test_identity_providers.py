@@ -169,6 +169,7 @@ def _issuer(change: dict[str, str], oidc: str) -> dict[str, str]:
     return {"iss": change.get("entra_issuer", f"{oidc}/entra")}
 
 
+@pytest.mark.slow
 def test_a_key_rotation_while_the_api_runs(tmp_path: Path) -> None:
     """The issuer starts signing with a new key under the same ``kid`` (the server restarted with
     another key): the API's cached key fails, it fetches the key set again, the new token is

@@ -84,6 +84,7 @@ def pipeline(
     }
 
 
+@pytest.mark.slow
 def test_every_event_arrives_exactly_once_after_dedupe_in_per_case_order(
     pipeline: dict[str, Any],
 ) -> None:

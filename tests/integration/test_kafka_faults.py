@@ -38,6 +38,8 @@ from tests.kafka_helpers import (
 from tests.send import start
 from tests.stores import postgres_settings, sqlite_settings
 
+pytestmark = pytest.mark.slow  # not in make test-fast
+
 
 def test_a_poison_message_goes_to_the_dlq_and_the_next_one_is_processed(
     tmp_path: Path, kafka_bootstrap: str, topics: Topics

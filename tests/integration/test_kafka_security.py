@@ -23,6 +23,8 @@ from tests.api_helpers import synthetic_form
 from tests.send import send
 from tests.stores import sqlite_settings
 
+pytestmark = pytest.mark.kafka  # its SCRAM listener: not in make test-fast
+
 
 @pytest.fixture
 def scram(tmp_path: Path) -> Settings:

@@ -279,6 +279,7 @@ def _quarantined(store: ProjectionStore) -> int:
     return int(store.db.rows("SELECT COUNT(*) AS n FROM projection_dead_letters")[0]["n"])
 
 
+@pytest.mark.slow
 def test_a_storm_of_commands_never_poisons_the_store(world: World) -> None:
     @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
     @given(storms())

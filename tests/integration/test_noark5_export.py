@@ -49,6 +49,8 @@ from tests.pdfa import Preflight
 from tests.stores import numbers, sqlite_settings
 from tests.tokens import headers
 
+pytestmark = pytest.mark.slow  # not in make test-fast
+
 OSLO = "0301"
 NOW = datetime(2028, 7, 1, 8, tzinfo=UTC)
 PAIRS = [

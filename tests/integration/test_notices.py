@@ -135,6 +135,7 @@ def test_every_submission_gets_one_receipt_with_what_to_expect(setup: Setup) -> 
     assert setup.policy.tally.sent == 20 and setup.policy.tally.duplicate == 20
 
 
+@pytest.mark.slow
 def test_an_outage_delays_but_loses_nothing(setup: Setup, smtp: SmtpServer) -> None:
     cases = [setup.submit() for _ in range(10)]
     smtp.stop()

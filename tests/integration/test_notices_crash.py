@@ -19,6 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from uuid import UUID, uuid4
 
+import pytest
+
 from saksflyt.bootstrap import bootstrap, projection_database, projection_store
 from saksflyt.demo import synthetic
 from saksflyt.notices.process import POSITION
@@ -26,6 +28,8 @@ from saksflyt.settings import Settings
 from tests.send import file_application
 from tests.smtp import SmtpServer, free_port
 from tests.stores import postgres_settings
+
+pytestmark = pytest.mark.slow  # not in make test-fast
 
 CASES = 1000
 KILLS = 12

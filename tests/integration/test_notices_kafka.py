@@ -10,6 +10,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from consumers.topics import Topics
 from saksflyt.bootstrap import bootstrap
 from saksflyt.demo import synthetic
@@ -20,6 +22,7 @@ from tests.smtp import SmtpServer
 from tests.stores import sqlite_settings
 
 
+@pytest.mark.slow
 def test_receipts_from_the_events_topic_once_each(
     tmp_path: Path, kafka_bootstrap: str, topics: Topics
 ) -> None:

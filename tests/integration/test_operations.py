@@ -230,6 +230,7 @@ def test_health_and_readiness(pipeline: dict[str, Any]) -> None:
         assert (status, json.loads(body)["ready"]) == (200, True), body
 
 
+@pytest.mark.slow
 def test_a_real_prometheus_scrapes_them(pipeline: dict[str, Any], tmp_path: Path) -> None:
     binary = needs.tool("prometheus")
     targets = ", ".join(f'"127.0.0.1:{p}"' for p in pipeline["ports"].values())

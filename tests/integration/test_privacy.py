@@ -109,6 +109,7 @@ def _vault(app: Casework) -> KeyVault:
     return app.vault
 
 
+@pytest.mark.slow
 def test_the_demo_keeps_no_personal_data_in_clear_and_kassasjon_destroys_it(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

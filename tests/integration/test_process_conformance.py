@@ -33,6 +33,8 @@ from saksflyt.catalogue.bpmn import bpmn
 from saksflyt.demo.simulation import HORIZON, run_demo
 from tests.stores import sqlite_settings
 
+pytestmark = pytest.mark.slow  # not in make test-fast
+
 CASES = 1500
 LOGGED = {t.label_nb for t in TIMERS if t.logged}
 

@@ -19,6 +19,8 @@ from schemas.mapping import PublicEvent
 from tests.send import start
 from tests.stores import read_model_tables
 
+pytestmark = pytest.mark.slow  # not in make test-fast
+
 CASES = 2000
 LATE_CASES = 7
 

@@ -9,6 +9,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from consumers.delivery import InProcessDelivery
 from domain.application import Application
 from domain.services import Service
@@ -16,6 +18,8 @@ from projections.store import ProjectionWriter
 from saksflyt.bootstrap import bootstrap, projection_store
 from saksflyt.demo.simulation import run_demo
 from tests.stores import sqlite_settings
+
+pytestmark = pytest.mark.slow  # not in make test-fast
 
 CASES = 1500
 

@@ -54,4 +54,5 @@ def test_revoke_names_one_thing_and_a_reason(capsys: pytest.CaptureFixture[str])
         with pytest.raises(SystemExit) as exit:
             main(argv)
         assert exit.value.code == 2
-    assert "error" in capsys.readouterr().err
+    said = capsys.readouterr().err.splitlines()
+    assert len(said) == 4 and all(line.startswith("saksflyt revoke: ") for line in said)
