@@ -15,12 +15,11 @@ state="${SAKSFLYT_SERVICES_DIR:-$here/../.services}"
 version=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$here/kafka/pom.xml")
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/saksflyt/kafka-$version"
 mkdir -p "$state"
+# shellcheck source=compose/service-lib.sh
+. "$here/service-lib.sh"
 
 log() { echo "kafka.sh: $*" >&2; }
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 
 install_tools() {  # Java runs the broker, Maven fetches it: from Debian's packages when missing
   local missing=()
@@ -103,19 +102,7 @@ start() {
   echo "127.0.0.1:$port"
 }
 
-stop() {
-  [ -f "$state/kafka.dir" ] || return 0
-  local dir pid
-  dir=$(cat "$state/kafka.dir")
-  if [ -f "$dir/pid" ]; then
-    pid=$(cat "$dir/pid")
-    kill "$pid" 2>/dev/null || true
-    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-    kill -9 "$pid" 2>/dev/null || true
-  fi
-  rm -rf "$dir" "$state/kafka.dir"
-  log "stopped"
-}
+stop() { stop_java_service kafka; }
 
 case "${1:-}" in
   start) start ;;

@@ -13,6 +13,8 @@ state="${SAKSFLYT_SERVICES_DIR:-$here/../.services}"
 version=$(sed -n 's:.*<mock-oauth2-server.version>\(.*\)</mock-oauth2-server.version>.*:\1:p' "$here/oidc/pom.xml")
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/saksflyt/mock-oauth2-server-$version"
 mkdir -p "$state"
+# shellcheck source=compose/service-lib.sh
+. "$here/service-lib.sh"
 
 log() { echo "oidc.sh: $*" >&2; }
 
@@ -28,7 +30,7 @@ start() {
   fetch_jars
   local dir port base
   dir=$(mktemp -d /tmp/saksflyt-oidc.XXXXXX)
-  port="${SAKSFLYT_OIDC_PORT:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}"
+  port="${SAKSFLYT_OIDC_PORT:-$(free_port)}"
   base="http://127.0.0.1:$port"
   SERVER_HOSTNAME=127.0.0.1 SERVER_PORT="$port" \
     JSON_CONFIG_PATH="${SAKSFLYT_OIDC_CONFIG:-$here/oidc/config.json}" \
@@ -48,19 +50,7 @@ start() {
   echo "$base"
 }
 
-stop() {
-  [ -f "$state/oidc.dir" ] || return 0
-  local dir pid
-  dir=$(cat "$state/oidc.dir")
-  if [ -f "$dir/pid" ]; then
-    pid=$(cat "$dir/pid")
-    kill "$pid" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-    kill -9 "$pid" 2>/dev/null || true
-  fi
-  rm -rf "$dir" "$state/oidc.dir"
-  log "stopped"
-}
+stop() { stop_java_service oidc; }
 
 case "${1:-}" in
   start) start ;;

@@ -6,6 +6,8 @@
 set -euo pipefail
 state="${SAKSFLYT_SERVICES_DIR:-$(cd "$(dirname "$0")/.." && pwd)/.services}"
 mkdir -p "$state"
+# shellcheck source=compose/service-lib.sh
+. "$(dirname "$0")/service-lib.sh"
 
 log() { echo "postgres.sh: $*" >&2; }
 
@@ -17,9 +19,6 @@ as_owner() {  # PostgreSQL refuses to run as root: use the postgres account then
   if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 
 start() {
   if [ -z "$(pg_bin)" ]; then

@@ -37,26 +37,27 @@ bearer = HTTPBearer(
 PRINTABLE = r"^[^\x00-\x1f\x7f]+$"  # no control characters into the audit trail
 NO_CASE = UUID(int=0)  # the access log's case for a refusal that names none
 
+
+def purpose_header(description: str) -> Any:
+    """The ``Access-Purpose`` header: why a case is read, 3–200 printable characters."""
+    return Header(
+        alias="Access-Purpose",
+        min_length=3,
+        max_length=200,
+        pattern=PRINTABLE,
+        description=description,
+    )
+
+
 Purpose = Annotated[
     str,
-    Header(
-        alias="Access-Purpose",
-        min_length=3,
-        max_length=200,
-        pattern=PRINTABLE,
-        description="Why you read this case (kept in the access log; never personal data)",
-    ),
+    purpose_header("Why you read this case (kept in the access log; never personal data)"),
 ]
-
 OptionalPurpose = Annotated[
     str | None,
-    Header(
-        alias="Access-Purpose",
-        min_length=3,
-        max_length=200,
-        pattern=PRINTABLE,
-        description="Why you read this case (kept in the access log); may be left out where "
-        "the endpoint names the reason itself",
+    purpose_header(
+        "Why you read this case (kept in the access log); may be left out where the endpoint "
+        "names the reason itself"
     ),
 ]
 

@@ -12,11 +12,11 @@ from dataclasses import replace
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Request
 
 from saksflyt.archive.numbers import Numbers
 from saksflyt.http import models as m
-from saksflyt.http.auth import PRINTABLE, CaseCaller, permit_own_case
+from saksflyt.http.auth import CaseCaller, permit_own_case, purpose_header
 from saksflyt.http.problems import ApiProblem
 from saksflyt.http.reads import log_read
 from saksflyt.http.services import services
@@ -30,14 +30,10 @@ RECORDS = ("ReceiptSent", "MessageSent", "MessageFailed")
 OwnReader = Annotated[CaseCaller, permit_own_case()]
 StaffPurpose = Annotated[
     str | None,
-    Header(
-        alias="Access-Purpose",
-        min_length=3,
-        max_length=200,
-        pattern=PRINTABLE,
-        description="Why you read these letters (kept in the access log). Required of staff "
-        "(a caseworker's or archivist's token: 422 access-purpose-missing without it); the "
-        "applicant reading their own letters may leave it out",
+    purpose_header(
+        "Why you read these letters (kept in the access log). Required of staff (a "
+        "caseworker's or archivist's token: 422 access-purpose-missing without it); the "
+        "applicant reading their own letters may leave it out"
     ),
 ]
 
