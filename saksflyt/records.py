@@ -34,7 +34,7 @@ from projections.tables import (
     migration_4,
     migration_5,
 )
-from saksflyt.bootstrap import projection_database
+from saksflyt.bootstrap import projection_database, projection_store
 from saksflyt.settings import Settings
 
 NOTICES_POSITION = "notices"  # the notices policy's row in projection_position
@@ -101,6 +101,8 @@ def records_database(settings: Settings) -> Database:
 
 def prepare(settings: Settings) -> int:
     """Migrate the records and move any left in the read-model database; the schema version."""
+    if _shares_read_models(settings):  # their migrations first: they made some of these tables
+        projection_store(settings).db.close()
     db = open_records(settings)
     try:
         with db.transaction():

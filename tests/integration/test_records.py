@@ -107,3 +107,16 @@ def test_an_older_stores_records_are_moved_out_of_the_read_models(tmp_path: Path
     assert log.verify(db) == (1, [])
     assert Numbers(db).case_reference(uuid4(), "0301", 2026) != reference  # its number is kept
     db.close()
+
+
+def test_records_first_then_read_models_in_one_postgresql_schema(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """The notices (records first) started before the API (read models first) on one schema:
+    neither creates a table the other's migrations make (the compose file met this)."""
+    settings = store_settings("postgres", tmp_path, request)
+    records_database(settings).close()
+    projection_store(settings).db.close()
+    db = records_database(settings)
+    assert has_table(db, "projection_position") and has_table(db, "access_log")
+    db.close()
