@@ -48,7 +48,7 @@ lint: install ## ruff, ruff format --check and mypy
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-bench: install ## every benchmark next to its baseline (event store, intake with group commit, relay, read models, load held end to end, memory, codec, sealing, letters, Noark 5, /metrics); results in bench/results/, table in docs/benchmarks.md
+bench: install ## every benchmark next to its baseline (event store, intake with group commit, relay, read models, load held end to end, memory, codec, sealing, letters, Noark 5, /metrics, the HTTP door against the bare library behind the same server); results in bench/results/, table in docs/benchmarks.md
 	compose/with-services.sh $(BIN)/python bench/run.py
 
 chaos: install ## the fault campaign: a three-broker Kafka cluster, PostgreSQL and SMTP; every process killed and restarted, brokers killed, poison; the checker's table into docs/reliability.md, the whole result in chaos/results/ (SEED=n replays a run)

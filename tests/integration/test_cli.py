@@ -385,3 +385,13 @@ def test_erasures_says_when_there_are_none(tmp_path: Path) -> None:
     env["SAKSFLYT_KEY_RING"] = str(tmp_path / "keyring.json")
     done = subprocess.run([SAKSFLYT, "erasures"], capture_output=True, text=True, env=env)
     assert (done.returncode, done.stdout.strip()) == (0, "no erasures"), done.stderr
+
+
+def test_the_apis_socket_lets_asyncio_turn_nagle_off() -> None:
+    """serve binds its own socket (a busy port is one line): made with IPPROTO_TCP named, so
+    asyncio sets TCP_NODELAY on every connection — with proto 0 it did not, and every answer on
+    a kept-alive connection waited 40 ms for the client's delayed ACK (bench/door.py found it)."""
+    from saksflyt.cli import _listen
+
+    with _listen("127.0.0.1", 0) as listening:
+        assert listening.proto == socket.IPPROTO_TCP

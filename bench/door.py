@@ -1,0 +1,215 @@
+"""The HTTP door under concurrency, as a form portal and a case officer use it.
+
+N clients (``--clients``, e.g. 1,8,32) over keep-alive connections, each in a loop: submit an
+application (``POST /applications`` with an ``Idempotency-Key`` and a service's token), then decide
+it (``POST /applications/{id}/decision`` with a caseworker's token). Against ``saksflyt serve``
+(one process, in-process delivery: the read models are brought up to date inside each command
+request) on SQLite and on PostgreSQL, and — the baseline, in the same run, on the same store
+kind — the bare ``eventsourcing`` library behind the same ASGI server (``bench/door_baseline.py``),
+with and without a token check. Prints commands/s and latency p50/p95/p99 per client count; with
+``--json`` writes them. The client runs on the same machine as the server (2 cores here): both
+sides pay for it alike.
+
+    python bench/door.py [--clients 1,8,32] [--seconds 10] [--stores sqlite,postgres]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from saksflyt.access.policy import Principal, Role  # noqa: E402
+from saksflyt.access.tokens import mint  # noqa: E402
+from saksflyt.demo import synthetic  # noqa: E402
+from saksflyt.privacy.keyring import FileKeyRing  # noqa: E402
+from saksflyt.settings import Settings, postgres_env  # noqa: E402
+
+WARMUP_S = 2.0
+DECISION = {
+    "outcome": "granted",
+    "legal_basis": "forurensningsforskriften § 15-4",
+    "case_officer": "Bench Saksbehandler",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def store_env(kind: str, folder: Path) -> dict[str, str]:
+    """saksflyt's settings for a fresh store, and the baseline's (its own names for the same)."""
+    env = {
+        "SAKSFLYT_AUTH_DEV_KEY": str(folder / "dev-key.pem"),
+        "SAKSFLYT_KEY_RING": str(folder / "keyring.json"),
+        "SAKSFLYT_DOCUMENT_DIR": str(folder / "documents"),
+        "SAKSFLYT_RATE_LIMIT_PER_ADDRESS": "1000000/minute",
+        "SAKSFLYT_RATE_LIMIT_PER_CALLER": "1000000/minute",
+    }
+    if kind == "sqlite":
+        return env | {"SAKSFLYT_SQLITE_PATH": str(folder / "events.db"), "DB": str(folder / "b.db")}
+    url = os.environ["SAKSFLYT_TEST_POSTGRES_URL"]
+    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+        conn.execute(f'CREATE SCHEMA "{schema}_b"')
+    FileKeyRing.create(folder / "keyring.json")
+    baseline = {**postgres_env(url), "POSTGRES_SCHEMA": f"{schema}_b"}
+    return (
+        env
+        | baseline
+        | {
+            "SAKSFLYT_EVENT_STORE": "postgres",
+            "SAKSFLYT_POSTGRES_URL": url,
+            "SAKSFLYT_POSTGRES_SCHEMA": schema,
+        }
+    )
+
+
+@contextmanager
+def server(command: list[str], env: dict[str, str], port: int) -> Iterator[None]:
+    log = (Path(env["SAKSFLYT_KEY_RING"]).parent / "server.log").open("wb")  # not on the screen
+    process = subprocess.Popen(command, env={**os.environ, **env}, stdout=log, stderr=log)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/applications", timeout=1)
+            except urllib.error.HTTPError:
+                break  # it answers (405 or 401): up
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"{command[1]} did not start: see {log.name}") from None
+                time.sleep(0.2)
+        yield
+    finally:
+        process.terminate()
+        process.wait(30)
+
+
+def tokens(env: dict[str, str]) -> dict[str, str]:
+    settings = Settings(auth_dev_key=Path(env["SAKSFLYT_AUTH_DEV_KEY"]))
+    now = datetime.now(UTC)
+
+    def token(role: Role, sub: str) -> str:
+        who = Principal(sub, frozenset({role}), frozenset({"0301"}), name="Bench Saksbehandler")
+        return f"Bearer {mint(settings, who, now, timedelta(minutes=60))}"
+
+    return {"service": token(Role.SERVICE, "portal"), "caseworker": token(Role.CASEWORKER, "sb")}
+
+
+async def client_loop(
+    http: httpx.AsyncClient, auth: dict[str, str], until: float, since: float, seen: list[float]
+) -> None:
+    rng = random.Random()
+    while time.monotonic() < until:
+        form = synthetic.complete_form(rng, "avfallsbeholder", "0301")
+        body = {"service": "avfallsbeholder", "kommunenummer": "0301", "form": form}
+        key = {"Idempotency-Key": str(uuid.uuid4()), "Authorization": auth["service"]}
+        started = time.monotonic()
+        answer = await http.post("/applications", json=body, headers=key)
+        assert answer.status_code == 201, answer.text
+        if started >= since:
+            seen.append(time.monotonic() - started)
+        case = answer.json()["case_id"]
+        officer = {"Idempotency-Key": str(uuid.uuid4()), "Authorization": auth["caseworker"]}
+        started = time.monotonic()
+        answer = await http.post(f"/applications/{case}/decision", json=DECISION, headers=officer)
+        assert answer.status_code == 200, answer.text
+        if started >= since:
+            seen.append(time.monotonic() - started)
+
+
+async def load(port: int, clients: int, seconds: float, auth: dict[str, str]) -> dict[str, float]:
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    seen: list[float] = []
+    # TCP_NODELAY, as browsers and curl set it: httpx writes a request's headers and body apart,
+    # and with Nagle on, the body waits for the server's delayed ACK (40 ms a request)
+    nodelay = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
+    transport = httpx.AsyncHTTPTransport(limits=limits, socket_options=nodelay)
+    async with httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{port}", transport=transport, timeout=60
+    ) as http:
+        begin = time.monotonic()
+        since, until = begin + WARMUP_S, begin + WARMUP_S + seconds
+        await asyncio.gather(*(client_loop(http, auth, until, since, seen) for _ in range(clients)))
+        measured = time.monotonic() - since
+    seen.sort()
+
+    def pct(p: float) -> float:
+        return round(seen[min(len(seen) - 1, int(p * len(seen)))] * 1000, 1)
+
+    return {"per_s": round(len(seen) / measured, 1), "p50_ms": pct(0.5), "p95_ms": pct(0.95),
+            "p99_ms": pct(0.99), "commands": len(seen)}  # fmt: skip
+
+
+def run_store(kind: str, clients: list[int], seconds: float) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    targets = {
+        "saksflyt": lambda port, env: [str(Path(sys.executable).with_name("saksflyt")), "serve",
+                                       "--port", str(port)],
+        "library+token": lambda port, env: [sys.executable, str(HERE / "door_baseline.py"),
+                                            "--port", str(port), "--token-key",
+                                            env["SAKSFLYT_AUTH_DEV_KEY"]],
+        "library": lambda port, env: [sys.executable, str(HERE / "door_baseline.py"),
+                                      "--port", str(port)],
+    }  # fmt: skip
+    for target, command in targets.items():
+        folder = Path(tempfile.mkdtemp(prefix=f"http-{kind}-"))
+        env = store_env(kind, folder)
+        auth = tokens(env)  # makes the development key the token check uses
+        port = free_port()
+        with server(command(port, env), env, port):
+            for n in clients:
+                found.setdefault(target, {})[str(n)] = figures = asyncio.run(
+                    load(port, n, seconds, auth)
+                )
+                print(f"{kind:8} {target:14} {n:3} clients  {figures['per_s']:7.1f} commands/s  "
+                      f"p50 {figures['p50_ms']:6.1f}  p95 {figures['p95_ms']:6.1f}  "
+                      f"p99 {figures['p99_ms']:6.1f} ms", flush=True)  # fmt: skip
+    for n in clients:
+        bare = found["library+token"][str(n)]["per_s"]
+        ratio = round(found["saksflyt"][str(n)]["per_s"] / bare, 2) if bare else None
+        found.setdefault("ratio_to_library_with_token", {})[str(n)] = ratio
+        print(f"{kind:8} saksflyt / library+token at {n} clients: {ratio}")
+    return found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--clients", default="1,8,32")
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--stores", default="sqlite,postgres")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    clients = [int(n) for n in args.clients.split(",")]
+    results = {kind: run_store(kind, clients, args.seconds) for kind in args.stores.split(",")}
+    if args.json:
+        args.json.write_text(json.dumps({"http": results}, indent=2), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
