@@ -33,6 +33,7 @@ from domain.errors import (
     InvalidTransition,
 )
 from domain.group_commit import (
+    REFUSED,
     Announce,
     GroupCommit,
     LoadedCases,
@@ -192,6 +193,12 @@ class Casework(GroupCommit):
         """True once a command with this id changed a case or was refused."""
         return self._process_recorder.has_tracking_id(tracking_name(command_id), 1)
 
+    def was_refused(self, command_id: UUID) -> bool:
+        """True if the command with this id was refused when it was handled (a resend of it is a
+        duplicate of a refusal, not of a change)."""
+        found = self._process_recorder.max_tracking_id(tracking_name(command_id))
+        return found is not None and found >= REFUSED
+
     def refuse_unreadable(
         self, command_id: UUID, command_type: str, announce: Callable[[], None]
     ) -> Verdict:
@@ -210,7 +217,9 @@ class Casework(GroupCommit):
     def _record_refusal(self, command_id: UUID) -> None:
         """Remember a refused command id, so the same command is not refused (announced) twice."""
         with suppress(IntegrityError):  # recorded already by a twin
-            self._process_recorder.insert_events([], tracking=command_tracking(command_id))
+            self._process_recorder.insert_events(
+                [], tracking=command_tracking(command_id, refused=True)
+            )
 
     @property
     def _process_recorder(self) -> ProcessRecorder:

@@ -182,7 +182,7 @@ class GroupCommit(CaseStore):
             for refusal in refused:
                 announce(refusal)
         trackings = [
-            command_tracking(e.command.command_id)
+            command_tracking(e.command.command_id, refused=e.handled.refusal is not None)
             for e in group.entries
             if e.handled.verdict is not Verdict.DUPLICATE
         ]
@@ -221,9 +221,15 @@ class GroupCommit(CaseStore):
         return handled + [self._handle(c, announce) for c in commands[len(group.entries) :]]
 
 
-def command_tracking(command_id: UUID) -> Tracking:
-    """How a handled command id is remembered: a tracking record beside the events."""
-    return Tracking(application_name=tracking_name(command_id), notification_id=1)
+APPLIED, REFUSED = 1, 2  # a handled command's tracking "position": what became of it
+
+
+def command_tracking(command_id: UUID, refused: bool = False) -> Tracking:
+    """How a handled command id is remembered: a tracking record beside the events, whose
+    position says whether it was applied (1) or refused (2; stores from before this remember
+    refusals as 1)."""
+    mark = REFUSED if refused else APPLIED
+    return Tracking(application_name=tracking_name(command_id), notification_id=mark)
 
 
 def tracking_name(command_id: UUID) -> str:

@@ -27,7 +27,7 @@ from saksflyt.archive.records import saksaar
 from saksflyt.http import models as m
 from saksflyt.http.auth import CaseCaller, permit, permit_case, require_scope
 from saksflyt.http.idempotency import fingerprint
-from saksflyt.http.problems import domain_problem
+from saksflyt.http.problems import ApiProblem, domain_problem
 from saksflyt.http.services import services
 from saksflyt.records import records_database
 
@@ -526,6 +526,14 @@ def _handle(request: Request, command: cmd.Command) -> dict[str, Any]:
     handled = s.app.handle(command)
     if handled.refusal is not None:
         raise handled.refusal  # the error handlers answer 404/409/422
+    if handled.verdict is cmd.Verdict.DUPLICATE and s.app.was_refused(command.command_id):
+        # its first answer was lost (the API died before keeping it): not a success to repeat
+        raise ApiProblem(
+            409,
+            "refused-when-first-sent",
+            "this request was refused when it was first handled; read the case, then send a "
+            "new request (a new Idempotency-Key) if it still applies",
+        )
     s.deliver()
     return {
         "case_id": str(command.case_id),

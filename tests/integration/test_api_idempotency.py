@@ -14,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from domain.errors import ConcurrentUpdate
+from saksflyt.records import records_database
 from tests.api_helpers import (
     draft,
     problem,
@@ -111,3 +112,28 @@ def test_a_lost_race_is_not_kept_as_the_keys_answer(
     again = client.post(f"/applications/{case_id}/withdrawal", json=reason, headers=key)
     assert again.status_code == 200, again.text
     assert again.json()["duplicate"] is False
+
+
+def test_a_refusal_whose_answer_was_lost_is_not_repeated_as_a_success(
+    client: TestClient,
+) -> None:
+    """The API dies between refusing a command and keeping its answer (here: the kept answer
+    is removed). The resend meets a command id already handled: it was refused then, so it is
+    refused now (409), not answered 200 "duplicate" as if the decision had been made — a
+    second case officer's decision the fault campaign saw answered 200 twice. A change whose
+    answer was lost is still answered as a duplicate success."""
+    body = {"service": "avfallsbeholder", "kommunenummer": "0301", "form": synthetic_form()}
+    case_id = client.post("/applications", json=body).json()["case_id"]
+    decision = {"outcome": "granted", "legal_basis": "x", "case_officer": "y"}
+    first, second = ({"Idempotency-Key": str(uuid4())} for _ in range(2))
+    assert client.post(f"/applications/{case_id}/decision", json=decision, headers=first).is_success
+    refused = client.post(f"/applications/{case_id}/decision", json=decision, headers=second)
+    assert refused.status_code == 409
+    db = records_database(client.app.state.services.settings)  # type: ignore[attr-defined]
+    for key in (first, second):  # both answers lost
+        db.execute("DELETE FROM http_idempotency WHERE key = ?", (key["Idempotency-Key"],))
+    db.close()
+    again = client.post(f"/applications/{case_id}/decision", json=decision, headers=second)
+    problem(again, 409, "refused-when-first-sent")
+    won = client.post(f"/applications/{case_id}/decision", json=decision, headers=first)
+    assert won.status_code == 200 and won.json()["duplicate"] is True
