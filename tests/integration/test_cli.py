@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import re
 import socket
 import subprocess
@@ -25,9 +26,10 @@ from projections.tables import CASE_OVERVIEW
 from saksflyt.bootstrap import bootstrap, projection_store
 from saksflyt.cli import build_parser, main
 from saksflyt.command_line import Exit, command_path, parsers
+from saksflyt.demo import synthetic
 from saksflyt.demo.scenarios import SCENARIOS
 from saksflyt.settings import Settings
-from tests.send import start
+from tests.send import file_application, start
 from tests.stores import demo_paths, sqlite_settings
 
 SAKSFLYT = Path(sys.executable).with_name("saksflyt")
@@ -111,6 +113,7 @@ def test_every_command_has_an_example_and_every_option_help_naming_its_setting()
         (["token", "--role", "analyst", "--kommune", "9999", "--sub", "x"], {}, Exit.USAGE, "9999"),
         (["rebuild", "--source", "kafka"], {}, Exit.CONFIGURATION, "needs Kafka"),
         (["notices", "run"], {}, Exit.CONFIGURATION, "SAKSFLYT_SMTP_HOST"),
+        (["erase", "--case", "{kept}", "--reason", "test"], {}, Exit.REFUSED, "refused"),
         (
             ["erase", "--case", str(UUID(int=1)), "--reason", "x"],
             {"KEYS": "elsewhere"},
@@ -141,7 +144,7 @@ def test_a_mistake_is_one_line_and_its_exit_code(
     """docs/cli.md's promise: one line on stderr, ``saksflyt COMMAND: what went wrong``, and the
     exit code of its kind — for usage, a value, the configuration, a server that does not
     answer. Each runs on an embedded store that exists and holds a sealed case."""
-    store = _store_with_a_case(tmp_path)
+    store, kept = _store_with_cases(tmp_path)
     environment = {k: v for k, v in os.environ.items() if not k.startswith("SAKSFLYT_")}
     environment |= {
         "SAKSFLYT_SQLITE_PATH": str(store),
@@ -152,7 +155,7 @@ def test_a_mistake_is_one_line_and_its_exit_code(
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
-        fill = {"{busy}": str(busy.getsockname()[1]), "{tmp}": str(tmp_path)}
+        fill = {"{busy}": str(busy.getsockname()[1]), "{tmp}": str(tmp_path), "{kept}": kept}
         argv = [_filled(a, fill) for a in argv]
         environment |= {k: _filled(v, fill) for k, v in env.items()}
         done = subprocess.run(
@@ -170,12 +173,16 @@ def _filled(text: str, fill: dict[str, str]) -> str:
     return text
 
 
-def _store_with_a_case(folder: Path) -> Path:
+def _store_with_cases(folder: Path) -> tuple[Path, str]:
+    """A store with a draft and a submitted application (which retention keeps: its id)."""
     settings = sqlite_settings(folder)
     app = bootstrap(settings)
-    start(app, "ledsagerbevis", datetime(2026, 3, 2, 9, tzinfo=UTC))
+    at = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    start(app, "ledsagerbevis", at)
+    form = synthetic.complete_form(random.Random(4), "avfallsbeholder", "0301")
+    kept = file_application(app, form, at, service="avfallsbeholder")
     app.close()
-    return settings.sqlite_path
+    return settings.sqlite_path, str(kept)
 
 
 def test_debug_shows_the_traceback(tmp_path: Path) -> None:
@@ -381,7 +388,7 @@ def test_the_overview_on_a_terminal_shows_a_readable_few_columns(
 
 
 def test_erasures_says_when_there_are_none(tmp_path: Path) -> None:
-    env = {**os.environ, "SAKSFLYT_SQLITE_PATH": str(_store_with_a_case(tmp_path))}
+    env = {**os.environ, "SAKSFLYT_SQLITE_PATH": str(_store_with_cases(tmp_path)[0])}
     env["SAKSFLYT_KEY_RING"] = str(tmp_path / "keyring.json")
     done = subprocess.run([SAKSFLYT, "erasures"], capture_output=True, text=True, env=env)
     assert (done.returncode, done.stdout.strip()) == (0, "no erasures"), done.stderr
