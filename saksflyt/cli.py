@@ -280,8 +280,9 @@ def _query(args: argparse.Namespace) -> int:
     )
     rows = QUERIES[args.view](store.db, filters)
     store.db.close()
-    columns = args.columns or (OVERVIEW_TABLE if args.view == "overview" else None)
-    if columns and (args.columns or args.format == "table"):
+    readable = args.view == "overview" and args.format == "table"
+    columns = args.columns or (OVERVIEW_TABLE if readable else None)
+    if columns:
         unknown = [c for c in columns if rows and c not in rows[0]]
         if unknown:
             raise UserError(f"no column {', '.join(unknown)} in {args.view}; {', '.join(rows[0])}")
@@ -575,7 +576,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     db = getattr(args, "demo_db", None) or args.db
     with command_line(sqlite_path=db, projection_sqlite_path=args.read_models):
         name = _command_name(args)
-        return run(name, lambda: _on_a_store_that_exists(args), args.debug)
+        return run(name, lambda: _on_a_store_that_exists(args, name), args.debug)
 
 
 def _command_name(args: argparse.Namespace) -> str:
@@ -593,8 +594,7 @@ NEEDS_A_STORE = {
 }  # fmt: skip
 
 
-def _on_a_store_that_exists(args: argparse.Namespace) -> int:
-    command = _command_name(args)
+def _on_a_store_that_exists(args: argparse.Namespace, command: str) -> int:
     settings = Settings.from_env()
     if settings.event_store == "sqlite":
         if command in NEEDS_A_STORE or args.command in NEEDS_A_STORE:

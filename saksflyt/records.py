@@ -101,7 +101,8 @@ def records_database(settings: Settings) -> Database:
 
 def prepare(settings: Settings) -> int:
     """Migrate the records and move any left in the read-model database; the schema version."""
-    if _shares_read_models(settings):  # their migrations first: they made some of these tables
+    shared = _shares_read_models(settings)
+    if shared:  # their migrations first: they made some of these tables
         projection_store(settings).db.close()
     db = open_records(settings)
     try:
@@ -115,7 +116,7 @@ def prepare(settings: Settings) -> int:
                 for statement in migration(db):
                     db.execute(statement)
                 db.execute("INSERT INTO records_schema (version) VALUES (?)", (version,))
-        if not _shares_read_models(settings):
+        if not shared:
             _move_from_read_models(settings, db)
     finally:
         db.close()

@@ -158,18 +158,24 @@ class TokenVerifier:
                 "token-algorithm-refused", f"tokens signed with {header.get('alg')} are refused"
             )
         candidates = issuer.candidates(header)
-        for attempt in (1, 2):
-            for trusted in candidates:
-                try:
-                    return issuer, self._bounded(issuer, self._decode(issuer, token, trusted.key))
-                except jwt.InvalidSignatureError:
-                    continue
-            # a key published again under the same kid: fetch once more (within the cooldown)
-            if attempt == 1 and candidates and issuer.remote and issuer.remote.refetch():
-                candidates = issuer.candidates(header)
-            else:
-                break
-        raise InvalidToken("token-signature-invalid", "the token's signature does not verify")
+        claims = self._signed(issuer, token, candidates)
+        # a key published again under the same kid: fetch once more (within the cooldown)
+        if claims is None and candidates and issuer.remote and issuer.remote.refetch():
+            claims = self._signed(issuer, token, issuer.candidates(header))
+        if claims is None:
+            raise InvalidToken("token-signature-invalid", "the token's signature does not verify")
+        return issuer, self._bounded(issuer, claims)
+
+    def _signed(
+        self, issuer: Issuer, token: str, candidates: list[TrustedKey]
+    ) -> dict[str, Any] | None:
+        """The claims, if one of ``candidates`` made the signature; None if none did."""
+        for trusted in candidates:
+            try:
+                return self._decode(issuer, token, trusted.key)
+            except jwt.InvalidSignatureError:
+                continue
+        return None
 
     def _bounded(self, issuer: Issuer, claims: dict[str, Any]) -> dict[str, Any]:
         """Times are numbers (PyJWT takes "exp": "9999999999" as one), and a token lives no
