@@ -9,6 +9,9 @@ servers), starting at a position it is given and handing each batch's last notif
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
 from collections import Counter
 from collections.abc import Iterable
 from uuid import UUID
@@ -17,6 +20,8 @@ from consumers.public_events import EventHandler, PublicEvents, flush_all
 from domain.casework import Casework
 from schemas.codec import AvroCodec
 from schemas.mapping import PublicEvent
+
+log = logging.getLogger(__name__)
 
 
 class InProcessDelivery:
@@ -39,12 +44,79 @@ class InProcessDelivery:
             for _, event in batch:
                 for handler in self.handlers:
                     handler(event)
-            self.position = batch[-1][0]
-            flush_all(self.handlers, self.position)
+            flush_all(self.handlers, batch[-1][0])
+            self.position = batch[-1][0]  # after the flush: a reader waiting for it sees the rows
             count += len(batch)
             if len(batch) < self.batch_size:
                 break
         return count
+
+
+class CatchUp:
+    """In-process delivery on a thread of its own: a command commits and answers, the read
+    models follow beside it.
+
+    ``wake()`` after a commit starts a pass within ``gather_s`` (the commits of that moment go
+    in one transaction of the read models, not one each); without one a pass runs every
+    ``idle_s`` (commits by another process). A reader that must see what was committed before it
+    arrived asks ``reached(position, timeout_s)``, which starts a pass at once. A pass that fails
+    is logged and tried again after ``idle_s``; ``failure`` says why until a pass succeeds.
+    """
+
+    def __init__(
+        self, delivery: InProcessDelivery, idle_s: float = 1.0, gather_s: float = 0.02
+    ) -> None:
+        self.delivery = delivery
+        self.idle_s, self.gather_s = idle_s, gather_s
+        self.failure: Exception | None = None
+        self._woken = threading.Event()
+        self._asked = threading.Event()  # a reader waits: no gathering
+        self._passed = threading.Condition()
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="saksflyt-delivery", daemon=True)
+
+    @property
+    def position(self) -> int:
+        return self.delivery.position
+
+    def start(self) -> CatchUp:
+        self._thread.start()
+        return self
+
+    def wake(self) -> None:
+        self._woken.set()
+
+    def reached(self, position: int, timeout_s: float) -> bool:
+        """Wait until the read models hold every event up to ``position``; False on timeout."""
+        if self.delivery.position >= position:
+            return True
+        self._asked.set()
+        self.wake()
+        with self._passed:
+            return self._passed.wait_for(lambda: self.delivery.position >= position, timeout_s)
+
+    def _run(self) -> None:
+        while not self._stopping:
+            if self._woken.wait(self.idle_s) and not self._stopping:
+                self._asked.wait(self.gather_s)
+            self._woken.clear()
+            self._asked.clear()
+            try:
+                self.delivery.deliver()
+                self.failure = None
+            except Exception as error:  # the store away, a read model locked: try again
+                if self.failure is None:
+                    log.exception("in-process delivery failed; trying again")
+                self.failure = error
+                time.sleep(self.idle_s)
+            with self._passed:
+                self._passed.notify_all()
+
+    def close(self) -> None:
+        self._stopping = True
+        self.wake()
+        self._asked.set()
+        self._thread.join(timeout=30)
 
 
 class EventTally:

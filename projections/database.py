@@ -7,6 +7,8 @@ and come out the same from either database, so a row read from SQLite equals one
 from __future__ import annotations
 
 import sqlite3
+import threading
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -21,46 +23,78 @@ from projections.tables import TABLES
 
 class Database:
     def __init__(
-        self, dialect: str, connection: Any, reconnect: Callable[[], Any] | None = None
+        self,
+        dialect: str,
+        connection: Any,
+        reconnect: Callable[[], Any] | None = None,
+        per_thread: Callable[[], Any] | None = None,
     ) -> None:
         self.dialect = dialect
         self._conn = connection
         self._reconnect = reconnect
+        self._per_thread = per_thread
+        self._settings: list[str] = []  # statements every connection runs first (PRAGMAs)
+        self._threads: weakref.WeakKeyDictionary[threading.Thread, Any] = weakref.WeakKeyDictionary(
+            {threading.current_thread(): connection}
+        )
 
     @property
     def conn(self) -> Any:
-        """The connection; a PostgreSQL connection the server dropped (a restart, a failover) is
-        replaced on next use. The statement that found it dropped failed, and its transaction
-        with it: the caller's retry runs on the new connection."""
+        """The connection. SQLite: one per thread — on a shared one, a statement joins the read
+        transaction another thread's unfinished statement holds open and sees that older
+        snapshot (and a transaction would take in other threads' statements). PostgreSQL: a
+        connection the server dropped (a restart, a failover) is replaced on next use; the
+        statement that found it dropped failed, and its transaction with it: the caller's retry
+        runs on the new connection."""
+        if self._per_thread is not None:
+            thread = threading.current_thread()
+            conn = self._threads.get(thread)
+            if conn is None:
+                conn = self._threads[thread] = self._per_thread()
+                for statement in self._settings:
+                    conn.execute(statement)
+            return conn
         if self._reconnect is not None and self._conn.broken:
             self._conn = self._reconnect()
         return self._conn
 
     @classmethod
-    def sqlite(cls, path: Path) -> Database:
+    def sqlite(cls, path: Path, durable: bool = True) -> Database:
+        """``durable=False``: a commit does not wait for the disk (``synchronous=NORMAL``; in WAL
+        mode a power loss may roll back the last commits, never corrupts) — for rows that can be
+        made again (read models) or that a later durable commit to the same file carries."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
-        conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA journal_mode=WAL")
-        return cls("sqlite", conn)
+
+        def connect() -> sqlite3.Connection:
+            conn = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            if not durable:
+                conn.execute("PRAGMA synchronous=NORMAL")
+            return conn
+
+        return cls("sqlite", connect(), per_thread=connect)
 
     @classmethod
-    def postgres(cls, url: str, schema: str | None = None, autocommit: bool = True) -> Database:
+    def postgres(
+        cls, url: str, schema: str | None = None, autocommit: bool = True, durable: bool = True
+    ) -> Database:
         """``autocommit`` (the default): a statement outside ``transaction()`` ends at once.
         Without it, a read outside one (a health probe, a query) opens an implicit transaction
         that every later ``transaction()`` only nests in as a savepoint: writes that look done
-        and are never committed."""
-        options = f"-c search_path={schema}" if schema else ""
+        and are never committed. ``durable=False``: ``synchronous_commit=off`` (a server crash
+        may lose the last commits, whole; see ``sqlite``)."""
 
         def connect() -> Any:
-            return psycopg.connect(
-                url,
-                row_factory=dict_row,  # type: ignore[arg-type]
-                options=options,
-                autocommit=autocommit,
-            )
+            return psycopg.connect(url, **postgres_options(schema, autocommit, durable))
 
         return cls("postgres", connect(), connect)
+
+    def setting(self, statement: str) -> None:
+        """A per-connection setting (a PRAGMA) on every connection, those made later too."""
+        self._settings.append(statement)
+        for conn in [self._conn] if self._per_thread is None else list(self._threads.values()):
+            conn.execute(statement)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -120,7 +154,22 @@ class Database:
         return found
 
     def close(self) -> None:
-        self.conn.close()
+        if self._per_thread is None:
+            self.conn.close()
+            return
+        for conn in list(self._threads.values()):
+            conn.close()
+        self._threads.clear()
+
+
+def postgres_options(
+    schema: str | None, autocommit: bool = True, durable: bool = True
+) -> dict[str, Any]:
+    """How every connection to a saksflyt schema is made (also a pool's)."""
+    options = [f"-c search_path={schema}"] if schema else []
+    if not durable:
+        options.append("-c synchronous_commit=off")
+    return {"row_factory": dict_row, "options": " ".join(options), "autocommit": autocommit}
 
 
 def _from_sqlite(kind: str, value: Any) -> Any:

@@ -102,24 +102,28 @@ def event_store_database(settings: Settings) -> Database:
         # retried events are sealed with a key no one else can find. The fault campaign found it.)
         return Database.postgres(settings.postgres_url, settings.postgres_schema, autocommit=True)
     settings.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
-    db = Database.sqlite(settings.sqlite_path)
     # A new data key is written just before the case's first events; the events' own commit
     # (synchronous=FULL, same WAL file) makes it durable, so this connection need not wait.
-    db.execute("PRAGMA synchronous=NORMAL")
-    return db
+    return Database.sqlite(settings.sqlite_path, durable=False)
 
 
-def projection_database(settings: Settings, autocommit: bool = True) -> Database:
+def projection_database(
+    settings: Settings, autocommit: bool = True, durable: bool = True
+) -> Database:
+    """``durable=False`` for a writer of read models: they and their position commit together
+    and can be made again from the events, so a commit need not wait for the disk."""
     kind = settings.projection_store or settings.event_store
     if kind == "postgres":
         if not settings.postgres_url:
             raise ValueError("PostgreSQL read models need SAKSFLYT_POSTGRES_URL")
-        return Database.postgres(settings.postgres_url, settings.postgres_schema, autocommit)
-    return Database.sqlite(settings.projection_sqlite_path)
+        return Database.postgres(
+            settings.postgres_url, settings.postgres_schema, autocommit, durable
+        )
+    return Database.sqlite(settings.projection_sqlite_path, durable)
 
 
-def projection_store(settings: Settings, suffix: str = "") -> ProjectionStore:
+def projection_store(settings: Settings, suffix: str = "", durable: bool = True) -> ProjectionStore:
     """The read-model store, migrated to the current schema version."""
-    store = ProjectionStore(projection_database(settings), suffix)
+    store = ProjectionStore(projection_database(settings, durable=durable), suffix)
     store.migrate()
     return store

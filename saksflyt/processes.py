@@ -194,7 +194,7 @@ def deliver_demo_events(
 ) -> tuple[str, EventTally]:
     """Hand the demo's events to a tally and the read models: in-process, or through Kafka."""
     tally = EventTally(cases)
-    store = projection_store(settings)
+    store = projection_store(settings, durable=False)  # read models: made again from the events
     writer = ProjectionWriter(store)
     if not settings.kafka:
         InProcessDelivery(app, [tally, writer], position=writer.position()).deliver()
@@ -232,7 +232,7 @@ def deliver_demo_events(
 
 def run_projector(settings: Settings, stop: threading.Event, idle_s: float = 0.5) -> None:
     """Keep the read models up to date: from Kafka when configured, else from the event store."""
-    store = projection_store(settings)
+    store = projection_store(settings, durable=False)  # read models: made again from the events
     writer = ProjectionWriter(store, telemetry=TELEMETRY)
     # the probe's own connection: a read on the writer's would open a transaction there that
     # its later writes only nest in (savepoints), never committed

@@ -19,9 +19,12 @@ the tables dropped from the read-model database. Stop every process of the older
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
-from projections.database import Database
+from psycopg_pool import ConnectionPool
+
+from projections.database import Database, postgres_options
 from projections.tables import (
     ACCESS_LOG,
     HTTP_IDEMPOTENCY,
@@ -83,6 +86,46 @@ def open_records(settings: Settings) -> Database:
         assert settings.postgres_url is not None
         return Database.postgres(settings.postgres_url, settings.postgres_schema, autocommit=True)
     return Database.sqlite(settings.sqlite_path)
+
+
+class RecordsPool:
+    """The records on connections a process keeps open for its requests: a pool on PostgreSQL
+    (``SAKSFLYT_RECORDS_POOL_SIZE``), one connection per thread on SQLite. A request borrows one
+    for a statement or a transaction instead of connecting each time."""
+
+    def __init__(self, settings: Settings, durable: bool = True) -> None:
+        """``durable=False``: commits do not wait for the disk (``Database.sqlite``) — only for
+        rows whose last few a crash may lose without harm."""
+        records_database(settings).close()  # migrated (and moved) before the first borrow
+        self._pool: ConnectionPool | None = None
+        self._db: Database | None = None
+        if settings.event_store == "postgres":
+            assert settings.postgres_url is not None
+            self._pool = ConnectionPool(
+                settings.postgres_url,
+                kwargs=postgres_options(settings.postgres_schema, durable=durable),
+                min_size=1,
+                max_size=settings.records_pool_size,
+                name="saksflyt-records",
+                open=True,
+            )
+        else:
+            self._db = Database.sqlite(settings.sqlite_path, durable)
+
+    @contextmanager
+    def connection(self) -> Iterator[Database]:
+        if self._pool is None:
+            assert self._db is not None
+            yield self._db
+            return
+        with self._pool.connection() as conn:  # a broken one is discarded, not given back
+            yield Database("postgres", conn)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+        if self._db is not None:
+            self._db.close()
 
 
 _ready: set[tuple[str, ...]] = set()

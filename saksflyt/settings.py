@@ -56,6 +56,13 @@ class Settings(BaseSettings):
     # a request with an Idempotency-Key whose first attempt died unanswered (the API crashed) is
     # run again by a resend after this long; until then a resend waits, then hears 409
     idempotency_stale_seconds: float = Field(default=120.0, gt=0)
+    # connections each API process keeps to the records on PostgreSQL (idempotency answers, the
+    # access log, revocations): a request borrows one instead of connecting
+    records_pool_size: int = Field(default=8, ge=1, le=100)
+    # how long a read of the read models waits for them to show what it asks for (every event
+    # committed before it arrived, in-process delivery; ``wait_for`` a case's version, either
+    # mode) before it is answered 503 / 425 with Retry-After
+    read_wait_seconds: float = Field(default=2.0, ge=0, le=30)
     # Kafka bootstrap servers (host:port,…); without it events are delivered in-process
     kafka: str | None = None
     # how long a command waits for a server (Kafka bootstrap) before it says it cannot reach it

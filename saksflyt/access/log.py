@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -63,13 +64,16 @@ def row_hash(previous: str, row: dict[str, Any]) -> str:
 
 
 class AccessLog:
-    def __init__(self, open_db: Callable[[], Database], clock: Callable[[], datetime]) -> None:
-        self.open_db, self.clock = open_db, clock
+    def __init__(
+        self,
+        connection: Callable[[], AbstractContextManager[Database]],
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.connection, self.clock = connection, clock
 
     def record(self, access: Access) -> int:
         """Append one read; returns its sequence number. Appends queue for the chain's head."""
-        db = self.open_db()
-        try:
+        with self.connection() as db:
             with db.transaction():
                 db.lock("saksflyt-access-log")
                 last = db.rows("SELECT seq, hash FROM access_log ORDER BY seq DESC LIMIT 1")
@@ -88,8 +92,6 @@ class AccessLog:
                     [row[n] for n in names],
                 )
             return seq
-        finally:
-            db.close()
 
 
 def entries(

@@ -534,7 +534,7 @@ def _handle(request: Request, command: cmd.Command) -> dict[str, Any]:
             "this request was refused when it was first handled; read the case, then send a "
             "new request (a new Idempotency-Key) if it still applies",
         )
-    s.deliver()
+    s.committed()
     return {
         "case_id": str(command.case_id),
         "command_id": str(command.command_id),

@@ -24,6 +24,7 @@ from saksflyt.access.policy import Permission as P
 from saksflyt.access.policy import Principal
 from saksflyt.http import models as m
 from saksflyt.http.auth import permit, scope_of
+from saksflyt.http.reads import CURRENT, CURRENT_RESPONSES
 from saksflyt.http.services import services
 
 router = APIRouter(responses=m.problem_responses(401, 403, 422))
@@ -233,6 +234,8 @@ minutt. Hule punkter: færre enn {FEW} vedtak den uken.</p></header>
 
 @router.get(
     "/dashboard",
+    dependencies=CURRENT,
+    responses=CURRENT_RESPONSES,
     response_class=HTMLResponse,
     tags=["dashboard"],
     summary="Open cases, cases past their deadline, late decisions, processing time, neighbours",

@@ -42,6 +42,7 @@ TITLES = {
     413: "Request too large",
     415: "Unsupported media type",
     422: "Invalid request",
+    425: "Too early: not shown yet",
     500: "Internal error",
     503: "Not available on this server",
     507: "No room to store it now",

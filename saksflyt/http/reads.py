@@ -65,12 +65,39 @@ def filter_params(
 Filters = Annotated[queries.Filters, Depends(filter_params)]
 
 
+def current_read_models(
+    request: Request,
+    wait_for: Annotated[
+        str | None,
+        Query(
+            pattern=r"^[0-9a-fA-F-]{36}:[1-9][0-9]{0,8}$",
+            description="case_id:version, as a command's answer gave them: answered only once "
+            "the read models show that version of the case (425 and Retry-After until then)",
+        ),
+    ] = None,
+) -> None:
+    """Read-your-writes: see ``Services.read_models_current``."""
+    case = None
+    if wait_for is not None:
+        case_id, version = wait_for.rsplit(":", 1)
+        try:
+            case = (UUID(case_id), int(version))
+        except ValueError:
+            raise ApiProblem(422, "invalid-wait-for", "wait_for is case_id:version") from None
+    services(request).read_models_current(case)
+
+
+CURRENT = [Depends(current_read_models)]
+
+
 Format = Annotated[
     Literal["json", "csv", "parquet"],
     Query(description="json (default), or a download: csv, parquet (needs saksflyt[parquet])"),
 ]
+CURRENT_RESPONSES = m.problem_responses(425, 503)  # wait_for not shown yet; read models behind
 PAGED = {
     **AUTH,
+    **CURRENT_RESPONSES,
     200: {
         "description": "a page of rows; X-Total-Count and a Link to the next page in the headers",
         "headers": {
@@ -117,6 +144,7 @@ def _answer(
 
 @router.get(
     "/overview",
+    dependencies=CURRENT,
     tags=["read models"],
     summary="One row per case",
     responses=PAGED,
@@ -134,6 +162,7 @@ def overview(
 
 @router.get(
     "/stats",
+    dependencies=CURRENT,
     tags=["read models"],
     summary="Counts and days to decision",
     responses=PAGED,
@@ -150,6 +179,7 @@ def stats(
 
 @router.get(
     "/deadlines",
+    dependencies=CURRENT,
     tags=["read models"],
     summary="Open work by nearest deadline",
     responses=PAGED,
@@ -162,6 +192,7 @@ def deadlines(request: Request, filters: Filters, format: Format = "json") -> li
 
 @router.get(
     "/neighbours",
+    dependencies=CURRENT,
     tags=["read models"],
     summary="Neighbour notices and their answers",
     responses=PAGED,

@@ -75,7 +75,7 @@ class KeyVault:
         self._cache: dict[UUID, tuple[float, bytes | None]] = {}
         if self.db.dialect == "sqlite":
             # what erase overwrites is zeroed on disk, whatever this SQLite build's default
-            self.db.execute("PRAGMA secure_delete = ON")
+            self.db.setting("PRAGMA secure_delete = ON")  # on each thread's connection
         with self._transaction():
             self.db.lock("saksflyt-case-keys")
             for statement in TABLES:

@@ -14,7 +14,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from domain.errors import ConcurrentUpdate
-from saksflyt.records import records_database
+from saksflyt.http.idempotency import Answer, IdempotencyKeys
+from saksflyt.http.problems import ApiProblem
+from saksflyt.records import RecordsPool, records_database
+from saksflyt.settings import Settings
 from tests.api_helpers import (
     draft,
     problem,
@@ -72,11 +75,17 @@ def test_the_same_key_sent_at_once_many_times_gets_one_answer(client: TestClient
         pending = [pool.submit(send, i) for i in range(200)]
         go.set()
         answers = [p.result() for p in pending]
-    assert {a.status_code for a in answers} == {201}, {
-        a.text for a in answers if a.status_code != 201
-    }
-    assert len({a.json()["case_id"] for a in answers}) == 1
-    assert sum(not a.json()["duplicate"] for a in answers) == 1
+    # a copy that meets the first still running is told so at once, not held in a thread
+    busy = [a for a in answers if a.status_code == 409]
+    assert all(a.json()["rule"] == "request-in-progress" for a in busy)
+    assert all(a.headers["Retry-After"] == "1" for a in busy)
+    done = [a for a in answers if a.status_code != 409]
+    assert {a.status_code for a in done} == {201}, {a.text for a in done if a.status_code != 201}
+    assert len({a.json()["case_id"] for a in done}) == 1
+    assert sum(not a.json()["duplicate"] for a in done) == 1
+    again = client.post("/applications", json=body, headers=key)  # the resend after Retry-After
+    assert again.status_code == 201 and again.json()["duplicate"]
+    assert again.json()["case_id"] == done[0].json()["case_id"]
     assert len(client.get("/overview").json()) == 1
 
 
@@ -137,3 +146,29 @@ def test_a_refusal_whose_answer_was_lost_is_not_repeated_as_a_success(
     problem(again, 409, "refused-when-first-sent")
     won = client.post(f"/applications/{case_id}/decision", json=decision, headers=first)
     assert won.status_code == 200 and won.json()["duplicate"] is True
+
+
+def test_a_claim_is_one_statement_on_a_borrowed_connection(store_settings: Settings) -> None:
+    """The store itself, on both databases: claimed; busy (409 at once, Retry-After); another
+    request (422); answered; a claim that died unanswered taken over after ``stale_s``."""
+    pool = RecordsPool(store_settings)
+    try:
+        keys = IdempotencyKeys(pool.connection, stale_s=3600)
+        key = uuid4()
+        assert keys.claim(key, "first") is None
+        with pytest.raises(ApiProblem) as busy:
+            keys.claim(key, "first")
+        assert (busy.value.status, busy.value.code) == (409, "request-in-progress")
+        assert busy.value.headers == {"Retry-After": "1"}
+        with pytest.raises(ApiProblem) as reused:
+            keys.claim(key, "other")
+        assert reused.value.status == 422
+        keys.answer(key, 201, '{"case_id": "x"}')
+        assert keys.claim(key, "first") == Answer(201, '{"case_id": "x"}')
+        died = uuid4()
+        assert keys.claim(died, "p") is None  # its request dies: no answer, no release
+        assert IdempotencyKeys(pool.connection, stale_s=0).claim(died, "p") is None
+        keys.release(died)
+        assert keys.claim(died, "p") is None  # released: the resend runs
+    finally:
+        pool.close()

@@ -5,6 +5,7 @@ last event: the chains that are left still verify, ``saksflyt verify`` alone exi
 
 from __future__ import annotations
 
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from uuid import UUID
@@ -71,7 +72,7 @@ def test_verify_with_checkpoints_names_what_was_deleted(
         cases.append(case)
     app.close()
     reads = records_database(settings)  # the access log: beside the events
-    log = AccessLog(lambda: records_database(settings), lambda: T0)
+    log = AccessLog(lambda: closing(records_database(settings)), lambda: T0)
     for case in cases:
         log.record(Access("auditor-x", "caseworker", case, "ledsagerbevis", "0301", "case", "test"))
     export_settings(settings, monkeypatch)

@@ -4,6 +4,7 @@ on first open — on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -92,7 +93,7 @@ def test_an_older_stores_records_are_moved_out_of_the_read_models(tmp_path: Path
     settings = sqlite_settings(tmp_path)
     projection_store(settings).db.close()  # its migrations made the tables there, as before
     old = projection_database(settings)
-    AccessLog(lambda: projection_database(settings), lambda: T0).record(
+    AccessLog(lambda: closing(projection_database(settings)), lambda: T0).record(
         Access("sb-1", "caseworker", uuid4(), "ledsagerbevis", "0301", "case", "saksbehandling")
     )
     reference = Numbers(old).case_reference(uuid4(), "0301", 2026)

@@ -1,0 +1,137 @@
+"""A command commits and answers; the read models follow beside it (issue 30).
+
+In-process delivery runs on a thread of its own, not inside each command request under a lock:
+a command is answered while the read models are still behind, a read of them waits until they
+show every event committed before it arrived, and ``wait_for=case:version`` asks for one case's
+version in either mode.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from projections.database import Database
+from saksflyt.settings import Settings
+from tests.api_helpers import new, problem
+from tests.clock import FakeClock
+from tests.tokens import client as api_client
+
+
+def _stall_delivery(client: TestClient) -> threading.Event:
+    """The delivery thread's next pass waits until the returned event is set."""
+    catch_up = client.app.state.services.catch_up  # type: ignore[attr-defined]
+    go_on = threading.Event()
+    delivery = catch_up.delivery
+    original = delivery.deliver
+
+    def stalled() -> int:
+        go_on.wait(30)
+        return int(original())
+
+    delivery.deliver = stalled
+    return go_on
+
+
+def test_a_command_is_answered_while_the_read_models_are_behind(
+    store_settings: Settings, clock: FakeClock
+) -> None:
+    settings = store_settings.model_copy(update={"read_wait_seconds": 0.3})
+    with api_client(settings, clock=clock) as client:
+        go_on = _stall_delivery(client)
+        answers = [new(client) for _ in range(5)]  # answered with the read models stalled
+        assert [a.status_code for a in answers] == [201] * 5, answers[0].text
+        behind = problem(client.get("/overview"), 503, "read-models-behind")
+        assert "behind" in behind["detail"]
+        go_on.set()
+        rows = client.get("/overview").json()  # waits for the delivery: every case is there
+        assert {r["case_id"] for r in rows} == {a.json()["case_id"] for a in answers}
+
+
+def test_a_read_shows_every_command_answered_before_it(
+    store_settings: Settings, clock: FakeClock
+) -> None:
+    with api_client(store_settings, clock=clock) as client:
+
+        def submit_then_read(_: int) -> tuple[str, set[str]]:
+            case_id = new(client).json()["case_id"]
+            rows = client.get("/overview", params={"limit": 1000}).json()
+            return case_id, {r["case_id"] for r in rows}
+
+        with ThreadPoolExecutor(8) as pool:
+            seen = list(pool.map(submit_then_read, range(40)))
+        assert all(case_id in shown for case_id, shown in seen)
+
+
+def test_wait_for_a_version_the_read_models_do_not_show_is_425(
+    settings: Settings, clock: FakeClock
+) -> None:
+    with api_client(settings, clock=clock) as client:
+        answer: dict[str, Any] = new(client).json()
+        shown = f"{answer['case_id']}:{answer['version']}"
+        assert client.get("/overview", params={"wait_for": shown}).status_code == 200
+        ahead = f"{answer['case_id']}:{answer['version'] + 1}"
+        early = client.get("/stats", params={"wait_for": ahead})
+        problem(early, 425, "version-not-yet-shown")
+        assert early.headers["Retry-After"] == "1"
+        unknown = "00000000-0000-4000-8000-000000000000:1"
+        problem(client.get("/deadlines", params={"wait_for": unknown}), 425)
+        problem(client.get("/neighbours", params={"wait_for": "nonsense:1"}), 422)
+
+
+def test_a_failing_delivery_is_tried_again_and_says_why_meanwhile(
+    settings: Settings, clock: FakeClock
+) -> None:
+    settings = settings.model_copy(update={"read_wait_seconds": 0.3})
+    with api_client(settings, clock=clock) as client:
+        catch_up = client.app.state.services.catch_up  # type: ignore[attr-defined]
+        catch_up.idle_s = 0.05
+        delivery = catch_up.delivery
+        original = delivery.deliver
+        failing = threading.Event()
+        failing.set()
+
+        def flaky() -> int:
+            if failing.is_set():
+                raise OSError("read models unreachable")
+            return int(original())
+
+        delivery.deliver = flaky
+        case_id = new(client).json()["case_id"]
+        assert "OSError" in problem(client.get("/overview"), 503, "read-models-behind")["detail"]
+        failing.clear()
+        assert [r["case_id"] for r in client.get("/overview").json()] == [case_id]
+        assert catch_up.failure is None
+
+
+def test_each_thread_reads_sqlite_on_its_own_connection(tmp_path: Path) -> None:
+    """On one shared connection a statement joins the read transaction another thread's
+    unfinished statement holds, and sees that older snapshot (the read above missed a case
+    committed before it). Each thread has its own; a setting reaches every one of them."""
+    db = Database.sqlite(tmp_path / "x.db")
+    db.execute("CREATE TABLE t (n INTEGER)")
+    db.execute("INSERT INTO t VALUES (1), (2)")
+    db.setting("PRAGMA cache_size = -4321")
+    reader = db.conn.execute("SELECT n FROM t")
+    reader.fetchone()  # unfinished: its read transaction stays open on this thread's connection
+    with closing(sqlite3.connect(tmp_path / "x.db")) as other:  # another writer commits
+        other.execute("INSERT INTO t VALUES (3)")
+        other.commit()
+
+    def look(_: int) -> tuple[int, int]:
+        return (
+            len(db.rows("SELECT n FROM t")),
+            db.rows("PRAGMA cache_size")[0]["cache_size"],
+        )
+
+    with ThreadPoolExecutor(2) as pool:
+        assert set(pool.map(look, range(4))) == {(3, -4321)}
+    assert db.conn is db.conn  # the same one within a thread
+    reader.close()
+    db.close()
