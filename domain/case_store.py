@@ -35,6 +35,7 @@ from domain.personal import PersonalDataMapper, Vault
 from domain.services import Catalogue
 
 SNAPSHOT_INTERVAL = 50
+SCOPES_KEPT = 100_000  # (service, kommunenummer) of cases lately named
 CASE_LOCKS = 64
 
 
@@ -88,6 +89,7 @@ class CaseStore(EventSourcedApp[UUID]):
         # Commands for one case from threads of this process wait for each other instead of
         # racing to a concurrency error; other processes still meet ConcurrentUpdate and retry.
         self._case_locks = [threading.Lock() for _ in range(CASE_LOCKS)]
+        self._scopes: dict[UUID, tuple[str, str]] = {}  # a case's first event never changes
         super().__init__(env=dict(env or {}))
 
     def close(self) -> None:
@@ -177,12 +179,18 @@ class CaseStore(EventSourcedApp[UUID]):
         return found
 
     def case_scope(self, case_id: UUID) -> tuple[str, str]:
-        """(service, kommunenummer) of a case, from its first event, personal data left sealed."""
-        first = self.recorder.select_events(case_id, lte=1, limit=1)
-        if not first:
-            raise CaseNotFound(case_id)
-        created = self.mapper.to_sealed_domain_event(first[0])
-        return created.service, created.kommunenummer
+        """(service, kommunenummer) of a case, from its first event, personal data left sealed.
+        Kept once read (every request names its case's scope for access control)."""
+        scope = self._scopes.get(case_id)
+        if scope is None:
+            first = self.recorder.select_events(case_id, lte=1, limit=1)
+            if not first:
+                raise CaseNotFound(case_id)
+            created = self.mapper.to_sealed_domain_event(first[0])
+            if len(self._scopes) >= SCOPES_KEPT:
+                self._scopes.clear()
+            scope = self._scopes[case_id] = (created.service, created.kommunenummer)
+        return scope
 
     def exists(self, case_id: UUID) -> bool:
         return bool(self.recorder.select_events(case_id, limit=1))
