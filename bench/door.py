@@ -3,14 +3,21 @@
 N clients (``--clients``, e.g. 1,8,32) over keep-alive connections, each in a loop: submit an
 application (``POST /applications`` with an ``Idempotency-Key`` and a service's token), then decide
 it (``POST /applications/{id}/decision`` with a caseworker's token). Against ``saksflyt serve``
-(one process, in-process delivery: the read models are brought up to date inside each command
-request) on SQLite and on PostgreSQL, and — the baseline, in the same run, on the same store
-kind — the bare ``eventsourcing`` library behind the same ASGI server (``bench/door_baseline.py``),
-with and without a token check. Prints commands/s and latency p50/p95/p99 per client count; with
-``--json`` writes them. The client runs on the same machine as the server (2 cores here): both
-sides pay for it alike.
+(one process; in-process delivery keeps the read models beside the requests) on SQLite and on
+PostgreSQL, and — the baseline, in the same run, on the same store kind — the bare
+``eventsourcing`` library behind the same ASGI server (``bench/door_baseline.py``), with and
+without a token check. Prints commands/s and latency p50/p95/p99 per client count.
 
-    python bench/door.py [--clients 1,8,32] [--seconds 10] [--stores sqlite,postgres]
+Then an open loop against saksflyt (``--offered``, commands/s): applications arrive on a fixed
+schedule whatever the server's pace (latency counted from when each was due, so a slow server
+is not let off by sending less), each submitted and then decided; for one in five, a case
+officer's client asks ``/overview?wait_for=case:version`` until the read models show it — the
+time from the command's answer to that is the read-model delay. With ``--json`` writes it all.
+The client runs on the same machine as the server (2 cores here): both sides pay for it alike.
+(Named ``door``, not ``http``: a script there would hide the standard library's ``http``.)
+
+    python bench/door.py [--clients 1,8,32] [--seconds 10] [--offered 200]
+                         [--stores sqlite,postgres] [--json FILE]
 """
 
 from __future__ import annotations
@@ -143,30 +150,92 @@ async def client_loop(
             seen.append(time.monotonic() - started)
 
 
-async def load(port: int, clients: int, seconds: float, auth: dict[str, str]) -> dict[str, float]:
+def percentiles(seen: list[float]) -> dict[str, float]:
+    seen = sorted(seen)
+
+    def pct(p: float) -> float:
+        return round(seen[min(len(seen) - 1, int(p * len(seen)))] * 1000, 1) if seen else 0.0
+
+    return {"p50_ms": pct(0.5), "p95_ms": pct(0.95), "p99_ms": pct(0.99)}
+
+
+def connections(port: int, clients: int) -> httpx.AsyncClient:
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    seen: list[float] = []
     # TCP_NODELAY, as browsers and curl set it: httpx writes a request's headers and body apart,
     # and with Nagle on, the body waits for the server's delayed ACK (40 ms a request)
     nodelay = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
     transport = httpx.AsyncHTTPTransport(limits=limits, socket_options=nodelay)
-    async with httpx.AsyncClient(
-        base_url=f"http://127.0.0.1:{port}", transport=transport, timeout=60
-    ) as http:
+    return httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", transport=transport, timeout=60)
+
+
+async def offered(port: int, rate: float, seconds: float, auth: dict[str, str]) -> dict[str, Any]:
+    """Open loop: an application due every 2/rate s (submit + decide: two commands)."""
+    latencies: list[float] = []
+    shown: list[float] = []
+
+    async def post(url: str, body: dict[str, Any], headers: dict[str, str]) -> httpx.Response:
+        """A portal's resend, with the same key, when a kept-alive connection was closed under
+        it (the server's keep-alive timeout met the request on the way)."""
+        for _ in range(3):
+            try:
+                return await http.post(url, json=body, headers=headers)
+            except httpx.TransportError:
+                continue
+        return await http.post(url, json=body, headers=headers)
+
+    async def one(due: float, watch: bool) -> None:
+        async with sem:
+            form = synthetic.complete_form(random.Random(), "avfallsbeholder", "0301")
+            body = {"service": "avfallsbeholder", "kommunenummer": "0301", "form": form}
+            key = {"Idempotency-Key": str(uuid.uuid4()), "Authorization": auth["service"]}
+            answer = await post("/applications", body, key)
+            assert answer.status_code == 201, answer.text
+            latencies.append(time.monotonic() - due)  # from when it was due
+            case = answer.json()["case_id"]
+            officer = {"Idempotency-Key": str(uuid.uuid4()), "Authorization": auth["caseworker"]}
+            started = time.monotonic()
+            answer = await http.post(
+                f"/applications/{case}/decision", json=DECISION, headers=officer
+            )
+            assert answer.status_code == 200, answer.text
+            answered = time.monotonic()
+            latencies.append(answered - started)
+        if watch:
+            wait_for = f"{case}:{answer.json()['version']}"
+            reader = {"Authorization": auth["caseworker"]}
+            while True:
+                seen = await http.get("/overview", params={"wait_for": wait_for, "limit": 1},
+                                      headers=reader)  # fmt: skip
+                if seen.status_code == 200:
+                    break
+                assert seen.status_code in (425, 503), seen.text
+                await asyncio.sleep(0.02)
+            shown.append(time.monotonic() - answered)
+
+    sem = asyncio.Semaphore(64)  # a portal's connection pool
+    async with connections(port, 64) as http:
+        begin = time.monotonic()
+        tasks, n = [], 0
+        while (due := begin + n * 2 / rate) < begin + seconds:
+            await asyncio.sleep(max(0.0, due - time.monotonic()))
+            tasks.append(asyncio.create_task(one(due, n % 5 == 0)))
+            n += 1
+        await asyncio.gather(*tasks)
+    return {"offered_per_s": rate, "commands": len(latencies), **percentiles(latencies),
+            "read_model": percentiles(shown), "read_model_samples": len(shown)}  # fmt: skip
+
+
+async def load(port: int, clients: int, seconds: float, auth: dict[str, str]) -> dict[str, float]:
+    seen: list[float] = []
+    async with connections(port, clients) as http:
         begin = time.monotonic()
         since, until = begin + WARMUP_S, begin + WARMUP_S + seconds
         await asyncio.gather(*(client_loop(http, auth, until, since, seen) for _ in range(clients)))
         measured = time.monotonic() - since
-    seen.sort()
-
-    def pct(p: float) -> float:
-        return round(seen[min(len(seen) - 1, int(p * len(seen)))] * 1000, 1)
-
-    return {"per_s": round(len(seen) / measured, 1), "p50_ms": pct(0.5), "p95_ms": pct(0.95),
-            "p99_ms": pct(0.99), "commands": len(seen)}  # fmt: skip
+    return {"per_s": round(len(seen) / measured, 1), **percentiles(seen), "commands": len(seen)}
 
 
-def run_store(kind: str, clients: list[int], seconds: float) -> dict[str, Any]:
+def run_store(kind: str, clients: list[int], seconds: float, rate: float | None) -> dict[str, Any]:
     found: dict[str, Any] = {}
     targets = {
         "saksflyt": lambda port, env: [str(Path(sys.executable).with_name("saksflyt")), "serve",
@@ -190,6 +259,12 @@ def run_store(kind: str, clients: list[int], seconds: float) -> dict[str, Any]:
                 print(f"{kind:8} {target:14} {n:3} clients  {figures['per_s']:7.1f} commands/s  "
                       f"p50 {figures['p50_ms']:6.1f}  p95 {figures['p95_ms']:6.1f}  "
                       f"p99 {figures['p99_ms']:6.1f} ms", flush=True)  # fmt: skip
+            if target == "saksflyt" and rate:
+                found["offered"] = o = asyncio.run(offered(port, rate, seconds * 2, auth))
+                print(f"{kind:8} saksflyt offered {rate:.0f} commands/s: p50 {o['p50_ms']} "
+                      f"p99 {o['p99_ms']} ms; read model shows it after p50 "
+                      f"{o['read_model']['p50_ms']} p99 {o['read_model']['p99_ms']} ms "
+                      f"({o['read_model_samples']} cases)", flush=True)  # fmt: skip
     for n in clients:
         bare = found["library+token"][str(n)]["per_s"]
         ratio = round(found["saksflyt"][str(n)]["per_s"] / bare, 2) if bare else None
@@ -202,11 +277,15 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--clients", default="1,8,32")
     parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--offered", type=float, default=200, help="commands/s; 0: no open loop")
     parser.add_argument("--stores", default="sqlite,postgres")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     clients = [int(n) for n in args.clients.split(",")]
-    results = {kind: run_store(kind, clients, args.seconds) for kind in args.stores.split(",")}
+    results = {
+        kind: run_store(kind, clients, args.seconds, args.offered)
+        for kind in args.stores.split(",")
+    }
     if args.json:
         args.json.write_text(json.dumps({"http": results}, indent=2), encoding="utf-8")
 

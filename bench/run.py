@@ -47,7 +47,7 @@ SCRIPTS: list[tuple[str, list[str], bool]] = [
     ("noark5", ["--cases", "10000"], False),
     ("scrape", [], False),
     ("flood", ["--seconds", "20"], False),
-    ("door", ["--clients", "1,8,32,64", "--seconds", "8"], False),
+    ("door", ["--clients", "1,8,32,64", "--seconds", "8", "--offered", "200"], True),
 ]
 
 
@@ -153,6 +153,31 @@ def rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                 f"{models[key] / models['decode_only']:.2f}",
             )
         )
+    door = results.get("door", {}).get("numbers", {}).get("http", {})
+    for name, label in (("sqlite", "SQLite"), ("postgres", "PostgreSQL")):
+        if name not in door:
+            continue
+        r, clients = door[name], "32"
+        ours, bare = r["saksflyt"][clients], r["library+token"][clients]
+        table.append(
+            (
+                f"HTTP commands, {clients} concurrent clients ({label})",
+                f"{ours['per_s']:,.0f} cmd/s, p99 {ours['p99_ms']:,.0f} ms",
+                f"bare eventsourcing + token check, same server {bare['per_s']:,.0f} cmd/s",
+                f"{r['ratio_to_library_with_token'][clients]:.2f}",
+            )
+        )
+        if "offered" in r:
+            o = r["offered"]
+            table.append(
+                (
+                    f"HTTP, {o['offered_per_s']:,.0f} cmd/s offered ({label})",
+                    f"p99 {o['p99_ms']:,.0f} ms; read model shows it p99 "
+                    f"{o['read_model']['p99_ms']:,.0f} ms",
+                    "—",
+                    "—",
+                )
+            )
     for row in results["load"]["numbers"]["load"]:
         steps = row["steps"]
         held = [s for s in steps if s["held"]]
