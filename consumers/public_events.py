@@ -64,17 +64,18 @@ class PublicEvents:
 
 
 def to_kafka_record(event: PublicEvent, codec: AvroCodec) -> KafkaRecord:
-    """Keyed by case (one case's events keep their order), with CloudEvents headers."""
+    """Keyed by case (one case's events keep their order), with CloudEvents headers. The ids
+    are taken from the record as they are (not parsed into UUIDs again)."""
     r = event.record
-    source = f"/kommune/{r['kommunenummer']}/{r['service']}"
+    case_id = str(r["case_id"])
     return KafkaRecord(
-        key=str(event.case_id).encode(),
-        value=codec.encode(event.name, event.record),
+        key=case_id.encode(),
+        value=codec.encode(event.name, r),
         headers=cloudevent_headers(
-            event.event_id,
+            r["event_id"],
             event.ce_type,
-            source,
-            event.case_id,
+            f"/kommune/{r['kommunenummer']}/{r['service']}",
+            case_id,
             r["occurred_at"],
             codec.registry.latest(event.name),
         ),

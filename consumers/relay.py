@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kafka import KafkaProducer
+from kafka.partitioner.default import murmur2
 
 from consumers.positions import RelayPosition
 from consumers.public_events import PublicEvents, to_kafka_record
@@ -29,6 +30,36 @@ from schemas.codec import AvroCodec
 
 log = logging.getLogger(__name__)
 ACK_TIMEOUT_S = 60
+PARTITIONS_KEPT = 100_000  # cases whose partition is known
+
+
+class CasePartitions:
+    """Each case's partition, as the producer's default partitioner picks it (murmur2 of the
+    key over the sorted partitions, as Kafka's Java client does), worked out once per case
+    instead of once per event."""
+
+    def __init__(self, producer: KafkaProducer, topic: str) -> None:
+        self.producer, self.topic = producer, topic
+        self._partitions: list[int] = []
+        self._known: dict[bytes, int] = {}
+
+    def refresh(self) -> None:
+        """Before a batch: the topic's partitions now (a topic given more starts afresh)."""
+        partitions = sorted(self.producer.partitions_for(self.topic) or ())
+        if partitions != self._partitions:
+            self._partitions, self._known = partitions, {}
+
+    def of(self, key: bytes) -> int | None:
+        if not self._partitions:
+            return None  # not known yet: the producer picks
+        found = self._known.get(key)
+        if found is None:
+            if len(self._known) >= PARTITIONS_KEPT:
+                self._known.clear()
+            found = self._known[key] = self._partitions[
+                (murmur2(key) & 0x7FFFFFFF) % len(self._partitions)
+            ]
+        return found
 
 
 @dataclass
@@ -57,6 +88,7 @@ class Relay:
         self.events = PublicEvents(app, self.codec)
         self.producer, self.topic, self.position = producer, topic, position
         self.batch_size = batch_size
+        self.partitions = CasePartitions(producer, topic)
         self.before_save = before_save  # a hook for fault tests: runs between ack and save
         self.published = 0
 
@@ -75,11 +107,16 @@ class Relay:
             self.telemetry.published(0, 0.0, self._backlog(position))
             return None
         started = time.perf_counter()
+        self.partitions.refresh()
         futures = []
         for _, event in batch:
             record = to_kafka_record(event, self.codec)
             send = self.producer.send(
-                self.topic, key=record.key, value=record.value, headers=record.headers
+                self.topic,
+                key=record.key,
+                value=record.value,
+                headers=record.headers,
+                partition=self.partitions.of(record.key),
             )
             futures.append(send)
         return _Sent(batch[-1][0], futures, started)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
@@ -37,19 +38,33 @@ class KafkaRecord:
 
 
 def cloudevent_headers(
-    ce_id: UUID, ce_type: str, source: str, subject: UUID, time: datetime, schema: SchemaVersion
+    ce_id: UUID | str,
+    ce_type: str,
+    source: str,
+    subject: UUID | str,
+    time: datetime,
+    schema: SchemaVersion,
 ) -> list[tuple[str, bytes]]:
-    values = {
-        "ce_specversion": SPEC_VERSION,
-        "ce_id": str(ce_id),
-        "ce_type": ce_type,
-        "ce_source": source,
-        "ce_subject": str(subject),
-        "ce_time": time.isoformat(),
-        "ce_dataschema": dataschema(schema),
-        "content-type": CONTENT_TYPE,
-    }
-    return [(k, v.encode()) for k, v in values.items()]
+    """The CloudEvents headers of one record (ids as UUIDs or their canonical strings)."""
+    fixed_type, fixed_source, fixed_schema = _encoded(ce_type, source, dataschema(schema))
+    return [
+        ("ce_specversion", _SPEC_VERSION),
+        ("ce_id", str(ce_id).encode()),
+        ("ce_type", fixed_type),
+        ("ce_source", fixed_source),
+        ("ce_subject", str(subject).encode()),
+        ("ce_time", time.isoformat().encode()),
+        ("ce_dataschema", fixed_schema),
+        ("content-type", _CONTENT_TYPE),
+    ]
+
+
+_SPEC_VERSION, _CONTENT_TYPE = SPEC_VERSION.encode(), CONTENT_TYPE.encode()
+
+
+@lru_cache(maxsize=4096)  # a few hundred (type, source) pairs: encoded once, not per record
+def _encoded(ce_type: str, source: str, schema: str) -> tuple[bytes, bytes, bytes]:
+    return ce_type.encode(), source.encode(), schema.encode()
 
 
 def command_record(name: str, record: dict[str, Any], codec: AvroCodec) -> KafkaRecord:

@@ -8,10 +8,12 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
+from kafka import KafkaProducer
 
 from consumers.delivery import EventTally
 from consumers.intake import CommandIntake
 from consumers.public_events import KafkaEventHandler
+from consumers.relay import CasePartitions
 from consumers.topics import Topics
 from domain.casework import Casework
 from saksflyt import kafka_wiring
@@ -164,3 +166,20 @@ def test_read_models_rebuilt_from_the_topic_equal_those_from_the_event_store(
     assert rebuild.rebuild(settings, source) == CASES * EVENTS_PER_CASE
     assert snapshot() == from_store
     assert len(from_store["case_overview"]) == CASES
+
+
+def test_the_relay_puts_each_case_where_the_producers_own_partitioner_does(
+    kafka_bootstrap: str, topics: Topics
+) -> None:
+    """The relay works out a case's partition once (``CasePartitions``); it must be the one the
+    producer would pick itself, or a case's events written by another producer would split."""
+    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap)
+    try:
+        partitions = CasePartitions(producer, topics.events)
+        partitions.refresh()
+        assert len(partitions._partitions) > 1  # a choice to get wrong
+        for key in (str(uuid4()).encode() for _ in range(100)):
+            picked = producer.send(topics.events, key=key, value=b"x").get(timeout=30)
+            assert partitions.of(key) == picked.partition
+    finally:
+        producer.close()
