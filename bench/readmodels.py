@@ -55,7 +55,7 @@ def decode_only(bootstrap_servers: str, topic: str, total: int) -> float:
 
 
 def live_apply(bootstrap_servers: str, topics: Topics, settings: Settings, total: int) -> float:
-    store = projection_store(settings)
+    store = projection_store(settings, durable=False)  # as `saksflyt project` opens it
     writer = ProjectionWriter(store)
     group = f"bench-projections-{uuid4().hex[:6]}"
     runner = ConsumerRunner(

@@ -85,8 +85,8 @@ def to_kafka_record(event: PublicEvent, codec: AvroCodec) -> KafkaRecord:
 def from_kafka_record(record: Any, codec: AvroCodec) -> PublicEvent:
     """A consumed record of the events topic as the public event (raises if undecodable)."""
     decoded = codec.decode(record.value)
-    headers = {k: bytes(v).decode(errors="replace") for k, v in record.headers or []}
-    return PublicEvent(decoded.name, headers.get("ce_type", ""), decoded.record)
+    ce_type = next((v for k, v in record.headers or [] if k == "ce_type"), b"")
+    return PublicEvent(decoded.name, bytes(ce_type).decode(errors="replace"), decoded.record)
 
 
 class KafkaEventHandler:
