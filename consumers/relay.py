@@ -30,7 +30,7 @@ from schemas.codec import AvroCodec
 
 log = logging.getLogger(__name__)
 ACK_TIMEOUT_S = 60
-PARTITIONS_KEPT = 100_000  # cases whose partition is known
+PARTITIONS_KEPT = 10_000  # cases whose partition is known (a case's events come close together)
 
 
 class CasePartitions:
