@@ -61,6 +61,9 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.services = Services(settings, clock or (lambda: datetime.now(UTC)))
+        # requests past this many wait their turn instead of all contending for the GIL and
+        # the database at once (anyio's default is 40)
+        to_thread.current_default_thread_limiter().total_tokens = settings.request_threads
         for issuer, why in (await to_thread.run_sync(tokens.warm)).items():
             log.warning("identity provider keys not fetched", extra={"issuer": issuer, "why": why})
         yield

@@ -1,4 +1,5 @@
-"""A command commits and answers; the read models follow beside it (issue 30).
+"""The HTTP door under concurrency: a command commits and answers, the read models follow
+beside it; requests run on a bounded number of threads.
 
 In-process delivery runs on a thread of its own, not inside each command request under a lock:
 a command is answered while the read models are still behind, a read of them waits until they
@@ -10,11 +11,13 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from pathlib import Path
 from typing import Any
 
+from anyio import to_thread
 from fastapi.testclient import TestClient
 
 from projections.database import Database
@@ -135,3 +138,38 @@ def test_each_thread_reads_sqlite_on_its_own_connection(tmp_path: Path) -> None:
     assert db.conn is db.conn  # the same one within a thread
     reader.close()
     db.close()
+
+
+def test_requests_past_the_thread_limit_wait_their_turn(
+    settings: Settings, clock: FakeClock
+) -> None:
+    """``SAKSFLYT_REQUEST_THREADS``: at most that many requests run at once (anyio's own
+    default, 40, let 32 clients contend for the GIL and the database)."""
+    limited = settings.model_copy(update={"request_threads": 3})
+    with api_client(limited, clock=clock) as client:
+
+        async def tokens() -> float:
+            return to_thread.current_default_thread_limiter().total_tokens
+
+        assert client.portal.call(tokens) == 3  # type: ignore[union-attr]
+        running, most = 0, 0
+        guard = threading.Lock()
+        original = client.app.state.services.app.handle  # type: ignore[attr-defined]
+
+        def counted(command: Any) -> Any:
+            nonlocal running, most
+            with guard:
+                running += 1
+                most = max(most, running)
+            try:
+                time.sleep(0.02)
+                return original(command)
+            finally:
+                with guard:
+                    running -= 1
+
+        client.app.state.services.app.handle = counted  # type: ignore[attr-defined]
+        with ThreadPoolExecutor(12) as pool:
+            answers = list(pool.map(lambda _: new(client).status_code, range(24)))
+        assert answers == [201] * 24
+        assert most == 3
