@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -40,6 +41,7 @@ DEV_ALGORITHM = "ES256"
 REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud"]
 TIME_CLAIMS = ("exp", "iat", "nbf")
 HEADER_STRINGS = ("alg", "kid", "typ")
+VERIFIED_KEPT = 10_000  # checked tokens kept (a client sends its token with every request)
 
 __all__ = ["InvalidToken", "KeysUnavailable", "NotConfigured", "TokenVerifier"]
 
@@ -95,6 +97,8 @@ class TokenVerifier:
             )
         self.issuers = {i.config.issuer: i for i in issuers}
         self.leeway_s, self.revocations = leeway_s, revocations
+        # tokens whose signature and claims were checked: (issuer, header, claims, key)
+        self._verified: dict[str, tuple[Issuer, dict[str, Any], dict[str, Any], Any]] = {}
 
     @classmethod
     def from_settings(
@@ -149,6 +153,17 @@ class TokenVerifier:
         return who
 
     def _claims(self, token: str) -> tuple[Issuer, dict[str, Any]]:
+        """The token's issuer and checked claims. A token checked before is not checked again
+        while the key that signed it is still among its issuer's keys (a rotation or refetch
+        drops it) and it has not expired; revocation is asked every time (``principal``)."""
+        known = self._verified.get(token)
+        if known is not None:
+            checked, checked_header, claims, key = known
+            if any(k.key is key for k in checked.candidates(checked_header)):
+                if claims["exp"] > time.time() - self.leeway_s:
+                    return checked, claims
+                raise InvalidToken("token-expired", "the token has expired")
+            self._verified.pop(token, None)
         header = _header(token)
         issuer = self.issuers.get(_unverified_issuer(token))
         if issuer is None:
@@ -158,21 +173,25 @@ class TokenVerifier:
                 "token-algorithm-refused", f"tokens signed with {header.get('alg')} are refused"
             )
         candidates = issuer.candidates(header)
-        claims = self._signed(issuer, token, candidates)
+        signed = self._signed(issuer, token, candidates)
         # a key published again under the same kid: fetch once more (within the cooldown)
-        if claims is None and candidates and issuer.remote and issuer.remote.refetch():
-            claims = self._signed(issuer, token, issuer.candidates(header))
-        if claims is None:
+        if signed is None and candidates and issuer.remote and issuer.remote.refetch():
+            signed = self._signed(issuer, token, issuer.candidates(header))
+        if signed is None:
             raise InvalidToken("token-signature-invalid", "the token's signature does not verify")
-        return issuer, self._bounded(issuer, claims)
+        claims = self._bounded(issuer, signed[0])
+        if len(self._verified) >= VERIFIED_KEPT:
+            self._verified.clear()
+        self._verified[token] = (issuer, header, claims, signed[1])
+        return issuer, claims
 
     def _signed(
         self, issuer: Issuer, token: str, candidates: list[TrustedKey]
-    ) -> dict[str, Any] | None:
-        """The claims, if one of ``candidates`` made the signature; None if none did."""
+    ) -> tuple[dict[str, Any], Any] | None:
+        """The claims and the key, if one of ``candidates`` made the signature; else None."""
         for trusted in candidates:
             try:
-                return self._decode(issuer, token, trusted.key)
+                return self._decode(issuer, token, trusted.key), trusted.key
             except jwt.InvalidSignatureError:
                 continue
         return None

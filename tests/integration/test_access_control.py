@@ -26,8 +26,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi.testclient import TestClient
 
-from saksflyt.access.policy import Role
-from saksflyt.access.tokens import DEV_KID
+from saksflyt.access.policy import Principal, Role
+from saksflyt.access.tokens import DEV_KID, InvalidToken, TokenVerifier, mint
 from saksflyt.demo import synthetic
 from saksflyt.http.app import create_app
 from saksflyt.settings import Settings
@@ -549,3 +549,22 @@ def test_refused_attempts_are_in_the_access_log_and_outside_cases_are_not_there(
         "refused role-not-permitted: GET /applications/{case_id}"
     ]
     assert "\x07" not in json.dumps(log_of)
+
+
+def test_a_token_checked_before_is_refused_once_it_expires(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Checked tokens are kept (not verified again on every request), but each is held to its
+    ``exp`` every time; the revocation list too is asked every time."""
+    settings = sqlite_settings(tmp_path)
+    verifier = TokenVerifier.from_settings(settings)
+    who = Principal("sb-1", frozenset({Role.CASEWORKER}), frozenset({"0301"}), name="S B")
+    issued = datetime.now(UTC)
+    kept = mint(settings, who, issued, timedelta(minutes=5))
+    assert verifier.principal(kept).subject == "sb-1"
+    assert kept in verifier._verified
+    later = issued.timestamp() + 5 * 60 + settings.auth_leeway_seconds + 1
+    monkeypatch.setattr("saksflyt.access.tokens.time.time", lambda: later)
+    with pytest.raises(InvalidToken) as refused:
+        verifier.principal(kept)
+    assert refused.value.code == "token-expired"
