@@ -113,10 +113,16 @@ class CatchUp:
                 self._passed.notify_all()
 
     def close(self) -> None:
+        """Stop the thread, then deliver what was committed up to now: a pass under way when
+        stopping was asked may have started before the last commits."""
         self._stopping = True
         self.wake()
         self._asked.set()
         self._thread.join(timeout=30)
+        try:
+            self.delivery.deliver()
+        except Exception:  # the next start goes on from the stored position
+            log.exception("in-process delivery failed while stopping")
 
 
 class EventTally:

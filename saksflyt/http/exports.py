@@ -59,6 +59,9 @@ def start_export(
     settings = services(request).settings
     if settings.noark5_schemas is None:
         raise ApiProblem(503, "export-not-configured", "set SAKSFLYT_NOARK5_SCHEMAS on the server")
+    # the job picks the cases from the read models: they first show every event committed
+    # before this request (a case archived a moment ago is in the package)
+    services(request).read_models_current()
     sweep(settings.export_dir, settings.export_keep_hours)
     job = uuid5(key, f"export:{body.municipality}") if key else uuid4()
     folder = settings.export_dir / str(job)

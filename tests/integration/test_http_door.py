@@ -20,6 +20,7 @@ from typing import Any
 from anyio import to_thread
 from fastapi.testclient import TestClient
 
+from consumers.delivery import CatchUp
 from projections.database import Database
 from saksflyt.settings import Settings
 from tests.api_helpers import new, problem
@@ -173,3 +174,48 @@ def test_requests_past_the_thread_limit_wait_their_turn(
             answers = list(pool.map(lambda _: new(client).status_code, range(24)))
         assert answers == [201] * 24
         assert most == 3
+
+
+def test_stopping_delivers_what_was_committed_during_the_last_pass() -> None:
+    """A pass under way when the API stops may have begun before the last commits: stopping
+    delivers once more, so a restart (or a test reading the read models) finds them there."""
+
+    class Passes:
+        position = 0
+
+        def __init__(self) -> None:
+            self.in_pass, self.go_on, self.calls = threading.Event(), threading.Event(), 0
+
+        def deliver(self) -> int:
+            self.calls += 1
+            if self.calls == 1:
+                self.in_pass.set()
+                self.go_on.wait(5)
+            return 0
+
+    passes = Passes()
+    catch_up = CatchUp(passes, idle_s=0.01).start()  # type: ignore[arg-type]
+    assert passes.in_pass.wait(5)  # the thread is mid-pass
+    closing = threading.Thread(target=catch_up.close)
+    closing.start()
+    time.sleep(0.05)
+    passes.go_on.set()
+    closing.join(5)
+    assert passes.calls == 2  # the pass under way, then the one after stopping
+
+
+def test_an_export_starts_from_read_models_that_show_every_earlier_command(
+    settings: Settings, clock: FakeClock, shared_dir: Path
+) -> None:
+    """The export job picks its cases from the read models: it is started only once they show
+    what was committed before the request (a case archived a moment ago belongs in it)."""
+    exporting = settings.model_copy(
+        update={"noark5_schemas": shared_dir / "noark5", "read_wait_seconds": 0.3}
+    )
+    with api_client(exporting, clock=clock) as client:
+        go_on = _stall_delivery(client)
+        assert new(client).status_code == 201
+        started = client.post("/exports/noark5", json={"municipality": "0301"})
+        problem(started, 503, "read-models-behind")
+        go_on.set()
+        assert client.post("/exports/noark5", json={"municipality": "0301"}).status_code == 202
