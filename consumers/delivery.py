@@ -119,6 +119,11 @@ class CatchUp:
         self.wake()
         self._asked.set()
         self._thread.join(timeout=30)
+        if self._thread.is_alive():  # stuck in a pass: never two passes at once
+            log.warning(
+                "in-process delivery did not stop; the next start goes on from its position"
+            )
+            return
         try:
             self.delivery.deliver()
         except Exception:  # the next start goes on from the stored position
