@@ -20,7 +20,6 @@ from schemas.codec import AvroCodec
 from schemas.kafka_layout import KafkaRecord, cloudevent_headers
 from schemas.mapping import PublicEvent, to_latest_public_event
 
-CONTEXT_CACHE = 100_000
 EventHandler = Callable[[PublicEvent], None]
 
 
@@ -29,22 +28,15 @@ class PublicEvents:
 
     def __init__(self, app: Casework, codec: AvroCodec) -> None:
         self.app, self.codec = app, codec
-        self._context: dict[UUID, tuple[str, str]] = {}
-        # the few (service, kommunenummer) pairs there are, each kept once: the cache holds
-        # references to them, not a new pair of strings per case (half the cache's memory)
-        self._pairs: dict[tuple[str, str], tuple[str, str]] = {}
 
     def _case_context(self, case_id: UUID, domain_event: Any) -> tuple[str, str]:
-        """(service, kommunenummer) of the case, from its Created event (cached, bounded)."""
-        if case_id not in self._context:
-            if len(self._context) >= CONTEXT_CACHE:
-                self._context.clear()
-            if getattr(domain_event, "originator_version", None) == 1:
-                pair = (domain_event.service, domain_event.kommunenummer)
-            else:
-                pair = self.app.case_scope(case_id)
-            self._context[case_id] = self._pairs.setdefault(pair, pair)
-        return self._context[case_id]
+        """(service, kommunenummer) of the case: from its Created event, else the store's
+        bounded cache of case scopes (``CaseStore.case_scope``)."""
+        if getattr(domain_event, "originator_version", None) == 1:
+            return self.app.remember_scope(
+                case_id, domain_event.service, domain_event.kommunenummer
+            )
+        return self.app.case_scope(case_id)
 
     def to_public(self, notification: Notification) -> PublicEvent:
         """Personal values stay as sealed in the store: the same ciphertext on every topic."""

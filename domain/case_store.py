@@ -90,6 +90,9 @@ class CaseStore(EventSourcedApp[UUID]):
         # racing to a concurrency error; other processes still meet ConcurrentUpdate and retry.
         self._case_locks = [threading.Lock() for _ in range(CASE_LOCKS)]
         self._scopes: dict[UUID, tuple[str, str]] = {}  # a case's first event never changes
+        # the few (service, kommunenummer) pairs there are, each kept once: the cache holds
+        # references to them, not a new pair of strings per case (half the cache's memory)
+        self._pairs: dict[tuple[str, str], tuple[str, str]] = {}
         super().__init__(env=dict(env or {}))
 
     def close(self) -> None:
@@ -180,17 +183,25 @@ class CaseStore(EventSourcedApp[UUID]):
 
     def case_scope(self, case_id: UUID) -> tuple[str, str]:
         """(service, kommunenummer) of a case, from its first event, personal data left sealed.
-        Kept once read (every request names its case's scope for access control)."""
+        Kept once read (every request names its case's scope for access control; the relay
+        each event's)."""
         scope = self._scopes.get(case_id)
         if scope is None:
             first = self.recorder.select_events(case_id, lte=1, limit=1)
             if not first:
                 raise CaseNotFound(case_id)
             created = self.mapper.to_sealed_domain_event(first[0])
-            if len(self._scopes) >= SCOPES_KEPT:
-                self._scopes.clear()
-            scope = self._scopes[case_id] = (created.service, created.kommunenummer)
+            scope = self.remember_scope(case_id, created.service, created.kommunenummer)
         return scope
+
+    def remember_scope(self, case_id: UUID, service: str, kommunenummer: str) -> tuple[str, str]:
+        """Keep a case's scope seen in its first event (bounded: cleared when full)."""
+        pair = (service, kommunenummer)
+        pair = self._pairs.setdefault(pair, pair)
+        if len(self._scopes) >= SCOPES_KEPT:
+            self._scopes.clear()
+        self._scopes[case_id] = pair
+        return pair
 
     def exists(self, case_id: UUID) -> bool:
         return bool(self.recorder.select_events(case_id, limit=1))
