@@ -75,10 +75,6 @@ class CatchUp:
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name="saksflyt-delivery", daemon=True)
 
-    @property
-    def position(self) -> int:
-        return self.delivery.position
-
     def start(self) -> CatchUp:
         self._thread.start()
         return self

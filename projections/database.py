@@ -34,9 +34,11 @@ class Database:
         self._reconnect = reconnect
         self._per_thread = per_thread
         self._settings: list[str] = []  # statements every connection runs first (PRAGMAs)
-        self._threads: weakref.WeakKeyDictionary[threading.Thread, Any] = weakref.WeakKeyDictionary(
-            {threading.current_thread(): connection}
+        self._threads: weakref.WeakKeyDictionary[threading.Thread, Any] = (
+            weakref.WeakKeyDictionary()
         )
+        if per_thread is not None:  # the first connection is the making thread's
+            self._threads[threading.current_thread()] = connection
 
     @property
     def conn(self) -> Any:

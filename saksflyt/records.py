@@ -80,12 +80,14 @@ def has_table(db: Database, name: str) -> bool:
     return bool(db.rows(sql, (name,)))
 
 
-def open_records(settings: Settings) -> Database:
+def open_records(settings: Settings, durable: bool = True) -> Database:
     """A connection to the records, in the event store's database (autocommit)."""
     if settings.event_store == "postgres":
         assert settings.postgres_url is not None
-        return Database.postgres(settings.postgres_url, settings.postgres_schema, autocommit=True)
-    return Database.sqlite(settings.sqlite_path)
+        return Database.postgres(
+            settings.postgres_url, settings.postgres_schema, autocommit=True, durable=durable
+        )
+    return Database.sqlite(settings.sqlite_path, durable)
 
 
 class RecordsPool:
@@ -96,7 +98,7 @@ class RecordsPool:
     def __init__(self, settings: Settings, durable: bool = True) -> None:
         """``durable=False``: commits do not wait for the disk (``Database.sqlite``) — only for
         rows whose last few a crash may lose without harm."""
-        records_database(settings).close()  # migrated (and moved) before the first borrow
+        prepared(settings)  # migrated (and moved) before the first borrow
         self._pool: ConnectionPool | None = None
         self._db: Database | None = None
         if settings.event_store == "postgres":
@@ -110,7 +112,7 @@ class RecordsPool:
                 open=True,
             )
         else:
-            self._db = Database.sqlite(settings.sqlite_path, durable)
+            self._db = open_records(settings, durable)
 
     @contextmanager
     def connection(self) -> Iterator[Database]:
@@ -134,12 +136,17 @@ _ready_lock = threading.Lock()
 
 def records_database(settings: Settings) -> Database:
     """The records' database, migrated (and moved out of the read models) on first use here."""
+    prepared(settings)
+    return open_records(settings)
+
+
+def prepared(settings: Settings) -> None:
+    """Migrate the records (and move them) once per process and store."""
     where = _location(settings)
     with _ready_lock:
         if where not in _ready:
             prepare(settings)
             _ready.add(where)
-    return open_records(settings)
 
 
 def prepare(settings: Settings) -> int:

@@ -59,8 +59,8 @@ class Settings(BaseSettings):
     # requests one API process runs at once (the rest wait their turn, in order): on 2 cores 4–8
     # hold the most — 32 requests at once did 15 % less than 8
     request_threads: int = Field(default=8, ge=1, le=200)
-    # connections each API process keeps to the records on PostgreSQL (idempotency answers, the
-    # access log, revocations): a request borrows one instead of connecting
+    # connections each API process keeps to the records on PostgreSQL (the access log; as many
+    # again for idempotency answers): a request borrows one instead of connecting
     records_pool_size: int = Field(default=8, ge=1, le=100)
     # how long a read of the read models waits for them to show what it asks for (every event
     # committed before it arrived, in-process delivery; ``wait_for`` a case's version, either

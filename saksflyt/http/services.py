@@ -66,7 +66,7 @@ class Services:
         them the projector may be a moment behind, and the client asks again after Retry-After."""
         retry = {"Retry-After": "1"}
         if self.catch_up is not None:
-            newest = self.app.recorder.max_notification_id() or 0  # type: ignore[attr-defined]
+            newest = self.catch_up.delivery.events.head()
             if not self.catch_up.reached(newest, self.settings.read_wait_seconds):
                 why = f": {type(self.catch_up.failure).__name__}" if self.catch_up.failure else ""
                 raise ApiProblem(
