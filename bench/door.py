@@ -128,26 +128,46 @@ def tokens(env: dict[str, str]) -> dict[str, str]:
     return {"service": token(Role.SERVICE, "portal"), "caseworker": token(Role.CASEWORKER, "sb")}
 
 
+async def post(
+    http: httpx.AsyncClient, url: str, body: dict[str, Any], headers: dict[str, str]
+) -> httpx.Response:
+    """A portal's resend, with the same key, when a kept-alive connection was closed under it
+    (the server's keep-alive timeout met the request on the way)."""
+    for _ in range(3):
+        try:
+            return await http.post(url, json=body, headers=headers)
+        except httpx.TransportError:
+            continue
+    return await http.post(url, json=body, headers=headers)
+
+
+async def submit_and_decide(
+    http: httpx.AsyncClient, auth: dict[str, str], rng: random.Random
+) -> tuple[float, float, dict[str, Any]]:
+    """One application submitted, then decided: when the submission was answered, how long the
+    decision took, and the decision's answer."""
+    form = synthetic.complete_form(rng, "avfallsbeholder", "0301")
+    body = {"service": "avfallsbeholder", "kommunenummer": "0301", "form": form}
+    key = {"Idempotency-Key": str(uuid.uuid4()), "Authorization": auth["service"]}
+    answer = await post(http, "/applications", body, key)
+    assert answer.status_code == 201, answer.text
+    submitted = time.monotonic()
+    officer = {"Idempotency-Key": str(uuid.uuid4()), "Authorization": auth["caseworker"]}
+    case = answer.json()["case_id"]
+    answer = await post(http, f"/applications/{case}/decision", DECISION, officer)
+    assert answer.status_code == 200, answer.text
+    return submitted, time.monotonic() - submitted, answer.json()
+
+
 async def client_loop(
     http: httpx.AsyncClient, auth: dict[str, str], until: float, since: float, seen: list[float]
 ) -> None:
     rng = random.Random()
     while time.monotonic() < until:
-        form = synthetic.complete_form(rng, "avfallsbeholder", "0301")
-        body = {"service": "avfallsbeholder", "kommunenummer": "0301", "form": form}
-        key = {"Idempotency-Key": str(uuid.uuid4()), "Authorization": auth["service"]}
         started = time.monotonic()
-        answer = await http.post("/applications", json=body, headers=key)
-        assert answer.status_code == 201, answer.text
+        submitted, decided_in, _ = await submit_and_decide(http, auth, rng)
         if started >= since:
-            seen.append(time.monotonic() - started)
-        case = answer.json()["case_id"]
-        officer = {"Idempotency-Key": str(uuid.uuid4()), "Authorization": auth["caseworker"]}
-        started = time.monotonic()
-        answer = await http.post(f"/applications/{case}/decision", json=DECISION, headers=officer)
-        assert answer.status_code == 200, answer.text
-        if started >= since:
-            seen.append(time.monotonic() - started)
+            seen += [submitted - started, decided_in]
 
 
 def percentiles(seen: list[float]) -> dict[str, float]:
@@ -173,35 +193,13 @@ async def offered(port: int, rate: float, seconds: float, auth: dict[str, str]) 
     latencies: list[float] = []
     shown: list[float] = []
 
-    async def post(url: str, body: dict[str, Any], headers: dict[str, str]) -> httpx.Response:
-        """A portal's resend, with the same key, when a kept-alive connection was closed under
-        it (the server's keep-alive timeout met the request on the way)."""
-        for _ in range(3):
-            try:
-                return await http.post(url, json=body, headers=headers)
-            except httpx.TransportError:
-                continue
-        return await http.post(url, json=body, headers=headers)
-
     async def one(due: float, watch: bool) -> None:
         async with sem:
-            form = synthetic.complete_form(random.Random(), "avfallsbeholder", "0301")
-            body = {"service": "avfallsbeholder", "kommunenummer": "0301", "form": form}
-            key = {"Idempotency-Key": str(uuid.uuid4()), "Authorization": auth["service"]}
-            answer = await post("/applications", body, key)
-            assert answer.status_code == 201, answer.text
-            latencies.append(time.monotonic() - due)  # from when it was due
-            case = answer.json()["case_id"]
-            officer = {"Idempotency-Key": str(uuid.uuid4()), "Authorization": auth["caseworker"]}
-            started = time.monotonic()
-            answer = await http.post(
-                f"/applications/{case}/decision", json=DECISION, headers=officer
-            )
-            assert answer.status_code == 200, answer.text
-            answered = time.monotonic()
-            latencies.append(answered - started)
+            submitted, decided_in, decision = await submit_and_decide(http, auth, random.Random())
+        latencies.extend([submitted - due, decided_in])  # the submission from when it was due
+        answered = submitted + decided_in
         if watch:
-            wait_for = f"{case}:{answer.json()['version']}"
+            wait_for = f"{decision['case_id']}:{decision['version']}"
             reader = {"Authorization": auth["caseworker"]}
             while True:
                 seen = await http.get("/overview", params={"wait_for": wait_for, "limit": 1},
