@@ -67,6 +67,7 @@ Filters = Annotated[queries.Filters, Depends(filter_params)]
 
 def current_read_models(
     request: Request,
+    who: Reader,
     wait_for: Annotated[
         str | None,
         Query(
@@ -84,7 +85,7 @@ def current_read_models(
             case = (UUID(case_id), int(version))
         except ValueError:
             raise ApiProblem(422, "invalid-wait-for", "wait_for is case_id:version") from None
-    services(request).read_models_current(case)
+    services(request).read_models_current(case, scope_of(who))
 
 
 CURRENT = [Depends(current_read_models)]

@@ -10,6 +10,7 @@ from fastapi import Request
 
 from consumers.delivery import CatchUp, InProcessDelivery
 from domain.casework import Casework
+from projections.queries import EVERYTHING, Scope
 from projections.store import ProjectionWriter
 from saksflyt.access.log import AccessLog
 from saksflyt.bootstrap import bootstrap, projection_database, projection_store
@@ -58,12 +59,16 @@ class Services:
         if self.catch_up is not None:
             self.catch_up.wake()
 
-    def read_models_current(self, wait_for: tuple[UUID, int] | None = None) -> None:
+    def read_models_current(
+        self, wait_for: tuple[UUID, int] | None = None, scope: Scope = EVERYTHING
+    ) -> None:
         """Before a read of the read models. In-process delivery: they show every event committed
         before the read arrived (the read waits for the delivery thread, up to
         ``read_wait_seconds``, else 503). ``wait_for`` (a case, a version its command answered
         with; either mode): the case's row shows that version, else 425 — with Kafka between
-        them the projector may be a moment behind, and the client asks again after Retry-After."""
+        them the projector may be a moment behind, and the client asks again after Retry-After.
+        A case outside the caller's ``scope`` is never shown: 425 as for one that does not
+        exist, not an answer that tells another municipality's case exists."""
         retry = {"Retry-After": "1"}
         if self.catch_up is not None:
             newest = self.catch_up.delivery.events.head()
@@ -74,8 +79,10 @@ class Services:
                 )
         if wait_for is not None:
             case_id, version = wait_for
+            scoped, params = scope.clauses()
             rows = self.store.db.rows(
-                "SELECT version FROM case_overview WHERE case_id = ?", (str(case_id),)
+                f"SELECT version FROM case_overview WHERE {' AND '.join(['case_id = ?', *scoped])}",
+                (str(case_id), *params),
             )
             if not rows or int(rows[0]["version"]) < version:
                 raise ApiProblem(

@@ -26,6 +26,7 @@ from saksflyt.settings import Settings
 from tests.api_helpers import new, problem
 from tests.clock import FakeClock
 from tests.tokens import client as api_client
+from tests.tokens import headers
 
 
 def _stall_delivery(client: TestClient) -> threading.Event:
@@ -219,3 +220,17 @@ def test_an_export_starts_from_read_models_that_show_every_earlier_command(
         problem(started, 503, "read-models-behind")
         go_on.set()
         assert client.post("/exports/noark5", json={"municipality": "0301"}).status_code == 202
+
+
+def test_wait_for_tells_nothing_of_another_municipalitys_case(
+    settings: Settings, clock: FakeClock
+) -> None:
+    """A case outside the caller's municipalities is never shown: 425 as for a case that does
+    not exist, so ``wait_for`` is no way to learn that a case of another municipality exists."""
+    with api_client(settings, clock=clock) as client:
+        answer = new(client).json()  # a case in 0301
+        shown = {"wait_for": f"{answer['case_id']}:{answer['version']}"}
+        ours = client.get("/overview", params=shown, headers=headers(settings, kommuner={"0301"}))
+        assert ours.status_code == 200
+        theirs = headers(settings, kommuner={"4601"})
+        problem(client.get("/overview", params=shown, headers=theirs), 425, "version-not-yet-shown")
