@@ -4,6 +4,10 @@ PostgreSQL: a row in ``saksflyt_relay_position`` and a session advisory lock. SQ
 event store file and an exclusive ``flock`` on a lock file beside it. A second relay waits for the
 lock; it takes over the moment the first one stops or dies (the lock goes with its connection or
 process).
+
+A saved position does not wait for the disk (SQLite ``synchronous=NORMAL``, PostgreSQL
+``synchronous_commit=off``): a position lost to a power cut publishes its batches again, duplicates
+consumers drop by event id, as after a relay killed between produce and save.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ class SqliteRelayPosition:
         self.db_path, self.name = db_path, name
         self._lock_file = open(db_path.with_suffix(db_path.suffix + ".relay-lock"), "a")  # noqa: SIM115
         self._conn = sqlite3.connect(db_path, timeout=30, check_same_thread=False)
+        self._conn.execute("PRAGMA synchronous = NORMAL")  # WAL: a commit without an fsync
         with self._conn:
             self._conn.execute(
                 "CREATE TABLE IF NOT EXISTS saksflyt_relay_position "
@@ -72,6 +77,7 @@ class PostgresRelayPosition:
         self.name = name
         self._lock_name = f"saksflyt-relay/{schema}/{name}"  # one relay per event store and topic
         self._conn = psycopg.connect(url, autocommit=True)
+        self._conn.execute("SET synchronous_commit = off")
         self._table = sql.Identifier(schema, "saksflyt_relay_position")
         with self._conn.transaction():  # processes starting together must not race to create it
             self._conn.execute("SELECT pg_advisory_xact_lock(hashtext('saksflyt-relay-table'))")

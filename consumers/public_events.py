@@ -41,7 +41,8 @@ class PublicEvents:
     def to_public(self, notification: Notification) -> PublicEvent:
         """Personal values stay as sealed in the store: the same ciphertext on every topic."""
         domain_event = self.app.mapper.to_sealed_domain_event(notification)
-        case_id = UUID(str(notification.originator_id))
+        found = notification.originator_id
+        case_id = found if isinstance(found, UUID) else UUID(str(found))
         service, kommunenummer = self._case_context(case_id, domain_event)
         return to_latest_public_event(domain_event, service, kommunenummer, self.codec.registry)
 

@@ -145,8 +145,9 @@ class ChainedMapper(Mapper[UUID]):
         return domain_event
 
     def to_sealed_domain_event(self, stored_event: StoredEvent) -> Any:
-        """The event as stored: personal values still sealed (the subclass opens them)."""
-        return ChainedMapper.to_domain_event(self, stored_event)
+        """The event as stored: personal values still sealed (the subclass opens them). Read
+        for publishing, not for a command: its link is not kept as the case's head."""
+        return Mapper.to_domain_event(self, split(stored_event)[0])
 
     def forget(self, case_ids: Iterable[UUID]) -> None:
         with self._lock:

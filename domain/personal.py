@@ -146,6 +146,3 @@ class PersonalDataMapper(ChainedMapper):
     def to_domain_event(self, stored_event: StoredEvent) -> Any:
         return self._changed(super().to_domain_event(stored_event), seal=False)
 
-    def to_sealed_domain_event(self, stored_event: StoredEvent) -> Any:
-        """The event as stored: personal values still sealed (for the public topics)."""
-        return super().to_domain_event(stored_event)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -24,7 +25,11 @@ SCHEMA_BASE = "https://saksflyt.no/schemas/"
 
 def dataschema(schema: SchemaVersion) -> str:
     """The ``ce_dataschema`` of a message written with ``schema``."""
-    return f"{SCHEMA_BASE}{schema.path.parent.name}/{schema.path.name}"
+    return _dataschema_at(schema.path)
+
+
+def _dataschema_at(path: Path) -> str:
+    return f"{SCHEMA_BASE}{path.parent.name}/{path.name}"
 
 
 @dataclass(frozen=True)
@@ -46,7 +51,7 @@ def cloudevent_headers(
     schema: SchemaVersion,
 ) -> list[tuple[str, bytes]]:
     """The CloudEvents headers of one record (ids as UUIDs or their canonical strings)."""
-    fixed_type, fixed_source, fixed_schema = _encoded(ce_type, source, dataschema(schema))
+    fixed_type, fixed_source, fixed_schema = _encoded(ce_type, source, schema.path)
     return [
         ("ce_specversion", _SPEC_VERSION),
         ("ce_id", str(ce_id).encode()),
@@ -63,8 +68,8 @@ _SPEC_VERSION, _CONTENT_TYPE = SPEC_VERSION.encode(), CONTENT_TYPE.encode()
 
 
 @lru_cache(maxsize=4096)  # a few hundred (type, source) pairs: encoded once, not per record
-def _encoded(ce_type: str, source: str, schema: str) -> tuple[bytes, bytes, bytes]:
-    return ce_type.encode(), source.encode(), schema.encode()
+def _encoded(ce_type: str, source: str, schema_at: Path) -> tuple[bytes, bytes, bytes]:
+    return ce_type.encode(), source.encode(), _dataschema_at(schema_at).encode()
 
 
 def command_record(name: str, record: dict[str, Any], codec: AvroCodec) -> KafkaRecord:

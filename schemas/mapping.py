@@ -224,7 +224,9 @@ def to_public_event(
         record[public] = value
     if extra and schema_version > 1:
         record.update(extra(state))
-    record = {k: _to_millis(v) for k, v in record.items()}
+    for key, value in record.items():
+        if isinstance(value, datetime):
+            record[key] = _to_millis(value)
     return PublicEvent(name, f"{CE_TYPE_PREFIX}{suffix}.v{schema_version}", record)
 
 
