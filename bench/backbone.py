@@ -1,7 +1,8 @@
 """Kafka backbone: relay throughput and end-to-end latency, each next to raw kafka-python.
 
-Relay: a SQLite store filled by the demo is published by the relay (map + encode + produce + wait
-for acks + save position); raw: the same keys, values and headers sent by a bare producer.
+Relay: a SQLite store filled by the demo is published by the relay (map + encode in its encoder
+processes, produce + wait for acks + save position); raw: the same keys, values and headers sent by
+a bare producer.
 
 Latency: one StartApplication command at a time is produced to the command topic; the intake applies
 it, the relay publishes its events, and a consumer of the events topic notes when the first event
@@ -31,13 +32,13 @@ from published import demo_relay
 from consumers.dead_letters import DeadLetters
 from consumers.intake import CommandIntake
 from consumers.public_events import to_kafka_record
-from consumers.relay import Relay
+from consumers.relay import ProcessEncoding, Relay
 from consumers.runner import ConsumerRunner
 from consumers.topics import Topics, ensure_topics
 from domain import commands as cmd
 from domain.lifecycle import OSLO
 from saksflyt import kafka_wiring
-from saksflyt.bootstrap import bootstrap
+from saksflyt.bootstrap import bootstrap, open_casework
 from saksflyt.demo import synthetic
 from saksflyt.demo.simulation import MONTH_START
 from saksflyt.settings import Settings
@@ -56,6 +57,7 @@ def relay_rate(
     relay = demo_relay(bootstrap_servers, topics, tmp / "relay.db", applications)
     messages = [to_kafka_record(e, CODEC) for _, e in relay.events.after(0, 1_000_000)]
     raw = kafka_wiring.producer(bootstrap_servers, bulk=True)  # as the relay's
+    relay.catch_up()  # once untimed: the encoder processes start, as a running relay's have
     ours, theirs = [], []
     for _ in range(rounds):
         relay.position.save(0)
@@ -72,6 +74,7 @@ def relay_rate(
             future.get()
         theirs.append(len(messages) / (time.perf_counter() - started))
     raw.close()
+    relay.close()
     return count, statistics.median(ours), statistics.median(theirs)
 
 
@@ -145,6 +148,7 @@ def latency(
         producer,
         topics.events,
         kafka_wiring.relay_position(settings, topics.events),
+        encoding=ProcessEncoding(open_casework, settings, settings.relay_encoders),
     )
     # The reader joins its group before the relay polls every millisecond and takes a core.
     arrivals, stop_events, reader = _first_arrivals(
@@ -214,6 +218,7 @@ def latency(
     stop_raw.set()
     for thread in (*threads, reader, raw_reader):
         thread.join(10)
+    relay.close()
     return saksflyt, raw
 
 

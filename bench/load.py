@@ -166,6 +166,13 @@ class Watcher(threading.Thread):
                     waiting.pop(key, None)
 
 
+def _rss(pid: int, name: str, sizes: dict[str, float]) -> None:
+    status = Path(f"/proc/{pid}/status")
+    for line in status.read_text().splitlines() if status.exists() else []:
+        if line.startswith("VmRSS:"):
+            sizes[name] = int(line.split()[1]) / 1024
+
+
 class Processes:
     """The processes under test, started from the installed ``saksflyt`` command."""
 
@@ -179,13 +186,15 @@ class Processes:
             self.running.append((name, process))
 
     def rss_mib(self) -> dict[str, float]:
-        """Resident memory of each process (name#n), from /proc."""
+        """Resident memory of each process (name#n) and of the processes it started (name#n.k:
+        the relay's encoders), from /proc."""
         sizes: dict[str, float] = {}
         for n, (name, process) in enumerate(self.running):
-            status = Path(f"/proc/{process.pid}/status")
-            for line in status.read_text().splitlines() if status.exists() else []:
-                if line.startswith("VmRSS:"):
-                    sizes[f"{name}#{n}"] = int(line.split()[1]) / 1024
+            _rss(process.pid, f"{name}#{n}", sizes)
+            children = Path(f"/proc/{process.pid}/task/{process.pid}/children")
+            found = children.read_text().split() if children.exists() else []
+            for k, child in enumerate(found, start=1):
+                _rss(int(child), f"{name}#{n}.{k}", sizes)
         return sizes
 
     def alive(self) -> bool:

@@ -116,6 +116,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         relay = demo_relay(bootstrap_servers, topics, Path(tmp) / "events.db", args.applications)
         total = relay.catch_up()
+        relay.close()
     rounds = [one_round(url, bootstrap_servers, topics, total) for _ in range(args.rounds)]
     result = {k: statistics.median(r[k] for r in rounds) for k in rounds[0]}
     result |= {"events": total, "rounds": args.rounds}

@@ -44,17 +44,26 @@ def schema_lock(settings: Settings) -> Iterator[None]:
 def bootstrap(settings: Settings | None = None) -> Casework:
     """The application, sealing personal data with the key ring; finishes interrupted erasures."""
     settings = settings or Settings.from_env()
-    with schema_lock(settings):
-        vault = key_vault(settings)
-        app = Casework(
-            env=settings.eventsourcing_env(), catalogue=settings.catalogue(), vault=vault
-        )
+    app = open_casework(settings)
     app.observers.append(TELEMETRY)
+    vault = app.vault
+    assert isinstance(vault, KeyVault)
     finished = vault.finish_pending(lambda case_id: app.get_case(case_id).status is Status.SHREDDED)
     if finished:
         vault.compact()
         log.info("finished %d interrupted erasures", finished)
     return app
+
+
+def open_casework(settings: Settings) -> Casework:
+    """The application over the store, nothing more: what a helper process of one that
+    bootstrapped it opens (the relay's encoders read with it and write nothing)."""
+    with schema_lock(settings):
+        return Casework(
+            env=settings.eventsourcing_env(),
+            catalogue=settings.catalogue(),
+            vault=key_vault(settings),
+        )
 
 
 def key_ring(settings: Settings) -> FileKeyRing:

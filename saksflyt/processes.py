@@ -18,14 +18,20 @@ from consumers.dead_letters import DeadLetters
 from consumers.delivery import EventTally, InProcessDelivery
 from consumers.intake import CommandIntake
 from consumers.public_events import KafkaEventHandler
-from consumers.relay import Relay
+from consumers.relay import ProcessEncoding, Relay
 from consumers.runner import ConsumerRunner
 from consumers.topics import Topics, ensure_topics
 from domain.casework import Casework
 from projections import queries
 from projections.store import ProjectionWriter
 from saksflyt import kafka_wiring
-from saksflyt.bootstrap import bootstrap, key_ring, projection_database, projection_store
+from saksflyt.bootstrap import (
+    bootstrap,
+    key_ring,
+    open_casework,
+    projection_database,
+    projection_store,
+)
 from saksflyt.ops.health import Check, OpsServer
 from saksflyt.ops.metrics import TELEMETRY, GaugeRefresher
 from saksflyt.privacy.sealed import Unsealer, dead_letter_sealer
@@ -135,7 +141,12 @@ def run_relay(settings: Settings, stop: threading.Event, once: bool = False) -> 
         bootstrap_servers, "saksflyt-relay", security=kafka_wiring.security(settings), bulk=True
     )
     position = kafka_wiring.relay_position(settings, topics.events)
-    relay = Relay(app, producer, topics.events, position, telemetry=TELEMETRY)
+    encoding = (
+        ProcessEncoding(open_casework, settings, settings.relay_encoders)
+        if settings.relay_encoders
+        else None
+    )
+    relay = Relay(app, producer, topics.events, position, telemetry=TELEMETRY, encoding=encoding)
     checks = {
         "event_store": app.recorder.max_notification_id,
         "kafka": _kafka_check(bootstrap_servers),
@@ -148,6 +159,7 @@ def run_relay(settings: Settings, stop: threading.Event, once: bool = False) -> 
                 relay.catch_up()
                 relay.position.release()
     finally:
+        relay.close()
         producer.close()
         app.close()
     return relay.published

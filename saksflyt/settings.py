@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     # the pod's name) lets a restarted process take its partitions back at once
     kafka_session_timeout_ms: int = Field(default=10_000, ge=6_000, le=300_000)
     kafka_group_instance_id: str | None = None
+    # processes that map and encode events for the relay (each reads the event store), so its
+    # own thread only sends; 0: it encodes on its own thread. On 2 cores 2 published the most
+    relay_encoders: int = Field(default=2, ge=0, le=32)
     # relay, intake and projector serve /metrics, /healthz and /readyz on this port when set
     metrics_port: int | None = None
     # the address it listens on: 0.0.0.0 in a container, for Prometheus in another one

@@ -13,11 +13,11 @@ from kafka import KafkaProducer
 from consumers.delivery import EventTally
 from consumers.intake import CommandIntake
 from consumers.public_events import KafkaEventHandler
-from consumers.relay import CasePartitions
+from consumers.relay import CasePartitions, ProcessEncoding
 from consumers.topics import Topics
 from domain.casework import Casework
 from saksflyt import kafka_wiring
-from saksflyt.bootstrap import bootstrap
+from saksflyt.bootstrap import bootstrap, open_casework
 from saksflyt.settings import Settings
 from schemas.codec import AvroCodec
 from tests.kafka_helpers import (
@@ -59,7 +59,8 @@ def pipeline(
 
     app = bootstrap(settings)
     intake, runner = intake_runner(app, kafka_bootstrap, topics, "intake")
-    relay = relay_for(bootstrap(settings), settings, kafka_bootstrap, topics)
+    encoding = ProcessEncoding(open_casework, settings)  # as `saksflyt relay` runs
+    relay = relay_for(bootstrap(settings), settings, kafka_bootstrap, topics, encoding=encoding)
     intake_loop, relay_loop = Background(runner.run), Background(relay.run)
     tally = EventTally()
     events_in_order: list[Any] = []
@@ -74,6 +75,7 @@ def pipeline(
     wait_for(lambda: runner.stats.handled == sent, what="intake to handle every command")
     intake_loop.stop()
     relay_loop.stop()
+    relay.close()
     return {
         "settings": settings,
         "topics": topics,
