@@ -38,7 +38,7 @@ SCRIPTS: list[tuple[str, list[str], bool]] = [
     ("eventstore", [], True),
     ("codec", [], False),
     ("backbone", ["--applications", "1000", "--samples", "200"], True),
-    ("readmodels", ["--applications", "2000"], True),
+    ("readmodels", ["--applications", "6000", "--rounds", "5"], True),  # ~36,000 events
     ("intake", ["--commands", "5000"], True),
     ("load", ["--rates", "300,500,700,900", "--seconds", "30"], True),
     ("memory", ["--memory", "100000", "--memory-rate", "800"], True),

@@ -132,6 +132,16 @@ class Database:
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         self.conn.execute(self._sql(sql), [self._param(p) for p in params])
 
+    @contextmanager
+    def pipeline(self) -> Iterator[None]:
+        """PostgreSQL: the statements inside go to the server together and are answered together
+        (one round trip for all, not one per ``executemany``). SQLite: as they are."""
+        if self.dialect == "postgres":
+            with self.conn.pipeline():
+                yield
+        else:
+            yield
+
     def executemany(self, sql: str, params: Sequence[Sequence[Any]]) -> None:
         """One statement for many rows (PostgreSQL pipelines them: one round trip, not one each)."""
         rows = [[self._param(p) for p in row] for row in params]
