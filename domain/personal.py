@@ -145,4 +145,3 @@ class PersonalDataMapper(ChainedMapper):
 
     def to_domain_event(self, stored_event: StoredEvent) -> Any:
         return self._changed(super().to_domain_event(stored_event), seal=False)
-
