@@ -4,8 +4,8 @@ A synthetic month goes into a SQLite event store and through the relay onto a fr
 Then, from that topic: (1) a plain consumer (the rebuild's reader, the same settings) decodes
 every message and does nothing else; (2) the projection consumer (runtime + writer, batched
 transactions) applies them to PostgreSQL; (3) a rebuild reads the topic from the start into fresh
-tables and swaps them in. (1) and (2) are timed from their first poll on (joining and the first
-fetch left out); (3) whole, its setup and its indexes included.
+tables and swaps them in. (1) and (2) are timed from the poll that brought their first records
+(joining the group left out); (3) whole, its setup and its indexes included.
 
     SAKSFLYT_TEST_KAFKA=host:port SAKSFLYT_TEST_POSTGRES_URL=postgresql://… python bench/projections.py
 """
@@ -42,18 +42,17 @@ def decode_only(bootstrap_servers: str, topic: str, total: int) -> float:
     partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []]
     consumer.assign(partitions)
     consumer.seek_to_beginning(*partitions)
-    codec, seen = AvroCodec(), 0
-    started, at_start = None, 0
+    codec, seen, started = AvroCodec(), 0, None
     while seen < total:
+        polled = time.perf_counter()
         for records in consumer.poll(timeout_ms=500).values():
             for record in records:
                 codec.decode(record.value)
                 seen += 1
         if started is None and seen:
-            started, at_start = time.perf_counter(), seen  # as live_apply: from the first poll on
-    elapsed = time.perf_counter() - (started or time.perf_counter())
+            started = polled  # as live_apply: from the poll that brought the first records
     consumer.close()
-    return (total - at_start) / elapsed
+    return total / (time.perf_counter() - (started or 0.0))
 
 
 def live_apply(bootstrap_servers: str, topics: Topics, settings: Settings, total: int) -> float:
@@ -66,18 +65,16 @@ def live_apply(bootstrap_servers: str, topics: Topics, settings: Settings, total
         KafkaEventHandler([writer]),
         DeadLetters(kafka_wiring.producer(bootstrap_servers), topics.events_dlq, group),
     )
-    stop = threading.Event()
-    started, at_start = None, 0
+    stop, started = threading.Event(), None
     while writer.applied < total:
+        polled = time.perf_counter()
         runner.poll_once(stop)
-        if started is None and writer.applied:
-            # from the first batch on (the group join and the first fetch left out, as for
-            # decode-only): the events after it, in the time after it
-            started, at_start = time.perf_counter(), writer.applied
-    elapsed = time.perf_counter() - (started or time.perf_counter())
+        if started is None and (writer.applied or writer.buffer):
+            started = polled  # from the poll that brought the first records: the join left out
+    elapsed = time.perf_counter() - (started or 0.0)
     runner.consumer.close()
     store.db.close()
-    return (total - at_start) / elapsed
+    return total / elapsed
 
 
 def one_round(url: str, bootstrap_servers: str, topics: Topics, total: int) -> dict[str, float]:

@@ -116,7 +116,8 @@ def _transform(state: dict[str, Any], fields: dict[str, str], change: Any) -> di
 
 
 class PersonalDataMapper(ChainedMapper):
-    """The chained mapper, sealing personal attributes on the way in and opening them out."""
+    """The chained mapper, sealing personal attributes on the way in and opening them out;
+    ``to_sealed_domain_event`` (the chained mapper's) leaves them sealed, for the public topics."""
 
     def __init__(self, vault: Vault, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -42,8 +42,36 @@ def _stored(settings: Settings, cases: int) -> int:
         app.close()
 
 
+def _relay(settings: Settings, kafka_bootstrap: str, topics: Topics, **kwargs: Any) -> Relay:
+    """A relay with two encoder processes, as ``saksflyt relay`` runs."""
+    encoding = ProcessEncoding(open_casework, settings, processes=2)
+    return relay_for(
+        bootstrap(settings), settings, kafka_bootstrap, topics, encoding=encoding, **kwargs
+    )
+
+
+def _relay_process(
+    settings: Settings, kafka_bootstrap: str, topics: Topics, log: Path, **popen: Any
+) -> subprocess.Popen[bytes]:
+    """``saksflyt relay`` on the store, in a process of its own."""
+    env = {
+        **os.environ,
+        "SAKSFLYT_KAFKA": kafka_bootstrap,
+        "SAKSFLYT_TOPIC_PREFIX": topics.prefix,
+        "SAKSFLYT_SQLITE_PATH": str(settings.sqlite_path),
+        "SAKSFLYT_KEY_RING": str(settings.key_ring),
+    }
+    command = [sys.executable, "-m", "saksflyt", "relay"]
+    return subprocess.Popen(command, env=env, stderr=log.open("w"), **popen)
+
+
 def _event_ids(records: list[Any]) -> Counter[bytes]:
     return Counter(dict(record.headers)["ce_id"] for record in records)
+
+
+def _each_published_once(kafka_bootstrap: str, topics: Topics, events: int) -> None:
+    records = read_topic(kafka_bootstrap, topics.events, lambda r: len(r) >= events)
+    assert len(_event_ids(records)) == len(records) == events
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgres"])
@@ -84,14 +112,7 @@ def test_ranges_a_rolled_back_transaction_left_empty_are_passed_over(
     head = _stored(settings, 10)
     events = len(bootstrap(settings).recorder.select_notifications(1, 100_000))
     assert head - events >= 25  # ids taken and never used, in a row: whole batches of ten
-    relay = relay_for(
-        bootstrap(settings),
-        settings,
-        kafka_bootstrap,
-        topics,
-        batch_size=10,
-        encoding=ProcessEncoding(open_casework, settings, processes=2),
-    )
+    relay = _relay(settings, kafka_bootstrap, topics, batch_size=10)
     try:
         assert relay.position.acquire(threading.Event())
         assert relay.catch_up() == events
@@ -99,8 +120,7 @@ def test_ranges_a_rolled_back_transaction_left_empty_are_passed_over(
         relay.position.release()
     finally:
         relay.close()
-    records = read_topic(kafka_bootstrap, topics.events, lambda r: len(r) >= events)
-    assert len(_event_ids(records)) == len(records) == events
+    _each_published_once(kafka_bootstrap, topics, events)
 
 
 def test_an_encoder_that_dies_stops_the_relay_and_the_next_one_publishes_the_rest(
@@ -117,15 +137,7 @@ def test_an_encoder_that_dies_stops_the_relay_and_the_next_one_publishes_the_res
             assert encoder.pid is not None
             os.kill(encoder.pid, signal.SIGKILL)
 
-    first = relay_for(
-        bootstrap(settings),
-        settings,
-        kafka_bootstrap,
-        topics,
-        batch_size=10,
-        before_save=kill_an_encoder,
-        encoding=ProcessEncoding(open_casework, settings, processes=2),
-    )
+    first = _relay(settings, kafka_bootstrap, topics, batch_size=10, before_save=kill_an_encoder)
     stop = threading.Event()
     assert first.position.acquire(stop)
     try:
@@ -136,13 +148,7 @@ def test_an_encoder_that_dies_stops_the_relay_and_the_next_one_publishes_the_res
     finally:
         first.position.release()
         first.close()
-    second = relay_for(
-        bootstrap(settings),
-        settings,
-        kafka_bootstrap,
-        topics,
-        encoding=ProcessEncoding(open_casework, settings, processes=2),
-    )
+    second = _relay(settings, kafka_bootstrap, topics)
     try:
         assert second.position.acquire(stop)
         assert second.catch_up() == head - stopped_at
@@ -159,14 +165,8 @@ def test_a_stopped_relay_calls_off_the_ranges_handed_out_and_goes_on_later(
     settings = sqlite_settings(tmp_path)
     head = _stored(settings, 60)
     stop = threading.Event()
-    relay: Relay = relay_for(
-        bootstrap(settings),
-        settings,
-        kafka_bootstrap,
-        topics,
-        batch_size=10,
-        before_save=lambda position: stop.set(),
-        encoding=ProcessEncoding(open_casework, settings, processes=2),
+    relay: Relay = _relay(
+        settings, kafka_bootstrap, topics, batch_size=10, before_save=lambda position: stop.set()
     )
     try:
         assert relay.position.acquire(threading.Event())
@@ -179,8 +179,7 @@ def test_a_stopped_relay_calls_off_the_ranges_handed_out_and_goes_on_later(
     finally:
         relay.close()
     assert not multiprocessing.active_children()  # the encoders are gone once it is closed
-    records = read_topic(kafka_bootstrap, topics.events, lambda r: len(r) >= head)
-    assert len(_event_ids(records)) == len(records) == head
+    _each_published_once(kafka_bootstrap, topics, head)
 
 
 def test_encoders_leave_when_the_relay_is_killed(
@@ -189,18 +188,7 @@ def test_encoders_leave_when_the_relay_is_killed(
     """Nothing closes the encoders of a relay killed with SIGKILL: they must see it is gone."""
     settings = sqlite_settings(tmp_path)
     head = _stored(settings, 20)
-    env = {
-        **os.environ,
-        "SAKSFLYT_KAFKA": kafka_bootstrap,
-        "SAKSFLYT_TOPIC_PREFIX": topics.prefix,
-        "SAKSFLYT_SQLITE_PATH": str(settings.sqlite_path),
-        "SAKSFLYT_KEY_RING": str(settings.key_ring),
-    }
-    relay = subprocess.Popen(
-        [sys.executable, "-m", "saksflyt", "relay"],
-        env=env,
-        stderr=(tmp_path / "relay.log").open("w"),
-    )
+    relay = _relay_process(settings, kafka_bootstrap, topics, tmp_path / "relay.log")
     try:
         read_topic(kafka_bootstrap, topics.events, lambda r: len(r) >= head, timeout_s=60)
         children = Path(f"/proc/{relay.pid}/task/{relay.pid}/children").read_text().split()
@@ -224,20 +212,8 @@ def test_a_stop_sent_to_the_relays_whole_process_group_ends_it_quietly(
     the relay has closed them, and the relay must still stop as asked (exit 0), not fail."""
     settings = sqlite_settings(tmp_path)
     head = _stored(settings, 20)
-    env = {
-        **os.environ,
-        "SAKSFLYT_KAFKA": kafka_bootstrap,
-        "SAKSFLYT_TOPIC_PREFIX": topics.prefix,
-        "SAKSFLYT_SQLITE_PATH": str(settings.sqlite_path),
-        "SAKSFLYT_KEY_RING": str(settings.key_ring),
-    }
     log = tmp_path / "relay.log"
-    relay = subprocess.Popen(
-        [sys.executable, "-m", "saksflyt", "relay"],
-        env=env,
-        stderr=log.open("w"),
-        start_new_session=True,
-    )
+    relay = _relay_process(settings, kafka_bootstrap, topics, log, start_new_session=True)
     try:
         read_topic(kafka_bootstrap, topics.events, lambda r: len(r) >= head, timeout_s=60)
         children = Path(f"/proc/{relay.pid}/task/{relay.pid}/children").read_text().split()
