@@ -240,10 +240,11 @@ class Casework(GroupCommit):
         observers hear of the new events. The only save path: ``handle`` and tests use it.
         """
         processing = ProcessingEvent[UUID](tracking=tracking)
+        for case in cases:  # the library's collect_events, without its protocol checks (~50 µs)
+            processing.events.extend(case.collect_events())
+            processing.aggregates[case.id] = case
         if trackings:
-            processing.collect_events(*cases, trackings=list(trackings))
-        else:
-            processing.collect_events(*cases)
+            processing.saved_kwargs["trackings"] = list(trackings)
         try:
             recordings = self._record(processing)
         except BaseException as failure:

@@ -9,7 +9,6 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from uuid import UUID
 
-from eventsourcing.application import project_aggregate
 from eventsourcing.persistence import StoredEvent, Tracking
 
 from domain import commands as cmd
@@ -79,8 +78,10 @@ class LoadedCases:
         if case_id in self.cases:
             return self.cases[case_id]
         if case_id in self.stored:
-            events = map(self.app.mapper.to_domain_event, self.stored.pop(case_id))
-            case = project_aggregate(None, events)
+            case = None
+            for stored in self.stored.pop(case_id):  # the library's project_aggregate, without
+                # its protocol check per event (~25 µs)
+                case = self.app.mapper.to_domain_event(stored).mutate(case)
             if case is None:
                 raise CaseNotFound(case_id)
         else:
