@@ -33,6 +33,7 @@ from consumers.topics import Topics, ensure_topics
 from projections.store import ProjectionWriter
 from saksflyt import kafka_wiring, rebuild
 from saksflyt.bootstrap import projection_store
+from saksflyt.processes import PROJECTION_BATCH
 from saksflyt.settings import Settings
 from schemas.codec import AvroCodec
 
@@ -57,10 +58,10 @@ def decode_only(bootstrap_servers: str, topic: str, total: int) -> float:
 
 def live_apply(bootstrap_servers: str, topics: Topics, settings: Settings, total: int) -> float:
     store = projection_store(settings, durable=False)  # as `saksflyt project` opens it
-    writer = ProjectionWriter(store)
+    writer = ProjectionWriter(store, batch_size=PROJECTION_BATCH)  # as `saksflyt project`
     group = f"bench-projections-{uuid4().hex[:6]}"
     runner = ConsumerRunner(
-        kafka_wiring.consumer(bootstrap_servers, group),
+        kafka_wiring.consumer(bootstrap_servers, group, max_poll_records=PROJECTION_BATCH),
         [topics.events],
         KafkaEventHandler([writer]),
         DeadLetters(kafka_wiring.producer(bootstrap_servers), topics.events_dlq, group),

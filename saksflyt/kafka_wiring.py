@@ -89,9 +89,11 @@ def consumer(
     security: Mapping[str, Any] = PLAINTEXT,
     start: str = "earliest",
     member: Mapping[str, Any] | None = None,
+    max_poll_records: int = 500,
 ) -> KafkaConsumer:
     """Manual commits, cooperative rebalancing; a new group starts at the ``start`` offset
-    (``latest`` for a policy that must not act on history). ``member``: ``membership()``."""
+    (``latest`` for a policy that must not act on history). ``member``: ``membership()``;
+    ``max_poll_records``: the most one poll hands out (a consumer's batch)."""
     return KafkaConsumer(
         **security,
         **(member or {}),
@@ -100,7 +102,7 @@ def consumer(
         client_id=client_id,
         enable_auto_commit=False,
         auto_offset_reset=start,
-        max_poll_records=500,
+        max_poll_records=max_poll_records,
         fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
         partition_assignment_strategy=[CooperativeStickyAssignor],
     )

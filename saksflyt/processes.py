@@ -41,6 +41,11 @@ from schemas.registry import default_registry
 log = logging.getLogger(__name__)
 INTAKE_GROUP = "saksflyt-intake"
 PROJECTION_GROUP = "saksflyt-projections"
+# `saksflyt project` from Kafka: up to this many events a poll, applied in one transaction. What a
+# batch costs besides its events (the read of its cases, the status row, the commit, the offsets'
+# commit at the broker) is paid once per 2,000 rather than per 500: catching up ~5 % faster
+# (median of 4 interleaved runs of 36,000 events). A poll near the end holds what has arrived.
+PROJECTION_BATCH = 2000
 
 
 def stop_on_signals() -> threading.Event:
@@ -245,7 +250,7 @@ def deliver_demo_events(
 def run_projector(settings: Settings, stop: threading.Event, idle_s: float = 0.5) -> None:
     """Keep the read models up to date: from Kafka when configured, else from the event store."""
     store = projection_store(settings, durable=False)  # read models: made again from the events
-    writer = ProjectionWriter(store, telemetry=TELEMETRY)
+    writer = ProjectionWriter(store, batch_size=PROJECTION_BATCH, telemetry=TELEMETRY)
     # the probe's own connection: a read on the writer's would open a transaction there that
     # its later writes only nest in (savepoints), never committed
     probe = projection_database(settings, autocommit=True)
@@ -277,6 +282,7 @@ def _feed_projections(
                 "saksflyt-projections",
                 security=kafka_wiring.security(settings),
                 member=kafka_wiring.membership(settings),
+                max_poll_records=writer.batch_size,  # a poll is one transaction
             ),
             [topics.events],
             KafkaEventHandler([writer]),
