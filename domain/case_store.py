@@ -35,7 +35,10 @@ from domain.personal import PersonalDataMapper, Vault
 from domain.services import Catalogue
 
 SNAPSHOT_INTERVAL = 50
-SCOPES_KEPT = 100_000  # (service, kommunenummer) of cases lately named
+# (service, kommunenummer) of cases lately named, ~140 bytes a case: 100,000 made a saw tooth of
+# ~11 % in the relay's encoder processes over 1,000,000 events (filled, cleared, filled); 20,000
+# keeps a municipality's open cases and the tooth within ~2 %. A miss reads the case's first event.
+SCOPES_KEPT = 20_000
 CASE_LOCKS = 64
 
 
