@@ -24,6 +24,7 @@ from argcomplete.completers import ChoicesCompleter
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from consumers.collector import settle_collector
 from domain.lifecycle import Status
 from domain.services import default_services
 from projections import queries
@@ -304,6 +305,7 @@ def _rebuild(args: argparse.Namespace) -> int:
     app = bootstrap(settings)
     source = rebuild.kafka_source(settings) if args.source == "kafka" else rebuild.StoreSource(app)
     console = Console()
+    settle_collector()
     with Progress(
         TextColumn("rebuilding read models"),
         BarColumn(),

@@ -14,6 +14,7 @@ from uuid import UUID, uuid4
 import psycopg
 from psycopg import sql
 
+from consumers.collector import settle_collector
 from consumers.dead_letters import DeadLetters
 from consumers.delivery import EventTally, InProcessDelivery
 from consumers.intake import CommandIntake
@@ -258,6 +259,7 @@ def run_projector(settings: Settings, stop: threading.Event, idle_s: float = 0.5
     refresher = GaugeRefresher(
         lambda: projection_database(settings), settings.gauge_refresh_seconds
     ).start()
+    settle_collector()
     try:
         with ops_server(settings, checks):
             _feed_projections(settings, writer, stop, idle_s)
