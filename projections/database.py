@@ -144,12 +144,11 @@ class Database:
 
     def executemany(self, sql: str, params: Sequence[Sequence[Any]]) -> None:
         """One statement for many rows (PostgreSQL pipelines them: one round trip, not one each)."""
-        rows = [[self._param(p) for p in row] for row in params]
-        if self.dialect == "postgres":
+        if self.dialect == "postgres":  # takes Python's dates and booleans as they are
             with self.conn.cursor() as cursor:
-                cursor.executemany(self._sql(sql), rows)
+                cursor.executemany(self._sql(sql), params)
         else:
-            self.conn.executemany(self._sql(sql), rows)
+            self.conn.executemany(sql, [[self._param(p) for p in row] for row in params])
 
     def rows(
         self, sql: str, params: Sequence[Any] = (), table: str | None = None

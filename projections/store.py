@@ -14,11 +14,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from itertools import groupby
 from typing import Any, Protocol
 
 from projections.batch import FoldedChanges
-from projections.changes import Increment, RowChange, Upsert
+from projections.changes import DeleteWhere, Increment, RowChange, Upsert
 from projections.database import Database
 from projections.overview import Row
 from projections.projector import project
@@ -46,6 +47,7 @@ class Applied:
 class ProjectionStore:
     def __init__(self, db: Database, suffix: str = "") -> None:
         self.db, self.suffix = db, suffix
+        self._texts: dict[tuple[Any, ...], str] = {}  # statement text by shape (see _statement)
 
     def t(self, name: str) -> str:
         return name + self.suffix
@@ -216,29 +218,51 @@ class ProjectionStore:
                     self.db.executemany(sql, [params for _, params in run])
 
     def _statement(self, change: RowChange) -> tuple[str, tuple[Any, ...]]:
+        """The statement for ``change`` and its parameters; the SQL text is made once per shape
+        (table, columns) and kept: a batch has thousands of changes and a handful of shapes."""
+        if isinstance(change, Upsert):
+            shape: tuple[Any, ...] = (Upsert, change.table, tuple(change.values), change.key)
+            params = tuple(change.values.values())
+        elif isinstance(change, Increment):
+            counters = _counters(change.table, tuple(change.key))
+            shape = (Increment, change.table, tuple(change.key))
+            params = (*change.key.values(), *(change.counts.get(c, 0) for c in counters))
+        else:
+            shape = (DeleteWhere, change.table, tuple(change.where))
+            params = tuple(change.where.values())
+        sql = self._texts.get(shape)
+        if sql is None:
+            sql = self._texts[shape] = self._make_sql(change)
+        return sql, params
+
+    def _make_sql(self, change: RowChange) -> str:
         name = self.t(change.table)
         if isinstance(change, Upsert):
             columns = list(change.values)
             updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in change.key)
-            sql = (
+            return (
                 f"INSERT INTO {name} ({', '.join(columns)}) "
                 f"VALUES ({', '.join('?' for _ in columns)}) "
                 f"ON CONFLICT ({', '.join(change.key)}) DO UPDATE SET {updates}"
             )
-            return sql, tuple(change.values.values())
         if isinstance(change, Increment):
-            counters = [c for c, _ in TABLES[change.table].columns if c not in change.key]
-            values = {**change.key, **{c: change.counts.get(c, 0) for c in counters}}
             # every counter, adding 0 to those the change leaves: one statement per table
+            counters = _counters(change.table, tuple(change.key))
+            columns = [*change.key, *counters]
             updates = ", ".join(f"{c} = {name}.{c} + excluded.{c}" for c in counters)
-            sql = (
-                f"INSERT INTO {name} ({', '.join(values)}) "
-                f"VALUES ({', '.join('?' for _ in values)}) "
+            return (
+                f"INSERT INTO {name} ({', '.join(columns)}) "
+                f"VALUES ({', '.join('?' for _ in columns)}) "
                 f"ON CONFLICT ({', '.join(change.key)}) DO UPDATE SET {updates}"
             )
-            return sql, tuple(values.values())
         where = " AND ".join(f"{c} = ?" for c in change.where)
-        return f"DELETE FROM {name} WHERE {where}", tuple(change.where.values())
+        return f"DELETE FROM {name} WHERE {where}"
+
+
+@cache
+def _counters(table: str, key: tuple[str, ...]) -> tuple[str, ...]:
+    """The counter columns of a table of counters: all but its key."""
+    return tuple(c for c, _ in TABLES[table].columns if c not in key)
 
 
 EVENT_STORE_SOURCE = "event-store"  # the position name of in-process delivery
