@@ -272,3 +272,91 @@ def test_the_deadline_watch_shows_consultations_until_the_last_answer() -> None:
     )
     assert (row["consultations_pending"], row["consultation_due"]) == (0, None)
     assert "consultation" not in dict(open_deadlines(row))
+
+
+def noticed() -> list[PublicEvent]:
+    """A submitted building case whose two neighbours have been notified."""
+    notice = event(
+        "NeighbourNoticeSent",
+        3,
+        T0,
+        neighbours=["n1", "n2"],
+        comment_deadline=date(2026, 3, 16),
+    )
+    return [*submitted(), notice]
+
+
+def test_an_event_that_leaves_the_deadlines_and_the_notice_as_they_were_writes_neither() -> None:
+    """A receipt or an attachment changes no deadline: its row in the overview is all it writes."""
+    before = replay(noticed())
+    for name in ("ReceiptSent", "AttachmentAdded"):
+        _, changes = project(before, event(name, 4, T0 + DAY))
+        assert {c.table for c in changes} == {"case_overview"}, name
+
+
+def test_a_neighbours_consent_rewrites_the_notice_but_not_the_deadlines() -> None:
+    before = replay(noticed())
+    _, changes = project(before, event("NeighbourConsentReceived", 4, T0 + DAY, party=0))
+    notice = [c for c in changes if c.table == "neighbour_notices"]
+    assert [c.values["consents"] for c in notice if isinstance(c, Upsert)] == [1]
+    assert not [c for c in changes if c.table == "deadline_watch"]
+
+
+def _written(tables: dict[str, dict[tuple[Any, ...], dict[str, Any]]], changes: list[Any]) -> None:
+    """Row changes carried out on tables kept as dicts (what the writer does in SQL)."""
+    for change in changes:
+        rows = tables.setdefault(change.table, {})
+        if isinstance(change, DeleteWhere):
+            for key in [k for k, row in rows.items() if row.items() >= change.where.items()]:
+                del rows[key]
+        elif isinstance(change, Upsert):
+            rows[tuple(change.values[k] for k in change.key)] = dict(change.values)
+
+
+@pytest.mark.parametrize("decided", [False, True])
+@pytest.mark.parametrize("seed", range(4))
+def test_rows_written_only_on_change_end_as_if_every_event_rewrote_them(
+    seed: int, decided: bool
+) -> None:
+    """However the events are cut into batches, the deadline and notice rows are those the
+    case's last row calls for: skipping unchanged rows loses nothing (a later consultation moves
+    a due date and nothing else; the decision replaces every deadline)."""
+    asked = {"party": "politiet", "answer_by": date(2026, 3, 30)}
+    history = [
+        *noticed(),
+        event("ReceiptSent", 4, T0),
+        event("AttachmentAdded", 5, T0 + DAY),
+        event("NeighbourConsentReceived", 6, T0 + DAY, party=0),
+        event("MissingDocumentsRequested", 7, T0 + 2 * DAY),
+        event("AttachmentAdded", 8, T0 + 3 * DAY),
+        event("ProcessingResumed", 9, T0 + 4 * DAY, decision_due=date(2026, 3, 25)),
+        event("NeighbourCommentReceived", 10, T0 + 5 * DAY, party=1, objection=False),
+        event("ConsultationRequested", 11, T0 + 5 * DAY, **asked),
+        event(
+            "ConsultationRequested", 12, T0 + 6 * DAY, **{**asked, "answer_by": date(2026, 4, 6)}
+        ),
+        event("ReceiptSent", 13, T0 + 6 * DAY),
+    ]
+    if decided:
+        decision = {"outcome": "granted", "legal_basis": "pbl", "case_officer": "sb"}
+        history += [
+            event("DecisionMade", 14, T0 + 7 * DAY, **decision, appeal_deadline=date(2026, 4, 1)),
+            event("ReceiptSent", 15, T0 + 7 * DAY),
+        ]
+    cuts = sorted(random.Random(seed).sample(range(1, len(history)), 3))
+    tables: dict[str, dict[tuple[Any, ...], dict[str, Any]]] = {}
+    row: Row | None = None
+    for start, end in zip([0, *cuts], [*cuts, len(history)], strict=True):
+        folded = FoldedChanges()
+        for e in history[start:end]:
+            row, changes = project(row, e)
+            for change in changes:
+                folded.add(change)
+        _written(tables, folded.in_order())
+    assert row is not None
+    expected_watch = {(row["case_id"], kind): due for kind, due in open_deadlines(row)}
+    assert expected_watch
+    assert {k: r["due"] for k, r in tables["deadline_watch"].items()} == expected_watch
+    assert all(r["status"] == row["status"] for r in tables["deadline_watch"].values())
+    (notice,) = tables["neighbour_notices"].values()
+    assert (notice["status"], notice["consents"], notice["comments"]) == (row["status"], 1, 1)
