@@ -37,6 +37,7 @@ from saksflyt.ops.health import Check, OpsServer
 from saksflyt.ops.metrics import TELEMETRY, GaugeRefresher
 from saksflyt.privacy.sealed import Unsealer, dead_letter_sealer
 from saksflyt.settings import Settings
+from schemas.codec import AvroCodec
 from schemas.registry import default_registry
 
 log = logging.getLogger(__name__)
@@ -269,6 +270,12 @@ def run_projector(settings: Settings, stop: threading.Event, idle_s: float = 0.5
         store.db.close()
 
 
+def projection_handler(writer: ProjectionWriter) -> KafkaEventHandler:
+    """What ``saksflyt project`` hands each record of the events topic to: the read models keep
+    ids as text, so the records' ids are decoded as text."""
+    return KafkaEventHandler([writer], AvroCodec(ids_as_text=True))
+
+
 def _feed_projections(
     settings: Settings, writer: ProjectionWriter, stop: threading.Event, idle_s: float
 ) -> None:
@@ -287,7 +294,7 @@ def _feed_projections(
                 max_poll_records=writer.batch_size,  # a poll is one transaction
             ),
             [topics.events],
-            KafkaEventHandler([writer]),
+            projection_handler(writer),
             DeadLetters(producer, topics.events_dlq, PROJECTION_GROUP),
             telemetry=TELEMETRY,
         )

@@ -77,7 +77,7 @@ class KafkaSource:
         starts = self.consumer.beginning_offsets(self.partitions)
         ends = self.consumer.end_offsets(self.partitions)
         self.total = sum(ends[tp] - starts[tp] for tp in self.partitions)
-        self.codec = AvroCodec()
+        self.codec = AvroCodec(ids_as_text=True)  # the read models keep ids as text
 
     def read(self) -> Iterator[PublicEvent]:
         ends = self.consumer.end_offsets(self.partitions)

@@ -8,7 +8,7 @@ import random
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import avro.io
 import avro.schema
@@ -227,6 +227,40 @@ def test_v1_data_reads_as_the_newest_with_the_defaults(data: st.DataObject) -> N
     added = ("decision_due", "applicant_ref", "late", "preliminary_reply_due", "deemed_granted_on")
     assert all(decoded.record[name] is None for name in added)
     assert {k: v for k, v in decoded.record.items() if k not in added} == record
+
+
+TEXT_IDS = AvroCodec(ids_as_text=True)
+
+
+def _ids_as_text(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _ids_as_text(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_ids_as_text(item) for item in value]
+    return str(value) if isinstance(value, UUID) else value
+
+
+@pytest.mark.parametrize("schema", ALL_SCHEMAS, ids=lambda s: s.path.name)
+@settings(max_examples=10, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_a_codec_reading_ids_as_text_reads_the_same_record(
+    schema: Any, data: st.DataObject
+) -> None:
+    """The read models' codec: every uuid field as its text, everything else as the default
+    codec reads it, older versions resolved to the newest alike."""
+    message = CODEC.encode(schema.name, data.draw(records(schema.raw)), schema.version)
+    as_objects, as_text = CODEC.decode(message), TEXT_IDS.decode(message)
+    assert (as_text.name, as_text.writer_version) == (as_objects.name, as_objects.writer_version)
+    assert as_text.record == _ids_as_text(as_objects.record)
+
+
+def test_ids_read_as_text_are_text_and_those_of_the_default_codec_objects() -> None:
+    message = _valid_message()
+    assert isinstance(CODEC.decode(message).record["case_id"], UUID)
+    text = TEXT_IDS.decode(message).record
+    assert isinstance(text["case_id"], str) and isinstance(text["event_id"], str)
+    assert UUID(text["case_id"]) == CODEC.decode(message).record["case_id"]
+    assert isinstance(text["occurred_at"], datetime)  # other logical types as before
 
 
 def _valid_message() -> bytes:
