@@ -9,8 +9,9 @@ from datetime import datetime
 
 
 class Telemetry:
-    def handled(self, group: str, seconds: float) -> None:
-        """A consumer group handled one message."""
+    def handled(self, group: str, messages: int, seconds: float) -> None:
+        """A consumer group handled ``messages`` of one poll in ``seconds``, a buffering
+        handler's writes (its flush) included."""
 
     def dead_letter(self, topic: str, reason: str) -> None:
         """A message went to a dead-letter topic; ``reason`` is an error class name."""

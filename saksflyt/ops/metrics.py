@@ -81,7 +81,10 @@ CONSUMER_LAG = Gauge(
     multiprocess_mode="max",
 )
 HANDLER_SECONDS = Histogram(
-    "saksflyt_handler_seconds", "Time to handle one message", ["group"], buckets=LATENCY_BUCKETS
+    "saksflyt_handler_seconds",
+    "Time to handle one message: each poll's handling time, its writes included, per message",
+    ["group"],
+    buckets=(0.0001, 0.00025, 0.0005, *LATENCY_BUCKETS),  # a batched consumer's are µs
 )
 MESSAGES_HANDLED = Counter(
     "saksflyt_messages_handled_total", "Messages handled by a consumer group", ["group"]
@@ -186,9 +189,9 @@ class PrometheusTelemetry(Telemetry):
     def case_read(self, action: str) -> None:
         CASE_READS.labels(action).inc()
 
-    def handled(self, group: str, seconds: float) -> None:
-        MESSAGES_HANDLED.labels(group).inc()
-        HANDLER_SECONDS.labels(group).observe(seconds)
+    def handled(self, group: str, messages: int, seconds: float) -> None:
+        MESSAGES_HANDLED.labels(group).inc(messages)
+        HANDLER_SECONDS.labels(group).observe(seconds / messages)
 
     def dead_letter(self, topic: str, reason: str) -> None:
         DEAD_LETTERS.labels(topic, reason).inc()

@@ -195,6 +195,10 @@ def test_each_process_counts_the_work_it_did(pipeline: dict[str, Any]) -> None:
     assert total(projector, "saksflyt_events_projected_total", outcome="applied") == (
         _events_expected()
     )
+    group = {"group": "saksflyt-projections"}
+    handled = total(projector, "saksflyt_messages_handled_total", **group)
+    assert handled >= _events_expected()  # counted per message, reported once a poll
+    assert 1 <= total(projector, "saksflyt_handler_seconds_count", **group) <= handled
     wait_for(
         lambda: (
             total(
