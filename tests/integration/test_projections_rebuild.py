@@ -9,6 +9,7 @@ import pytest
 
 from consumers.delivery import InProcessDelivery
 from domain.casework import Casework
+from projections.changes import DeleteWhere, Increment, Upsert
 from projections.store import ProjectionWriter
 from projections.tables import READ_MODELS
 from saksflyt import rebuild
@@ -107,20 +108,25 @@ def test_an_empty_rebuild_is_not_swapped_over_read_models_with_cases(
 def test_a_batch_is_a_few_statements_however_many_column_sets_it_holds(
     store_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Each kind of change (deletions, rows, counters) goes out grouped by statement: a batch of
-    500 events is as many ``executemany`` as it has different statements (each upsert's SQL
-    names the columns its event sets), not one per change of column set along the batch."""
+    """Each shape of change (kind, table, columns) goes out as one statement a batch —
+    PostgreSQL: one statement with an array for each column; SQLite: one ``executemany`` —
+    not one per change, nor one per change of column set along the batch."""
     app = bootstrap(store_settings)
     run_demo(app, 300, seed=5)
     store = projection_store(store_settings)
     sent: list[str] = []
-    executemany = store.db.executemany
+    execute, executemany = store.db.execute, store.db.executemany
 
-    def counted(sql: str, params: Any) -> None:
-        sent.append(sql)
-        executemany(sql, params)
+    def counted(send: Any) -> Any:
+        def sending(sql: str, params: Any = ()) -> None:
+            if not sql.startswith("INSERT INTO projection_status"):  # the batch's own count
+                sent.append(sql)
+            send(sql, params)
 
-    monkeypatch.setattr(store.db, "executemany", counted)
+        return sending
+
+    monkeypatch.setattr(store.db, "execute", counted(execute))
+    monkeypatch.setattr(store.db, "executemany", counted(executemany))
     writer = ProjectionWriter(store, batch_size=500)
     InProcessDelivery(app, [writer], batch_size=500).deliver()
     batches = -(-writer.applied // 500)
@@ -128,3 +134,43 @@ def test_a_batch_is_a_few_statements_however_many_column_sets_it_holds(
     assert len(sent) < writer.applied / 20  # the demo's batches went from ~85 to ~15
     store.db.close()
     app.close()
+
+
+ODD_TEXT = ["NULL", "null", "a,b", "{x}", '"quoted"', "back\\slash", "", "æøå 'x'", " ", None]
+
+
+def test_any_text_and_null_reach_the_rows_as_given(store_settings: Settings) -> None:
+    """Values go to PostgreSQL inside arrays: text an array literal treats specially (NULL,
+    commas, braces, quotes, backslashes) and real nulls arrive as they were given."""
+    store = projection_store(store_settings)
+    rows = [
+        Upsert(
+            "case_overview",
+            ("case_id",),
+            {"case_id": f"case-{n}", "version": n, "outcome": text, "paused_since": None},
+        )
+        for n, text in enumerate(ODD_TEXT)
+    ]
+    day = MONTH_START.date()
+    counts = [
+        Increment(
+            "service_stats",
+            {"day": day, "service": f"{n}{text}", "kommunenummer": "0301"},
+            {"submitted": 2},
+        )
+        for n, text in enumerate(ODD_TEXT)
+    ]
+    with store.db.transaction():  # a batch touches each row once (the writer folds it)
+        store._execute([*rows, *counts])
+    with store.db.transaction():
+        store._execute([DeleteWhere("case_overview", {"case_id": "case-0"}), *counts])
+    found = {
+        r["case_id"]: (r["version"], r["outcome"], r["paused_since"])
+        for r in store.db.rows("SELECT * FROM case_overview", table="case_overview")
+    }
+    assert found == {f"case-{n}": (n, text, None) for n, text in enumerate(ODD_TEXT) if n}
+    stats = store.db.rows("SELECT service, submitted, withdrawn FROM service_stats")
+    assert sorted((r["service"], r["submitted"], r["withdrawn"]) for r in stats) == sorted(
+        (f"{n}{text}", 4, 0) for n, text in enumerate(ODD_TEXT)
+    )
+    store.db.close()
