@@ -221,7 +221,7 @@ class ProjectionStore:
                 if sql is None:
                     sql = self._texts[shape] = self._make_sql(shape, columnar)
                 if columnar:
-                    self.db.execute(sql, [list(column) for column in zip(*rows, strict=True)])
+                    self.db.execute_columns(sql, [list(c) for c in zip(*rows, strict=True)])
                 else:
                     self.db.executemany(sql, rows)
 
