@@ -28,13 +28,13 @@ from published import demo_relay
 
 from consumers.collector import settle_collector
 from consumers.dead_letters import DeadLetters
-from consumers.public_events import KafkaEventHandler
 from consumers.runner import ConsumerRunner
 from consumers.topics import Topics, ensure_topics
 from projections.store import ProjectionWriter
 from saksflyt import kafka_wiring, rebuild
 from saksflyt.bootstrap import projection_store
-from saksflyt.processes import PROJECTION_BATCH
+from saksflyt.ops.metrics import TELEMETRY
+from saksflyt.processes import PROJECTION_BATCH, projection_handler
 from saksflyt.settings import Settings
 from schemas.codec import AvroCodec
 
@@ -59,13 +59,15 @@ def decode_only(bootstrap_servers: str, topic: str, total: int) -> float:
 
 def live_apply(bootstrap_servers: str, topics: Topics, settings: Settings, total: int) -> float:
     store = projection_store(settings, durable=False)  # as `saksflyt project` opens it
-    writer = ProjectionWriter(store, batch_size=PROJECTION_BATCH)  # as `saksflyt project`
+    # as `saksflyt project`: its batch, its handler, its Prometheus telemetry
+    writer = ProjectionWriter(store, batch_size=PROJECTION_BATCH, telemetry=TELEMETRY)
     group = f"bench-projections-{uuid4().hex[:6]}"
     runner = ConsumerRunner(
         kafka_wiring.consumer(bootstrap_servers, group, max_poll_records=PROJECTION_BATCH),
         [topics.events],
-        KafkaEventHandler([writer]),
+        projection_handler(writer),
         DeadLetters(kafka_wiring.producer(bootstrap_servers), topics.events_dlq, group),
+        telemetry=TELEMETRY,
     )
     stop, started = threading.Event(), None
     while writer.applied < total:
@@ -75,6 +77,7 @@ def live_apply(bootstrap_servers: str, topics: Topics, settings: Settings, total
             started = polled  # from the poll that brought the first records: the join left out
     elapsed = time.perf_counter() - (started or 0.0)
     runner.consumer.close()
+    runner.dead_letters.producer.close()  # left open, its thread took CPU from the next rounds
     store.db.close()
     return total / elapsed
 
