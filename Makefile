@@ -30,13 +30,15 @@ test-fast: install test-tools ## the edit loop: unit tests and the integration t
 
 NODE_TOOLS := tests/node/node_modules/.package-lock.json
 
-test-tools: $(NODE_TOOLS) ## install Debian's Chromium, Prometheus (promtool and a real server) and Ghostscript (PDF/A of uploads in the archive export), and bpmn-js and the AsyncAPI parser from npm, when missing
+test-tools: $(NODE_TOOLS) ghostscript ## install Debian's Chromium, Prometheus (promtool and a real server) and Ghostscript (PDF/A of uploads in the archive export), and bpmn-js and the AsyncAPI parser from npm, when missing
 	@command -v chromium >/dev/null || { apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
-	@command -v gs >/dev/null || { apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ghostscript; }
 	@command -v promtool >/dev/null || { apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus; }
+
+ghostscript:  # the Noark 5 export converts uploads to PDF/A with it (make test and make bench)
+	@command -v gs >/dev/null || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ghostscript; }
 
 $(NODE_TOOLS): tests/node/package.json tests/node/package-lock.json
 	@command -v npm >/dev/null || { apt-get update -qq && \
@@ -48,7 +50,7 @@ lint: install ## ruff, ruff format --check and mypy
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-bench: install ## every benchmark next to its baseline (event store, intake with group commit, relay, read models, load held end to end, memory, codec, sealing, letters, Noark 5, /metrics, the HTTP door against the bare library behind the same server); results in bench/results/, table in docs/benchmarks.md
+bench: install ghostscript ## every benchmark next to its baseline (event store, intake with group commit, relay, read models, load held end to end, memory, codec, sealing, letters, Noark 5, /metrics, the HTTP door against the bare library behind the same server); results in bench/results/, table in docs/benchmarks.md
 	compose/with-services.sh $(BIN)/python bench/run.py
 
 chaos: install ## the fault campaign: a three-broker Kafka cluster, PostgreSQL and SMTP; every process killed and restarted, brokers killed, poison; the checker's table into docs/reliability.md, the whole result in chaos/results/ (SEED=n replays a run)
@@ -59,4 +61,4 @@ chaos: install ## the fault campaign: a three-broker Kafka cluster, PostgreSQL a
 clean: ## remove the virtualenv, local databases and caches
 	rm -rf $(VENV) var .services .pytest_cache .mypy_cache .ruff_cache test-artifacts tests/node/node_modules
 
-.PHONY: help install demo test test-fast test-tools lint bench chaos clean
+.PHONY: ghostscript help install demo test test-fast test-tools lint bench chaos clean
