@@ -263,6 +263,32 @@ def test_ids_read_as_text_are_text_and_those_of_the_default_codec_objects() -> N
     assert isinstance(text["occurred_at"], datetime)  # other logical types as before
 
 
+@pytest.mark.parametrize(
+    ("written", "read"),
+    [
+        ("not-a-uuid", None),
+        ("", None),
+        ("5A6F44AB-1592-43AB-8EE3-BBA5F16E3EF8", "5a6f44ab-1592-43ab-8ee3-bba5f16e3ef8"),
+        ("{5a6f44ab-1592-43ab-8ee3-bba5f16e3ef8}", "5a6f44ab-1592-43ab-8ee3-bba5f16e3ef8"),
+    ],
+    ids=["not-a-uuid", "empty", "upper-case", "braces"],
+)
+def test_ids_read_as_text_are_checked_and_canonical_as_uuids_are(
+    written: str, read: str | None
+) -> None:
+    """What is not a UUID is undecodable for both codecs (a poison message, not a row); a UUID
+    written another way reads as the canonical text its ``UUID`` prints."""
+    valid = CODEC.decode(_valid_message())
+    message = CODEC.encode(valid.name, {**valid.record, "case_id": written})
+    if read is None:
+        for codec in (CODEC, TEXT_IDS):
+            with pytest.raises(UndecodableMessage, match="corrupt body"):
+                codec.decode(message)
+    else:
+        assert str(CODEC.decode(message).record["case_id"]) == read
+        assert TEXT_IDS.decode(message).record["case_id"] == read
+
+
 def _valid_message() -> bytes:
     last = decided("avfallsbeholder", T0).collect_events()[-1]
     public = to_latest_public_event(last, "avfallsbeholder", "0301", CODEC.registry)
