@@ -10,6 +10,7 @@ the events of several cases (``insert_events(..., trackings=[...])``). Chosen by
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
 
@@ -80,13 +81,22 @@ class PostgresGroupRecorder(PostgresProcessRecorder):
             )
         super()._insert_events(curs, stored_events, **kwargs)
 
+    @contextmanager
+    def _reading(self) -> Iterator[Any]:
+        """A cursor for one SELECT, outside a transaction (the connection is in autocommit), as
+        the library reads. Not ``datastore.transaction(commit=False)``: its ROLLBACK makes psycopg
+        forget the connection's prepared statements (``DEALLOCATE ALL``), so every statement
+        on it, the writes too, was parsed afresh each time."""
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            yield curs
+
     def tracked(self, names: Sequence[str]) -> set[str]:
         if not names:
             return set()
         query = SQL("SELECT application_name FROM {}.{} WHERE application_name = ANY(%s)").format(
             Identifier(self.datastore.schema), Identifier(self.tracking_table_name)
         )
-        with self.datastore.transaction(commit=False) as curs:
+        with self._reading() as curs:
             curs.execute(query, (list(names),))
             return {row["application_name"] for row in curs.fetchall()}
 
@@ -98,7 +108,7 @@ class PostgresGroupRecorder(PostgresProcessRecorder):
             "SELECT originator_id, originator_version, topic, state FROM {}.{}"
             " WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version"
         ).format(Identifier(self.datastore.schema), Identifier(self.events_table_name))
-        with self.datastore.transaction(commit=False) as curs:
+        with self._reading() as curs:
             curs.execute(query, (list(case_ids),))
             for row in curs.fetchall():
                 case_id = row["originator_id"]

@@ -14,6 +14,8 @@ from uuid import UUID, uuid4
 
 import psycopg
 import pytest
+from eventsourcing.persistence import InfrastructureFactory
+from eventsourcing.utils import Environment
 
 from domain import commands as cmd
 from domain.case_store import SNAPSHOT_INTERVAL
@@ -23,9 +25,11 @@ from domain.lifecycle import Outcome, ReceiptChannel, Status
 from domain.values import Decision
 from saksflyt.bootstrap import bootstrap
 from saksflyt.privacy.keyring import FileKeyRing
+from saksflyt.recorders import PostgresGroupRecorder
 from saksflyt.settings import Settings
 from tests.builders import REASONS
 from tests.send import building_draft, send, start, submit_building_case
+from tests.stores import postgres_settings
 
 DAY = timedelta(days=1)
 GRANTED = Decision(Outcome.GRANTED, "pbl § 20-4", "saksbehandler")
@@ -200,3 +204,29 @@ def test_processes_starting_together_on_an_empty_database_all_come_up(
             assert process.returncode == 0, errors.strip().splitlines()[-1:]
         with psycopg.connect(postgres_url, autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+def test_reading_cases_leaves_the_connections_prepared_statements_alone(
+    postgres_url: str, postgres_schema: str, tmp_path: Path
+) -> None:
+    """The group recorder's reads (a case's events, which command ids are done) run outside a
+    transaction, as the library's reads do: a rolled-back one made psycopg deallocate every
+    statement the connection had prepared, so the writes after it were parsed afresh."""
+    settings = postgres_settings(postgres_url, postgres_schema, tmp_path)
+    one_connection = {"POSTGRES_POOL_SIZE": "1", "POSTGRES_MAX_OVERFLOW": "0"}
+    env = Environment("saksflyt", {**settings.eventsourcing_env(), **one_connection})
+    factory = InfrastructureFactory.construct(env)
+    recorder = factory.process_recorder()
+    assert isinstance(recorder, PostgresGroupRecorder)
+    recorder.create_table()
+    datastore = recorder.datastore
+    with datastore.get_connection() as conn:
+        conn.execute("SELECT 1 AS one", prepare=True)
+
+    assert recorder.events_of([uuid4()]) == {}
+    assert recorder.tracked(["command:nothing"]) == set()
+
+    with datastore.get_connection() as conn:
+        row = conn.execute("SELECT count(*) AS prepared FROM pg_prepared_statements").fetchone()
+    assert row is not None and row["prepared"] >= 1
+    factory.close()
