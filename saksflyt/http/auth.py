@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 from uuid import UUID
 
+from anyio import to_thread
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -94,10 +95,12 @@ def forbidden(code: str, detail: str) -> ApiProblem:
     return ApiProblem(403, code, detail)
 
 
-def caller(
+async def caller(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
+    """The caller (async: FastAPI runs a plain function on a worker thread, a hop that costs
+    more than the check; the token is checked off the event loop only if keys may be fetched)."""
     known = getattr(request.state, "principal", None)  # the gate checked it before the body
     if isinstance(known, Principal):
         return known
@@ -105,6 +108,8 @@ def caller(
         raise unauthenticated("token-missing", "send Authorization: Bearer <token>")
     verifier: TokenVerifier = request.app.state.tokens
     try:
+        if verifier.fetches_keys:
+            return await to_thread.run_sync(verifier.principal, credentials.credentials)
         return verifier.principal(credentials.credentials)
     except InvalidToken as refused:
         raise unauthenticated(refused.code, refused.detail) from None
@@ -147,11 +152,11 @@ def refused(
 def permit(*permissions: Permission) -> Any:
     """A dependency: the caller, if one of its roles grants one of ``permissions``."""
 
-    def allowed(request: Request, who: Caller) -> Principal:
+    async def allowed(request: Request, who: Caller) -> Principal:  # async: as ``caller``
         if not who.may(*permissions):
-            raise refused(
-                request, who, "role-not-permitted", f"needs a role that may {_names(permissions)}"
-            )
+            detail = f"needs a role that may {_names(permissions)}"
+            # the refusal is written to the access log: off the event loop
+            raise await to_thread.run_sync(refused, request, who, "role-not-permitted", detail)
         return who
 
     return Depends(allowed)
@@ -215,14 +220,14 @@ def scope_of(who: Principal, municipality: str | None = None) -> Scope:
     return Scope(tuple(sorted(who.kommuner)), services)
 
 
-def metrics_caller(
+async def metrics_caller(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> None:
     """/metrics: open when configured so, otherwise for operators."""
     if request.app.state.services.settings.metrics_open:
         return
-    if not caller(request, credentials).may(Permission.OPERATE):
+    if not (await caller(request, credentials)).may(Permission.OPERATE):
         raise forbidden("role-not-permitted", "needs a role that may operate")
 
 
