@@ -123,7 +123,7 @@ class Settings(BaseSettings):
     # the append-only log and the Ed25519 key that signs it, which the database never holds
     checkpoint_dir: Path = Path("var/checkpoints")
     checkpoint_key: Path = Path("var/checkpoint-key.pem")
-    # requests per moving window (the limits library's notation, e.g. "600/minute"), per client
+    # requests per sliding window (the limits library's notation, e.g. "600/minute"), per client
     # address and per token subject; over it, 429 with Retry-After
     rate_limit_per_address: str = "1200/minute"
     rate_limit_per_caller: str = "600/minute"

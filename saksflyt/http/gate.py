@@ -6,10 +6,10 @@ A pure ASGI middleware in front of everything that parses (multipart, JSON):
   one without is answered ``401`` from its headers alone — a 9 MiB upload with no token costs
   its headers, not 9 MiB of memory. The caller found is kept for the route (``caller``), so the
   token is checked once;
-- per address and per caller (the token's ``sub``), a moving-window rate limit (the ``limits``
-  library, in this process's memory): over it, ``429`` with ``Retry-After``, counted in
-  ``saksflyt_rate_limited_total{limit}``. Health checks are never limited. With several worker
-  processes each keeps its own count (docs/security.md).
+- per address and per caller (the token's ``sub``), a sliding-window rate limit (the ``limits``
+  library's sliding window counter, in this process's memory): over it, ``429`` with
+  ``Retry-After``, counted in ``saksflyt_rate_limited_total{limit}``. Health checks are never
+  limited. With several worker processes each keeps its own count (docs/security.md).
 """
 
 from __future__ import annotations
@@ -36,7 +36,11 @@ NEVER_LIMITED = frozenset({"/healthz", "/readyz"})
 class Gate:
     def __init__(self, app: ASGIApp, settings: Settings, tokens: TokenVerifier) -> None:
         self.app, self.tokens = app, tokens
-        self.limiter = strategies.MovingWindowRateLimiter(storage.MemoryStorage())
+        # two counters a key (this window's and the last one's, weighted by how much of it is
+        # still inside the sliding window): O(1) a request. The moving window kept an entry per
+        # request for a whole window, and under bench/door.py's high limits the list and its
+        # expiry cost ~0.5–1 ms of CPU a request (docs/benchmarks.md).
+        self.limiter = strategies.SlidingWindowCounterRateLimiter(storage.MemoryStorage())
         self.per_address = parse(settings.rate_limit_per_address)
         self.per_caller = parse(settings.rate_limit_per_caller)
         self.cooldown_s = settings.auth_jwks_cooldown_seconds
