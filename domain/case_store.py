@@ -197,6 +197,10 @@ class CaseStore(EventSourcedApp[UUID]):
             scope = self.remember_scope(case_id, created.service, created.kommunenummer)
         return scope
 
+    def known_scope(self, case_id: UUID) -> tuple[str, str] | None:
+        """The case's scope if it is kept already (no I/O): None, ask ``case_scope``."""
+        return self._scopes.get(case_id)
+
     def remember_scope(self, case_id: UUID, service: str, kommunenummer: str) -> tuple[str, str]:
         """Keep a case's scope seen in its first event (bounded: cleared when full)."""
         pair = (service, kommunenummer)

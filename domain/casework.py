@@ -252,6 +252,8 @@ class Casework(GroupCommit):
             if isinstance(failure, IntegrityError):
                 raise ConcurrentUpdate(cases[0].id if cases else UUID(int=0)) from None
             raise
+        for case in cases:  # stored: its scope is known without reading it back
+            self.remember_scope(case.id, case.service, case.kommunenummer)
         self._take_snapshots(processing)
         self._notify(recordings)
         by_case: dict[UUID, list[object]] = {}

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from uuid import UUID
 
 from anyio import to_thread
@@ -29,6 +29,9 @@ from saksflyt.access.policy import Permission, Principal
 from saksflyt.access.tokens import InvalidToken, KeysUnavailable, TokenVerifier
 from saksflyt.http.problems import ApiProblem
 from saksflyt.ops.metrics import TELEMETRY
+
+if TYPE_CHECKING:
+    from domain.casework import Casework
 
 bearer = HTTPBearer(
     auto_error=False,
@@ -168,16 +171,12 @@ def permit_case(*permissions: Permission) -> Any:
     role_check = permit(*permissions)
 
     # (a default, not Annotated: string annotations cannot see this closure's names)
-    def allowed(request: Request, case_id: UUID, who: Principal = role_check) -> CaseCaller:
-        service, kommunenummer = request.app.state.services.app.case_scope(case_id)
+    async def allowed(request: Request, case_id: UUID, who: Principal = role_check) -> CaseCaller:
+        service, kommunenummer = await _case_scope(request, case_id)
         if not who.covers(service, kommunenummer):
-            raise refused(
-                request,
-                who,
-                "outside-scope",
-                "the case lies outside your municipalities or services",
-                (case_id, service, kommunenummer),
-            )
+            why = "the case lies outside your municipalities or services"
+            case = (case_id, service, kommunenummer)
+            raise await to_thread.run_sync(refused, request, who, "outside-scope", why, case)
         return CaseCaller(who, case_id, service, kommunenummer)
 
     return Depends(allowed)
@@ -188,22 +187,37 @@ def permit_own_case() -> Any:
 
     role_check = permit(Permission.READ_CASE, Permission.READ_OWN)
 
-    def allowed(request: Request, case_id: UUID, who: Principal = role_check) -> CaseCaller:
-        app = request.app.state.services.app
-        service, kommunenummer = app.case_scope(case_id)
+    async def allowed(request: Request, case_id: UUID, who: Principal = role_check) -> CaseCaller:
+        service, kommunenummer = await _case_scope(request, case_id)
         if who.may(Permission.READ_CASE) and who.covers(service, kommunenummer):
             return CaseCaller(who, case_id, service, kommunenummer)
-        applicant = who.may(Permission.READ_OWN)
-        if applicant and who.owns(applicant_identifier(app.get_case(case_id).form)):
-            return CaseCaller(who, case_id, service, kommunenummer, own=True)
-        code, why = (
-            ("not-your-case", "only the applicant may read this case's letters")
-            if applicant
-            else ("outside-scope", "the case lies outside your municipalities or services")
-        )
-        raise refused(request, who, code, why, (case_id, service, kommunenummer))
+        return await to_thread.run_sync(_own_case, request, who, case_id, service, kommunenummer)
 
     return Depends(allowed)
+
+
+async def _case_scope(request: Request, case_id: UUID) -> tuple[str, str]:
+    """The case's (service, kommunenummer): kept in memory once seen (a case's scope never
+    changes), else read on a worker thread — an unknown case raises ``CaseNotFound`` (404)."""
+    app: Casework = request.app.state.services.app
+    known = app.known_scope(case_id)
+    return known if known is not None else await to_thread.run_sync(app.case_scope, case_id)
+
+
+def _own_case(
+    request: Request, who: Principal, case_id: UUID, service: str, kommunenummer: str
+) -> CaseCaller:
+    """The applicant's own case (its form names them), else refused (and the refusal logged)."""
+    app = request.app.state.services.app
+    applicant = who.may(Permission.READ_OWN)
+    if applicant and who.owns(applicant_identifier(app.get_case(case_id).form)):
+        return CaseCaller(who, case_id, service, kommunenummer, own=True)
+    code, why = (
+        ("not-your-case", "only the applicant may read this case's letters")
+        if applicant
+        else ("outside-scope", "the case lies outside your municipalities or services")
+    )
+    raise refused(request, who, code, why, (case_id, service, kommunenummer))
 
 
 def require_scope(who: Principal, service: str, kommunenummer: str) -> None:

@@ -76,6 +76,23 @@ def test_a_refused_step_stores_nothing(
     assert casework.get_case(case_id).status is Status.DRAFT
 
 
+def test_a_stored_case_s_scope_is_known_without_reading_it_and_a_refused_one_s_is_not(
+    casework: Casework, t0: datetime
+) -> None:
+    """Access control asks every request's case scope; a case this process stored is answered
+    from memory (no read, no hop to a worker thread), one it refused is not remembered."""
+    case_id = start(casework, "horingssvar", t0)
+    assert casework.known_scope(case_id) == ("horingssvar", "0301")
+
+    twin = cmd.StartApplication(
+        command_id=uuid4(), case_id=case_id, received_at=t0, service="avfallsbeholder",
+        kommunenummer="0301",
+    )  # fmt: skip
+    assert casework.handle(twin).verdict is cmd.Verdict.REJECTED  # the case exists
+    assert casework.known_scope(case_id) == ("horingssvar", "0301")
+    assert casework.known_scope(uuid4()) is None
+
+
 def test_two_writers_racing_on_one_case_one_gets_a_concurrency_error(
     store_settings: Settings, rng: random.Random, t0: datetime
 ) -> None:
