@@ -517,8 +517,9 @@ def run(
     status = getattr(route, "status_code", None) or 200
     model = getattr(route, "response_model", None)  # kept as the first caller was answered
     answered = model.model_validate(result).model_dump(mode="json") if model else result
-    keys.answer(key, status, bytes(JSONResponse(jsonable_encoder(answered)).body).decode())
-    return result
+    kept = JSONResponse(jsonable_encoder(answered), status)
+    keys.answer(key, status, bytes(kept.body).decode())
+    return kept  # answered as kept, serialized once (FastAPI passes a Response through)
 
 
 def _handle(request: Request, command: cmd.Command) -> dict[str, Any]:
