@@ -58,7 +58,7 @@ def decode_only(bootstrap_servers: str, topic: str, total: int) -> float:
 
 
 def live_apply(bootstrap_servers: str, topics: Topics, settings: Settings, total: int) -> float:
-    store = projection_store(settings, durable=False)  # as `saksflyt project` opens it
+    store = projection_store(settings)  # as `saksflyt project` opens it
     # as `saksflyt project`: its batch, its handler, its Prometheus telemetry
     writer = ProjectionWriter(store, batch_size=PROJECTION_BATCH, telemetry=TELEMETRY)
     group = f"bench-projections-{uuid4().hex[:6]}"

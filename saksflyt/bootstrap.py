@@ -119,8 +119,9 @@ def event_store_database(settings: Settings) -> Database:
 def projection_database(
     settings: Settings, autocommit: bool = True, durable: bool = True
 ) -> Database:
-    """``durable=False`` for a writer of read models: they and their position commit together
-    and can be made again from the events, so a commit need not wait for the disk."""
+    """``durable=False``: commits do not wait for the disk. Never for a writer of read models
+    (``projection_store``): a commit a crash takes away after its position moved on is never
+    applied again (see ``processes.run_projector``)."""
     kind = settings.projection_store or settings.event_store
     if kind == "postgres":
         if not settings.postgres_url:
@@ -131,8 +132,9 @@ def projection_database(
     return Database.sqlite(settings.projection_sqlite_path, durable)
 
 
-def projection_store(settings: Settings, suffix: str = "", durable: bool = True) -> ProjectionStore:
-    """The read-model store, migrated to the current schema version."""
-    store = ProjectionStore(projection_database(settings, durable=durable), suffix)
+def projection_store(settings: Settings, suffix: str = "") -> ProjectionStore:
+    """The read-model store, migrated to the current schema version. Its commits wait for the
+    disk (see ``processes.run_projector``)."""
+    store = ProjectionStore(projection_database(settings), suffix)
     store.migrate()
     return store

@@ -45,7 +45,7 @@ class Services:
         self.documents.sweep(None)  # uploads a crash left half-finished
         self.catch_up: CatchUp | None = None  # with Kafka, the projector keeps the read models
         if not settings.kafka:  # a connection of its own: readers see only what it committed
-            self.writer_store = projection_store(settings, durable=False)
+            self.writer_store = projection_store(settings)  # durable, as saksflyt project's
             writer = ProjectionWriter(self.writer_store, telemetry=TELEMETRY)
             delivery = InProcessDelivery(self.app, [writer], position=writer.position())
             delivery.deliver()  # up to date before the first request
