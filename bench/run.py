@@ -47,7 +47,11 @@ SCRIPTS: list[tuple[str, list[str], bool]] = [
     ("noark5", ["--cases", "10000"], False),
     ("scrape", [], False),
     ("flood", ["--seconds", "20"], False),
-    ("door", ["--clients", "1,8,32,64", "--seconds", "8", "--offered", "200"], True),
+    (
+        "door",
+        ["--clients", "1,8,32,64", "--seconds", "8", "--offered", "200", "--rounds", "3"],
+        True,
+    ),
 ]
 
 
