@@ -300,8 +300,8 @@ def run_store(
             }
     for n in clients:
         ours, bare = found["saksflyt"][str(n)], found["library+token"][str(n)]
-        rounds = ours.get("rounds", [ours["per_s"]]), bare.get("rounds", [bare["per_s"]])
-        pairs = list(zip(*rounds, strict=True))
+        rates = ours.get("rounds", [ours["per_s"]]), bare.get("rounds", [bare["per_s"]])
+        pairs = list(zip(*rates, strict=True))
         # each round's pair ran under the same conditions: the ratio is the median of theirs
         ratios = sorted(a / b for a, b in pairs if b)
         ratio = round(ratios[len(ratios) // 2], 2) if ratios else None
