@@ -101,7 +101,7 @@ class AvroCodec:
         if not self.ids_as_text:
             return schema.parsed
         if schema.fingerprint not in self._text_ids:
-            parsed = parse_schema(_without_uuid_type(schema.raw), _write_hint=False)
+            parsed = parse_schema(_uuids_as_text(schema.raw), _write_hint=False)
             assert isinstance(parsed, dict)  # a message schema is one record
             self._text_ids[schema.fingerprint] = parsed
         return self._text_ids[schema.fingerprint]
@@ -120,15 +120,13 @@ def _uuid_text(text: str, *_: Any) -> str:
 LOGICAL_READERS[f"string-{_UUID_TEXT}"] = _uuid_text
 
 
-def _without_uuid_type(schema: Any) -> Any:
+def _uuids_as_text(schema: Any) -> Any:
     """A schema (as JSON) whose ``uuid`` strings are read as text (``_uuid_text``)."""
     if isinstance(schema, dict):
         return {
-            key: _UUID_TEXT
-            if key == "logicalType" and value == "uuid"
-            else _without_uuid_type(value)
+            key: _UUID_TEXT if key == "logicalType" and value == "uuid" else _uuids_as_text(value)
             for key, value in schema.items()
         }
     if isinstance(schema, list):
-        return [_without_uuid_type(item) for item in schema]
+        return [_uuids_as_text(item) for item in schema]
     return schema
