@@ -31,6 +31,9 @@ class SchemaVersion:
     version: int
     path: Path
     raw: dict[str, Any]
+    # parsed once, with fastavro's mark of a parsed schema: without the mark, every
+    # ``schemaless_writer`` and ``schemaless_reader`` call parses the schema again (about half
+    # of what encoding or decoding one event cost)
     parsed: dict[str, Any]
     fingerprint: bytes  # CRC-64-AVRO of the parsing canonical form, little-endian, 8 bytes
 
@@ -40,7 +43,7 @@ def load_schema_file(path: Path, kind: str) -> SchemaVersion:
     if match is None:
         raise ValueError(f"{path.name}: schema files are named <stem>.v<N>.avsc")
     raw = json.loads(path.read_text(encoding="utf-8"))
-    parsed = parse_schema(raw, _write_hint=False)
+    parsed = parse_schema(raw)
     if not isinstance(parsed, dict) or parsed.get("type") != "record":
         raise ValueError(f"{path.name}: a message schema is one record")
     canonical = to_parsing_canonical_form(raw)
