@@ -37,7 +37,8 @@ BEGIN, END = "<!-- bench:table -->", "<!-- /bench:table -->"
 SCRIPTS: list[tuple[str, list[str], bool]] = [
     ("eventstore", [], True),
     ("codec", [], False),
-    ("backbone", ["--applications", "1000", "--samples", "200"], True),
+    # ~24,000 events a round: rounds of 6,000 (under half a second) swung 0.56-0.84 by hand
+    ("backbone", ["--applications", "4000", "--rounds", "5", "--samples", "200"], True),
     ("readmodels", ["--applications", "6000", "--rounds", "5"], True),  # ~36,000 events
     ("intake", ["--commands", "5000"], True),
     ("load", ["--rates", "300,500,700,900", "--seconds", "30"], True),
