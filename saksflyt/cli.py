@@ -367,6 +367,7 @@ def _serve(args: argparse.Namespace) -> int:
         log.warning(DEV_KEY_WARNING, extra={"key": str(settings.auth_dev_key)})
     base = f"http://{args.host}:{args.port}"
     print(f"saksflyt API on {base} — docs {base}/docs, dashboard {base}/dashboard", flush=True)
+    settle_collector()  # set up: the collector leaves the application's startup heap alone
     # uvicorn's own lines go through the JSON formatter logs.configure() installed
     with listening:
         config = uvicorn.Config(app, log_config=None, log_level="info")

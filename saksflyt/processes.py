@@ -154,6 +154,7 @@ def run_relay(settings: Settings, stop: threading.Event, once: bool = False) -> 
         else None
     )
     relay = Relay(app, producer, topics.events, position, telemetry=TELEMETRY, encoding=encoding)
+    settle_collector()  # its sending thread holds a batch's futures: no passes over them for nothing
     checks = {
         "event_store": app.recorder.max_notification_id,
         "kafka": _kafka_check(bootstrap_servers),
@@ -199,6 +200,7 @@ def run_intake(settings: Settings, stop: threading.Event) -> None:
         "event_store": app.recorder.max_notification_id,
         "kafka": _kafka_check(bootstrap_servers),
     }
+    settle_collector()
     try:
         with ops_server(settings, checks):
             runner.run(stop)
