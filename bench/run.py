@@ -210,7 +210,8 @@ def markdown(results: dict[str, Any]) -> str:
         f"{facts['cores']} cores, {facts['ram_gib']} GiB, Python {facts['python']}, "
         f"Apache Kafka {facts['kafka']}, PostgreSQL {facts.get('postgresql')} "
         "(all on the same machine, 127.0.0.1). Ratios are saksflyt over the baseline measured "
-        "in the same run, interleaved, median of 3 rounds.",
+        "in the same run, interleaved: the median of each stage's rounds (3; the relay and the "
+        "read models 5).",
         "",
         "| stage | saksflyt | baseline, same run | ratio |",
         "|---|---|---|---|",
