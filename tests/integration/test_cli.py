@@ -255,17 +255,22 @@ def test_a_demo_on_another_store_never_clears_the_first_stores_files(
     assert sorted((first.parent / "documents").rglob("*")) == uploads
 
 
-@pytest.mark.slow
-def test_serve_says_where_it_listens_and_logs_json(tmp_path: Path) -> None:
+def _serving(tmp_path: Path) -> tuple[int, dict[str, str]]:
+    """A free port, and the settings of a SQLite store in ``tmp_path`` for ``saksflyt serve``."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {
+    return port, {
         **os.environ,
         "SAKSFLYT_SQLITE_PATH": str(tmp_path / "events.db"),
         "SAKSFLYT_KEY_RING": str(tmp_path / "keyring.json"),
         "SAKSFLYT_AUTH_DEV_KEY": str(tmp_path / "dev-key.pem"),
     }
+
+
+@pytest.mark.slow
+def test_serve_says_where_it_listens_and_logs_json(tmp_path: Path) -> None:
+    port, env = _serving(tmp_path)
     subprocess.run(
         [SAKSFLYT, "token", "--role", "operator", "--sub", "x"],
         env=env,
@@ -315,16 +320,8 @@ def test_serve_settles_the_garbage_collector_once_set_up(tmp_path: Path) -> None
     """``saksflyt serve`` leaves the application's startup heap to the collector's frozen
     generation and collects the young one rarely (``consumers/collector.py``): commands make
     next to no collector passes (unsettled: 44 over these 150 commands)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {
-        **os.environ,
-        "SAKSFLYT_SQLITE_PATH": str(tmp_path / "events.db"),
-        "SAKSFLYT_KEY_RING": str(tmp_path / "keyring.json"),
-        "SAKSFLYT_AUTH_DEV_KEY": str(tmp_path / "dev-key.pem"),
-        "SAKSFLYT_METRICS_OPEN": "true",
-    }
+    port, env = _serving(tmp_path)
+    env["SAKSFLYT_METRICS_OPEN"] = "true"
     token = subprocess.run(
         [SAKSFLYT, "token", "--role", "service", "--kommune", "0301", "--sub", "portal"],
         env=env,
