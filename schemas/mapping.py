@@ -28,9 +28,6 @@ CE_TYPE_PREFIX = "no.saksflyt.application."
 
 @dataclass(frozen=True)
 class PublicEvent:
-    """``record``: the fields of the message. Mapped here, its ``event_id`` and ``case_id`` are
-    text (decoded from Kafka: as the codec reads them); the properties give them as UUIDs."""
-
     name: str  # message type, e.g. "ApplicationSubmitted"
     ce_type: str  # CloudEvents type, e.g. "no.saksflyt.application.submitted.v2"
     record: dict[str, Any]
@@ -44,9 +41,8 @@ class PublicEvent:
         return UUID(str(self.record["event_id"]))
 
 
-def event_id(case_id: UUID | str, version: int) -> UUID:
-    """Stable across relays and redeliveries: consumers drop duplicates by it. ``case_id`` as
-    a ``UUID`` or its canonical text: the same id."""
+def event_id(case_id: UUID, version: int) -> UUID:
+    """Stable across relays and redeliveries: consumers drop duplicates by it."""
     return uuid5(EVENT_ID_NAMESPACE, f"{case_id}/{version}")
 
 
@@ -211,11 +207,9 @@ def to_public_event(
     suffix = _suffix(domain_event)
     name, field_map, extra = EVENT_MAP[suffix]
     state = vars(domain_event)
-    # the ids as their text, made once: the Avro body, the key and the CloudEvents headers all
-    # carry them as text, and a ``UUID`` was printed again for each of them
-    case_id, version = str(state["originator_id"]), state["originator_version"]
+    case_id, version = state["originator_id"], state["originator_version"]
     record: dict[str, Any] = {
-        "event_id": str(event_id(case_id, version)),
+        "event_id": event_id(case_id, version),
         "case_id": case_id,
         "case_version": version,
         "occurred_at": state["at"],
