@@ -116,20 +116,16 @@ def event_store_database(settings: Settings) -> Database:
     return Database.sqlite(settings.sqlite_path, durable=False)
 
 
-def projection_database(
-    settings: Settings, autocommit: bool = True, durable: bool = True
-) -> Database:
-    """``durable=False``: commits do not wait for the disk. Never for a writer of read models
-    (``projection_store``): a commit a crash takes away after its position moved on is never
-    applied again (see ``processes.run_projector``)."""
+def projection_database(settings: Settings, autocommit: bool = True) -> Database:
+    """The read models' database. Its commits wait for the disk: a read-model commit a crash
+    takes away after its position moved on is never applied again (see
+    ``processes.run_projector``)."""
     kind = settings.projection_store or settings.event_store
     if kind == "postgres":
         if not settings.postgres_url:
             raise ValueError("PostgreSQL read models need SAKSFLYT_POSTGRES_URL")
-        return Database.postgres(
-            settings.postgres_url, settings.postgres_schema, autocommit, durable
-        )
-    return Database.sqlite(settings.projection_sqlite_path, durable)
+        return Database.postgres(settings.postgres_url, settings.postgres_schema, autocommit)
+    return Database.sqlite(settings.projection_sqlite_path)
 
 
 def projection_store(settings: Settings, suffix: str = "") -> ProjectionStore:
