@@ -4,6 +4,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# make test and make test-fast: pytest-xdist workers, each test file on one worker (its fixtures
+# set up once); TEST_WORKERS=0 runs the suite in one process
+TEST_WORKERS ?= 2
+PYTEST_WORKERS := $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
 
 .DEFAULT_GOAL := help
 
@@ -23,10 +27,10 @@ demo: install ## simulate a month of applications on the embedded SQLite store a
 	$(BIN)/saksflyt demo
 
 test: install test-tools ## start PostgreSQL, Kafka and an OpenID Connect server on 127.0.0.1, run the whole test suite, stop them
-	compose/with-services.sh $(BIN)/pytest
+	SAKSFLYT_TEST_SCRATCH=memory compose/with-services.sh $(BIN)/pytest $(PYTEST_WORKERS)
 
 test-fast: install test-tools ## the edit loop: unit tests and the integration tests that need no Kafka broker and are not marked slow, in about two minutes; make test runs everything
-	SAKSFLYT_TEST_SERVICES="postgres oidc" compose/with-services.sh $(BIN)/pytest -m "not slow and not kafka"
+	SAKSFLYT_TEST_SCRATCH=memory SAKSFLYT_TEST_SERVICES="postgres oidc" compose/with-services.sh $(BIN)/pytest $(PYTEST_WORKERS) -m "not slow and not kafka"
 
 NODE_TOOLS := tests/node/node_modules/.package-lock.json
 

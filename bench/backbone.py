@@ -96,7 +96,10 @@ def _first_arrivals(
         enable_auto_commit=False,
         fetch_max_wait_ms=10,
     )
-    while not consumer.assignment():
+    deadline = time.perf_counter() + 60
+    while not consumer.assignment():  # bounded: a stalled join says so instead of hanging
+        if time.perf_counter() > deadline:
+            raise TimeoutError(f"the reader of {topic} got no partitions within 60 s")
         consumer.poll(timeout_ms=100)
     for tp in consumer.assignment():
         consumer.position(tp)  # resolve "latest" now, before anything is sent

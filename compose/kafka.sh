@@ -82,7 +82,7 @@ wait_until_listening() {  # pid port
 
 start() {
   fetch_jars
-  dir=$(mktemp -d /tmp/saksflyt-kafka.XXXXXX)
+  dir=$(mktemp -d "${TMPDIR:-/tmp}/saksflyt-kafka.XXXXXX")
   local port cport sport password cluster java_opts
   port=$(free_port); cport=$(free_port); sport=$(free_port)
   password=$(python3 -c 'import secrets; print(secrets.token_urlsafe(18))')

@@ -29,7 +29,7 @@ fetch_jars() {
 start() {
   fetch_jars
   local dir port base
-  dir=$(mktemp -d /tmp/saksflyt-oidc.XXXXXX)
+  dir=$(mktemp -d "${TMPDIR:-/tmp}/saksflyt-oidc.XXXXXX")
   port="${SAKSFLYT_OIDC_PORT:-$(free_port)}"
   base="http://127.0.0.1:$port"
   SERVER_HOSTNAME=127.0.0.1 SERVER_PORT="$port" \

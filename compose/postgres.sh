@@ -28,7 +28,7 @@ start() {
   fi
   local bin dir port
   bin=$(pg_bin)
-  dir=$(mktemp -d /tmp/saksflyt-pg.XXXXXX)
+  dir=$(mktemp -d "${TMPDIR:-/tmp}/saksflyt-pg.XXXXXX")
   port=$(free_port)
   [ "$(id -u)" = 0 ] && chown postgres "$dir"
   as_owner "$bin/initdb" -D "$dir/data" -U saksflyt --auth=trust -E UTF8 >/dev/null

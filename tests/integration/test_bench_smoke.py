@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -40,15 +41,23 @@ TINY: dict[str, list[str]] = {
 
 
 def run_script(name: str, arguments: list[str], out: Path, services: dict[str, str]) -> Any:
-    done = subprocess.run(
+    """Run one benchmark small. One that stalls is stopped with SIGABRT after 300 s, so
+    ``faulthandler`` prints where each of its threads waited: the failure says where it hung."""
+    script = subprocess.Popen(
         [sys.executable, str(BENCH / f"{name}.py"), *arguments, "--json", str(out)],
         cwd=BENCH,
-        env={**os.environ, **services},
-        capture_output=True,
+        env={**os.environ, **services, "PYTHONFAULTHANDLER": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=300,
     )
-    assert done.returncode == 0, done.stderr[-3000:]
+    try:
+        _, stderr = script.communicate(timeout=300)
+    except subprocess.TimeoutExpired:
+        script.send_signal(signal.SIGABRT)
+        _, stderr = script.communicate()
+        pytest.fail(f"bench/{name}.py {' '.join(arguments)} stalled for 300 s:\n{stderr[-6000:]}")
+    assert script.returncode == 0, stderr[-3000:]
     return json.loads(out.read_text())
 
 

@@ -14,8 +14,10 @@ from __future__ import annotations
 import os
 import subprocess
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from uuid import uuid4
 
 import psycopg
@@ -135,8 +137,20 @@ def test_a_new_cases_data_key_commits_durably_before_its_events(
     db.close()
 
 
+@pytest.fixture
+def own_database(postgres_url: str) -> Iterator[str]:
+    """A database of the test's own, for a test that drops every connection to its database:
+    the tests beside it (another worker's) keep theirs. Its URL."""
+    name = f"t_{uuid4().hex[:12]}"
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    yield urlsplit(postgres_url)._replace(path=f"/{name}").geturl()
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
 def test_the_api_answers_503_when_the_database_dropped_its_connections(
-    tmp_path: Path, postgres_url: str, postgres_schema: str
+    tmp_path: Path, own_database: str
 ) -> None:
     """After a PostgreSQL restart the first requests met dropped connections: a 500 then; a 503
     with Retry-After now, and the request after it is served."""
@@ -146,11 +160,11 @@ def test_the_api_answers_503_when_the_database_dropped_its_connections(
     from tests.api_helpers import new
     from tests.tokens import headers
 
-    settings = postgres_settings(postgres_url, postgres_schema, tmp_path)
+    settings = postgres_settings(own_database, "public", tmp_path)
     app = create_app(settings)
     with TestClient(app, headers=headers(settings), raise_server_exceptions=False) as api:
         assert new(api).status_code == 201
-        with psycopg.connect(postgres_url, autocommit=True) as admin:
+        with psycopg.connect(own_database, autocommit=True) as admin:
             admin.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
                 " WHERE datname = current_database() AND pid <> pg_backend_pid()"
