@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import random
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -106,7 +107,18 @@ def minutes(n: float) -> timedelta:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """A test that uses the Kafka broker is marked ``kafka``: ``make test-fast`` starts no broker
-    and leaves them out (``make test`` runs them)."""
+    and leaves them out (``make test`` runs them).
+
+    Node ids must be unique: pytest-xdist (``make test``) keys its work by them, and of tests
+    that share one all but one go unrun. schemathesis (under pytest 9) gives the test of every
+    API operation the same id, the operation only in its name: each gets its operation as its
+    id's parameters, as a parametrized test would. A duplicate left is a usage error."""
     for item in items:
         if "kafka_bootstrap" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.kafka)
+        operation = getattr(item, "operation_label", None)
+        if operation is not None and item._id.params is None:
+            item._id = item._id.with_params(operation)
+    twice = [nodeid for nodeid, n in Counter(item.nodeid for item in items).items() if n > 1]
+    if twice:
+        raise pytest.UsageError(f"tests that share a node id (xdist would run one): {twice[:5]}")
