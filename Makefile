@@ -26,7 +26,7 @@ install: $(STAMP) ## create .venv and install saksflyt with its dev tools
 demo: install ## simulate a month of applications on the embedded SQLite store and print a summary
 	$(BIN)/saksflyt demo
 
-test: install test-tools ## start PostgreSQL, Kafka and an OpenID Connect server on 127.0.0.1, run the whole test suite, stop them
+test: install test-tools ## start PostgreSQL, Kafka and an OpenID Connect server on 127.0.0.1, run the whole test suite (TEST_WORKERS=2 pytest workers), stop them
 	SAKSFLYT_TEST_SCRATCH=memory compose/with-services.sh $(BIN)/pytest $(PYTEST_WORKERS)
 
 test-fast: install test-tools ## the edit loop: unit tests and the integration tests that need no Kafka broker and are not marked slow, in about two minutes; make test runs everything
