@@ -5,8 +5,8 @@
 # those. SAKSFLYT_TEST_SERVICES names the servers to start (default: "postgres kafka oidc").
 # SAKSFLYT_TEST_SCRATCH=memory (make test, make test-fast): the servers' data and every temporary
 # file of the run (TMPDIR) in a folder on /dev/shm, removed at the end — no test checks a flush to
-# a disk, and the flushes were a quarter of the suite's time. Unset (make bench): on disk, as a
-# deployment's.
+# a disk, and waiting for them was a tenth of the suite's time (a quarter of a simulated month's
+# on SQLite or PostgreSQL). Unset (make bench): on disk, as a deployment's.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 started=()
